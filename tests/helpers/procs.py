@@ -1,0 +1,71 @@
+"""Start and reliably stop the real processes that end-to-end tests need."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import psutil
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> None:
+    """Block until something accepts TCP connections on host:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+def start(cmd: Sequence[str], log: Path, env: dict | None = None, cwd: str | None = None) -> subprocess.Popen:
+    """Start cmd in its own process group, output to log."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    fh = open(log, "ab")
+    return subprocess.Popen(list(cmd), stdout=fh, stderr=subprocess.STDOUT, env=full_env,
+                            cwd=cwd, start_new_session=True)
+
+
+def kill_tree(pid: int, sig: int = signal.SIGTERM, timeout: float = 5.0) -> None:
+    """Send sig to pid and all its descendants; SIGKILL whatever is left after timeout."""
+    try:
+        parent = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    procs = parent.children(recursive=True) + [parent]
+    for p in procs:
+        try:
+            p.send_signal(sig)
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=timeout)
+
+
+def pid_alive(pid: int) -> bool:
+    """True while pid exists and is not a zombie."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
