@@ -1,0 +1,62 @@
+"""`blisstango demo`: the demo beamline brought up on its embedded defaults.
+
+Today it starts the whole stack (Redis, BeaconDB, every implied server), shows what
+runs and which Tango devices the beamline exports, then stops everything. The
+ScanServer issue extends it with an alignment scan over the simulated diode.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from blisstango.clients.launcher.control import print_status
+from blisstango.clients.launcher.rundir import RunDir, default_run_dir
+from blisstango.clients.launcher.stack import Stack
+from blisstango.core.config import load_tree
+from blisstango.examples import demo_config
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _show_config(config_dir: Path) -> None:
+    tree = load_tree(config_dir)
+    print(f"demo beamline: {len(tree.names())} objects in {config_dir}")
+    for session in tree.sessions():
+        objs = tree.get_session(session).object_names
+        print(f"  session {session}: {', '.join(objs)}")
+
+
+def _show_devices() -> None:
+    import tango
+
+    db = tango.Database()
+    exported = db.get_device_exported("*")
+    print(f"Tango devices exported through TANGO_HOST={db.get_db_host()}:{db.get_db_port()}:")
+    for name in exported:
+        try:
+            alias = db.get_alias_from_device(name)
+        except tango.DevFailed:
+            alias = ""
+        print(f"  {name:32} {alias}")
+
+
+def run_demo(port: int | None = None, run_dir: str | None = None) -> int:
+    """Bring the demo beamline up, show it, bring it down. Returns the exit code."""
+    config_dir = demo_config()
+    _show_config(config_dir)
+    rd = RunDir(Path(run_dir) if run_dir else default_run_dir(config_dir))
+    stack = Stack(config_dir, rd, port=port or _free_port())
+    try:
+        stack.start()
+        print_status(rd)
+        _show_devices()
+    finally:
+        stack.stop()
+    print("demo stack stopped: no process left running")
+    return 0

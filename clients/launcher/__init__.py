@@ -1,0 +1,1 @@
+"""Bring a beamline's processes up, keep them up, bring them down."""

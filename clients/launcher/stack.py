@@ -1,0 +1,145 @@
+"""The processes a beamline configuration implies, started in order.
+
+Order: the embedded Redis servers (unless URLs are given), BeaconDB (the Tango
+database and Beacon device, on the TANGO_HOST port), then every device server
+instance that ``core.config.servers.implied_servers`` finds in the tree. Stopping
+goes in reverse order.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+
+from blisstango.clients.launcher.rundir import RunDir
+from blisstango.clients.launcher.supervisor import ManagedProcess
+from blisstango.core.config import load_tree
+from blisstango.core.config.servers import implied_servers
+
+DEFAULT_TANGO_PORT = 10000
+
+
+def tango_port_from_env() -> int:
+    """Port of TANGO_HOST if it is set, else the Tango default 10000."""
+    value = os.environ.get("TANGO_HOST", "")
+    try:
+        return int(value.rsplit(":", 1)[1].split(",")[0])
+    except (IndexError, ValueError):
+        return DEFAULT_TANGO_PORT
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def executable(name: str) -> str:
+    """A console script of this installation (the venv's bin first, then PATH)."""
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"console script {name!r} not found beside {sys.executable} nor on PATH; "
+                                "is blisstango installed (pip install -e .)?")
+    return found
+
+
+def _wait_tcp(host: str, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_in_use(host, port):
+            return
+        gevent.sleep(0.1)
+    raise TimeoutError(f"nothing answers on {host}:{port} after {timeout:.0f} s")
+
+
+class Stack:
+    """Everything `blisstango up` runs for one configuration tree."""
+
+    def __init__(self, config_dir: Path, run_dir: RunDir, host: str = "127.0.0.1",
+                 port: int | None = None, redis_urls: tuple[str, str] | None = None):
+        self.config_dir = Path(config_dir).resolve()
+        self.run_dir = run_dir
+        self.host = host
+        self.port = port or tango_port_from_env()
+        self.redis_urls = redis_urls
+        self.redis = None
+        self.processes: list[ManagedProcess] = []
+        self.tree = load_tree(self.config_dir)  # fail early, before anything starts
+
+    @property
+    def tango_host(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def _env(self) -> dict[str, str]:
+        return {"TANGO_HOST": self.tango_host, "PYTHONUNBUFFERED": "1"}
+
+    def _add(self, name: str, argv: list[str], ready=None) -> ManagedProcess:
+        proc = ManagedProcess(name, argv, self.run_dir.log(name), env=self._env(), ready=ready,
+                              on_change=self.save_state)
+        self.processes.append(proc)
+        return proc
+
+    def start(self) -> None:
+        """Start the stack in order; on any failure stop what was started, then raise."""
+        self.run_dir.create()
+        if port_in_use(self.host, self.port):
+            raise RuntimeError(f"TANGO_HOST port {self.tango_host} is already in use (another "
+                               "`blisstango up`, or a Tango database?): stop it or pass --port")
+        os.environ["TANGO_HOST"] = self.tango_host
+        try:
+            self._start_redis()
+            settings_url, data_url = self.redis_urls
+            beacon = self._add("BeaconDB", [
+                executable("BeaconDB"), "2", "--host", self.host, "--port", str(self.port),
+                "--config", str(self.config_dir), "--run-dir", str(self.run_dir.sub("beacondb")),
+                "--redis-settings", settings_url, "--redis-data", data_url,
+            ], ready=lambda: _wait_tcp(self.host, self.port, 60))
+            beacon.start()
+            for server, instance in implied_servers(self.tree):
+                self._add(f"{server}/{instance}", [executable(server), instance]).start()
+        except BaseException:
+            self.stop()
+            raise
+        self.save_state()
+
+    def _start_redis(self) -> None:
+        if self.redis_urls is not None:
+            return
+        from blisstango.core.beacon.redis_server import RedisSupervisor
+
+        self.redis = RedisSupervisor(self.run_dir.sub("redis"))
+        self.redis.start()
+        self.redis_urls = (self.redis.settings_url, self.redis.data_url)
+
+    def stop(self) -> None:
+        """Stop every process, last started first, then Redis."""
+        for proc in reversed(self.processes):
+            proc.stop()
+        if self.redis is not None:
+            self.redis.stop()
+        self.save_state()
+
+    def state(self) -> dict[str, Any]:
+        redis_pids = []
+        if self.redis is not None:
+            redis_pids = [pid for pid in getattr(self.redis, "pids", lambda: [])() if pid]
+        return {
+            "config_dir": str(self.config_dir),
+            "tango_host": self.tango_host,
+            "supervisor_pid": os.getpid(),
+            "redis": {"urls": list(self.redis_urls or []), "pids": redis_pids},
+            "processes": [proc.info() for proc in self.processes],
+        }
+
+    def save_state(self) -> None:
+        self.run_dir.write_state(self.state())

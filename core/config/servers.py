@@ -1,0 +1,81 @@
+"""Which Tango device servers a configuration tree implies.
+
+Each suite server declares, through the ``blisstango.server_kinds`` entry point
+group, a :class:`ServerKind`: which configuration objects it exports as Tango
+devices and which server instance serves each of them. The launcher starts
+``implied_servers(tree)``; BeaconDB derives the Tango devices from the same kinds
+(see tango_view), so the two never disagree and no server is hard-coded in
+either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+ENTRY_POINT_GROUP = "blisstango.server_kinds"
+
+
+@dataclass(frozen=True)
+class ServerKind:
+    """How one suite server maps configuration objects onto Tango devices.
+
+    server: executable and Tango server name (``AxisManager``).
+    device_class: Tango class of the exported devices (``BlissAxis``).
+    family: middle field of the device name ``<domain>/<family>/<name>``.
+    select: true for the configuration nodes this server exports.
+    instance: server instance serving a selected node.
+    manager_class: class of one extra per-instance device, if any.
+    """
+
+    server: str
+    device_class: str
+    family: str
+    select: Callable[[Any], bool]
+    instance: Callable[[Any], str]
+    manager_class: str | None = None
+
+
+_registered: dict[str, ServerKind] = {}
+
+
+def register_server_kind(kind: ServerKind) -> None:
+    """Add a kind at run time (tests, third-party servers without entry points)."""
+    _registered[kind.server] = kind
+
+
+def server_kinds() -> list[ServerKind]:
+    """Every known kind: entry points first, run-time registrations override."""
+    kinds: dict[str, ServerKind] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        kind = ep.load()
+        kinds[kind.server] = kind
+    kinds.update(_registered)
+    return [kinds[name] for name in sorted(kinds)]
+
+
+def tango_override(node: Any, key: str) -> Any:
+    """Value of ``tango: {key: ...}`` on the node or, failing that, on its parents."""
+    while node is not None:
+        tango = node.get("tango") or {}
+        if isinstance(tango, dict) and key in tango:
+            return tango[key]
+        node = node.parent
+    return None
+
+
+def exported_nodes(tree: Any, kinds: Iterable[ServerKind] | None = None):
+    """Yield (kind, node, instance) for every configuration object a server exports."""
+    kinds = server_kinds() if kinds is None else kinds
+    for kind in kinds:
+        for name in tree.names():
+            node = tree[name]
+            if kind.select(node):
+                yield kind, node, kind.instance(node)
+
+
+def implied_servers(tree: Any) -> list[tuple[str, str]]:
+    """Sorted (server, instance) pairs that must run for this configuration."""
+    return sorted({(kind.server, instance) for kind, _node, instance in exported_nodes(tree)})
