@@ -1,0 +1,701 @@
+"""Axis: BLISS motor semantics on top of a Controller that speaks steps.
+
+user = sign * dial + offset; dial = steps / steps_per_unit. Software limits are kept
+in dial units (so they follow an offset change, as in BLISS) and shown in user units.
+Every motion goes through one path (`start_motions`) whether it is a single move, a
+group move or a calc move: all checks first, then all starts, then one monitoring
+greenlet per axis, so one slow axis never blocks another.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import gevent
+import gevent.event
+
+from .errors import EncoderDiscrepancyError, LimitError, MotionError
+from .state import AxisState
+
+if TYPE_CHECKING:
+    from .controller import Controller
+    from .encoder import Encoder
+
+#: settings persisted per axis (Redis hash settings:<axis>), YAML values as defaults
+SETTING_KEYS = ("velocity", "acceleration", "low_limit", "high_limit", "offset", "sign", "backlash")
+
+
+def _finite(axis: str, what: str, value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise MotionError(f"{axis}: {what} {value!r} is not a number") from None
+    if not math.isfinite(v):
+        raise MotionError(f"{axis}: {what} {value!r} is not a finite number")
+    return v
+
+
+class Motion:
+    """One leg of hardware motion for one axis; `target_steps` is what the controller gets."""
+
+    def __init__(self, axis: Axis, target_dial: float, user_target: float, kind: str = "move",
+                 backlash_dial: float | None = None) -> None:
+        self.axis = axis
+        self.kind = kind
+        self.user_target = user_target
+        self.target_dial = target_dial
+        self.target_steps = target_dial * axis.steps_per_unit
+        self.backlash_dial = backlash_dial  # final-approach target (dial) after this leg
+        self.started_at: float | None = None  # set by the controller (time.monotonic())
+        self.jog_velocity: float = 0.0  # steps/s for kind == "jog"
+        self.jog_direction: int = 0
+
+    @property
+    def delta_steps(self) -> float:
+        return self.target_steps - self.axis.controller.read_position(self.axis)
+
+    def __repr__(self) -> str:
+        return f"<Motion {self.axis.name} {self.kind} -> dial {self.target_dial}>"
+
+
+class Axis:
+    """A motor as BLISS users know it; see module docstring for conventions."""
+
+    def __init__(self, name: str, controller: Controller, config: dict) -> None:
+        self.name = name
+        self.controller = controller
+        self.config = dict(config)
+        self.unit: str = str(self.config.get("unit", "") or "")
+        self.steps_per_unit = float(self.config.get("steps_per_unit", 1.0))
+        if self.steps_per_unit == 0 or not math.isfinite(self.steps_per_unit):
+            raise MotionError(f"{name}: steps_per_unit must be finite and non-zero, got {self.steps_per_unit}")
+        self.tolerance = float(self.config.get("tolerance", 1e-4))
+        hp = self.config.get("home_position")
+        self.home_position: float | None = None if hp is None else float(hp)
+        self.polling_time = float(self.config.get("polling_time", 0.02))
+        self.encoder: Encoder | None = None
+        self.check_encoder = bool(self.config.get("check_encoder", True))
+        self.motion_hooks: list[Any] = []
+        self.position_changed: list[Callable[[float], None]] = []
+        self.state_changed: list[Callable[[AxisState], None]] = []
+        self._settings_obj: Any = None
+        self._cache: dict[str, Any] | None = None
+        self._moving = False
+        self._stop_requested = False
+        self._task: gevent.Greenlet | None = None
+        self._done = gevent.event.Event()
+        self._done.set()
+        self._error: BaseException | None = None
+        self._last_state: AxisState | None = None
+        self._jogging = False
+        self._jog_velocity: float | None = None
+        self._set_position: float | None = None
+        self.last_motion_start: float | None = None  # monotonic time the hardware started
+
+    def __repr__(self) -> str:
+        return f"<Axis {self.name} ({type(self.controller).__name__} {self.controller.name})>"
+
+    # -- settings --------------------------------------------------------------------
+    def _config_defaults(self) -> dict[str, Any]:
+        c = self.config
+        sign = int(c.get("sign", 1))
+        return {
+            "velocity": float(c.get("velocity", 1.0)),
+            "acceleration": float(c.get("acceleration", 10.0)),
+            "low_limit": None if c.get("low_limit") is None else float(c["low_limit"]),
+            "high_limit": None if c.get("high_limit") is None else float(c["high_limit"]),
+            "offset": float(c.get("offset", 0.0)),
+            "sign": -1 if sign < 0 else 1,
+            "backlash": float(c.get("backlash", 0.0)),
+            "dial_position": None,
+        }
+
+    @property
+    def settings(self) -> Any:
+        """The persistent settings hash (core.beacon HashSetting)."""
+        if self._settings_obj is None:
+            self._settings_obj = self.controller.settings_factory(self.name, self._config_defaults())
+        return self._settings_obj
+
+    def _get(self, key: str) -> Any:
+        if self._cache is None:
+            defaults = self._config_defaults()
+            stored = self.settings.get_all()
+            self._cache = {k: stored.get(k, defaults.get(k)) for k in defaults}
+        return self._cache[key]
+
+    def _put(self, key: str, value: Any) -> None:
+        self._get(key)
+        self.settings[key] = value
+        assert self._cache is not None
+        self._cache[key] = value
+
+    def _apply_settings_to_hardware(self) -> None:
+        """Called once at axis init: the hardware gets the persisted velocity/acceleration."""
+        spu = abs(self.steps_per_unit)
+        self.controller.set_velocity(self, self._get("velocity") * spu)
+        self.controller.set_acceleration(self, self._get("acceleration") * spu)
+
+    def _hw(self) -> Controller:
+        self.controller._ensure_axis_init(self)
+        return self.controller
+
+    # -- unit conversions --------------------------------------------------------------
+    @property
+    def sign(self) -> int:
+        return int(self._get("sign"))
+
+    @sign.setter
+    def sign(self, value: int) -> None:
+        """Change the sign, keeping the user position (the offset is recomputed)."""
+        v = _finite(self.name, "sign", value)
+        if v not in (1.0, -1.0):
+            raise MotionError(f"{self.name}: sign must be 1 or -1, got {value!r}")
+        self._refuse_if_moving("change the sign")
+        user = self.position
+        self._put("sign", int(v))
+        self._put("offset", user - int(v) * self.dial)
+        self._notify_position()
+
+    @property
+    def offset(self) -> float:
+        return float(self._get("offset"))
+
+    @offset.setter
+    def offset(self, value: float) -> None:
+        self._put("offset", _finite(self.name, "offset", value))
+        self._notify_position()
+
+    def dial2user(self, dial: float) -> float:
+        return self.sign * dial + self.offset
+
+    def user2dial(self, user: float) -> float:
+        return (user - self.offset) / self.sign
+
+    # -- positions ---------------------------------------------------------------------
+    @property
+    def dial(self) -> float:
+        return self._hw().read_position(self) / self.steps_per_unit
+
+    @property
+    def position(self) -> float:
+        return self.dial2user(self.dial)
+
+    @property
+    def set_position(self) -> float:
+        """Last requested user target (the position when nothing was requested yet)."""
+        return self.position if self._set_position is None else self._set_position
+
+    def position_to(self, user: float) -> None:
+        """BLISS `axis.position = x`: define the current user position (offset changes)."""
+        user = _finite(self.name, "position", user)
+        self._refuse_if_moving("set its position")
+        self._put("offset", user - self.sign * self.dial)
+        self._set_position = user
+        self._notify_position()
+
+    def dial_to(self, dial: float) -> None:
+        """BLISS `axis.dial = x`: redefine the hardware position, keeping the user position."""
+        dial = _finite(self.name, "dial position", dial)
+        self._refuse_if_moving("set its dial position")
+        user = self.position
+        self._hw().set_position(self, dial * self.steps_per_unit)
+        self._put("offset", user - self.sign * dial)
+        self._put("dial_position", dial)
+        self._notify_position()
+
+    @property
+    def measured_position(self) -> float:
+        """Encoder position in user units (the motor position if there is no encoder)."""
+        if self.encoder is None:
+            return self.position
+        return self.dial2user(self.encoder.read())
+
+    # -- velocity / acceleration ----------------------------------------------------------
+    def _positive(self, what: str, value: Any) -> float:
+        v = _finite(self.name, what, value)
+        if v <= 0:
+            raise MotionError(f"{self.name}: {what} must be positive, got {v}")
+        return v
+
+    @property
+    def velocity(self) -> float:
+        return float(self._get("velocity"))
+
+    @velocity.setter
+    def velocity(self, value: float) -> None:
+        v = self._positive("velocity", value)
+        self._hw().set_velocity(self, v * abs(self.steps_per_unit))
+        self._put("velocity", v)
+
+    @property
+    def acceleration(self) -> float:
+        return float(self._get("acceleration"))
+
+    @acceleration.setter
+    def acceleration(self, value: float) -> None:
+        a = self._positive("acceleration", value)
+        self._hw().set_acceleration(self, a * abs(self.steps_per_unit))
+        self._put("acceleration", a)
+
+    @property
+    def acctime(self) -> float:
+        """Time to reach velocity from rest: velocity / acceleration."""
+        return self.velocity / self.acceleration
+
+    @acctime.setter
+    def acctime(self, value: float) -> None:
+        t = self._positive("acctime", value)
+        self.acceleration = self.velocity / t
+
+    # -- limits / backlash -----------------------------------------------------------------
+    @property
+    def dial_limits(self) -> tuple[float, float]:
+        lo, hi = self._get("low_limit"), self._get("high_limit")
+        return (-math.inf if lo is None else float(lo), math.inf if hi is None else float(hi))
+
+    @property
+    def limits(self) -> tuple[float, float]:
+        """Software limits in user units (low, high)."""
+        a, b = (self.dial2user(d) if math.isfinite(d) else self.sign * d for d in self.dial_limits)
+        return (min(a, b), max(a, b))
+
+    @limits.setter
+    def limits(self, value: tuple[float, float]) -> None:
+        low, high = (float(v) for v in value)
+        for what, v in (("low limit", low), ("high limit", high)):
+            if math.isnan(v):
+                raise MotionError(f"{self.name}: {what} {v} is not a number")
+        if low > high:
+            raise MotionError(f"{self.name}: low limit {low} is above high limit {high}")
+        dials = [self.user2dial(v) if math.isfinite(v) else self.sign * v for v in (low, high)]
+        dlo, dhi = min(dials), max(dials)
+        self._put("low_limit", dlo if math.isfinite(dlo) else None)
+        self._put("high_limit", dhi if math.isfinite(dhi) else None)
+
+    @property
+    def low_limit(self) -> float:
+        return self.limits[0]
+
+    @low_limit.setter
+    def low_limit(self, value: float) -> None:
+        self.limits = (value, self.limits[1])
+
+    @property
+    def high_limit(self) -> float:
+        return self.limits[1]
+
+    @high_limit.setter
+    def high_limit(self, value: float) -> None:
+        self.limits = (self.limits[0], value)
+
+    @property
+    def backlash(self) -> float:
+        """Backlash in user units: the final approach is always made in its direction."""
+        return float(self._get("backlash"))
+
+    @backlash.setter
+    def backlash(self, value: float) -> None:
+        self._put("backlash", _finite(self.name, "backlash", value))
+
+    def check_limits(self, user: float, what: str = "") -> None:
+        low, high = self.limits
+        label = f"{what} " if what else ""
+        if user > high:
+            raise LimitError(f"{self.name}: {label}{user} is above the high limit {high}")
+        if user < low:
+            raise LimitError(f"{self.name}: {label}{user} is below the low limit {low}")
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def is_moving(self) -> bool:
+        return self._moving
+
+    @property
+    def state(self) -> AxisState:
+        if self._moving:
+            return AxisState("MOVING")
+        st = self._hw().state(self)
+        self._notify_state(st)
+        return st
+
+    def hw_state(self) -> AxisState:
+        return self._hw().state(self)
+
+    def _notify_state(self, st: AxisState) -> None:
+        if self._last_state is not None and st == self._last_state:
+            return
+        self._last_state = st.copy()
+        for cb in list(self.state_changed):
+            try:
+                cb(st)
+            except Exception:  # a broken listener must not break motion
+                pass
+
+    def _notify_position(self, pos: float | None = None) -> None:
+        if not self.position_changed:
+            return
+        if pos is None:
+            pos = self.position
+        for cb in list(self.position_changed):
+            try:
+                cb(pos)
+            except Exception:
+                pass
+
+    def _refuse_if_moving(self, action: str) -> None:
+        if self._moving:
+            raise MotionError(f"{self.name}: cannot {action} while moving")
+
+    def on(self) -> None:
+        self._hw().set_on(self)
+        self.state  # noqa: B018 - refreshes listeners
+
+    def off(self) -> None:
+        self._refuse_if_moving("switch off")
+        self._hw().set_off(self)
+        self.state  # noqa: B018
+
+    # -- motion preparation -------------------------------------------------------------------
+    def _check_can_move(self, direction: float) -> AxisState:
+        st = self._hw().state(self)
+        if "OFF" in st:
+            raise MotionError(f"{self.name}: axis is OFF, switch it on first")
+        if "FAULT" in st:
+            raise MotionError(f"{self.name}: controller reports FAULT, cannot move")
+        if "DISABLED" in st:
+            raise MotionError(f"{self.name}: axis is DISABLED")
+        if "LIMPOS" in st and direction > 0:
+            raise LimitError(f"{self.name}: on the positive hardware limit, cannot move further")
+        if "LIMNEG" in st and direction < 0:
+            raise LimitError(f"{self.name}: on the negative hardware limit, cannot move further")
+        return st
+
+    def check_encoder_discrepancy(self) -> None:
+        """Refuse to move if the encoder disagrees with the motor by more than its tolerance."""
+        if self.encoder is None or not self.check_encoder:
+            return
+        enc = self.encoder.read()
+        dial = self.dial
+        if abs(enc - dial) > self.encoder.tolerance:
+            raise EncoderDiscrepancyError(
+                f"{self.name}: encoder {self.encoder.name} reads {enc} (dial) but the motor is at "
+                f"{dial}: discrepancy {abs(enc - dial):.6g} above tolerance {self.encoder.tolerance}")
+
+    def prepare_motion(self, user_target: float, relative: bool = False) -> Motion:
+        """All checks for a move to user_target, without moving: returns the first leg."""
+        if self._moving:
+            raise MotionError(f"{self.name}: already moving")
+        target = _finite(self.name, "target", user_target)
+        current = self.position
+        if relative:
+            target = (self._set_position if self._set_position is not None else current) + target
+        self.check_limits(target)
+        backlash = self.backlash
+        user_delta = target - current
+        first = target
+        if backlash and user_delta and math.copysign(1, user_delta) != math.copysign(1, backlash):
+            first = target - backlash
+            self.check_limits(first, "backlash start")
+        self._check_can_move(self.sign * (first - current))
+        self.check_encoder_discrepancy()
+        m = Motion(self, self.user2dial(first), target,
+                   backlash_dial=self.user2dial(target) if first != target else None)
+        return m
+
+    # -- motion ---------------------------------------------------------------------------------
+    def move(self, user_target: float, wait: bool = True, relative: bool = False) -> None:
+        """Move to user_target (user units); checks everything before anything moves."""
+        motion = self.prepare_motion(user_target, relative=relative)
+        start_motions([motion])
+        if wait:
+            self.wait_move()
+
+    def rmove(self, delta: float, wait: bool = True) -> None:
+        self.move(delta, wait=wait, relative=True)
+
+    def _begin(self, motion: Motion) -> None:
+        """Mark moving (before the hardware starts) so no second motion can begin."""
+        self._moving = True
+        self._stop_requested = False
+        self._error = None
+        self._done.clear()
+        if motion.kind == "move":
+            self._set_position = motion.user_target
+
+    def _started(self, motion: Motion) -> None:
+        self.last_motion_start = motion.started_at
+        self._notify_state(AxisState("MOVING"))
+        self._task = gevent.spawn(self._run, motion)
+
+    def _abort_begin(self) -> None:
+        self._moving = False
+        self._done.set()
+
+    def _run(self, motion: Motion) -> None:
+        try:
+            if motion.kind == "home":
+                self._monitor(motion, home=True)
+                if not self._stop_requested and self.home_position is not None:
+                    self._hw().set_position(self, self.home_position * self.steps_per_unit)
+            else:
+                self._monitor(motion)
+                if motion.backlash_dial is not None and not self._stop_requested:
+                    leg = Motion(self, motion.backlash_dial, motion.user_target)
+                    ctrl = self._hw()
+                    ctrl.prepare_move(leg)
+                    ctrl.start_one(leg)
+                    self._monitor(leg)
+            self._check_final_state(motion)
+        except BaseException as exc:  # kept for wait_move(); GreenletExit included
+            self._error = exc if isinstance(exc, Exception) else MotionError(f"{self.name}: motion killed")
+            try:
+                self.controller.abort(self)
+            except Exception:
+                pass
+        finally:
+            self._finish(motion)
+
+    def _monitor(self, motion: Motion, home: bool = False) -> None:
+        ctrl = self.controller
+        while True:
+            st = ctrl.home_state(self) if home else ctrl.state(self)
+            pos = self.position
+            self._notify_position(pos)
+            if "MOVING" not in st:
+                return
+            if motion.kind == "jog" and not self._stop_requested:
+                self._jog_soft_limit_guard(pos)
+            gevent.sleep(self.polling_time)
+
+    def _jog_soft_limit_guard(self, pos: float) -> None:
+        """A jog has no target: stop it early enough to halt inside the software limits."""
+        low, high = self.limits
+        v = abs(self._jog_velocity or self.velocity)
+        brake = v * v / (2 * self.acceleration) + v * self.polling_time
+        direction = math.copysign(1, self._jog_velocity or 1)
+        if (direction > 0 and pos + brake >= high) or (direction < 0 and pos - brake <= low):
+            self._stop_requested = True
+            self.controller.stop_jog(self)
+
+    def _check_final_state(self, motion: Motion) -> None:
+        st = self.controller.state(self)
+        if self._stop_requested:
+            return
+        if "LIMPOS" in st:
+            raise LimitError(f"{self.name}: stopped by the positive hardware limit at {self.position}")
+        if "LIMNEG" in st:
+            raise LimitError(f"{self.name}: stopped by the negative hardware limit at {self.position}")
+        if "FAULT" in st:
+            raise MotionError(f"{self.name}: controller reports FAULT at {self.position}")
+
+    def _finish(self, motion: Motion) -> None:
+        try:
+            self._put("dial_position", self.dial)
+        except Exception:
+            pass
+        for hook in self.motion_hooks:
+            try:
+                hook.post_move([motion])
+            except Exception as exc:
+                if self._error is None:
+                    self._error = MotionError(f"{self.name}: post-move hook {hook!r} failed: {exc}")
+        self._moving = False
+        self._jogging = False
+        self._notify_position()
+        try:
+            st = self.controller.state(self)
+        except Exception:
+            st = AxisState("FAULT")
+        self._notify_state(st)
+        self._done.set()
+
+    def wait_move(self, timeout: float | None = None) -> None:
+        """Wait for the end of the current motion; re-raise the error it ended with."""
+        if not self._done.wait(timeout):
+            raise MotionError(f"{self.name}: still moving after {timeout} s")
+        err, self._error = self._error, None
+        if err is not None:
+            raise err
+
+    def stop(self, wait: bool = True) -> None:
+        """Decelerate to a stop (the backlash leg, if any, is not done)."""
+        if not self._moving:
+            return
+        self._stop_requested = True
+        if self._jogging:
+            self.controller.stop_jog(self)
+        else:
+            self.controller.stop(self)
+        if wait:
+            self._done.wait()
+
+    def abort(self, wait: bool = True) -> None:
+        """Stop as fast as the hardware can."""
+        if not self._moving:
+            return
+        self._stop_requested = True
+        self.controller.abort(self)
+        if wait:
+            self._done.wait()
+
+    # -- jog / home ---------------------------------------------------------------------------
+    @property
+    def jog_velocity(self) -> float:
+        """Signed jog velocity in user units/s (defaults to the velocity)."""
+        return self.velocity if self._jog_velocity is None else self._jog_velocity
+
+    @jog_velocity.setter
+    def jog_velocity(self, value: float) -> None:
+        v = _finite(self.name, "jog velocity", value)
+        if v == 0:
+            raise MotionError(f"{self.name}: jog velocity must not be 0")
+        old = self._jog_velocity
+        self._jog_velocity = v
+        if self._jogging:
+            if old is not None and math.copysign(1, old) != math.copysign(1, v):
+                raise MotionError(f"{self.name}: cannot reverse a jog; stop it first")
+            direction = int(math.copysign(1, v)) * self.sign
+            self.controller.set_jog_velocity(self, abs(v * self.steps_per_unit), direction)
+
+    def jog(self, velocity: float | None = None) -> None:
+        """Move at constant signed velocity (user units/s) until stop(); returns at once.
+
+        Calling jog again while jogging changes the velocity.
+        """
+        if velocity is not None and self._jogging:
+            self.jog_velocity = velocity
+            return
+        if velocity is not None:
+            self.jog_velocity = velocity
+        v = self.jog_velocity
+        if self._moving:
+            raise MotionError(f"{self.name}: already moving")
+        direction = int(math.copysign(1, v))
+        low, high = self.limits
+        pos = self.position
+        if (direction > 0 and pos >= high) or (direction < 0 and pos <= low):
+            raise LimitError(f"{self.name}: at {pos}, cannot jog beyond its software limit "
+                             f"{high if direction > 0 else low}")
+        self._check_can_move(direction)
+        m = Motion(self, self.dial, pos, kind="jog")
+        m.jog_velocity = abs(v * self.steps_per_unit)
+        m.jog_direction = direction * self.sign
+        self._begin(m)
+        self._jogging = True
+        try:
+            for hook in self.motion_hooks:
+                hook.pre_move([m])
+            self._hw().start_jog(self, m.jog_velocity, m.jog_direction)
+            if m.started_at is None:
+                m.started_at = time.monotonic()
+        except BaseException:
+            self._jogging = False
+            self._abort_begin()
+            raise
+        self._started(m)
+
+    def home(self, switch: int = 1, wait: bool = True) -> None:
+        """Search the home switch; the dial becomes `home_position` if configured."""
+        if self._moving:
+            raise MotionError(f"{self.name}: already moving")
+        self._check_can_move(0)
+        m = Motion(self, self.dial, self.position, kind="home")
+        self._begin(m)
+        try:
+            self._hw().home_search(self, switch)
+            m.started_at = time.monotonic()
+        except BaseException:
+            self._abort_begin()
+            raise
+        self._started(m)
+        if wait:
+            self.wait_move()
+
+    # -- configuration round trip -----------------------------------------------------------
+    def apply_config(self) -> None:
+        """Forget persisted settings: YAML values are used again (the position is kept)."""
+        self._refuse_if_moving("apply its configuration")
+        for key in SETTING_KEYS:
+            self.settings[key] = None
+        self._cache = None
+        if self.name in self.controller._axes_initialized:
+            self._apply_settings_to_hardware()
+        self._notify_position()
+
+    def settings_to_config(self) -> None:
+        """Write the current settings into the YAML file (comments kept) via ConfigWriter."""
+        if not self.controller.config_root:
+            raise MotionError(f"{self.name}: built without a configuration tree, nothing to write")
+        from blisstango.core.config.writer import ConfigWriter
+
+        w = ConfigWriter(self.controller.config_root)
+        values: dict[str, Any] = {
+            "velocity": self.velocity,
+            "acceleration": self.acceleration,
+            "low_limit": self._get("low_limit"),
+            "high_limit": self._get("high_limit"),
+            "backlash": self.backlash,
+        }
+        if self.sign != 1 or "sign" in self.config:
+            values["sign"] = self.sign
+        if self.offset != 0 or "offset" in self.config:
+            values["offset"] = self.offset
+        for key, value in values.items():
+            if value is None:
+                if key in self.config:
+                    w.delete_key(self.name, key)
+                    del self.config[key]
+            else:
+                w.set_key(self.name, key, value)
+                self.config[key] = value
+        self._settings_obj = None  # defaults changed: rebuild with the new YAML values
+
+    def info(self) -> str:
+        low, high = self.limits
+        return (f"axis {self.name} ({type(self.controller).__name__} {self.controller.name})\n"
+                f"  state: {self.state!r}\n  position: {self.position} {self.unit} "
+                f"(dial {self.dial}, offset {self.offset}, sign {self.sign})\n"
+                f"  limits: [{low}, {high}]  velocity: {self.velocity}  acceleration: "
+                f"{self.acceleration}  backlash: {self.backlash}")
+
+
+def start_motions(motions: list[Motion]) -> None:
+    """Start motions of any axes/controllers together: pre hooks, then one start_all per
+    controller back to back (no yield between them), then one monitor greenlet per axis."""
+    axes = [m.axis for m in motions]
+    if len({a.name for a in axes}) != len(axes):
+        raise MotionError("an axis appears twice in the same motion: " + ", ".join(a.name for a in axes))
+    begun: list[Axis] = []
+    try:
+        for m in motions:
+            m.axis._begin(m)
+            begun.append(m.axis)
+        hooks: list[Any] = []
+        for a in axes:
+            for h in a.motion_hooks:
+                if h not in hooks:
+                    hooks.append(h)
+        for h in hooks:
+            h.pre_move([m for m in motions if h in m.axis.motion_hooks])
+        by_ctrl: dict[int, list[Motion]] = {}
+        for m in motions:
+            by_ctrl.setdefault(id(m.axis.controller), []).append(m)
+        for group in by_ctrl.values():
+            for m in group:
+                m.axis._hw().prepare_move(m)
+        for group in by_ctrl.values():
+            group[0].axis.controller.start_all(*group)
+        now = time.monotonic()
+        for m in motions:
+            if m.started_at is None:
+                m.started_at = now
+    except BaseException:
+        for a in begun:
+            a._abort_begin()
+        raise
+    for m in motions:
+        m.axis._started(m)

@@ -1,0 +1,259 @@
+"""Mockup controller: simulated steppers that behave like hardware.
+
+Motion follows a trapezoidal profile in real time; the position is readable during
+motion; the hardware position is persisted (settings `<controller>.<axis>`) so that a
+restart does not teleport the motor (a move interrupted by a restart is taken as
+finished, as real hardware would finish it); hardware limit switches (`hw_low_limit`,
+`hw_high_limit`, dial units) stop motion and show LIMNEG/LIMPOS; a home switch at
+`home_switch` (dial); optional encoder (`noise`, dial units, gaussian); injected faults.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from typing import TYPE_CHECKING
+
+from .controller import Controller
+from .errors import MotionError
+from .profile import Profile, decelerate, ramp_to, trapezoid
+from .state import AxisState
+
+if TYPE_CHECKING:
+    from .axis import Axis, Motion
+    from .encoder import Encoder
+    from .shutter import Shutter
+
+FAULT_KINDS = ("fault", "stall", "encoder_slip", "start_error")
+
+
+class _Motor:
+    """State of one simulated motor, in steps."""
+
+    def __init__(self, steps: float, velocity: float, acceleration: float) -> None:
+        self.steps = steps
+        self.velocity = velocity
+        self.acceleration = acceleration
+        self.profile: Profile | None = None
+        self.kind = "move"
+        self.off = False
+        self.fault = False
+        self.stall_at: float | None = None  # steps
+        self.encoder_slip = 0.0  # dial units
+        self.start_error: str | None = None
+        self.at_home = False
+        self.low: float = -math.inf
+        self.high: float = math.inf
+        self.home_steps = 0.0
+
+
+class Mockup(Controller):
+    """Simulated stepper controller; see the module docstring for the YAML keys."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._motors: dict[str, _Motor] = {}
+        self._hw_settings: dict[str, object] = {}
+        self._shutters: dict[str, str] = {}
+
+    # -- hardware model ------------------------------------------------------------
+    def initialize_axis(self, axis: Axis) -> None:
+        spu = axis.steps_per_unit
+        c = axis.config
+        hw = self.settings_factory(f"{self.name}.{axis.name}",
+                                   {"steps": float(c.get("hw_position", 0.0)) * spu})
+        self._hw_settings[axis.name] = hw
+        m = _Motor(float(hw["steps"]), 1.0, 1.0)
+        lims = sorted(float(c[k]) * spu if k in c else (math.inf if k == "hw_high_limit" else -math.inf)
+                      for k in ("hw_low_limit", "hw_high_limit"))
+        m.low, m.high = lims
+        m.home_steps = float(c.get("home_switch", 0.0)) * spu
+        self._motors[axis.name] = m
+
+    def _motor(self, axis: Axis) -> _Motor:
+        return self._motors[axis.name]
+
+    def _persist(self, axis: Axis, steps: float) -> None:
+        self._hw_settings[axis.name]["steps"] = float(steps)  # type: ignore[index]
+
+    def _update(self, axis: Axis) -> _Motor:
+        """Advance the simulation to now: end of profile, limit switches, stall."""
+        m = self._motor(axis)
+        if m.profile is None:
+            return m
+        now = time.monotonic()
+        p, _ = m.profile.at(now)
+        d = m.profile.direction
+        done = now >= m.profile.end_time
+        if d > 0 and p >= m.high:
+            p, done = m.high, True
+        elif d < 0 and p <= m.low:
+            p, done = m.low, True
+        if m.stall_at is not None and (p - m.stall_at) * d >= 0 and (m.profile.at(m.profile.start_time)[0] - m.stall_at) * d < 0:
+            p, done = m.stall_at, True
+            m.fault, m.stall_at = True, None
+        m.steps = p
+        if done:
+            if m.kind == "home" and not m.fault:
+                m.at_home = True
+            m.profile = None
+            self._persist(axis, p)
+        return m
+
+    def read_position(self, axis: Axis) -> float:
+        return self._update(axis).steps
+
+    def set_position(self, axis: Axis, steps: float) -> float:
+        m = self._update(axis)
+        if m.profile is not None:
+            raise MotionError(f"{axis.name}: cannot set the position while moving")
+        shift = steps - m.steps
+        m.steps = steps
+        m.low, m.high, m.home_steps = m.low + shift, m.high + shift, m.home_steps + shift
+        self._persist(axis, steps)
+        return steps
+
+    def read_velocity(self, axis: Axis) -> float:
+        return self._motor(axis).velocity
+
+    def set_velocity(self, axis: Axis, steps_per_s: float) -> None:
+        self._motor(axis).velocity = steps_per_s
+
+    def read_acceleration(self, axis: Axis) -> float:
+        return self._motor(axis).acceleration
+
+    def set_acceleration(self, axis: Axis, steps_per_s2: float) -> None:
+        self._motor(axis).acceleration = steps_per_s2
+
+    def state(self, axis: Axis) -> AxisState:
+        m = self._update(axis)
+        if m.off:
+            return AxisState("OFF")
+        if m.fault:
+            return AxisState("FAULT")
+        if m.profile is not None:
+            return AxisState("MOVING")
+        st = AxisState("READY")
+        if m.steps >= m.high:
+            st.set("LIMPOS")
+        if m.steps <= m.low:
+            st.set("LIMNEG")
+        if m.at_home:
+            st.set("HOME")
+        return st
+
+    def _check_startable(self, axis: Axis) -> _Motor:
+        m = self._update(axis)
+        if m.start_error:
+            raise MotionError(f"{axis.name}: controller {self.name} refused the start: {m.start_error}")
+        if m.off or m.fault:
+            raise MotionError(f"{axis.name}: controller {self.name} cannot move an axis in {'OFF' if m.off else 'FAULT'}")
+        if m.profile is not None:
+            raise MotionError(f"{axis.name}: controller {self.name} says the axis is already moving")
+        return m
+
+    def prepare_move(self, motion: Motion) -> None:
+        self._check_startable(motion.axis)
+
+    def start_all(self, *motions: Motion) -> None:
+        now = time.monotonic()
+        for mo in motions:
+            m = self._check_startable(mo.axis)
+            m.kind, m.at_home = "move", False
+            m.profile = trapezoid(now, m.steps, mo.target_steps, m.velocity, m.acceleration)
+            mo.started_at = now
+            # hardware finishes a move on its own: a restart finds it at the target
+            self._persist(mo.axis, mo.target_steps)
+
+    def start_one(self, motion: Motion) -> None:
+        self.start_all(motion)
+
+    def stop(self, axis: Axis) -> None:
+        m = self._update(axis)
+        if m.profile is None:
+            return
+        now = time.monotonic()
+        p, v = m.profile.at(now)
+        m.profile = decelerate(now, p, v, m.acceleration)
+        self._persist(axis, m.profile.end_position)
+
+    def abort(self, axis: Axis) -> None:
+        m = self._update(axis)
+        if m.profile is not None:
+            m.profile = None
+            self._persist(axis, m.steps)
+
+    def start_jog(self, axis: Axis, velocity: float, direction: int) -> None:
+        m = self._check_startable(axis)
+        m.kind, m.at_home = "jog", False
+        m.profile = ramp_to(time.monotonic(), m.steps, 0.0, direction * velocity, m.acceleration)
+
+    def set_jog_velocity(self, axis: Axis, velocity: float, direction: int) -> None:
+        m = self._update(axis)
+        if m.profile is None:
+            raise MotionError(f"{axis.name}: not jogging")
+        now = time.monotonic()
+        p, v = m.profile.at(now)
+        m.profile = ramp_to(now, p, v, direction * velocity, m.acceleration)
+
+    def home_search(self, axis: Axis, switch: int) -> None:
+        m = self._check_startable(axis)
+        m.kind, m.at_home = "home", False
+        m.profile = trapezoid(time.monotonic(), m.steps, m.home_steps, m.velocity, m.acceleration)
+
+    def set_on(self, axis: Axis) -> None:
+        self._motor(axis).off = False
+
+    def set_off(self, axis: Axis) -> None:
+        self._motor(axis).off = True
+
+    # -- encoders ---------------------------------------------------------------------
+    def read_encoder(self, encoder: Encoder) -> float:
+        axis = encoder.axis
+        if axis is None:
+            return 0.0
+        m = self._update(axis)
+        noise = float(encoder.config.get("noise", 0.0))
+        dial = m.steps / axis.steps_per_unit + m.encoder_slip
+        if noise:
+            dial += random.gauss(0.0, noise)
+        return dial * encoder.steps_per_unit
+
+    def set_encoder(self, encoder: Encoder, steps: float) -> None:
+        axis = encoder.axis
+        if axis is not None:
+            m = self._update(axis)
+            m.encoder_slip = steps / encoder.steps_per_unit - m.steps / axis.steps_per_unit
+
+    # -- faults (for tests and demos) ---------------------------------------------------------
+    def inject_fault(self, axis_name: str, kind: str, value: float | str | None = None) -> None:
+        """kind: 'fault' (FAULT state), 'stall' (next motion stops at dial `value`, FAULT),
+        'encoder_slip' (encoder off by `value` dial units), 'start_error' (starts refused)."""
+        axis = self.axes[axis_name]
+        self._ensure_axis_init(axis)
+        m = self._update(axis)
+        if kind == "fault":
+            m.fault = True
+        elif kind == "stall":
+            m.stall_at = float(value) * axis.steps_per_unit  # type: ignore[arg-type]
+        elif kind == "encoder_slip":
+            m.encoder_slip = float(value)  # type: ignore[arg-type]
+        elif kind == "start_error":
+            m.start_error = str(value or "injected start error")
+        else:
+            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
+
+    def clear_faults(self, axis_name: str) -> None:
+        m = self._update(self.axes[axis_name])
+        m.fault, m.stall_at, m.encoder_slip, m.start_error = False, None, 0.0, None
+
+    # -- shutters --------------------------------------------------------------------------------
+    def shutter_open(self, shutter: Shutter) -> None:
+        self._shutters[shutter.name] = "OPEN"
+
+    def shutter_close(self, shutter: Shutter) -> None:
+        self._shutters[shutter.name] = "CLOSED"
+
+    def shutter_state(self, shutter: Shutter) -> str:
+        return self._shutters.get(shutter.name, "CLOSED")

@@ -1,0 +1,155 @@
+"""TangoAxis: any Tango device with a position-like attribute used as an axis.
+
+The legacy-integration path: another AxisManager axis, a Sardana motor, a C++ server,
+or any writable scalar attribute (Debian TangoTest's `ampli`). Axis YAML keys:
+`tango_name` (device), `attribute` (default `Position`). When the attribute is the
+device's motion attribute, the device State drives ours (MOVING/RUNNING -> MOVING);
+for any other attribute a write is a complete motion. Velocity/Acceleration, Stop,
+Abort, SetPosition and JogMove are used when the device has them; steps_per_unit
+defaults to 1 (the remote device's own units).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import tango
+
+from .controller import Controller
+from .errors import MotionError
+from .state import AxisState
+
+if TYPE_CHECKING:
+    from .axis import Axis, Motion
+
+_MOVING = {tango.DevState.MOVING, tango.DevState.RUNNING}
+_STATE_MAP = {
+    tango.DevState.FAULT: "FAULT",
+    tango.DevState.OFF: "OFF",
+    tango.DevState.DISABLE: "DISABLED",
+}
+
+
+class _Remote:
+    def __init__(self, axis: Axis) -> None:
+        name = axis.config.get("tango_name")
+        if not name:
+            raise MotionError(f"{axis.name}: TangoAxis needs `tango_name` (the device to drive)")
+        self.name = str(name)
+        self.attribute = str(axis.config.get("attribute", "Position"))
+        try:
+            self.proxy: Any = tango.DeviceProxy(self.name, green_mode=tango.GreenMode.Gevent)
+            attrs = {a.lower() for a in self.proxy.get_attribute_list()}
+            cmds = {c.cmd_name.lower() for c in self.proxy.command_list_query()}
+        except tango.DevFailed as exc:
+            raise MotionError(f"{axis.name}: cannot reach Tango device {self.name}: "
+                              f"{exc.args[0].desc.strip()}") from None
+        if self.attribute.lower() not in attrs:
+            raise MotionError(f"{axis.name}: Tango device {self.name} has no attribute {self.attribute}")
+        self.attrs, self.cmds = attrs, cmds
+        self.motion_attribute = self.attribute.lower() == "position"
+        self.local = {"velocity": 1.0, "acceleration": 10.0}
+        self.target: float | None = None
+
+    def has(self, attr: str) -> bool:
+        return self.motion_attribute and attr.lower() in self.attrs
+
+    def call(self, axis: Axis, what: str, fn, *args):
+        try:
+            return fn(*args)
+        except tango.DevFailed as exc:
+            raise MotionError(f"{axis.name}: {self.name} {what}: {exc.args[0].desc.strip()}") from None
+
+
+class TangoAxis(Controller):
+    """Each axis drives one remote Tango device attribute."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._remote: dict[str, _Remote] = {}
+
+    def initialize_axis(self, axis: Axis) -> None:
+        self._remote[axis.name] = _Remote(axis)
+
+    def _r(self, axis: Axis) -> _Remote:
+        return self._remote[axis.name]
+
+    def read_position(self, axis: Axis) -> float:
+        r = self._r(axis)
+        return float(r.call(axis, f"read {r.attribute}", r.proxy.read_attribute, r.attribute).value)
+
+    def set_position(self, axis: Axis, steps: float) -> float:
+        r = self._r(axis)
+        if "setdial" not in r.cmds:
+            return super().set_position(axis, steps)
+        r.call(axis, "SetDial", r.proxy.command_inout, "SetDial", float(steps))
+        return steps
+
+    def _rw(self, axis: Axis, attr: str, value: float | None = None) -> float:
+        r = self._r(axis)
+        if not r.has(attr):
+            if value is not None:
+                r.local[attr.lower()] = value
+            return r.local[attr.lower()]
+        if value is not None:
+            r.call(axis, f"write {attr}", r.proxy.write_attribute, attr, value)
+            return value
+        return float(r.call(axis, f"read {attr}", r.proxy.read_attribute, attr).value)
+
+    def read_velocity(self, axis: Axis) -> float:
+        return self._rw(axis, "Velocity")
+
+    def set_velocity(self, axis: Axis, steps_per_s: float) -> None:
+        self._rw(axis, "Velocity", steps_per_s)
+
+    def read_acceleration(self, axis: Axis) -> float:
+        return self._rw(axis, "Acceleration")
+
+    def set_acceleration(self, axis: Axis, steps_per_s2: float) -> None:
+        self._rw(axis, "Acceleration", steps_per_s2)
+
+    def state(self, axis: Axis) -> AxisState:
+        r = self._r(axis)
+        st = r.call(axis, "State", r.proxy.state)
+        if st in _STATE_MAP:
+            return AxisState(_STATE_MAP[st])
+        if r.motion_attribute and st in _MOVING:
+            return AxisState("MOVING")
+        return AxisState("READY")
+
+    def start_one(self, motion: Motion) -> None:
+        r = self._r(motion.axis)
+        r.call(motion.axis, f"write {r.attribute}", r.proxy.write_attribute, r.attribute,
+               float(motion.target_steps))
+
+    def stop(self, axis: Axis) -> None:
+        r = self._r(axis)
+        if "stop" in r.cmds:
+            r.call(axis, "Stop", r.proxy.command_inout, "Stop")
+
+    def abort(self, axis: Axis) -> None:
+        r = self._r(axis)
+        if "abort" in r.cmds:
+            r.call(axis, "Abort", r.proxy.command_inout, "Abort")
+        else:
+            self.stop(axis)
+
+    def start_jog(self, axis: Axis, velocity: float, direction: int) -> None:
+        r = self._r(axis)
+        if "jogmove" not in r.cmds:
+            super().start_jog(axis, velocity, direction)
+        r.call(axis, "JogMove", r.proxy.command_inout, "JogMove", float(direction * velocity))
+
+    def set_jog_velocity(self, axis: Axis, velocity: float, direction: int) -> None:
+        self.start_jog(axis, velocity, direction)
+
+    def set_on(self, axis: Axis) -> None:
+        r = self._r(axis)
+        if "on" in r.cmds:
+            r.call(axis, "On", r.proxy.command_inout, "On")
+
+    def set_off(self, axis: Axis) -> None:
+        r = self._r(axis)
+        if "off" not in r.cmds:
+            super().set_off(axis)
+        r.call(axis, "Off", r.proxy.command_inout, "Off")
