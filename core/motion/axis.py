@@ -670,6 +670,7 @@ def start_motions(motions: list[Motion]) -> None:
     if len({a.name for a in axes}) != len(axes):
         raise MotionError("an axis appears twice in the same motion: " + ", ".join(a.name for a in axes))
     begun: list[Axis] = []
+    started: list[Motion] = []
     try:
         for m in motions:
             m.axis._begin(m)
@@ -689,11 +690,17 @@ def start_motions(motions: list[Motion]) -> None:
                 m.axis._hw().prepare_move(m)
         for group in by_ctrl.values():
             group[0].axis.controller.start_all(*group)
+            started.extend(group)
         now = time.monotonic()
         for m in motions:
             if m.started_at is None:
                 m.started_at = now
     except BaseException:
+        for m in started:  # a later controller refused: stop what already runs
+            try:
+                m.axis.controller.abort(m.axis)
+            except Exception:
+                pass
         for a in begun:
             a._abort_begin()
         raise
