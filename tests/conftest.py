@@ -23,3 +23,50 @@ os.environ["TANGO_HOST"] = "127.0.0.1:1"
 def demo_config() -> Path:
     """Path of the demo beamline configuration tree."""
     return DEMO_CONFIG
+
+
+@pytest.fixture(scope="session")
+def redis_servers(tmp_path_factory):
+    """Real settings + data redis-servers for the session, configured into
+    blisstango.core.beacon.connection and exported as BLISSTANGO_SETTINGS_REDIS /
+    BLISSTANGO_DATA_REDIS so child processes find them too. Yields the RedisSupervisor
+    (sup.settings_url, sup.data_url, sup.pids()); everything is stopped at the end."""
+    from blisstango.core.beacon import connection
+    from blisstango.core.beacon.redis_server import RedisSupervisor
+
+    sup = RedisSupervisor(tmp_path_factory.mktemp("redis_run")).start()
+    saved = {k: os.environ.get(v) for k, v in connection.ENV_VARS.items()}
+    os.environ[connection.ENV_VARS["settings"]] = sup.settings_url
+    os.environ[connection.ENV_VARS["data"]] = sup.data_url
+    connection.configure(sup.settings_url, sup.data_url)
+    try:
+        yield sup
+    finally:
+        connection.reset()
+        for kind, value in saved.items():
+            if value is None:
+                os.environ.pop(connection.ENV_VARS[kind], None)
+            else:
+                os.environ[connection.ENV_VARS[kind]] = value
+        sup.stop()
+
+
+# ---- BeaconDB / Tango database fixtures (issue 3) --------------------------------------
+@pytest.fixture
+def beacondb(tmp_path):
+    """A running BeaconDB (no Redis, no YAML tree) on a free port; stopped by pid after."""
+    from helpers.tango_db import BeaconDBProcess
+
+    db = BeaconDBProcess(tmp_path / "beacondb").start()
+    yield db
+    db.stop()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    """PyTango's own sqlite DataBaseds, the reference peer, on a free port."""
+    from helpers.tango_db import SqliteDBProcess
+
+    db = SqliteDBProcess(tmp_path / "sqlitedb").start()
+    yield db
+    db.stop()

@@ -1,0 +1,54 @@
+"""DbInfo, DbGetCSDbServerList, DbMySqlSelect, DbGetDataForServerCache."""
+
+from __future__ import annotations
+
+from . import sql_select
+from .errors import API_CommandNotImplemented, DbError
+from .registry import LONGSTRS, STR, STRS, VOID, db_command
+from .store import TangoStore
+
+# Set by the server at start: "host:port" of this database, for DbGetCSDbServerList.
+SERVED_AT: list[str] = []
+
+
+@db_command(VOID, STRS)
+def DbInfo(store: TangoStore, argin=None):
+    with store.lock:
+        devs = list(store.devices.values())
+        t = store.tables
+        dbdev = store.device("sys/database/2")
+        return [
+            "TANGO Database sys/database/2 (BeaconDB)", " ",
+            f"Running since ...{dbdev.started if dbdev else '?'}", " ",
+            f"Devices defined = {len(devs)}",
+            f"Devices exported = {sum(1 for d in devs if d.exported)}",
+            f"Device servers defined = {sum(1 for d in devs if d.klass == 'DServer')}",
+            f"Device servers exported = {sum(1 for d in devs if d.klass == 'DServer' and d.exported)}",
+            " ",
+            f"Device properties defined = {t['device'].count()} [History lgth = {t['device'].hist_count()}]",
+            f"Class properties defined = {t['class'].count()} [History lgth = {t['class'].hist_count()}]",
+            f"Device attribute properties defined = {t['device_attr'].count()} "
+            f"[History lgth = {t['device_attr'].hist_count()}]",
+            f"Class attribute properties defined = {t['class_attr'].count()} "
+            f"[History lgth = {t['class_attr'].hist_count()}]",
+            f"Object properties defined = {t['object'].count()} [History lgth = {t['object'].hist_count()}]",
+        ]
+
+
+@db_command(VOID, STRS)
+def DbGetCSDbServerList(store: TangoStore, argin=None):
+    return list(SERVED_AT)
+
+
+@db_command(STR, LONGSTRS)
+def DbMySqlSelect(store: TangoStore, argin):
+    return sql_select.select(store, argin)
+
+
+@db_command(STRS, STRS)
+def DbGetDataForServerCache(store: TangoStore, argin):
+    # Clients fall back to one call per item when this fails (as with PyTango's server).
+    raise DbError(API_CommandNotImplemented,
+                  "DbGetDataForServerCache is not implemented by BeaconDB; "
+                  "the client falls back to individual database calls",
+                  "DataBase::DbGetDataForServerCache()")

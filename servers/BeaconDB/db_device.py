@@ -1,0 +1,88 @@
+"""The Tango DataBase device class, built from the Db* command table.
+
+Every handler error becomes a DevFailed naming the command and the problem; anything
+unexpected (a malformed argument slipping past the parsers) becomes DB_IncorrectArguments
+rather than a Python traceback, and the server stays up.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import tango
+from tango.server import Device, command
+
+from . import cmds_devices, cmds_misc, cmds_props  # noqa: F401  (register commands)
+from .errors import DB_IncorrectArguments, DbError
+from .registry import COMMANDS, DbCommand
+from .store import TangoStore
+
+log = logging.getLogger(__name__)
+
+#: The store served by the DataBase device; set by the server before the device starts.
+STORE: list[TangoStore] = []
+
+
+def _fail(cmd: str, argin, exc: Exception) -> None:
+    shown = repr(argin)
+    shown = shown if len(shown) <= 200 else shown[:200] + "..."
+    log.warning("%s(%s) failed: %r", cmd, shown, exc)
+    tango.Except.throw_exception(DB_IncorrectArguments,
+                                 f"{cmd}: malformed argument {shown}: {type(exc).__name__}: {exc}",
+                                 f"DataBase::{cmd}()")
+
+
+def _make(spec: DbCommand):
+    handler, name = spec.handler, spec.name
+
+    if spec.dtype_in is None:
+        def method(self):
+            try:
+                return handler(self.store)
+            except DbError as e:
+                e.throw()
+            except tango.DevFailed:
+                raise
+            except Exception as e:  # noqa: BLE001
+                _fail(name, None, e)
+    else:
+        def method(self, argin):
+            try:
+                return handler(self.store, argin)
+            except DbError as e:
+                e.throw()
+            except tango.DevFailed:
+                raise
+            except Exception as e:  # noqa: BLE001
+                _fail(name, argin, e)
+
+    method.__name__ = name
+    method.__qualname__ = f"DataBase.{name}"
+    method.__doc__ = handler.__doc__
+    kwargs = {}
+    if spec.dtype_in is not None:
+        kwargs["dtype_in"] = spec.dtype_in
+    if spec.dtype_out is not None:
+        kwargs["dtype_out"] = spec.dtype_out
+    return command(method, **kwargs)
+
+
+def _build():
+    attrs = {spec.name: _make(spec) for spec in COMMANDS.values()}
+
+    def init_device(self):
+        Device.init_device(self)
+        self.store = STORE[0]
+        self.set_state(tango.DevState.ON)
+        self.set_status("BeaconDB: Tango database served from the YAML tree and the journal")
+
+    def ResetTimingValues(self):
+        """Kept for clients of the C++ DataBaseds; BeaconDB keeps no timing table."""
+
+    attrs["init_device"] = init_device
+    attrs["ResetTimingValues"] = command(ResetTimingValues)
+    attrs["__doc__"] = "Tango DataBase device served by BeaconDB."
+    return type("DataBase", (Device,), attrs)
+
+
+DataBase = _build()

@@ -1,0 +1,107 @@
+"""``BeaconDB <instance>``: the Tango database (sys/database/2) and the Beacon device
+(sys/beacon/1) in one process, on the port of TANGO_HOST or --port."""
+
+from __future__ import annotations
+
+from blisstango.core import green
+
+green.patch()
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import tango  # noqa: E402
+from tango.server import run  # noqa: E402
+
+from . import cmds_misc, db_device, tango_run  # noqa: E402
+from .journal import Journal  # noqa: E402
+from .starter import StarterNotifier  # noqa: E402
+from .store import TangoStore  # noqa: E402
+
+log = logging.getLogger("BeaconDB")
+
+DB_DEVICE = "sys/database/2"
+SERVER_EXEC = "DataBaseds"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="BeaconDB", description=__doc__)
+    p.add_argument("instance", help="Tango server instance name (usually 2)")
+    p.add_argument("--port", type=int, default=None, help="TCP port (default: from TANGO_HOST, else 10000)")
+    p.add_argument("--host", default=None, help="address to bind (default: from TANGO_HOST, else 0.0.0.0)")
+    p.add_argument("--config", required=False, default=None, help="root folder of the YAML configuration tree")
+    p.add_argument("--run-dir", default=None, help="folder for the journal and the embedded Redis "
+                   "(default: $XDG_RUNTIME_DIR or /tmp, /blisstango-<port>)")
+    p.add_argument("--redis-settings", default=None, help="URL of the settings Redis (else embedded)")
+    p.add_argument("--redis-data", default=None, help="URL of the data Redis (else embedded)")
+    p.add_argument("--no-redis", action="store_true", help="serve no Redis URLs (database only)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p.parse_args(argv)
+
+
+def _tango_host() -> tuple[str | None, int | None]:
+    value = os.environ.get("TANGO_HOST", "")
+    if ":" in value:
+        host, port = value.split(",")[0].rsplit(":", 1)
+        try:
+            return host, int(port)
+        except ValueError:
+            pass
+    return None, None
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    logging.basicConfig(level=logging.INFO if opts.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    th_host, th_port = _tango_host()
+    port = opts.port if opts.port is not None else (th_port or 10000)
+    host = opts.host or th_host or "0.0.0.0"
+    run_dir = Path(opts.run_dir or Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / f"blisstango-{port}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    store = TangoStore()
+    journal = Journal(run_dir, f"beacondb-{opts.instance}")
+    replayed = journal.attach(store)
+    log.info("state loaded from %s (%d journal records replayed)", run_dir, replayed)
+    StarterNotifier(store, server_name=f"{SERVER_EXEC}/{opts.instance}").install()
+    db_device.STORE[:] = [store]
+
+    public_host = host if host not in ("0.0.0.0", "") else socket.gethostname()
+    cmds_misc.SERVED_AT[:] = [f"{public_host}:{port}"]
+    # Tango clients inside this process (Starter notices, Beacon) use this very database.
+    os.environ["TANGO_HOST"] = f"{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+
+    classes = [db_device.DataBase]
+    tango_run.fixed_devices(db_device.DataBase, [(DB_DEVICE, "database")])
+    server = f"{SERVER_EXEC}/{opts.instance}"
+    store.mutate("add_device", server, DB_DEVICE, "DataBase", None)
+
+    tango.Util.set_use_db(False)
+    util = tango.Util([SERVER_EXEC, opts.instance, "-ORBendPoint", f"giop:tcp:{host}:{port}"])
+    util.set_serial_model(tango.SerialModel.NO_SYNC)
+
+    def post_init():
+        u = tango.Util.instance()
+        dserver = u.get_dserver_device()
+        pid, version = u.get_pid_str(), u.get_version_str()
+        hostname = u.get_host_name()
+        for dev in [dserver] + [u.get_device_by_name(n) for n, _ in [(DB_DEVICE, None)]]:
+            store.mutate("export_device", dev.get_name().lower(), u.get_device_ior(dev),
+                         hostname, int(pid), version)
+        print(f"BeaconDB ready on {host}:{port} (run dir {run_dir})", file=sys.stderr, flush=True)
+
+    try:
+        run(classes, args=[SERVER_EXEC, opts.instance], util=util, post_init_callback=post_init,
+            raises=True)
+    finally:
+        journal.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
