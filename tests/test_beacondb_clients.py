@@ -1,0 +1,125 @@
+"""Standard Tango clients against BeaconDB: tango_admin, Debian's C++ TangoTest (register,
+start, attributes, change events), and a kill -9 of BeaconDB under writing clients."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import tango
+from helpers.procs import kill_tree, start
+from helpers.tango_db import BeaconDBProcess
+
+TANGOTEST = "/usr/lib/tango/TangoTest"
+HELPERS = Path(__file__).parent / "helpers"
+
+
+def admin(db, *args: str) -> subprocess.CompletedProcess:
+    """tango_admin reads TANGO_HOST from the environment only."""
+    return subprocess.run(["tango_admin", *args], env={**os.environ, **db.env},
+                          capture_output=True, text=True, timeout=30)
+
+
+def wait_exported(db: tango.Database, device: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if device in db.get_device_exported(device):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{device} not exported after {timeout} s")
+
+
+@pytest.fixture
+def tangotest(beacondb, tmp_path):
+    """TangoTest/test registered with tango_admin and running against BeaconDB."""
+    assert admin(beacondb, "--add-server", "TangoTest/test", "TangoTest", "sys/tg_test/1").returncode == 0
+    proc = start([TANGOTEST, "test"], tmp_path / "tangotest.log", env=beacondb.env)
+    db = tango.Database("127.0.0.1", beacondb.port)
+    wait_exported(db, "sys/tg_test/1")
+    yield proc
+    kill_tree(proc.pid)
+    proc.wait()
+
+
+def test_tango_admin_commands(beacondb):
+    assert admin(beacondb, "--ping-database").returncode == 0
+    assert admin(beacondb, "--add-server", "Foo/bar", "FooClass", "foo/bar/1,foo/bar/2").returncode == 0
+    listed = admin(beacondb, "--server-list")
+    assert listed.returncode == 0 and "Foo" in listed.stdout.split()
+    assert admin(beacondb, "--check-device", "foo/bar/2").returncode == 0
+    assert admin(beacondb, "--check-device", "foo/bar/9").returncode != 0
+    db = tango.Database("127.0.0.1", beacondb.port)
+    assert sorted(db.get_device_name("Foo/bar", "FooClass")) == ["foo/bar/1", "foo/bar/2"]
+    assert admin(beacondb, "--delete-server", "Foo/bar").returncode == 0
+    assert "Foo" not in admin(beacondb, "--server-list").stdout.split()
+    assert admin(beacondb, "--check-device", "foo/bar/1").returncode != 0
+
+
+def test_tangotest_serves_attributes_and_change_events(beacondb, tangotest, monkeypatch):
+    monkeypatch.setenv("TANGO_HOST", beacondb.tango_host)
+    dev = tango.DeviceProxy("sys/tg_test/1")
+    assert dev.state() == tango.DevState.RUNNING
+    dev.write_attribute("ampli", 3.0)
+    assert dev.read_attribute("ampli").value == 3.0
+    # Change events need polling and a change criterion: both are stored in the database.
+    cfg = dev.get_attribute_config("short_scalar")
+    cfg.events.ch_event.abs_change = "1"
+    dev.set_attribute_config(cfg)
+    dev.poll_attribute("short_scalar", 100)
+    db = tango.Database("127.0.0.1", beacondb.port)
+    stored = db.get_device_attribute_property("sys/tg_test/1", "short_scalar")["short_scalar"]
+    assert list(stored["abs_change"]) == ["-1", "1"]  # the client stores a symmetric change
+    assert "short_scalar" in " ".join(db.get_device_property("sys/tg_test/1", "polled_attr")["polled_attr"])
+    events = []
+    eid = dev.subscribe_event("short_scalar", tango.EventType.CHANGE_EVENT,
+                              lambda ev: events.append(ev), [])
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len([e for e in events if not e.err]) < 3:
+            time.sleep(0.1)
+    finally:
+        dev.unsubscribe_event(eid)
+    good = [e for e in events if not e.err]
+    assert len(good) >= 3, [e.errors for e in events if e.err]
+    assert all(isinstance(e.attr_value.value, int) for e in good)
+
+
+def test_kill9_keeps_acknowledged_writes_and_exported_devices(tmp_path, tangotest, beacondb):
+    db = tango.Database("127.0.0.1", beacondb.port)
+    db.add_device(_info("W/1", "test/writer/1", "Writer"))
+    writers = [subprocess.Popen([sys.executable, str(HELPERS / "db_writer.py"), "test/writer/1", str(k)],
+                                stdout=subprocess.PIPE, text=True, env={**os.environ, **beacondb.env})
+               for k in range(3)]
+    seen = {k: [w.stdout.readline() for _ in range(20)] for k, w in enumerate(writers)}
+    assert all(lines[-1].startswith("ack ") for lines in seen.values()), seen
+    beacondb.kill()  # SIGKILL while the writers write
+    acked = {}
+    for k, w in enumerate(writers):
+        out, _ = w.communicate(timeout=60)
+        lines = [ln for ln in seen[k] + out.splitlines() if ln.startswith("ack ")]
+        acked[k] = int(lines[-1].split()[1])
+
+    again = BeaconDBProcess(beacondb.workdir, port=beacondb.port).start()
+    beacondb.proc = again.proc  # the fixture stops it
+    db = tango.Database("127.0.0.1", beacondb.port)
+    for k, n in acked.items():
+        stored = db.get_device_property("test/writer/1", f"w_{k}")[f"w_{k}"]
+        # the last acknowledged value, or the one the DB applied but could not acknowledge
+        assert stored and int(stored[0]) in (n, n + 1), (k, n, stored)
+    # TangoTest was not restarted: its exported IOR survived, a new client reaches it.
+    assert tangotest.poll() is None
+    probe = subprocess.run(
+        [sys.executable, "-c", "import tango; d = tango.DeviceProxy('sys/tg_test/1'); "
+         "print(d.read_attribute('long_scalar').value, d.state())"],
+        env={**os.environ, **beacondb.env}, capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 0 and probe.stdout.split()[1] == "RUNNING", probe.stderr
+
+
+def _info(server: str, name: str, klass: str) -> tango.DbDevInfo:
+    info = tango.DbDevInfo()
+    info.server, info.name, info._class = server, name, klass
+    return info
