@@ -1,0 +1,85 @@
+"""Load time of a 10,000-object, 1,000-file configuration tree (prints JSON).
+
+Peer figure: the same files read with ruamel.yaml round-trip (the writer's loader),
+which is what a naive loader would use.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from blisstango.core.config import load_tree
+from blisstango.core.config.loader import iter_yaml_files
+
+
+def generate(root: Path, n_files: int = 1000, per_file: int = 10) -> None:
+    """Folders of 100 files; each file a controller whose axes are objects, plus counters."""
+    for f in range(n_files):
+        folder = root / f"hutch{f // 100:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / "__init__.yml").exists():
+            (folder / "__init__.yml").write_text(
+                f"# defaults of hutch {f // 100}\nplugin: default\ntango:\n  domain: h{f // 100}\n")
+        lines = [f"# file {f}: one controller, {per_file - 2} axes, one counter"]
+        lines += [f"- name: ctrl{f}", "  class: Mockup", "  tango:", "    server: bench",
+                  "  axes:"]
+        for a in range(per_file - 2):
+            lines += [f"    - name: ax{f}_{a}", "      unit: mm  # millimetres",
+                      "      velocity: 5.0", "      acceleration: 50.0",
+                      "      low_limit: -10.0", "      high_limit: 10.0",
+                      "      steps_per_unit: 1000"]
+        lines += [f"- name: cnt{f}", "  class: SimulationCounter", f"  axis: $ax{f}_0",
+                  "  curve: gaussian", "  center: 2.5", "  fwhm: 1.2"]
+        (folder / f"f{f:04d}.yml").write_text("\n".join(lines) + "\n")
+    (root / "session.yml").write_text(
+        "- name: all\n  plugin: session\n  config-objects: ['ax*', 'cnt*']\n")
+
+
+def ruamel_load(root: Path) -> int:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    count = 0
+    for _, rel in iter_yaml_files(root):
+        data = yaml.load((root / rel).read_text())
+        count += len(data) if isinstance(data, list) else 1
+    return count
+
+
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def main() -> int:
+    repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    with tempfile.TemporaryDirectory(prefix="config_bench_") as tmp:
+        root = Path(tmp)
+        generate(root)
+        tree = load_tree(root)
+        times = timed(lambda: load_tree(root), repeat)
+        rt_times = timed(lambda: ruamel_load(root), max(1, repeat // 2))
+        result = {
+            "files": len(tree.files()),
+            "objects": len(tree),
+            "load_median_s": round(statistics.median(times), 3),
+            "load_min_s": round(min(times), 3),
+            "ruamel_roundtrip_parse_median_s": round(statistics.median(rt_times), 3),
+            "ruamel_roundtrip_parse_min_s": round(min(rt_times), 3),
+            "speedup_vs_ruamel": round(statistics.median(rt_times) / statistics.median(times), 1),
+        }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

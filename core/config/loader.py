@@ -1,0 +1,177 @@
+"""Reading a directory of *.yml into raw object records, collecting every problem.
+
+This module only reads and indexes; cross-object validation (duplicates, references,
+plugins, sessions) is done by tree.py once every file is known, so a broken tree
+reports all of its problems in one pass.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+from .yamlread import LList, LMap, read_yaml
+
+INIT_FILE = "__init__.yml"
+LOCK_FILE = ".blisstango.lock"
+_REF = re.compile(r"^\$[A-Za-z0-9_][\w.\-]*$")
+
+
+def is_ref(value: object) -> bool:
+    """True for a `$name` reference string."""
+    return isinstance(value, str) and _REF.match(value) is not None
+
+
+@dataclass(slots=True)
+class Record:
+    """One object as found in a file, before the tree is assembled."""
+
+    name: str
+    data: LMap
+    file: str
+    folder: str
+    parent: str | None
+    children: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Defaults:
+    """Merged __init__.yml defaults of a folder, with where each top-level key came from."""
+
+    values: dict
+    sources: dict  # key -> (file, line)
+
+
+@dataclass(slots=True)
+class Ref:
+    target: str
+    file: str
+    line: int
+    owner: str | None
+
+
+@dataclass
+class ScanResult:
+    files: list[str] = field(default_factory=list)
+    raw: dict = field(default_factory=dict)  # file -> parsed data
+    defaults: dict = field(default_factory=dict)  # folder -> Defaults
+    records: list[Record] = field(default_factory=list)
+    refs: list[Ref] = field(default_factory=list)
+    errors: list[ConfigError] = field(default_factory=list)
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """base updated by over; mappings present on both sides are merged recursively."""
+    out = dict(base)
+    for key, value in over.items():
+        old = out.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            out[key] = deep_merge(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+def iter_yaml_files(root: Path):
+    """(folder, file) relative posix paths of loadable files, parents before children.
+
+    Hidden files and folders (temp files of an interrupted write, the lock file,
+    .git) and anything not ending in .yml are skipped.
+    """
+    root_s = str(root)
+    for dirpath, dirnames, filenames in os.walk(root_s):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
+        rel = os.path.relpath(dirpath, root_s)
+        folder = "" if rel == "." else rel.replace(os.sep, "/")
+        names = sorted(f for f in filenames if f.endswith(".yml") and not f.startswith("."))
+        if INIT_FILE in names:  # defaults first
+            names.remove(INIT_FILE)
+            names.insert(0, INIT_FILE)
+        for name in names:
+            yield folder, f"{folder}/{name}" if folder else name
+
+
+def scan(root: Path) -> ScanResult:
+    """Read every *.yml under root into records, defaults and references."""
+    res = ScanResult()
+    for folder, rel in iter_yaml_files(root):
+        parent_folder = folder.rpartition("/")[0] if folder else None
+        if folder not in res.defaults:
+            inherited = res.defaults.get(parent_folder) if folder else None
+            res.defaults[folder] = inherited or Defaults({}, {})
+        try:
+            with open(root / rel, encoding="utf-8") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            res.errors.append(ConfigError(f"cannot read file: {exc}", rel, None))
+            continue
+        res.files.append(rel)
+        data, problems = read_yaml(text, rel)
+        res.errors.extend(problems)
+        res.raw[rel] = data
+        if data is None:
+            continue
+        if rel.rpartition("/")[2] == INIT_FILE:
+            _add_defaults(res, folder, rel, data)
+        else:
+            _walk(res, data, rel, folder, None, 1)
+    return res
+
+
+def _add_defaults(res: ScanResult, folder: str, rel: str, data: object) -> None:
+    if not isinstance(data, dict):
+        res.errors.append(ConfigError(
+            f"{INIT_FILE} must be a mapping of defaults, not a {type(data).__name__}", rel, 1))
+        return
+    if "name" in data:
+        res.errors.append(ConfigError(
+            f"{INIT_FILE} gives defaults to its folder and cannot define an object "
+            f"(remove 'name')", rel, data.key_lines["name"]))
+    base = res.defaults[folder]
+    sources = dict(base.sources)
+    for key in data:
+        sources[key] = (rel, data.key_lines[key])
+    res.defaults[folder] = Defaults(deep_merge(base.values, data), sources)
+
+
+def _walk(res: ScanResult, value, rel: str, folder: str, owner: Record | None, line: int):
+    if isinstance(value, dict):
+        key_lines = value.key_lines if isinstance(value, LMap) else {}
+        if "name" in value:
+            name = value["name"]
+            if is_ref(name):
+                res.refs.append(Ref(name[1:], rel, key_lines.get("name", line),
+                                    owner.name if owner else None))
+            else:
+                owner = _new_record(res, value, rel, folder, owner) or owner
+        for key, item in value.items():
+            if key != "name":
+                _walk(res, item, rel, folder, owner, key_lines.get(key, line))
+    elif isinstance(value, list):
+        lines = value.item_lines if isinstance(value, LList) else [line] * len(value)
+        for item, item_line in zip(value, lines):
+            _walk(res, item, rel, folder, owner, item_line)
+    elif isinstance(value, str) and value.startswith("$") and is_ref(value):
+        res.refs.append(Ref(value[1:], rel, line, owner.name if owner else None))
+
+
+def _new_record(res, data: LMap, rel, folder, owner) -> Record | None:
+    name = data["name"]
+    line = data.key_lines.get("name", data.line)
+    if isinstance(name, bool) or not isinstance(name, str | int | float):
+        res.errors.append(ConfigError(
+            f"object name must be a string, not {type(name).__name__} {name!r}", rel, line))
+        return None
+    name = str(name)
+    if not name.strip() or any(c.isspace() for c in name) or name.startswith("$"):
+        res.errors.append(ConfigError(
+            f"invalid object name {name!r}: use a non-empty name without spaces", rel, line))
+        return None
+    rec = Record(name, data, rel, folder, owner.name if owner else None)
+    if owner is not None:
+        owner.children.append(name)
+    res.records.append(rec)
+    return rec

@@ -1,0 +1,402 @@
+"""Editing the tree's YAML files the way a person would: comments and key order kept.
+
+Every change is made under the tree lock (threads, greenlets and other processes),
+re-reads the file it edits, and lands atomically (atomic.py). Files are located through
+an index of object names refreshed from the files that changed since the last call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark
+from ruamel.yaml.tokens import CommentToken
+
+from . import rtyaml
+from .atomic import TreeLock, atomic_remove, atomic_write_text, remove_stale_temps
+from .errors import ConfigError
+from .loader import INIT_FILE, is_ref, iter_yaml_files
+from .yamlread import read_yaml
+
+Path_ = tuple  # keys and list indices from a document's root to an object's mapping
+
+
+def _object_paths(data: Any, path: tuple = ()) -> list[tuple[str, tuple, int]]:
+    """(name, path, line) of every object mapping in a parsed document."""
+    out = []
+    if isinstance(data, dict):
+        name = data.get("name")
+        if name is not None and not is_ref(name) and isinstance(name, str | int | float):
+            out.append((str(name), path, getattr(data, "line", 0)))
+        for key, value in data.items():
+            if key != "name":
+                out.extend(_object_paths(value, path + (key,)))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            out.extend(_object_paths(value, path + (i,)))
+    return out
+
+
+class ConfigWriter:
+    """Writes to the configuration tree under root; reload the tree afterwards."""
+
+    def __init__(self, root: str | os.PathLike, lock_timeout: float = 30.0):
+        self.root = Path(root).resolve()
+        self.lock_timeout = lock_timeout
+        self._index: dict[str, list[tuple[str, tuple, int]]] = {}
+        self._file_stamp: dict[str, tuple] = {}
+        self._file_names: dict[str, list[str]] = {}
+        self._styles: dict[str, rtyaml.Style] = {}
+
+    # -- public operations ---------------------------------------------------------
+    def set_key(self, name: str, key: str | Sequence[str], value: Any) -> None:
+        """Set key (or nested key path) of object name, creating missing mappings."""
+        path = (key,) if isinstance(key, str) else tuple(key)
+        if not path:
+            raise ValueError("set_key needs a key")
+        with self._locked():
+            file, doc, obj = self._open_object(name)
+            if path == ("name",) and value != name:
+                self._check_new_names({"name": value})
+            cur = obj
+            for i, k in enumerate(path[:-1]):
+                nxt = cur.get(k)
+                if nxt is None:
+                    nxt = cur[k] = CommentedMap()
+                elif not isinstance(nxt, dict):
+                    raise ConfigError(
+                        f"{name}: cannot set {'.'.join(map(str, path))}: "
+                        f"{'.'.join(map(str, path[:i + 1]))} is {nxt!r}, not a mapping",
+                        file, _line(cur, k))
+                cur = nxt
+            _assign(cur, path[-1], value)
+            self._save(file, doc)
+
+    def delete_key(self, name: str, key: str | Sequence[str]) -> None:
+        """Remove key (or nested key path) from object name."""
+        path = (key,) if isinstance(key, str) else tuple(key)
+        if path == ("name",):
+            raise ConfigError(f"{name}: cannot delete 'name'; use delete_object")
+        with self._locked():
+            file, doc, obj = self._open_object(name)
+            cur = obj
+            for k in path[:-1]:
+                cur = cur.get(k) if isinstance(cur, dict) else None
+            if not isinstance(cur, dict) or path[-1] not in cur:
+                raise ConfigError(f"{name} has no key {'.'.join(map(str, path))}",
+                                  file, _line(obj, None))
+            del cur[path[-1]]
+            self._save(file, doc)
+
+    def add_object(self, file: str | None, data: dict, under: str | None = None,
+                   key: str | None = None) -> str:
+        """Add object data to file's top-level list, or to a list key of object `under`.
+
+        With under, key names the list (needed only if the object has several lists of
+        objects) and file may be None. Returns the file written (relative to root).
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            raise ConfigError(f"an object needs a string 'name', got {data!r}")
+        with self._locked():
+            self._check_new_names(data)
+            if under is not None:
+                ufile, doc, parent = self._open_object(under)
+                if file is not None and self._rel(file) != ufile:
+                    raise ConfigError(f"{under} is written in {ufile}, not in {file}")
+                lst = self._object_list(under, ufile, parent, key)
+                lst.append(_commented(data))
+                self._save(ufile, doc)
+                return ufile
+            rel = self._rel(file)
+            doc = self._load_or_empty(rel)
+            doc = self._append_top(rel, doc, _commented(data))
+            self._save(rel, doc)
+            return rel
+
+    def delete_object(self, name: str) -> None:
+        """Remove object name (and the objects written inside it) from its file."""
+        with self._locked():
+            file, doc, _ = self._open_object(name)
+            self._remove(file, doc, self._last_path)
+
+    def move_object(self, name: str, file: str) -> None:
+        """Move object name to the end of file's top-level list.
+
+        The destination is written first: a crash in between leaves a duplicate name,
+        which the loader reports, never a lost object.
+        """
+        with self._locked():
+            src, doc, obj = self._open_object(name)
+            path = self._last_path
+            dest = self._rel(file)
+            if dest == src:
+                self._remove(src, doc, path, save=False)
+                doc = self._append_top(dest, doc, obj)
+                self._save(dest, doc)
+                return
+            ddoc = self._append_top(dest, self._load_or_empty(dest), obj)
+            _move_trailing_comment(doc, path)
+            self._save(dest, ddoc)
+            self._remove(src, doc, path)
+
+    # -- internals ---------------------------------------------------------------
+    def _locked(self) -> TreeLock:
+        return TreeLock(self.root, self.lock_timeout)
+
+    def _rel(self, file: str | os.PathLike) -> str:
+        path = Path(file)
+        full = (path if path.is_absolute() else self.root / path).resolve()
+        try:
+            rel = full.relative_to(self.root).as_posix()
+        except ValueError:
+            raise ConfigError(f"{file} is outside the configuration tree {self.root}") from None
+        if not rel.endswith(".yml") or any(p.startswith(".") for p in rel.split("/")):
+            raise ConfigError(f"{file}: configuration files are visible *.yml files")
+        if rel.rpartition("/")[2] == INIT_FILE:
+            raise ConfigError(f"{rel}: {INIT_FILE} holds folder defaults, not objects")
+        return rel
+
+    def _refresh_index(self) -> None:
+        """Re-read the files whose inode, size or mtime changed since the last call."""
+        seen = set()
+        for _, rel in iter_yaml_files(self.root):
+            if rel.rpartition("/")[2] == INIT_FILE:
+                continue
+            seen.add(rel)
+            try:
+                st = os.stat(self.root / rel)
+            except FileNotFoundError:
+                continue
+            stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+            if self._file_stamp.get(rel) != stamp:
+                self._index_file(rel, (self.root / rel).read_text(encoding="utf-8"), stamp)
+        for rel in list(self._file_stamp):
+            if rel not in seen:
+                self._forget(rel)
+                del self._file_stamp[rel]
+
+    def _forget(self, rel: str) -> None:
+        for name in self._file_names.pop(rel, []):
+            entries = [e for e in self._index.get(name, []) if e[0] != rel]
+            if entries:
+                self._index[name] = entries
+            else:
+                self._index.pop(name, None)
+
+    def _index_file(self, rel: str, text: str, stamp: tuple | None = None) -> None:
+        self._forget(rel)
+        data, _ = read_yaml(text, rel)
+        names = []
+        for name, path, line in _object_paths(data):
+            self._index.setdefault(name, []).append((rel, path, line))
+            names.append(name)
+        self._file_names[rel] = names
+        if stamp is None:
+            st = os.stat(self.root / rel)
+            stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        self._file_stamp[rel] = stamp
+
+    def _where(self, name: str) -> tuple[str, tuple]:
+        self._refresh_index()
+        entries = self._index.get(name)
+        if not entries:
+            raise ConfigError(f"no object named {name!r} in {self.root}")
+        if len(entries) > 1:
+            places = ", ".join(f"{f}:{ln}" for f, _, ln in entries)
+            raise ConfigError(f"object name {name!r} is defined {len(entries)} times "
+                              f"({places}); fix the duplicate first", entries[1][0], entries[1][2])
+        return entries[0][0], entries[0][1]
+
+    def _check_new_names(self, data: dict) -> None:
+        self._refresh_index()
+        for new, _, _ in _object_paths(data):
+            if new in self._index:
+                f, _, ln = self._index[new][0]
+                raise ConfigError(f"object name {new!r} is already defined at {f}:{ln}", f, ln)
+
+    def _load(self, rel: str) -> Any:
+        text = (self.root / rel).read_text(encoding="utf-8")
+        style = self._styles.get(rel)
+        if style is None:
+            style = self._styles[rel] = rtyaml.detect_style(text)
+        try:
+            return rtyaml.load(text, style)
+        except Exception as exc:  # noqa: BLE001 - reported with the file named
+            raise ConfigError(f"cannot edit {rel}: {exc}", rel) from exc
+
+    def _load_or_empty(self, rel: str) -> Any:
+        if (self.root / rel).exists():
+            return self._load(rel)
+        return None
+
+    def _open_object(self, name: str) -> tuple[str, Any, CommentedMap]:
+        rel, path = self._where(name)
+        self._last_path = path
+        remove_stale_temps(self.root / rel)
+        doc = self._load(rel)
+        obj = doc
+        try:
+            for step in path:
+                obj = obj[step]
+        except (KeyError, IndexError, TypeError):
+            obj = None
+        if not isinstance(obj, dict) or str(obj.get("name")) != name:
+            raise ConfigError(f"{rel} changed while locating {name!r}; retry", rel)
+        return rel, doc, obj
+
+    def _object_list(self, under: str, file: str, parent: CommentedMap, key: str | None):
+        if key is not None:
+            lst = parent.get(key)
+            if lst is None:
+                lst = parent[key] = CommentedSeq()
+            if not isinstance(lst, list):
+                raise ConfigError(f"{under}: {key} is {lst!r}, not a list", file,
+                                  _line(parent, key))
+            return lst
+        lists = [k for k, v in parent.items()
+                 if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)]
+        if len(lists) != 1:
+            raise ConfigError(
+                f"{under}: say which list to add to (key=...): "
+                f"{'no list of objects' if not lists else 'candidates ' + ', '.join(lists)}",
+                file, _line(parent, None))
+        return parent[lists[0]]
+
+    def _append_top(self, rel: str, doc: Any, obj: CommentedMap) -> Any:
+        if doc is None:
+            return CommentedSeq([obj])
+        if isinstance(doc, list):
+            doc.append(obj)
+            return doc
+        if isinstance(doc, dict) and "name" in doc:
+            return CommentedSeq([doc, obj])
+        raise ConfigError(f"cannot add an object to {rel}: its top level is a mapping "
+                          f"without a name (keys {', '.join(map(str, doc))})", rel, 1)
+
+    def _remove(self, rel: str, doc: Any, path: tuple, save: bool = True) -> None:
+        if not path:
+            if save:
+                atomic_remove(self.root / rel)
+                self._forget(rel)
+                self._file_stamp.pop(rel, None)
+            return
+        _move_trailing_comment(doc, path)
+        container = doc
+        for step in path[:-1]:
+            container = container[step]
+        del container[path[-1]]
+        if save:
+            self._save(rel, doc)
+
+    def _save(self, rel: str, doc: Any) -> None:
+        style = self._styles.get(rel) or rtyaml.Style(shift=2)
+        self._styles.setdefault(rel, style)
+        text = "" if doc is None else rtyaml.dump(doc, style)
+        full = self.root / rel
+        full.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(full)
+        atomic_write_text(full, text)
+        self._index_file(rel, text)
+
+
+def _assign(container: Any, key: Any, value: Any) -> None:
+    """container[key] = value, touching only what differs so that the comments, quoting
+    and order of unchanged parts survive (a mapping is updated key by key)."""
+    old = container[key] if _has(container, key) else None
+    if _has(container, key) and isinstance(old, type(value)) and old == value \
+            and isinstance(old, bool) == isinstance(value, bool):
+        return
+    if isinstance(old, CommentedMap) and isinstance(value, dict):
+        for k in [k for k in old if k not in value]:
+            del old[k]
+        for k, v in value.items():
+            _assign(old, k, v)
+        return
+    if isinstance(old, CommentedSeq) and isinstance(value, list | tuple) \
+            and len(old) == len(value):
+        for i, v in enumerate(value):
+            _assign(old, i, v)
+        return
+    container[key] = _commented(value)
+
+
+def _has(container: Any, key: Any) -> bool:
+    if isinstance(container, list):
+        return isinstance(key, int) and -len(container) <= key < len(container)
+    return key in container
+
+
+def _comment_slot(node: Any) -> tuple[Any, Any, int] | None:
+    """(container, key, position) of the comment written after node's last value."""
+    if isinstance(node, dict) and node:
+        key = list(node)[-1]
+        return _comment_slot(node[key]) or (node, key, 2)
+    if isinstance(node, list) and node:
+        return _comment_slot(node[-1]) or (node, len(node) - 1, 0)
+    return None
+
+
+def _move_trailing_comment(doc: Any, path: tuple) -> None:
+    """Before an object leaves a list, hand the full-line comments written after it to
+    the previous item: ruamel attaches them to the object's last value, but they
+    describe the next item. Dropped when there is no previous item."""
+    slot = _comment_slot(_get(doc, path))
+    if slot is None:
+        return
+    container, key, pos = slot
+    entry = container.ca.items.get(key)
+    token = entry[pos] if entry and len(entry) > pos else None
+    if token is None or "\n" not in token.value:
+        return
+    eol, _, rest = token.value.partition("\n")
+    if not rest.strip():
+        return
+    token.value = eol + "\n" if eol.strip() else "\n"
+    if not eol.strip():
+        entry[pos] = None
+    idx = path[-1] if path else None
+    if not isinstance(idx, int) or idx == 0:
+        return
+    prev = _comment_slot(_get(doc, path[:-1] + (idx - 1,)))
+    if prev is None:
+        return
+    pcont, pkey, ppos = prev
+    pentry = pcont.ca.items.setdefault(pkey, [None, None, None, None])
+    while len(pentry) <= ppos:
+        pentry.append(None)
+    if pentry[ppos] is None:
+        pentry[ppos] = CommentToken("\n" + rest, CommentMark(0), None)
+    else:
+        pentry[ppos].value = pentry[ppos].value.rstrip("\n") + "\n" + rest
+
+
+def _get(doc: Any, path: tuple) -> Any:
+    for step in path:
+        doc = doc[step]
+    return doc
+
+
+def _commented(data: Any) -> Any:
+    """Plain data as ruamel containers (so it is emitted in block style)."""
+    if isinstance(data, dict):
+        out = CommentedMap()
+        for k, v in data.items():
+            out[k] = _commented(v)
+        return out
+    if isinstance(data, list | tuple):
+        return CommentedSeq(_commented(v) for v in data)
+    return data
+
+
+def _line(mapping: Any, key: Any) -> int | None:
+    """1-based line of key in a ruamel mapping (of the mapping itself if key is None)."""
+    try:
+        if key is None:
+            return mapping.lc.line + 1
+        return mapping.lc.key(key)[0] + 1
+    except (AttributeError, KeyError, TypeError):
+        return None

@@ -1,0 +1,163 @@
+"""Fast YAML reading that remembers where every mapping, key and list item was written.
+
+ruamel's round-trip loader is pure Python and about ten times slower than libyaml, so
+reading the tree uses PyYAML's C parser (CSafeLoader) with a constructor that records
+1-based line numbers; ruamel round-trip is kept for writes only (writer.py).
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from .errors import ConfigError
+
+try:
+    _BaseLoader = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml: slower, same results
+    _BaseLoader = yaml.SafeLoader
+
+
+class LMap(dict):
+    """A mapping read from YAML: ``line`` of its first key, ``key_lines`` per key."""
+
+    __slots__ = ("line", "key_lines")
+
+
+class LList(list):
+    """A sequence read from YAML: ``line`` of the sequence, ``item_lines`` per item."""
+
+    __slots__ = ("line", "item_lines")
+
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+_resolved: dict = {}
+
+
+class _LineLoader(_BaseLoader):
+    """libyaml parses and composes; scalar tags are resolved through a cache."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode:
+            key = (value, implicit)
+            tag = _resolved.get(key)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_resolved) > 200_000:
+                    _resolved.clear()
+                _resolved[key] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
+class _Builder:
+    """Turns composed nodes into LMap/LList/scalars.
+
+    A direct recursive walk: PyYAML's generic constructor machinery (generators,
+    per-object bookkeeping) costs most of the load time of a large tree.
+    """
+
+    def __init__(self, loader: _LineLoader):
+        self.loader = loader
+        self.problems: list[tuple[int, str]] = []
+        self.memo: dict[int, object] = {}
+
+    def build(self, node):
+        cls = node.__class__
+        if cls is yaml.ScalarNode:
+            tag = node.tag
+            value = node.value
+            if tag == _STR:
+                return value
+            if tag == _INT and value.isdigit():
+                return int(value)
+            if tag == _FLOAT:
+                try:
+                    return float(value)
+                except ValueError:
+                    pass
+            elif tag == _NULL:
+                return None
+            elif tag == _BOOL:
+                return value.lower() in ("yes", "true", "on")
+            return self.loader.construct_object(node, deep=True)
+        done = self.memo.get(id(node))
+        if done is not None:  # an alias of a node already built
+            return done
+        if cls is yaml.MappingNode:
+            if node.tag != _MAP:
+                return self.loader.construct_object(node, deep=True)
+            return self._map(node)
+        if cls is yaml.SequenceNode:
+            if node.tag != _SEQ:
+                return self.loader.construct_object(node, deep=True)
+            data = LList()
+            self.memo[id(node)] = data
+            data.line = node.start_mark.line + 1
+            data.item_lines = [n.start_mark.line + 1 for n in node.value]
+            data.extend([self.build(n) for n in node.value])
+            return data
+        return self.loader.construct_object(node, deep=True)
+
+    def _map(self, node) -> LMap:
+        data = LMap()
+        self.memo[id(node)] = data
+        data.line = node.start_mark.line + 1
+        key_lines: dict = {}
+        data.key_lines = key_lines
+        pairs = node.value
+        if any(k.tag == _MERGE for k, _ in pairs):
+            self.loader.flatten_mapping(node)
+            pairs = node.value
+        for key_node, value_node in pairs:
+            key = self.build(key_node)
+            line = key_node.start_mark.line + 1
+            try:
+                seen = key in key_lines
+            except TypeError:
+                self.problems.append((line, f"unhashable mapping key {key!r}"))
+                continue
+            if seen:
+                self.problems.append(
+                    (line, f"duplicate key {key!r} (first written at line {key_lines[key]})"))
+            key_lines[key] = line
+            data[key] = self.build(value_node)
+        return data
+
+
+def read_yaml(text: str, file: str) -> tuple[object, list[ConfigError]]:
+    """Parse one file's text; returns (data, problems). Data is None on a syntax error."""
+    loader = _LineLoader(text)
+    builder = _Builder(loader)
+    try:
+        node = loader.get_single_node()
+        data = builder.build(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = exc.problem or exc.context or "syntax error"
+        col = f" (column {mark.column + 1})" if mark is not None else ""
+        ctx = exc.context_mark
+        if exc.context and ctx is not None and mark is not None and ctx.line != mark.line:
+            col += f", {exc.context} started at line {ctx.line + 1}"
+        return None, [ConfigError(f"YAML syntax error: {what}{col}", file, line)]
+    except yaml.YAMLError as exc:
+        return None, [ConfigError(f"YAML error: {exc}", file, None)]
+    finally:
+        loader.dispose()
+    return data, [ConfigError(msg, file, line) for line, msg in builder.problems]
+
+
+def plain(value):
+    """A deep copy made of builtin dict/list only (no line bookkeeping)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
