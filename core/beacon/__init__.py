@@ -1,1 +1,6 @@
-"""beacon"""
+"""Beacon services over Redis: embedded redis-server processes, the shared connection,
+persistent settings, live channels and cross-process locks (DESIGN.md §4 keys).
+
+Submodules are imported on demand (`from blisstango.core.beacon import connection`),
+so a process that only needs settings does not spawn channel or lock greenlets.
+"""

@@ -1,0 +1,339 @@
+"""Embedded redis-server processes, as BLISS's Beacon runs them.
+
+Two servers with opposite needs:
+
+* settings — small, precious, persistent: append-only file, fsync every second, in a
+  directory under the run dir, so values survive a Redis crash or restart. Channels
+  and locks live here too (they carry TTLs, so persistence does them no harm).
+* data — scan data streams, large and disposable (the HDF5 file is the record): no
+  persistence at all, and a memory budget (1 GB by default) with `allkeys-lru`
+  eviction. See `DATA_EVICTION_POLICY` for why.
+
+A `RedisSupervisor` owns both processes, restarts a crashed one on the same port and
+directory (clients reconnect by themselves), and makes sure none outlives its owner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import gevent
+import redis
+from blisstango.core.beacon.redis_binary import find_redis_server
+
+__all__ = ["RedisServer", "RedisSupervisor", "find_redis_server", "DATA_EVICTION_POLICY"]
+
+log = logging.getLogger(__name__)
+
+#: Eviction policy of the data Redis. Scan data is written continuously and read
+#: shortly after, then only kept as a convenience (the file writer has the record).
+#: Under memory pressure the right victims are therefore the least recently used
+#: streams — old scans — whether or not they already carry an expiry. `volatile-lru`
+#: would only consider keys with a TTL, and a producer that has not set one yet (or
+#: bookkeeping keys) would make writes of the *running* scan fail with OOM; with
+#: `allkeys-lru` a live acquisition never gets an OOM error, the oldest scans go first.
+DATA_EVICTION_POLICY = "allkeys-lru"
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int):
+    """preexec_fn: make the child receive SIGTERM when its parent dies (Linux)."""
+    def preexec() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent_pid:  # parent already gone before prctl
+            os.kill(os.getpid(), signal.SIGKILL)
+    return preexec
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _advertised_host(host: str) -> str:
+    """The host name clients should use: a wildcard bind is reached by our FQDN."""
+    return socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
+
+
+class RedisServer:
+    """One redis-server process of a given kind ("settings" or "data").
+
+    port=0 picks a free port once; restarts reuse it, so do `directory` and the
+    socket path, hence clients reconnect to the same URL. unix_socket=True listens on
+    `<run_dir>/redis/<name>.sock` only (no TCP).
+    """
+
+    def __init__(self, name: str, run_dir: str | os.PathLike, kind: str = "settings",
+                 host: str = "127.0.0.1", port: int = 0, unix_socket: bool = False,
+                 maxmemory: str = "1gb", eviction_policy: str = DATA_EVICTION_POLICY,
+                 executable: str | None = None, extra_config: dict | None = None) -> None:
+        if kind not in ("settings", "data"):
+            raise ValueError(f"redis server {name!r}: kind must be 'settings' or 'data', "
+                             f"not {kind!r}")
+        self.name = name
+        self.kind = kind
+        self.host = host
+        self.port = port
+        self.unix_socket = unix_socket
+        self.maxmemory = maxmemory
+        self.eviction_policy = eviction_policy
+        self.extra_config = dict(extra_config or {})
+        self.base_dir = Path(run_dir).resolve() / "redis"
+        self.directory = self.base_dir / name
+        self.pid_file = self.base_dir / f"{name}.pid"
+        self.log_file = self.base_dir / f"{name}.log"
+        self.config_file = self.base_dir / f"{name}.conf"
+        self.socket_path = self.base_dir / f"{name}.sock"
+        self.executable = executable or find_redis_server()[0]
+        self.process: subprocess.Popen | None = None
+        self.started_at = 0.0
+
+    # -- description -------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """redis:// or unix:// URL clients use (stable across restarts)."""
+        if self.unix_socket:
+            return f"unix://{self.socket_path}"
+        return f"redis://{_advertised_host(self.host)}:{self.port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def config_lines(self) -> list[str]:
+        """The redis.conf text, one directive per line."""
+        lines = [
+            "daemonize no",
+            f"dir {self.directory}",
+            f"pidfile {self.pid_file}",
+            f"logfile {self.log_file}",
+            "protected-mode no" if self.host not in ("127.0.0.1", "localhost", "::1")
+            else "protected-mode yes",
+            "tcp-keepalive 60",
+            "databases 16",
+        ]
+        if self.unix_socket:
+            lines += ["port 0", f"unixsocket {self.socket_path}", "unixsocketperm 700"]
+        else:
+            lines += [f"bind {self.host}", f"port {self.port}"]
+        if self.kind == "settings":
+            # AOF: every write reaches the kernel before the reply, so a killed
+            # redis-server loses nothing; fsync each second bounds an OS crash's loss.
+            lines += ['save ""', "appendonly yes", "appendfsync everysec",
+                      "aof-use-rdb-preamble yes", "appendfilename settings.aof"]
+        else:
+            lines += ['save ""', "appendonly no", f"maxmemory {self.maxmemory}",
+                      f"maxmemory-policy {self.eviction_policy}"]
+        lines += [f"{key} {value}" for key, value in self.extra_config.items()]
+        return lines
+
+    # -- life cycle --------------------------------------------------------------
+    def start(self, timeout: float = 15.0) -> None:
+        """Start the process and wait until it answers PING."""
+        if self.running():
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if not self.unix_socket and self.port == 0:
+            self.port = _free_port(self.host)
+        if self.unix_socket:
+            with contextlib.suppress(FileNotFoundError):
+                self.socket_path.unlink()
+        self.config_file.write_text("\n".join(self.config_lines()) + "\n")
+        preexec = None
+        if threading.current_thread() is threading.main_thread():
+            # PDEATHSIG fires when the *thread* that forked exits: only safe from main.
+            preexec = _die_with_parent(os.getpid())
+        with open(self.log_file, "ab") as out:
+            self.process = subprocess.Popen(
+                [self.executable, str(self.config_file)], stdout=out,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.directory,
+                preexec_fn=preexec, start_new_session=True, close_fds=True)
+        self.started_at = time.monotonic()
+        try:
+            self._wait_ready(timeout)
+        except Exception:
+            self.kill()
+            raise
+        log.info("redis %s (%s) pid %d at %s", self.name, self.kind, self.pid, self.url)
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5,
+                                      socket_timeout=2)
+        try:
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(
+                        f"redis {self.name}: {self.executable} exited with code "
+                        f"{self.process.returncode} on {self.url}; see {self.log_file}:\n"
+                        + self._log_tail())
+                try:
+                    # A server still loading its AOF answers PING with a LOADING error.
+                    if client.ping() and client.get("__blisstango_probe__") is None:
+                        return
+                except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"redis {self.name}: no answer on {self.url} after "
+                                       f"{timeout} s; see {self.log_file}")
+                gevent.sleep(0.05)
+        finally:
+            client.close()
+
+    def _log_tail(self, n: int = 10) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """SHUTDOWN (AOF flushed), then SIGTERM, then SIGKILL; never leaves a process."""
+        proc = self.process
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                client = redis.Redis.from_url(self.url, socket_connect_timeout=1,
+                                              socket_timeout=timeout)
+                client.shutdown(nosave=self.kind == "data")
+            except (redis.RedisError, OSError):
+                pass  # shutdown() always ends with a closed connection
+            if not self._wait_exit(timeout):
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+                if not self._wait_exit(timeout):
+                    self.kill()
+        self._cleanup()
+
+    def kill(self) -> None:
+        """SIGKILL the process and reap it."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            self._wait_exit(10)
+        self._cleanup()
+
+    def _wait_exit(self, timeout: float) -> bool:
+        try:
+            self.process.wait(timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def _cleanup(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.pid_file.unlink()
+
+
+class RedisSupervisor:
+    """Starts the settings and data redis-servers and restarts either if it dies.
+
+    With `settings_url`/`data_url` given, the user runs Redis: nothing is started and
+    the URLs are only passed on. Restarts reuse port and directory and back off
+    (0.5 s doubling to 10 s, reset once a server stayed up for 30 s).
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, host: str = "127.0.0.1",
+                 settings_port: int = 0, data_port: int = 0, unix_socket: bool = False,
+                 data_maxmemory: str = "1gb", data_eviction_policy: str = DATA_EVICTION_POLICY,
+                 settings_url: str | None = None, data_url: str | None = None,
+                 executable: str | None = None, poll_interval: float = 0.2) -> None:
+        self.run_dir = Path(run_dir)
+        self.poll_interval = poll_interval
+        self.restarts: dict[str, int] = {"settings": 0, "data": 0}
+        self._external = {"settings": settings_url, "data": data_url}
+        self._watcher: gevent.Greenlet | None = None
+        self._stopping = False
+        self.servers: dict[str, RedisServer] = {}
+        if settings_url is None or data_url is None:
+            executable = executable or find_redis_server()[0]
+        if settings_url is None:
+            self.servers["settings"] = RedisServer(
+                "settings", run_dir, "settings", host=host, port=settings_port,
+                unix_socket=unix_socket, executable=executable)
+        if data_url is None:
+            self.servers["data"] = RedisServer(
+                "data", run_dir, "data", host=host, port=data_port,
+                unix_socket=unix_socket, maxmemory=data_maxmemory,
+                eviction_policy=data_eviction_policy, executable=executable)
+
+    @property
+    def settings_url(self) -> str:
+        return self._external["settings"] or self.servers["settings"].url
+
+    @property
+    def data_url(self) -> str:
+        return self._external["data"] or self.servers["data"].url
+
+    def pids(self) -> dict[str, int]:
+        """Pids of the running processes started here, by kind."""
+        return {kind: s.pid for kind, s in self.servers.items() if s.running()}
+
+    def start(self) -> RedisSupervisor:
+        self._stopping = False
+        try:
+            for server in self.servers.values():
+                server.start()
+        except Exception:
+            self.stop()
+            raise
+        if self.servers and self._watcher is None:
+            self._watcher = gevent.spawn(self._watch)
+        return self
+
+    def _watch(self) -> None:
+        backoff = {kind: 0.5 for kind in self.servers}
+        while not self._stopping:
+            for kind, server in self.servers.items():
+                if server.running():
+                    if time.monotonic() - server.started_at > 30:
+                        backoff[kind] = 0.5
+                    continue
+                if self._stopping:
+                    return
+                code = server.process.returncode if server.process else None
+                log.warning("redis %s (pid %s) exited with code %s; restarting in %.1f s",
+                            kind, server.pid, code, backoff[kind])
+                gevent.sleep(backoff[kind])
+                backoff[kind] = min(backoff[kind] * 2, 10.0)
+                if self._stopping:
+                    return
+                try:
+                    server.start()
+                    self.restarts[kind] += 1
+                except Exception as exc:  # port taken, disk full...: try again later
+                    log.error("redis %s: restart failed: %s", kind, exc)
+            gevent.sleep(self.poll_interval)
+
+    def stop(self) -> None:
+        """Stop watching, then shut every process down; none is left behind."""
+        self._stopping = True
+        if self._watcher is not None:
+            self._watcher.kill()
+            self._watcher = None
+        for server in self.servers.values():
+            server.stop()
+
+    def __enter__(self) -> RedisSupervisor:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
