@@ -189,3 +189,28 @@ def test_url_resolution_order(monkeypatch, redis_servers):
             connection.get_url("settings")
     finally:
         connection.configure(redis_servers.settings_url, redis_servers.data_url)
+
+
+def test_channels_and_locks_carry_on_across_a_settings_redis_restart(own_redis):
+    from blisstango.core.beacon.channels import Channel
+    from blisstango.core.beacon.locks import LockError, lock, who_locked
+
+    sup, env = own_redis
+    other = BeaconChild(env)
+    try:
+        other.call("channel_open", name="state")
+        other.call("lock", names=["m0"], owner="holder")
+        with Channel("state") as here:
+            here.value = "ON"
+            assert other.next_event()["value"] == "ON"
+            old = sup.pids()["settings"]
+            os.kill(old, signal.SIGKILL)
+            _wait(lambda: sup.pids().get("settings", old) != old, 15, "restart")
+            here.value = "MOVING"
+            assert other.next_event(timeout=15)["value"] == "MOVING"
+            time.sleep(4)  # > LOCK_TTL: the holder kept refreshing through the restart
+            assert who_locked(["m0"]) == {"m0": "holder"}
+            with pytest.raises(LockError, match="holder"):
+                lock("m0", owner="me").acquire()
+    finally:
+        other.exit()
