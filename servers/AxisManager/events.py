@@ -1,0 +1,61 @@
+"""Change events pushed by the server itself: Position at a steady rate while moving (and
+always the final value), State on every change. Clients never need to poll."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import tango
+from blisstango.core.motion import AxisState
+
+STATE_MAP = [
+    ("MOVING", tango.DevState.MOVING),
+    ("FAULT", tango.DevState.FAULT),
+    ("OFF", tango.DevState.OFF),
+    ("DISABLED", tango.DevState.DISABLE),
+    ("LIMPOS", tango.DevState.ALARM),
+    ("LIMNEG", tango.DevState.ALARM),
+    ("READY", tango.DevState.ON),
+]
+
+
+def tango_state(state: AxisState) -> tango.DevState:
+    """BLISS axis-server mapping: READY->ON, MOVING->MOVING, limits->ALARM, ..."""
+    for name, dev_state in STATE_MAP:
+        if name in state:
+            return dev_state
+    return tango.DevState.UNKNOWN
+
+
+def status_text(name: str, state: AxisState) -> str:
+    return f"{name}: " + "; ".join(state.describe(n) for n in state.current_states_names)
+
+
+class EventPusher:
+    """Rate-limited Position events (period in s), unconditional final ones, State events."""
+
+    def __init__(self, device: Any, period: float) -> None:
+        self.device = device
+        self.period = period
+        self._last = 0.0
+        self.pushed = 0
+
+    def position(self, value: float, moving: bool) -> None:
+        now = time.monotonic()
+        if moving and now - self._last < self.period:
+            return
+        self._last = now
+        quality = tango.AttrQuality.ATTR_CHANGING if moving else tango.AttrQuality.ATTR_VALID
+        try:
+            self.device.push_change_event("Position", value, time.time(), quality)
+            self.pushed += 1
+        except tango.DevFailed:
+            pass  # no client yet, or the device is being deleted
+
+    def state(self, dev_state: tango.DevState, status: str) -> None:
+        try:
+            self.device.push_change_event("State", dev_state)
+            self.device.push_change_event("Status", status)
+        except tango.DevFailed:
+            pass

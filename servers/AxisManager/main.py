@@ -1,0 +1,26 @@
+"""`AxisManager <instance>`: the Tango server of the configured motion axes."""
+
+from __future__ import annotations
+
+from blisstango.core import green
+
+green.patch()
+
+import sys  # noqa: E402
+
+from tango import GreenMode  # noqa: E402
+from tango.server import run  # noqa: E402
+
+from .axis_device import BlissAxis  # noqa: E402
+from .manager_device import AxisManagerDevice  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv if argv is None else argv)
+    args[0] = "AxisManager"
+    run((BlissAxis, AxisManagerDevice), args=args, green_mode=GreenMode.Gevent)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
