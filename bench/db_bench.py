@@ -1,0 +1,182 @@
+"""Benchmark BeaconDB against PyTango's sqlite DataBaseds in the same run; prints JSON.
+
+    .venv/bin/python bench/db_bench.py [--devices 2000] [--calls 400] [--seconds 3]
+                                       [--ping-devices 500] [--yaml-devices 10000]
+
+Per database: median / p99 latency (ms) of DbGetDeviceProperty (5 properties),
+DbImportDevice, DbPutDeviceProperty, DbGetDeviceExportedList("*") with N devices
+registered; read throughput (calls/s) with 1 and 4 client processes; time until a
+C++ TangoTest server with 500 devices answers ping on all of them. For BeaconDB also
+the load time of a 10,000-device YAML tree (when the config layer is available).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+import tango  # noqa: E402
+from helpers.procs import kill_tree, start  # noqa: E402
+from helpers.tango_db import BeaconDBProcess, SqliteDBProcess  # noqa: E402
+
+PROPS = ["p0", "p1", "p2", "p3", "p4"]
+IOR = "IOR:" + "0" * 200
+
+
+def populate(db: tango.Database, n: int) -> list[str]:
+    names = [f"bench/dev/{i}" for i in range(n)]
+    for s in range(0, n, 100):
+        args = [f"Bench/{s // 100}"]
+        for name in names[s:s + 100]:
+            args += [name, "BenchClass"]
+        db.command_inout("DbAddServer", args)
+    for name in names:
+        db.command_inout("DbPutDeviceProperty",
+                         [name, "5"] + [x for p in PROPS for x in (p, "1", f"value of {p}")])
+        db.command_inout("DbExportDevice", [name, IOR, "benchhost", "1234", "6"])
+    return names
+
+
+def latency(fn, calls: int) -> dict:
+    times = []
+    for i in range(calls):
+        t0 = time.perf_counter()
+        fn(i)
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {"median_ms": round(statistics.median(times), 3),
+            "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 3)}
+
+
+def worker(port: int, n: int, seconds: float) -> None:
+    """Client process: mixed reads for `seconds`, prints the call count."""
+    db = tango.Database("127.0.0.1", port)
+    count, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        name = f"bench/dev/{count % n}"
+        if count % 2:
+            db.command_inout("DbGetDeviceProperty", [name] + PROPS)
+        else:
+            db.command_inout("DbImportDevice", name)
+        count += 1
+    print(count)
+
+
+def throughput(port: int, n: int, clients: int, seconds: float) -> float:
+    procs = [subprocess.Popen([sys.executable, __file__, "--worker", str(port), str(n), str(seconds)],
+                              stdout=subprocess.PIPE, text=True) for _ in range(clients)]
+    total = sum(int(p.communicate()[0].split()[-1]) for p in procs)
+    return round(total / seconds, 1)
+
+
+def ping_time(db_proc, workdir: Path, ndev: int) -> float | None:
+    """Seconds from starting a C++ TangoTest with ndev devices until every one answers ping."""
+    if not Path("/usr/lib/tango/TangoTest").exists():
+        return None
+    db = tango.Database("127.0.0.1", db_proc.port)
+    names = [f"ping/test/{i}" for i in range(ndev)]
+    db.command_inout("DbAddServer", ["TangoTest/ping"] + [x for nm in names for x in (nm, "TangoTest")])
+    env = {**os.environ, "TANGO_HOST": db_proc.tango_host}
+    t0 = time.perf_counter()
+    proc = start(["/usr/lib/tango/TangoTest", "ping"], workdir / "tangotest_ping.log", env=env)
+    try:
+        probe = subprocess.run([sys.executable, __file__, "--pinger", db_proc.tango_host, str(ndev)],
+                               env=env, capture_output=True, text=True, timeout=600)
+        if probe.returncode != 0:
+            return None
+        return round(time.perf_counter() - t0, 2)
+    finally:
+        kill_tree(proc.pid)
+
+
+def pinger(ndev: int) -> None:
+    pending = [f"ping/test/{i}" for i in range(ndev)]
+    deadline = time.monotonic() + 500
+    while pending and time.monotonic() < deadline:
+        still = []
+        for name in pending:
+            try:
+                tango.DeviceProxy(name).ping()
+            except tango.DevFailed:
+                still.append(name)
+        pending = still
+        if pending:
+            time.sleep(0.2)
+    sys.exit(1 if pending else 0)
+
+
+def yaml_load_time(workdir: Path, ndev: int) -> float | None:
+    try:
+        from blisstango.core.config.tango_view import bench_tree_load
+    except ImportError:
+        return None
+    return round(bench_tree_load(workdir / "yaml_tree", ndev), 3)
+
+
+def measure(kind: str, cls, args, workdir: Path) -> dict:
+    proc = cls(workdir / kind).start()
+    try:
+        db = tango.Database("127.0.0.1", proc.port)
+        t0 = time.perf_counter()
+        names = populate(db, args.devices)
+        out = {"populate_s": round(time.perf_counter() - t0, 2)}
+        n = len(names)
+        out["DbGetDeviceProperty_5"] = latency(
+            lambda i: db.command_inout("DbGetDeviceProperty", [names[i % n]] + PROPS), args.calls)
+        out["DbImportDevice"] = latency(lambda i: db.command_inout("DbImportDevice", names[i % n]), args.calls)
+        out["DbPutDeviceProperty"] = latency(
+            lambda i: db.command_inout("DbPutDeviceProperty", [names[i % n], "1", "p0", "1", str(i)]),
+            args.calls)
+        out["DbGetDeviceExportedList_all"] = latency(
+            lambda i: db.command_inout("DbGetDeviceExportedList", "*"), max(10, args.calls // 10))
+        out["read_throughput_1_client"] = throughput(proc.port, n, 1, args.seconds)
+        out["read_throughput_4_clients"] = throughput(proc.port, n, 4, args.seconds)
+        out[f"ping_{args.ping_devices}_devices_s"] = ping_time(proc, workdir, args.ping_devices)
+        return out
+    finally:
+        proc.stop()
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--pinger":
+        os.environ["TANGO_HOST"] = sys.argv[2]
+        pinger(int(sys.argv[3]))
+        return
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--devices", type=int, default=2000)
+    p.add_argument("--calls", type=int, default=400)
+    p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--ping-devices", type=int, default=500)
+    p.add_argument("--yaml-devices", type=int, default=10000)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="db_bench_") as tmp:
+        work = Path(tmp)
+        result = {"devices": args.devices,
+                  "beacondb": measure("beacondb", BeaconDBProcess, args, work),
+                  "pytango_sqlite": measure("sqlite", SqliteDBProcess, args, work)}
+        result["beacondb"][f"yaml_load_{args.yaml_devices}_devices_s"] = yaml_load_time(work, args.yaml_devices)
+    b, s = result["beacondb"], result["pytango_sqlite"]
+    result["ratios_beacondb_over_sqlite"] = {
+        "read_throughput_4_clients": round(b["read_throughput_4_clients"] / s["read_throughput_4_clients"], 2),
+        "read_throughput_1_client": round(b["read_throughput_1_client"] / s["read_throughput_1_client"], 2),
+        **{k: round(s[k]["median_ms"] / b[k]["median_ms"], 2) for k in
+           ("DbGetDeviceProperty_5", "DbImportDevice", "DbPutDeviceProperty", "DbGetDeviceExportedList_all")},
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
