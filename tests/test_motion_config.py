@@ -7,7 +7,7 @@ import pytest
 from blisstango.core.config import ConfigError, ObjectFactory, load_tree
 from blisstango.core.motion import Axis, CalcAxis
 from blisstango.core.motion.mockup import Mockup
-from helpers.motion import settings_redis  # noqa: F401
+from helpers.motion import forget_settings, settings_redis  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("settings_redis")
 
@@ -16,14 +16,8 @@ pytestmark = pytest.mark.usefixtures("settings_redis")
 def tree_dir(demo_config, tmp_path, settings_redis):  # noqa: F811
     dst = tmp_path / "beamline"
     shutil.copytree(demo_config, dst)
-    settings_redis_flush(settings_redis)
+    forget_settings(settings_redis.url, load_tree(dst).names())
     return dst
-
-
-def settings_redis_flush(proc):
-    import redis
-
-    redis.Redis.from_url(proc.url).flushdb()
 
 
 def build(tree_dir):

@@ -5,18 +5,18 @@ import math
 import time
 
 import pytest
-import redis
 import tango
 from blisstango.core.beacon.locks import lock
 from blisstango.core.config import load_tree
 from helpers.axis_server import axis_context, copy_demo
-from helpers.motion import settings_redis  # noqa: F401
+from helpers.motion import forget_settings, settings_redis  # noqa: F401
 
 
 @pytest.fixture
 def tree(demo_config, tmp_path, settings_redis):  # noqa: F811
-    redis.Redis.from_url(settings_redis.url).flushdb()
-    return copy_demo(demo_config, tmp_path)
+    tree = copy_demo(demo_config, tmp_path)
+    forget_settings(settings_redis.url, load_tree(tree).names())
+    return tree
 
 
 @pytest.fixture

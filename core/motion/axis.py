@@ -135,6 +135,8 @@ class Axis:
 
     def _apply_settings_to_hardware(self) -> None:
         """Called once at axis init: the hardware gets the persisted velocity/acceleration."""
+        if self.controller.hardware_owns_velocity:
+            return
         spu = abs(self.steps_per_unit)
         self.controller.set_velocity(self, self._get("velocity") * spu)
         self.controller.set_acceleration(self, self._get("acceleration") * spu)
@@ -223,6 +225,8 @@ class Axis:
 
     @property
     def velocity(self) -> float:
+        if self.controller.hardware_owns_velocity:
+            return self._hw().read_velocity(self) / abs(self.steps_per_unit)
         return float(self._get("velocity"))
 
     @velocity.setter
@@ -233,6 +237,8 @@ class Axis:
 
     @property
     def acceleration(self) -> float:
+        if self.controller.hardware_owns_velocity:
+            return self._hw().read_acceleration(self) / abs(self.steps_per_unit)
         return float(self._get("acceleration"))
 
     @acceleration.setter

@@ -35,6 +35,9 @@ class Controller:
     """Base class: holds axes/encoders/shutters built from config, hardware API in steps."""
 
     axis_class: type | None = None  # default: core.motion.axis.Axis
+    #: True when the hardware keeps velocity/acceleration itself (a remote Tango axis):
+    #: they are read from it and never overwritten from settings at initialization
+    hardware_owns_velocity = False
 
     def __init__(
         self,

@@ -64,6 +64,8 @@ class _Remote:
 class TangoAxis(Controller):
     """Each axis drives one remote Tango device attribute."""
 
+    hardware_owns_velocity = True
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._remote: dict[str, _Remote] = {}

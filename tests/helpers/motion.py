@@ -1,25 +1,31 @@
-"""Motion test helpers: a real settings Redis per module and Mockup controllers from dicts."""
+"""Motion test helpers: the session's real settings Redis, Mockup controllers from dicts,
+and a way to forget the demo axes' settings between tests."""
 
 from __future__ import annotations
 
 import itertools
+from types import SimpleNamespace
 
 import pytest
-from blisstango.core.beacon import connection
-
-from helpers.redis_proc import RedisProcess
 
 _ids = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def settings_redis(tmp_path_factory):
-    """A real redis-server used as the settings Redis of this process."""
-    proc = RedisProcess(tmp_path_factory.mktemp("redis")).start()
-    connection.configure(settings_url=proc.url)
-    yield proc
-    connection.reset()
-    proc.stop()
+@pytest.fixture
+def settings_redis(redis_servers):
+    """The settings Redis (a real redis-server of conftest's redis_servers): `.url`."""
+    return SimpleNamespace(url=redis_servers.settings_url)
+
+
+def forget_settings(url: str, names) -> None:
+    """Delete persisted settings (axis and Mockup hardware) of these objects."""
+    import redis
+
+    r = redis.Redis.from_url(url)
+    keys = [f"settings:{n}" for n in names] + list(r.scan_iter(match="settings:*.*"))
+    keys = [k for k in keys if not isinstance(k, bytes) or k.decode().split(".")[-1] in names]
+    if keys:
+        r.delete(*keys)
 
 
 def unique(prefix: str = "m") -> str:
