@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from blisstango.clients.launcher.rundir import RunDir, default_run_dir
 
     if args.command == "config":
-        from blisstango.core.config.__main__ import main as config_main
+        from blisstango.core.config.cli import main as config_main
 
         return config_main([str(args.config_dir)])
     if args.command == "demo":

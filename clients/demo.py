@@ -7,6 +7,7 @@ ScanServer issue extends it with an alignment scan over the simulated diode.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from blisstango.clients.launcher.control import print_status
@@ -56,6 +57,9 @@ def run_demo(port: int | None = None, run_dir: str | None = None) -> int:
         stack.start()
         print_status(rd)
         _show_devices()
+    except (RuntimeError, TimeoutError, FileNotFoundError) as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        return 1
     finally:
         stack.stop()
     print("demo stack stopped: no process left running")

@@ -51,8 +51,6 @@ def _alive(pid: int | None) -> bool:
 
 def run_foreground(stack: Stack, on_ready=None) -> None:
     """Start the stack, then serve until SIGINT/SIGTERM; always stop everything."""
-    stack.run_dir.create()
-    stack.run_dir.pid_file.write_text(str(os.getpid()))
     stop = gevent.event.Event()
     gevent.signal_handler(signal.SIGTERM, stop.set)
     gevent.signal_handler(signal.SIGINT, stop.set)
@@ -63,7 +61,6 @@ def run_foreground(stack: Stack, on_ready=None) -> None:
         stop.wait()
     finally:
         stack.stop()
-        stack.run_dir.pid_file.unlink(missing_ok=True)
 
 
 def start_detached(argv: list[str], run_dir: RunDir, timeout: float = 120.0) -> int:

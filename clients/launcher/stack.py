@@ -62,6 +62,23 @@ def _wait_tcp(host: str, port: int, timeout: float) -> None:
     raise TimeoutError(f"nothing answers on {host}:{port} after {timeout:.0f} s")
 
 
+def _wait_dserver(server: str, instance: str, timeout: float) -> None:
+    """Wait until the server's admin device answers: the Tango way to say 'started'."""
+    import tango
+
+    name = f"dserver/{server}/{instance}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            tango.DeviceProxy(name).ping()
+            return
+        except tango.DevFailed as exc:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} does not answer after {timeout:.0f} s: "
+                                   f"{exc.args[0].desc.strip()}") from None
+        gevent.sleep(0.2)
+
+
 class Stack:
     """Everything `blisstango up` runs for one configuration tree."""
 
@@ -92,6 +109,7 @@ class Stack:
     def start(self) -> None:
         """Start the stack in order; on any failure stop what was started, then raise."""
         self.run_dir.create()
+        self.run_dir.pid_file.write_text(str(os.getpid()))
         if port_in_use(self.host, self.port):
             raise RuntimeError(f"TANGO_HOST port {self.tango_host} is already in use (another "
                                "`blisstango up`, or a Tango database?): stop it or pass --port")
@@ -106,7 +124,8 @@ class Stack:
             ], ready=lambda: _wait_tcp(self.host, self.port, 60))
             beacon.start()
             for server, instance in implied_servers(self.tree):
-                self._add(f"{server}/{instance}", [executable(server), instance]).start()
+                self._add(f"{server}/{instance}", [executable(server), instance],
+                          ready=lambda s=server, i=instance: _wait_dserver(s, i, 60)).start()
         except BaseException:
             self.stop()
             raise
@@ -128,11 +147,10 @@ class Stack:
         if self.redis is not None:
             self.redis.stop()
         self.save_state()
+        self.run_dir.pid_file.unlink(missing_ok=True)
 
     def state(self) -> dict[str, Any]:
-        redis_pids = []
-        if self.redis is not None:
-            redis_pids = [pid for pid in getattr(self.redis, "pids", lambda: [])() if pid]
+        redis_pids = list(self.redis.pids().values()) if self.redis is not None else []
         return {
             "config_dir": str(self.config_dir),
             "tango_host": self.tango_host,
