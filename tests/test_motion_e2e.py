@@ -1,0 +1,137 @@
+"""AxisManager end to end: BeaconDB as the Tango database, real Redis, the server in its own
+process, clients through TANGO_HOST (device aliases = object names)."""
+
+import os
+import shutil
+import time
+
+import pytest
+import tango
+from helpers.axis_e2e import AxisManagerProcess, register_axis_devices
+from helpers.motion import forget_settings
+from helpers.tango_db import BeaconDBProcess
+
+from blisstango.core.beacon.locks import lock
+from blisstango.core.config import load_tree
+
+
+@pytest.fixture(scope="module")
+def stack(demo_config, tmp_path_factory, redis_servers):
+    work = tmp_path_factory.mktemp("axis_e2e")
+    tree = work / "beamline"
+    shutil.copytree(demo_config, tree)
+    forget_settings(redis_servers.settings_url, load_tree(tree).names())
+    db = BeaconDBProcess(work / "db").start()
+    saved = os.environ["TANGO_HOST"]
+    os.environ["TANGO_HOST"] = db.tango_host
+    env = {"TANGO_HOST": db.tango_host, "BLISSTANGO_CONFIG": str(tree),
+           "BLISSTANGO_SETTINGS_REDIS": redis_servers.settings_url}
+    server = None
+    try:
+        register_axis_devices(db.tango_host, tree)
+        server = AxisManagerProcess("demo", env, work).start()
+        yield server, tree
+    finally:
+        if server is not None:
+            server.stop()
+        db.stop()
+        os.environ["TANGO_HOST"] = saved
+
+
+@pytest.fixture(scope="module")
+def demo_config():
+    from conftest import DEMO_CONFIG
+
+    return DEMO_CONFIG
+
+
+def wait_ready(dev, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while dev.state() == tango.DevState.MOVING:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_move_by_alias_with_events_and_expected_duration(stack):
+    m0 = tango.DeviceProxy("m0")
+    assert m0.name() == "demo/axis/m0"
+    positions, states = [], []
+    ids = [m0.subscribe_event("Position", tango.EventType.CHANGE_EVENT,
+                              lambda e: e.err or positions.append(e.attr_value.value)),
+           m0.subscribe_event("State", tango.EventType.CHANGE_EVENT,
+                              lambda e: e.err or states.append(e.attr_value.value))]
+    time.sleep(0.3)
+    start = m0.Position
+    positions.clear()
+    t0 = time.monotonic()
+    m0.Position = start + 5.0  # 5 mm at 5 mm/s, 50 mm/s2: 1.1 s
+    wait_ready(m0)
+    took = time.monotonic() - t0
+    time.sleep(0.3)
+    for i in ids:
+        m0.unsubscribe_event(i)
+    assert 1.1 * 0.95 <= took <= 1.1 + 0.4
+    assert len([p for p in positions if p != pytest.approx(start + 5.0)]) >= took / 0.1
+    assert positions[-1] == pytest.approx(start + 5.0)
+    assert states[-1] == tango.DevState.ON and tango.DevState.MOVING in states
+
+
+def test_group_of_three_starts_within_20_ms(stack):
+    mgr = tango.DeviceProxy("demo/axismanager/demo")
+    moving_at = {}
+    devs = {n: tango.DeviceProxy(n) for n in ("m0", "m1", "sl_up")}
+
+    def on_state(name):
+        def cb(e):
+            if not e.err and e.attr_value.value == tango.DevState.MOVING:
+                moving_at.setdefault(name, e.attr_value.time.totime())
+        return cb
+
+    ids = [(d, d.subscribe_event("State", tango.EventType.CHANGE_EVENT, on_state(n))) for n, d in devs.items()]
+    time.sleep(0.3)
+    mgr.GroupMove(["m0", "-2.0", "m1", "30.0", "sl_up", "1.5"])
+    assert mgr.GroupStartSkew < 0.020
+    for d in devs.values():
+        wait_ready(d)
+    time.sleep(0.2)
+    for d, i in ids:
+        d.unsubscribe_event(i)
+    assert set(moving_at) == set(devs)
+    assert max(moving_at.values()) - min(moving_at.values()) < 0.020  # server-side event stamps
+    assert mgr.GroupState(["m0", "m1", "sl_up"]) == "READY"
+    assert devs["sl_up"].Position == pytest.approx(1.5)
+
+
+def test_locked_axis_refused_and_server_stays_up(stack):
+    m1 = tango.DeviceProxy("m1")
+    with lock("m1", owner="ScanServer demo: scan 7"):
+        with pytest.raises(tango.DevFailed) as exc:
+            m1.Position = 1.0
+        assert exc.value.args[0].desc == "m1: locked by 'ScanServer demo: scan 7', motion refused"
+    m1.ping()
+    m1.Position = 1.0
+    wait_ready(m1)
+    assert m1.Position == pytest.approx(1.0)
+
+
+def test_restart_keeps_settings_and_position_then_apply_and_write_config(stack):
+    server, tree = stack
+    m0 = tango.DeviceProxy("m0")
+    m0.Velocity = 2.5
+    m0.Limits = [-6.0, 9.0]
+    m0.Position = 2.0
+    wait_ready(m0)
+    m0.SetPosition(3.0)  # offset 1.0
+    server.stop()
+    server.start()
+    m0 = tango.DeviceProxy("m0")
+    assert (m0.Velocity, m0.Position, m0.Dial_position, m0.Offset) == pytest.approx((2.5, 3.0, 2.0, 1.0))
+    assert list(m0.Limits) == pytest.approx([-5.0, 10.0])
+    m0.SettingsToConfig()
+    text = (tree / "motors" / "mockup.yml").read_text()
+    assert "# Simulated stepper controller" in text and "# mm/s" in text
+    node = load_tree(tree)["m0"]
+    assert (node["velocity"], node["low_limit"], node["high_limit"], node["offset"]) == (2.5, -6.0, 9.0, 1.0)
+    m0.Velocity = 1.0
+    m0.ApplyConfig()
+    assert (m0.Velocity, m0.Offset) == (2.5, 1.0)  # the YAML now holds what was written
