@@ -115,7 +115,7 @@ def test_setting_survives_kill9_of_settings_redis(own_redis):
     from blisstango.core.beacon.settings import HashSetting
 
     assert HashSetting(key)["velocity"] == 2.5
-    assert sup.restarts["settings"] == 1
+    _wait(lambda: sup.restarts["settings"] == 1, 15, "restart counted")
 
 
 def test_shared_client_survives_a_restart_in_flight(own_redis):
@@ -214,3 +214,16 @@ def test_channels_and_locks_carry_on_across_a_settings_redis_restart(own_redis):
                 lock("m0", owner="me").acquire()
     finally:
         other.exit()
+
+
+def test_each_crash_is_restarted_with_a_new_pid(own_redis):
+    sup, _ = own_redis
+    seen = [sup.pids()["data"]]
+    for n in (1, 2):
+        os.kill(seen[-1], signal.SIGKILL)
+        _wait(lambda n=n: sup.restarts["data"] == n, 15, f"data restart {n}")
+        seen.append(sup.pids()["data"])
+    assert len(set(seen)) == 3
+    assert not any(pid_alive(p) for p in seen[:2])
+    data = redis.Redis.from_url(sup.data_url, decode_responses=True)
+    assert data.config_get("maxmemory")["maxmemory"] == str(1024 ** 3)

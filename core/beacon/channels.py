@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gevent
+import gevent.event
 import gevent.queue
 import redis
 from blisstango.core.beacon import codec, connection
@@ -84,6 +85,7 @@ class _Hub:
         self.client = _client()
         self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
         self.queue: gevent.queue.Queue = gevent.queue.Queue()
+        self.in_use = gevent.event.Event()  # the listener sleeps while no channel is open
         self.scripts = {name: self.client.register_script(src)
                         for name, src in (("join", _JOIN), ("leave", _LEAVE), ("set", _SET))}
         self.greenlets = [gevent.spawn(self._listen), gevent.spawn(self._dispatch),
@@ -94,6 +96,7 @@ class _Hub:
         if not users:
             self.pubsub.subscribe(channel.key)
         users.add(channel)
+        self.in_use.set()
 
     def remove(self, channel: Channel) -> None:
         users = self.channels.get(channel.key)
@@ -102,6 +105,8 @@ class _Hub:
         users.discard(channel)
         if not users:
             del self.channels[channel.key]
+            if not self.channels:
+                self.in_use.clear()
             try:
                 self.pubsub.unsubscribe(channel.key)
             except redis.RedisError as exc:
@@ -109,6 +114,7 @@ class _Hub:
 
     def _listen(self) -> None:
         while True:
+            self.in_use.wait()
             if not self.pubsub.subscribed:
                 gevent.sleep(0.05)  # get_message would wait on a *thread* Event
                 continue

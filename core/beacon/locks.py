@@ -120,6 +120,7 @@ class _Keeper:
         self.pid = os.getpid()
         self.host = socket.gethostname()
         self.held: dict[str, tuple[str, list[Lock]]] = {}  # key -> (owner id, holders)
+        self.generation: dict[str, int] = {}  # bumped on every add: spots stale refreshes
         self.greenlet: gevent.Greenlet | None = None
 
     def add(self, keys: Iterable[str], owner_id: str, holder: Lock) -> None:
@@ -130,6 +131,7 @@ class _Keeper:
                 holders = []
             holders.append(holder)
             self.held[key] = (owner_id, holders)
+            self.generation[key] = self.generation.get(key, 0) + 1
         if self.greenlet is None or self.greenlet.dead:
             self.greenlet = gevent.spawn(self._refresh_loop)
 
@@ -154,10 +156,12 @@ class _Keeper:
         if not keys:
             return
         owners = [self.held[k][0] for k in keys]
+        generations = [self.generation.get(k) for k in keys]
         lost = _client().eval(_REFRESH, len(keys), *keys, int(LOCK_TTL * 1000), *owners)
         for index in lost:
             key, owner = keys[index - 1], owners[index - 1]
-            if self.held.get(key, ("",))[0] != owner:
+            if (self.held.get(key, ("",))[0] != owner
+                    or self.generation.get(key) != generations[index - 1]):
                 continue  # released (or re-taken) while the refresh was on its way
             log.warning("lock %s was taken away from %r", key, owner)
             self._lost(key)
