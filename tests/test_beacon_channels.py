@@ -5,9 +5,10 @@ import uuid
 
 import gevent
 import gevent.event
+from helpers.beacon_child import BeaconChild
+
 from blisstango.core.beacon import channels, connection
 from blisstango.core.beacon.channels import Channel
-from helpers.beacon_child import BeaconChild
 
 
 def _name():

@@ -4,9 +4,10 @@ import time
 import uuid
 
 import pytest
+from helpers.beacon_child import BeaconChild, ChildError
+
 from blisstango.core.beacon import connection
 from blisstango.core.beacon.locks import Lock, LockError, lock, who_locked
-from helpers.beacon_child import BeaconChild, ChildError
 
 
 def _names(n=1):

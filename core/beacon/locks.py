@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 
 import gevent
 import redis
+
 from blisstango.core.beacon import connection
 
 __all__ = ["Lock", "LockError", "lock", "who_locked", "LOCK_TTL", "REFRESH_INTERVAL"]

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import gevent
 import redis
+
 from blisstango.core.beacon.redis_binary import find_redis_server
 
 __all__ = ["RedisServer", "RedisSupervisor", "find_redis_server", "DATA_EVICTION_POLICY"]

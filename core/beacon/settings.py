@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import redis
+
 from blisstango.core.beacon import codec, connection
 
 __all__ = ["SimpleSetting", "HashSetting", "QueueSetting", "object_settings"]

@@ -24,11 +24,12 @@ def _serve() -> None:
     from blisstango.core import green
 
     green.patch()
+    from gevent.fileobject import FileObjectPosix
+
     from blisstango.core.beacon.channels import Channel
     from blisstango.core.beacon.locks import Lock, who_locked
     from blisstango.core.beacon.redis_server import RedisSupervisor
     from blisstango.core.beacon.settings import HashSetting
-    from gevent.fileobject import FileObjectPosix
 
     channels: dict[str, Channel] = {}
     locks: dict[int, Lock] = {}
