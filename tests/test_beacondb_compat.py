@@ -207,8 +207,10 @@ SEQUENCE = [
     ("DbGetDeviceWideList", "test/dev/3"),
 ]
 
-def _run(db: tango.Database) -> list:
-    return [call(db, item[0], item[1]) for item in SEQUENCE]
+def _run(db: tango.Database, extra: str | None = None) -> list:
+    """Answers in order; `extra` (BeaconDB's own Beacon device) is left out of lists."""
+    out = [call(db, item[0], item[1]) for item in SEQUENCE]
+    return [[x for x in r if x != extra] if isinstance(r, list) and extra in r else r for r in out]
 
 
 @pytest.fixture
@@ -232,7 +234,7 @@ def _same(got, want) -> bool:
 
 def test_every_command_family_answers_as_pytango_sqlite(both):
     ours, ref = both
-    got, want = _run(ours), _run(ref)
+    got, want = _run(ours, extra="sys/beacon/1"), _run(ref)
     diffs = []
     for i, (item, g, w) in enumerate(zip(SEQUENCE, got, want)):
         if len(item) == 3:

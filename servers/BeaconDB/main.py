@@ -17,7 +17,7 @@ from pathlib import Path  # noqa: E402
 import tango  # noqa: E402
 from tango.server import run  # noqa: E402
 
-from . import cmds_misc, db_device, tango_run  # noqa: E402
+from . import beacon_device, cmds_misc, db_device, tango_run  # noqa: E402
 from .journal import Journal  # noqa: E402
 from .starter import StarterNotifier  # noqa: E402
 from .store import TangoStore  # noqa: E402
@@ -25,6 +25,7 @@ from .store import TangoStore  # noqa: E402
 log = logging.getLogger("BeaconDB")
 
 DB_DEVICE = "sys/database/2"
+BEACON_DEVICE = "sys/beacon/1"
 SERVER_EXEC = "DataBaseds"
 
 
@@ -64,7 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = Path(opts.run_dir or Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / f"blisstango-{port}")
     run_dir.mkdir(parents=True, exist_ok=True)
 
+    server = f"{SERVER_EXEC}/{opts.instance}"
     store = TangoStore()
+    service = None
+    if opts.config:
+        from .config_service import ConfigService
+        from .yaml_sync import YamlSync
+
+        service = ConfigService(opts.config)
+        service.load()  # an invalid tree at start is fatal: ConfigErrors with file:line
+        YamlSync(store, service, internal_servers={server}).install()
     journal = Journal(run_dir, f"beacondb-{opts.instance}")
     replayed = journal.attach(store)
     log.info("state loaded from %s (%d journal records replayed)", run_dir, replayed)
@@ -76,10 +86,28 @@ def main(argv: list[str] | None = None) -> int:
     # Tango clients inside this process (Starter notices, Beacon) use this very database.
     os.environ["TANGO_HOST"] = f"{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
 
-    classes = [db_device.DataBase]
+    redis = None
+    if opts.no_redis:
+        settings_url, data_url = "", ""
+    elif opts.redis_settings and opts.redis_data:
+        settings_url, data_url = opts.redis_settings, opts.redis_data
+    else:
+        from blisstango.core.beacon.redis_server import RedisSupervisor
+
+        redis = RedisSupervisor(run_dir / "redis", settings_url=opts.redis_settings,
+                                data_url=opts.redis_data).start()
+        settings_url, data_url = redis.settings_url, redis.data_url
+    if settings_url:
+        from blisstango.core.beacon import connection
+
+        connection.configure(settings_url=settings_url, data_url=data_url)
+    beacon_device.CONTEXT.update(config=service, settings_url=settings_url, data_url=data_url)
+
+    classes = [db_device.DataBase, beacon_device.Beacon]
     tango_run.fixed_devices(db_device.DataBase, [(DB_DEVICE, "database")])
-    server = f"{SERVER_EXEC}/{opts.instance}"
+    tango_run.fixed_devices(beacon_device.Beacon, [(BEACON_DEVICE, BEACON_DEVICE)])
     store.mutate("add_device", server, DB_DEVICE, "DataBase", None)
+    store.mutate("add_device", server, BEACON_DEVICE, "Beacon", None)
 
     tango.Util.set_use_db(False)
     util = tango.Util([SERVER_EXEC, opts.instance, "-ORBendPoint", f"giop:tcp:{host}:{port}"])
@@ -90,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         dserver = u.get_dserver_device()
         pid, version = u.get_pid_str(), u.get_version_str()
         hostname = u.get_host_name()
-        for dev in [dserver] + [u.get_device_by_name(n) for n, _ in [(DB_DEVICE, None)]]:
+        for dev in [dserver, u.get_device_by_name(DB_DEVICE), u.get_device_by_name(BEACON_DEVICE)]:
             store.mutate("export_device", dev.get_name().lower(), u.get_device_ior(dev),
                          hostname, int(pid), version)
         print(f"BeaconDB ready on {host}:{port} (run dir {run_dir})", file=sys.stderr, flush=True)
@@ -100,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             raises=True)
     finally:
         journal.close()
+        if redis is not None:
+            redis.stop()
     return 0
 
 

@@ -68,13 +68,17 @@ class TangoStore:
         self.events: dict[str, list] = {}           # name -> [exported, ior, host, pid, version]
         self.tables: dict[str, PropTable] = {t: PropTable() for t in TABLES}
         self.hist_id = 0
+        self.validators: list[Callable[[str, tuple], None]] = []
         self.listeners: list[Callable[[str, str, tuple], None]] = []
+        self.config_mode = False  # devices and their properties come from YAML, not the journal
         self.after_commit: list[Callable[[str, tuple, object], None]] = []
 
     # -- mutation plumbing ---------------------------------------------------
     def mutate(self, op: str, *args):
         """Apply op under the lock, then let listeners persist it (journal fsync)."""
         with self.lock:
+            for validate in self.validators:
+                validate(op, args)
             now = now_str()
             result = getattr(self, "_do_" + op)(now, *args)
             for listener in self.listeners:
@@ -273,7 +277,20 @@ class TangoStore:
 
     # -- snapshot ------------------------------------------------------------
     def dump(self) -> dict:
+        """Whole state; in config mode only runtime data (exports, history, the rest)."""
         with self.lock:
+            if self.config_mode:
+                tables = {k: t.dump() for k, t in self.tables.items()}
+                for k in ("device", "device_attr"):
+                    tables[k]["data"] = []
+                return {
+                    "exports": {k: d.dump()[4:] for k, d in self.devices.items() if d.ior != "nada"},
+                    "attr_aliases": list(self.attr_aliases.values()),
+                    "server_info": list(self.server_info.values()),
+                    "events": self.events,
+                    "tables": tables,
+                    "hist_id": self.hist_id,
+                }
             return {
                 "devices": [d.dump() for d in self.devices.values()],
                 "attr_aliases": list(self.attr_aliases.values()),
@@ -285,6 +302,23 @@ class TangoStore:
 
     def load(self, state: dict) -> None:
         with self.lock:
+            if self.config_mode and "devices" in state:  # a journal-only snapshot
+                state = {**state, "exports": {r[0].lower(): r[4:] for r in state["devices"]}}
+            if "exports" in state:  # config mode: devices come from YAML, add runtime data
+                for key, row in state["exports"].items():
+                    dev = self.devices.get(key)
+                    if dev is not None:
+                        (dev.exported, dev.ior, dev.host, dev.pid, dev.version,
+                         dev.started, dev.stopped) = row
+                tables = {k: PropTable.load(v) for k, v in state["tables"].items()}
+                for k in ("device", "device_attr"):
+                    tables[k].data = self.tables[k].data
+                self.tables = tables
+                self.attr_aliases = {a.lower(): (a, attr) for a, attr in state["attr_aliases"]}
+                self.server_info = {i[0].lower(): i for i in state["server_info"]}
+                self.events = state["events"]
+                self.hist_id = state["hist_id"]
+                return
             self.devices = {row[0].lower(): Device.load(row) for row in state["devices"]}
             self.aliases = {d.alias.lower(): d.name.lower() for d in self.devices.values() if d.alias}
             self.attr_aliases = {a.lower(): (a, attr) for a, attr in state["attr_aliases"]}

@@ -1,0 +1,258 @@
+"""The Tango view of a configuration tree: which Tango devices it defines.
+
+Two sources (DESIGN.md §3):
+
+* suite objects that a registered server kind exports (servers.server_kinds()): device
+  ``<domain>/<family>/<name>``, alias = object name, class = the kind's device class,
+  server ``<Server>/<instance>``, device property ``ObjectName``; an explicit
+  ``tango:`` block on the object (or a parent) overrides any of ``device``, ``alias``,
+  ``class``, ``properties``, ``attribute_properties``. Each server instance with a
+  manager class also gets ``<domain>/<server lower>/<instance>``.
+* plain Tango servers described server-centric in ``tango/*.yml``::
+
+      server: TangoTest             # executable; a file may also hold a list of these
+      instances:
+        test:
+          devices:
+            - tango_name: sys/tg_test/1      # never `name:` (that makes a config object)
+              class: TangoTest
+              alias: tg1                      # optional
+              properties: {Mode: fast, Values: [1, 2]}
+              attribute_properties: {ampli: {unit: V, min_value: 0}}
+
+Problems are ConfigErrors with file and line: two sources for one device name or alias,
+an unknown server class, a malformed server block.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .servers import ServerKind, server_kinds, tango_override
+from .yamlread import read_yaml
+
+TANGO_FOLDER = "tango"
+_DEVICE_RX = re.compile(r"^[^/\s*]+/[^/\s*]+/[^/\s*]+$")
+
+
+@dataclass
+class TangoDevice:
+    name: str
+    server: str                      # "Exec/instance"
+    klass: str
+    alias: str | None = None
+    properties: dict[str, list[str]] = field(default_factory=dict)
+    attribute_properties: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    file: str = ""
+    line: int = 0
+    object: str | None = None        # configuration object exported as this device
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" + (f" (object {self.object})" if self.object else "")
+
+
+@dataclass
+class TangoView:
+    devices: dict[str, TangoDevice] = field(default_factory=dict)   # lower-case name ->
+    errors: list[ConfigError] = field(default_factory=list)
+
+    def by_server(self, server: str) -> list[TangoDevice]:
+        low = server.lower()
+        return [d for d in self.devices.values() if d.server.lower() == low]
+
+
+def strings(value: Any) -> list[str]:
+    """A property value as Tango stores it: a list of strings."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [_text(v) for v in value]
+    return [_text(value)]
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _props(value: Any, where: tuple[str, int], errors: list[ConfigError], what: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        errors.append(ConfigError(f"{what} must be a mapping, not {type(value).__name__}", *where))
+        return {}
+    return {str(k): strings(v) for k, v in value.items()}
+
+
+def _attr_props(value: Any, where, errors, what: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        errors.append(ConfigError(f"{what} must be a mapping attribute -> properties", *where))
+        return {}
+    return {str(a): _props(p, where, errors, f"{what}.{a}") for a, p in value.items()}
+
+
+def _add(view: TangoView, dev: TangoDevice) -> None:
+    key = dev.name.lower()
+    other = view.devices.get(key)
+    if other is not None:
+        view.errors.append(ConfigError(
+            f"Tango device {dev.name} is defined twice: here and at {other.where}", dev.file, dev.line))
+        return
+    if dev.alias:
+        for d in view.devices.values():
+            if d.alias and d.alias.lower() == dev.alias.lower():
+                view.errors.append(ConfigError(
+                    f"Tango alias {dev.alias!r} of {dev.name} is already the alias of {d.name} "
+                    f"({d.where})", dev.file, dev.line))
+                return
+    view.devices[key] = dev
+
+
+# -- suite objects ----------------------------------------------------------------------
+def _suite(tree: Any, kinds: list[ServerKind], view: TangoView) -> None:
+    classes = {k.device_class for k in kinds} | {k.manager_class for k in kinds if k.manager_class}
+    exported: set[str] = set()
+    managers: dict[tuple[str, str], tuple[str, Any]] = {}
+    for kind in kinds:
+        for node in tree.nodes():
+            try:
+                selected = kind.select(node)
+            except Exception as exc:  # noqa: BLE001 - a broken object must not hide the others
+                view.errors.append(ConfigError(f"{node.name}: cannot tell whether {kind.server} "
+                                               f"exports it: {exc}", node.file, node.line))
+                continue
+            if not selected:
+                continue
+            exported.add(node.name)
+            instance = str(kind.instance(node))
+            domain = str(tango_override(node, "domain") or tree.domain_of(node.name) or "blisstango")
+            own = node.get("tango") if isinstance(node.get("tango"), dict) else {}
+            where = (node.file, node.key_line("tango") if own else node.line)
+            klass = str(own.get("class") or kind.device_class)
+            if klass not in classes:
+                view.errors.append(ConfigError(
+                    f"{node.name}: unknown Tango server class {klass!r} (known: {', '.join(sorted(classes))})",
+                    *where))
+                continue
+            name = str(own.get("device") or f"{domain}/{kind.family}/{node.name}")
+            if not _DEVICE_RX.match(name):
+                view.errors.append(ConfigError(f"{node.name}: Tango device name {name!r} is not "
+                                               "domain/family/member", *where))
+                continue
+            props = {"ObjectName": [node.name]}
+            props.update(_props(own.get("properties"), where, view.errors, "tango.properties"))
+            _add(view, TangoDevice(
+                name=name, server=f"{kind.server}/{instance}", klass=klass,
+                alias=str(own.get("alias") or node.name), properties=props,
+                attribute_properties=_attr_props(own.get("attribute_properties"), where, view.errors,
+                                                 "tango.attribute_properties"),
+                file=node.file, line=node.line, object=node.name))
+            if kind.manager_class:
+                managers.setdefault((kind.server, instance), (domain, kind, node))
+    for (server, instance), (domain, kind, node) in sorted(managers.items()):
+        _add(view, TangoDevice(name=f"{domain}/{server.lower()}/{instance}", server=f"{server}/{instance}",
+                               klass=kind.manager_class, file=node.file, line=node.line))
+    # a tango block on an object that no server exports is a mistake worth reporting
+    for node in tree.nodes():
+        own = node.get("tango") if "tango" in node.own_keys() else None
+        if isinstance(own, dict) and node.name not in exported and set(own) - {"domain"}:
+            if "server" in own and node.children:
+                continue  # a controller naming the instance of the objects it holds
+            view.errors.append(ConfigError(
+                f"{node.name}: has a tango block ({', '.join(sorted(own))}) but no suite server "
+                f"exports {node.plugin!r} objects (servers: {', '.join(k.server for k in kinds) or 'none'})",
+                node.file, node.key_line("tango")))
+
+
+# -- plain servers in tango/ -------------------------------------------------------------
+def plain_files(tree: Any) -> list[str]:
+    return sorted(f for f in tree.files() if f.startswith(TANGO_FOLDER + "/"))
+
+
+def _plain(root: Path, file: str, view: TangoView) -> None:
+    data, errors = read_yaml((root / file).read_text(), file)
+    view.errors.extend(errors)
+    if data is None:
+        return
+    blocks = data if isinstance(data, list) else [data]
+    for block in blocks:
+        line = getattr(block, "line", 1)
+        if not isinstance(block, dict) or not isinstance(block.get("server"), str):
+            view.errors.append(ConfigError("malformed server block: needs `server: <executable>` and "
+                                           "`instances: {<instance>: {devices: [...]}}`", file, line))
+            continue
+        instances = block.get("instances") or {}
+        if not isinstance(instances, dict):
+            view.errors.append(ConfigError(f"server {block['server']}: `instances` must map instance "
+                                           "names to {devices: [...]}", file, line))
+            continue
+        for instance, body in instances.items():
+            iline = block.get("instances").key_lines.get(instance, line) if hasattr(
+                block.get("instances"), "key_lines") else line
+            server = f"{block['server']}/{instance}"
+            devices = body.get("devices") if isinstance(body, dict) else None
+            if not isinstance(devices, list):
+                view.errors.append(ConfigError(f"server {server}: needs `devices:` as a list", file, iline))
+                continue
+            for entry in devices:
+                eline = getattr(entry, "line", iline)
+                if not isinstance(entry, dict):
+                    view.errors.append(ConfigError(f"server {server}: device entry must be a mapping", file, eline))
+                    continue
+                if "name" in entry:
+                    view.errors.append(ConfigError(
+                        f"server {server}: device entries use `tango_name:`, not `name:` "
+                        "(a mapping with `name` is a configuration object)", file, eline))
+                    continue
+                name, klass = entry.get("tango_name"), entry.get("class")
+                if not isinstance(name, str) or not _DEVICE_RX.match(name) or not isinstance(klass, str):
+                    view.errors.append(ConfigError(
+                        f"server {server}: device entry needs `tango_name: domain/family/member` and "
+                        f"`class: <Tango class>` (got tango_name={name!r}, class={klass!r})", file, eline))
+                    continue
+                where = (file, eline)
+                _add(view, TangoDevice(
+                    name=name, server=server, klass=klass,
+                    alias=str(entry["alias"]) if entry.get("alias") else None,
+                    properties=_props(entry.get("properties"), where, view.errors, "properties"),
+                    attribute_properties=_attr_props(entry.get("attribute_properties"), where,
+                                                     view.errors, "attribute_properties"),
+                    file=file, line=eline))
+
+
+def tango_view(tree: Any, kinds: list[ServerKind] | None = None) -> TangoView:
+    """Every Tango device the tree defines, with the problems found (view.errors)."""
+    view = TangoView()
+    _suite(tree, server_kinds() if kinds is None else kinds, view)
+    for file in plain_files(tree):
+        _plain(Path(tree.root), file, view)
+    return view
+
+
+def bench_tree_load(folder: Path, ndev: int) -> float:
+    """Seconds to load a tree of ndev plain Tango devices and derive its Tango view."""
+    import time
+
+    from .tree import load_tree
+
+    (folder / TANGO_FOLDER).mkdir(parents=True, exist_ok=True)
+    per_file = 500
+    for f in range(0, ndev, per_file):
+        lines = ["server: Bench", "instances:", f"  i{f // per_file}:", "    devices:"]
+        for i in range(f, min(ndev, f + per_file)):
+            lines += [f"      - tango_name: bench/dev/{i}", "        class: BenchClass",
+                      f"        alias: bench{i}", "        properties:",
+                      "          p0: 1", "          p1: [a, b]"]
+        (folder / TANGO_FOLDER / f"bench{f // per_file}.yml").write_text("\n".join(lines) + "\n")
+    t0 = time.perf_counter()
+    view = tango_view(load_tree(folder))
+    assert len(view.devices) == ndev and not view.errors, view.errors[:3]
+    return time.perf_counter() - t0

@@ -1,0 +1,58 @@
+"""The configuration tree BeaconDB serves: loaded, validated (tree + Tango view), and
+reloaded on request, keeping the last good tree when a new one is invalid."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from blisstango.core.config import ConfigError, ConfigErrors, load_tree
+from blisstango.core.config.tango_view import TangoView, tango_view
+
+log = logging.getLogger(__name__)
+
+
+class ConfigService:
+    """Holds the current tree and its Tango view; `errors` lists the last failed reload."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+        self.lock = threading.RLock()
+        self.tree = None
+        self.view: TangoView | None = None
+        self.errors: list[str] = []
+        self.on_reload: list[Callable[[TangoView, TangoView | None], None]] = []
+
+    def load(self) -> None:
+        """First load: an invalid tree is fatal (nothing good to fall back on)."""
+        tree = load_tree(self.root)
+        view = tango_view(tree)
+        if view.errors:
+            raise ConfigErrors(view.errors)
+        with self.lock:
+            self.tree, self.view, self.errors = tree, view, []
+
+    def reload(self) -> dict:
+        """Validate the tree on disk; switch to it only if it is valid."""
+        try:
+            tree = load_tree(self.root)
+            view = tango_view(tree)
+            if view.errors:
+                raise ConfigErrors(view.errors)
+        except (ConfigErrors, ConfigError) as exc:
+            errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
+            with self.lock:
+                self.errors = [str(e) for e in errors]
+            log.warning("reload of %s refused:\n%s", self.root, "\n".join(self.errors))
+            raise
+        with self.lock:
+            old_tree, old_view = self.tree, self.view
+            changes = tree.diff(old_tree) if old_tree is not None else None
+            self.tree, self.view, self.errors = tree, view, []
+        for cb in self.on_reload:
+            cb(view, old_view)
+        return {"added": sorted(changes.added) if changes else [],
+                "removed": sorted(changes.removed) if changes else [],
+                "modified": sorted(changes.modified) if changes else []}
