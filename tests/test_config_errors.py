@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from blisstango.core.config import ConfigError, ConfigErrors, load_tree
 from helpers.config_trees import copy_demo, write
+
+from blisstango.core.config import ConfigError, ConfigErrors, load_tree
 
 
 def _errors(root) -> list[ConfigError]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from helpers.config_trees import copy_demo, write
+
 from blisstango.core.config import (
     ConfigError,
     ConfigErrors,
@@ -16,7 +18,6 @@ from blisstango.core.config.plugins import (
     register_plugin,
     unregister_plugin,
 )
-from helpers.config_trees import copy_demo, write
 
 
 def test_demo_tree_objects(demo_config):
@@ -212,3 +213,25 @@ def test_non_strict_load_keeps_the_valid_part(tmp_path):
     tree = load_tree(tmp_path, strict=False)
     assert "good" in tree and len(tree.errors) == 1
     assert str(tree.errors[0]) == "a.yml:3: bad: reference $nothing names no object"
+
+
+def test_yaml_values_lines_and_merge_keys(tmp_path):
+    write(tmp_path, "a.yml", """
+        base: &base {speed: 1, limit: .inf}
+        objects:
+          - name: x
+            <<: *base
+            speed: 2          # overrides the merged value, not a duplicate
+            hex: 0x10
+            quoted: "12"
+            flag: yes
+            none: ~
+            when: 2020-01-02
+            list: [1, "2", a]
+    """)
+    x = load_tree(tmp_path)["x"]
+    assert x.to_dict() == {"name": "x", "speed": 2, "limit": float("inf"), "hex": 16,
+                           "quoted": "12", "flag": True, "none": None,
+                           "when": __import__("datetime").date(2020, 1, 2),
+                           "list": [1, "2", "a"]}
+    assert (x.line, x.key_line("speed"), x.key_line("list")) == (3, 5, 11)

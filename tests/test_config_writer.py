@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from blisstango.core.config import ConfigError, load_tree
-from blisstango.core.config.writer import ConfigWriter
 from helpers.config_trees import copy_demo, write
 from helpers.procs import kill_tree
+
+from blisstango.core.config import ConfigError, load_tree
+from blisstango.core.config.writer import ConfigWriter
 
 CHILD = Path(__file__).parent / "helpers" / "config_writer_child.py"
 

@@ -7,8 +7,11 @@ reports all of its problems in one pass.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from .yamlread import LList, LMap, read_yaml
 INIT_FILE = "__init__.yml"
 LOCK_FILE = ".blisstango.lock"
 _REF = re.compile(r"^\$[A-Za-z0-9_][\w.\-]*$")
+_SPACE = re.compile(r"\s")
 
 
 def is_ref(value: object) -> bool:
@@ -94,22 +98,40 @@ def iter_yaml_files(root: Path):
             yield folder, f"{folder}/{name}" if folder else name
 
 
+# Parsed files by absolute path: (content digest, data, problems). A reload re-parses
+# only the files whose bytes changed; parsed data is shared read-only between trees.
+_parsed: dict[str, tuple[bytes, object, list[ConfigError]]] = {}
+_parsed_lock = threading.Lock()
+
+
 def scan(root: Path) -> ScanResult:
     """Read every *.yml under root into records, defaults and references."""
     res = ScanResult()
-    for folder, rel in iter_yaml_files(root):
+    seen: set[str] = set()
+    for count, (folder, rel) in enumerate(iter_yaml_files(root), 1):
+        if count % 64 == 0:
+            time.sleep(0)  # gevent-patched: lets other greenlets run during a big load
         parent_folder = folder.rpartition("/")[0] if folder else None
         if folder not in res.defaults:
             inherited = res.defaults.get(parent_folder) if folder else None
             res.defaults[folder] = inherited or Defaults({}, {})
+        path = str(root / rel)
         try:
-            with open(root / rel, encoding="utf-8") as fh:
-                text = fh.read()
+            with open(path, "rb") as fh:
+                content = fh.read()
+            digest = hashlib.blake2b(content, digest_size=16).digest()
+            cached = _parsed.get(path)
+            if cached is not None and cached[0] == digest:
+                data, problems = cached[1], cached[2]
+            else:
+                data, problems = read_yaml(content.decode("utf-8"), rel)
+                with _parsed_lock:
+                    _parsed[path] = (digest, data, problems)
         except (OSError, UnicodeDecodeError) as exc:
             res.errors.append(ConfigError(f"cannot read file: {exc}", rel, None))
             continue
+        seen.add(path)
         res.files.append(rel)
-        data, problems = read_yaml(text, rel)
         res.errors.extend(problems)
         res.raw[rel] = data
         if data is None:
@@ -118,6 +140,10 @@ def scan(root: Path) -> ScanResult:
             _add_defaults(res, folder, rel, data)
         else:
             _walk(res, data, rel, folder, None, 1)
+    prefix = str(root) + os.sep
+    with _parsed_lock:  # forget files of this tree that are gone
+        for path in [p for p in _parsed if p.startswith(prefix) and p not in seen]:
+            del _parsed[path]
     return res
 
 
@@ -138,6 +164,7 @@ def _add_defaults(res: ScanResult, folder: str, rel: str, data: object) -> None:
 
 
 def _walk(res: ScanResult, value, rel: str, folder: str, owner: Record | None, line: int):
+    """Find objects (mappings with a name) and `$references` at any depth of value."""
     if isinstance(value, dict):
         key_lines = value.key_lines if isinstance(value, LMap) else {}
         if "name" in value:
@@ -147,15 +174,20 @@ def _walk(res: ScanResult, value, rel: str, folder: str, owner: Record | None, l
                                     owner.name if owner else None))
             else:
                 owner = _new_record(res, value, rel, folder, owner) or owner
-        for key, item in value.items():
-            if key != "name":
-                _walk(res, item, rel, folder, owner, key_lines.get(key, line))
+        items = ((key_lines.get(k, line), v) for k, v in value.items() if k != "name")
     elif isinstance(value, list):
         lines = value.item_lines if isinstance(value, LList) else [line] * len(value)
-        for item, item_line in zip(value, lines):
+        items = zip(lines, value)
+    else:
+        if is_ref(value):
+            res.refs.append(Ref(value[1:], rel, line, owner.name if owner else None))
+        return
+    for item_line, item in items:
+        if type(item) is str:  # the common leaf: only a `$name` matters
+            if item[:1] == "$" and _REF.match(item):
+                res.refs.append(Ref(item[1:], rel, item_line, owner.name if owner else None))
+        elif isinstance(item, dict | list):
             _walk(res, item, rel, folder, owner, item_line)
-    elif isinstance(value, str) and value.startswith("$") and is_ref(value):
-        res.refs.append(Ref(value[1:], rel, line, owner.name if owner else None))
 
 
 def _new_record(res, data: LMap, rel, folder, owner) -> Record | None:
@@ -166,7 +198,7 @@ def _new_record(res, data: LMap, rel, folder, owner) -> Record | None:
             f"object name must be a string, not {type(name).__name__} {name!r}", rel, line))
         return None
     name = str(name)
-    if not name.strip() or any(c.isspace() for c in name) or name.startswith("$"):
+    if not name or _SPACE.search(name) or name.startswith("$"):
         res.errors.append(ConfigError(
             f"invalid object name {name!r}: use a non-empty name without spaces", rel, line))
         return None

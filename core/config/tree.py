@@ -116,18 +116,21 @@ class ConfigTree:
         """What changed from this tree to other, per object: effective configuration
         (to_dict, so a controller changes with its axes), plugin or enclosing object."""
         mine, theirs = set(self._nodes), set(other._nodes)
-        modified = {
-            n for n in mine & theirs
-            if self._nodes[n].to_dict() != other._nodes[n].to_dict()
-            or self._nodes[n].plugin != other._nodes[n].plugin
-            or self._nodes[n]._parent != other._nodes[n]._parent
-        }
+        modified = {n for n in mine & theirs if _changed(self._nodes[n], other._nodes[n])}
         return TreeChanges(theirs - mine, mine - theirs, modified)
 
     def reload(self) -> tuple[ConfigTree, TreeChanges]:
         """Load the tree again from disk: (new tree, changes since this one)."""
         new = load_tree(self.root)
         return new, self.diff(new)
+
+
+def _changed(a: ConfigNode, b: ConfigNode) -> bool:
+    if a.plugin != b.plugin or a._parent != b._parent:
+        return True
+    if a._data is b._data:  # same parsed file content (loader cache): compare defaults
+        return a._defaults.values != b._defaults.values
+    return a.to_dict() != b.to_dict()
 
 
 def load_tree(root: str | os.PathLike, *, strict: bool = True) -> ConfigTree:

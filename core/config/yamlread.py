@@ -37,23 +37,34 @@ _NULL = "tag:yaml.org,2002:null"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
-_resolved: dict = {}
+_plain_tags: dict[str, str] = {}  # plain scalar text -> resolved tag
 
 
 class _LineLoader(_BaseLoader):
-    """libyaml parses and composes; scalar tags are resolved through a cache."""
+    """libyaml parses and composes; plain scalars' tags are resolved through a cache.
+
+    The tree uses no path resolvers, so the per-node hooks are no-ops: libyaml calls
+    them for every node and they cost a third of the composing time otherwise.
+    """
 
     def resolve(self, kind, value, implicit):
         if kind is yaml.ScalarNode:
-            key = (value, implicit)
-            tag = _resolved.get(key)
+            if not implicit[0]:
+                return _STR
+            tag = _plain_tags.get(value)
             if tag is None:
                 tag = super().resolve(kind, value, implicit)
-                if len(_resolved) > 200_000:
-                    _resolved.clear()
-                _resolved[key] = tag
+                if len(_plain_tags) > 200_000:
+                    _plain_tags.clear()
+                _plain_tags[value] = tag
             return tag
-        return super().resolve(kind, value, implicit)
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+    def descend_resolver(self, current_node, current_index):
+        pass
+
+    def ascend_resolver(self):
+        pass
 
 
 class _Builder:
@@ -105,17 +116,21 @@ class _Builder:
             return data
         return self.loader.construct_object(node, deep=True)
 
-    def _map(self, node) -> LMap:
+    def _map(self, node, merged: int = 0) -> LMap:
+        """A mapping; its first `merged` pairs come from `<<` merge keys (overridable)."""
         data = LMap()
         self.memo[id(node)] = data
         data.line = node.start_mark.line + 1
         key_lines: dict = {}
         data.key_lines = key_lines
-        pairs = node.value
-        if any(k.tag == _MERGE for k, _ in pairs):
-            self.loader.flatten_mapping(node)
-            pairs = node.value
-        for key_node, value_node in pairs:
+        own_keys: set = set()
+        for index, (key_node, value_node) in enumerate(node.value):
+            if key_node.tag == _MERGE:  # `<<: *anchor`: flatten, then build it again
+                data.clear()
+                key_lines.clear()
+                own = sum(1 for k, _ in node.value if k.tag != _MERGE)
+                self.loader.flatten_mapping(node)
+                return self._map(node, len(node.value) - own)
             key = self.build(key_node)
             line = key_node.start_mark.line + 1
             try:
@@ -123,10 +138,12 @@ class _Builder:
             except TypeError:
                 self.problems.append((line, f"unhashable mapping key {key!r}"))
                 continue
-            if seen:
+            if seen and index >= merged and key in own_keys:
                 self.problems.append(
                     (line, f"duplicate key {key!r} (first written at line {key_lines[key]})"))
             key_lines[key] = line
+            if index >= merged:
+                own_keys.add(key)
             data[key] = self.build(value_node)
         return data
 
