@@ -70,3 +70,43 @@ def sqlite_db(tmp_path):
     db = SqliteDBProcess(tmp_path / "sqlitedb").start()
     yield db
     db.stop()
+
+
+# ---- scanning / scan data fixtures (issue 5) -------------------------------------------
+@pytest.fixture
+def data_redis(redis_servers):
+    """A client of the session's real data redis-server (redis_servers)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_servers.data_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def own_data_redis(tmp_path):
+    """A data redis-server of its own, for tests that delete or expire every scan."""
+    import redis
+
+    from blisstango.core.beacon.redis_server import RedisServer
+
+    server = RedisServer("data", tmp_path, kind="data")
+    server.start()
+    client = redis.Redis.from_url(server.url)
+    yield client
+    client.close()
+    server.stop()
+
+
+@pytest.fixture
+def scan_context(data_redis, request):
+    """The current ScanContext of the test: a session of its own, publishing to data_redis."""
+    import re
+
+    from blisstango.core.scanning import ScanContext, set_context
+
+    session = re.sub(r"[^A-Za-z0-9_]", "_", request.node.name)[:60]
+    ctx = ScanContext(session=session, data_redis=data_redis)
+    previous = set_context(ctx)
+    yield ctx
+    set_context(previous)

@@ -1,0 +1,123 @@
+"""Sampling counters: read a value as often as allowed during the count time and reduce
+the samples (mean, statistics, the samples themselves, a single read, last, integral)."""
+
+from __future__ import annotations
+
+import enum
+import time
+
+import gevent
+import numpy as np
+
+from ..scanning.acquisition import AcquisitionSlave, TriggerMode
+from .counter import Counter, CounterController
+
+
+class SamplingMode(enum.StrEnum):
+    MEAN = "MEAN"  # mean of the samples
+    STATS = "STATS"  # mean + _N _std _var _min _max _p2v channels
+    SAMPLES = "SAMPLES"  # mean + _samples channel (all samples of the point)
+    SINGLE = "SINGLE"  # one read per point, whatever the count time
+    LAST = "LAST"  # last sample of the count time
+    INTEGRATE = "INTEGRATE"  # mean x count time (+ _N sample count channel)
+
+
+_STATS = ("N", "std", "var", "min", "max", "p2v")
+
+
+class SamplingCounter(Counter):
+    def __init__(self, name: str, controller: SamplingCounterController, mode=SamplingMode.MEAN, **kw) -> None:
+        super().__init__(name, controller, **kw)
+        self.mode = SamplingMode(mode)
+
+
+class SamplingCounterController(CounterController):
+    """Subclasses implement read_all (one read of several counters) or read (one)."""
+
+    max_sampling_frequency: float | None = 1000.0  # Hz; None = as fast as the device answers
+
+    def read_all(self, *counters: SamplingCounter) -> list:
+        return [self.read(c) for c in counters]
+
+    def read(self, counter: SamplingCounter):
+        raise NotImplementedError(f"{type(self).__name__} {self.name}: read() not implemented")
+
+    def get_acquisition_object(self, counters, acq_params: dict) -> SamplingSlave:
+        return SamplingSlave(self, counters, **acq_params)
+
+
+class SamplingSlave(AcquisitionSlave):
+    """Reads its controller's counters for count_time at every software trigger."""
+
+    def __init__(self, controller: SamplingCounterController, counters, count_time: float = 0.0,
+                 npoints: int = 1, trigger_mode=TriggerMode.SOFTWARE) -> None:
+        super().__init__(controller, name=controller.name, npoints=npoints, trigger_mode=trigger_mode)
+        self.counters = list(counters)
+        self.count_time = float(count_time)
+        self._outputs: list[list] = []
+        for c in self.counters:
+            main = self.add_channel(c.fullname, c.dtype if c.mode is not SamplingMode.MEAN else float,
+                                    c.shape, c.unit)
+            extra = []
+            if c.mode is SamplingMode.STATS:
+                extra = [(s, self.add_channel(f"{c.fullname}_{s}", int if s == "N" else float, (), c.unit))
+                         for s in _STATS]
+            elif c.mode is SamplingMode.SAMPLES:
+                extra = [("samples", self.add_channel(f"{c.fullname}_samples", float, (-1,), c.unit))]
+            elif c.mode is SamplingMode.INTEGRATE:
+                extra = [("N", self.add_channel(f"{c.fullname}_N", int, (), None))]
+            self._outputs.append([main, extra])
+        self._single = all(c.mode is SamplingMode.SINGLE for c in self.counters)
+
+    def _sample(self) -> np.ndarray:
+        """Samples taken during count_time, one row per sample, one column per counter."""
+        ctrl = self.device
+        first = ctrl.read_all(*self.counters)
+        if self._single or self.count_time <= 0:
+            return np.asarray([first], dtype=float)
+        rows = [first]
+        period = 1.0 / ctrl.max_sampling_frequency if ctrl.max_sampling_frequency else 0.0
+        t0 = time.perf_counter()
+        end = t0 + self.count_time
+        next_t = t0 + period
+        while True:
+            now = time.perf_counter()
+            if now >= end:
+                break
+            gevent.sleep(max(0.0, min(next_t, end) - now))
+            if time.perf_counter() >= end and len(rows) > 1:
+                break
+            rows.append(ctrl.read_all(*self.counters))
+            next_t += period
+        return np.asarray(rows, dtype=float)
+
+    def trigger(self) -> None:
+        samples = self.stats.timed("read", self._sample)
+        n = samples.shape[0]
+        for col, (c, (main, extra)) in enumerate(zip(self.counters, self._outputs)):
+            s = samples[:, col]
+            mode = c.mode
+            if mode is SamplingMode.SINGLE:
+                value = s[0]
+            elif mode is SamplingMode.LAST:
+                value = s[-1]
+            elif mode is SamplingMode.INTEGRATE:
+                value = s.mean() * self.count_time
+            else:
+                value = s.mean()
+            main.emit(c.convert(value))
+            for tag, ch in extra:
+                if tag == "N":
+                    ch.emit(n)
+                elif tag == "samples":
+                    ch.emit(s.copy())
+                elif tag == "std":
+                    ch.emit(s.std())
+                elif tag == "var":
+                    ch.emit(s.var())
+                elif tag == "min":
+                    ch.emit(s.min())
+                elif tag == "max":
+                    ch.emit(s.max())
+                elif tag == "p2v":
+                    ch.emit(s.max() - s.min())

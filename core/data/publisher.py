@@ -1,0 +1,288 @@
+"""Publish a running scan to the data Redis: info, state stream, batched channel streams.
+
+Acquisition never waits on Redis: points are buffered in memory and a flusher greenlet
+sends every pending batch of every channel in one pipelined round trip per period
+(`flush_period`, default 20 ms) or sooner when a buffer grows past `max_pending_bytes`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+
+import gevent
+import gevent.event
+import numpy as np
+import redis
+
+from . import encoding, layout
+
+log = logging.getLogger(__name__)
+
+
+class _ChannelBuffer:
+    """Points waiting to be sent for one channel, and the running point count."""
+
+    __slots__ = ("name", "dtype", "shape", "kind", "items", "sent", "pending", "nbytes", "sealed")
+
+    def __init__(self, name: str, dtype: np.dtype, shape: tuple, kind: str) -> None:
+        self.name, self.dtype, self.shape, self.kind = name, dtype, shape, kind
+        self.items: list = []  # np arrays (n points each) or lists of refs
+        self.sent = 0  # points already turned into stream entries
+        self.pending = 0
+        self.nbytes = 0
+        self.sealed = False
+
+    def take_entries(self) -> list[dict]:
+        """Turn pending items into stream entry fields (same-shape points grouped)."""
+        items, self.items, self.pending, self.nbytes = self.items, [], 0, 0
+        entries: list[dict] = []
+        if self.kind == "ref":
+            refs = [r for chunk in items for r in chunk]
+            if refs:
+                entries.append(encoding.encode_refs(self.sent, refs))
+                self.sent += len(refs)
+            return entries
+        group: list[np.ndarray] = []
+        for arr in items:
+            if group and arr.shape[1:] != group[0].shape[1:]:
+                entries.append(self._encode(group))
+                group = []
+            group.append(arr)
+        if group:
+            entries.append(self._encode(group))
+        return entries
+
+    def _encode(self, group: list[np.ndarray]) -> dict:
+        points = group[0] if len(group) == 1 else np.concatenate(group)
+        fields = encoding.encode_points(self.sent, points)
+        self.sent += points.shape[0]
+        return fields
+
+
+class ScanPublisher:
+    """Writes one scan to the data Redis; `create()` first, `close()` always at the end."""
+
+    def __init__(
+        self,
+        connection: redis.Redis,
+        session: str,
+        info: dict,
+        *,
+        expiry: int = layout.DEFAULT_EXPIRY,
+        memory_budget: int = layout.DEFAULT_MEMORY_BUDGET,
+        flush_period: float = 0.02,
+        max_pending_bytes: int = 1 << 20,
+    ) -> None:
+        self.redis = connection
+        self.session = session
+        number = info.get("scan_nb")
+        self.key = f"{session}-{number if number is not None else 'x'}-{uuid.uuid4().hex[:8]}"
+        self.info = dict(info, session=session, key=self.key, channels={})
+        self.expiry = int(expiry)
+        self.memory_budget = int(memory_budget)
+        self.flush_period = flush_period
+        self.max_pending_bytes = max_pending_bytes
+        self._buffers: dict[str, _ChannelBuffer] = {}
+        self._retry: list[tuple[str, dict]] = []
+        self._wake = gevent.event.Event()
+        self._flusher: gevent.Greenlet | None = None
+        self._closed = False
+        self.state: str | None = None
+        self.redis_calls = 0  # round trips made, for the benchmark and the tests
+
+    # ------------------------------------------------------------------ declaration
+    def add_channel(self, name: str, dtype="float64", shape: Iterable[int] = (), unit: str | None = None,
+                    kind: str = "data", **extra) -> None:
+        """Declare a channel before `create()`; kind "ref" carries file+index references."""
+        if self.state is not None:
+            raise RuntimeError(f"scan {self.key}: channel {name!r} declared after create()")
+        layout.channel_key(self.key, name)  # validates the name
+        if name in self._buffers:
+            raise ValueError(f"scan {self.key}: channel {name!r} declared twice")
+        dt = np.dtype(dtype)
+        shp = tuple(int(x) for x in shape)
+        self._buffers[name] = _ChannelBuffer(name, dt, shp, kind)
+        self.info["channels"][name] = dict(extra, dtype=dt.str, shape=list(shp), unit=unit, kind=kind)
+
+    # ------------------------------------------------------------------ life cycle
+    def create(self) -> str:
+        """Write the info, announce the scan in the indexes, start the flusher."""
+        self._enforce_budget()
+        now = time.time()
+        self.info.setdefault("timings", {})["created"] = now
+        self.info["state"] = "CREATED"
+        p = self.redis.pipeline(transaction=False)
+        p.set(layout.info_key(self.key), json.dumps(self.info), ex=self.expiry)
+        p.xadd(layout.state_key(self.key), {"state": "CREATED", "time": now})
+        p.expire(layout.state_key(self.key), self.expiry)
+        p.zadd(layout.SCANS_INDEX, {self.key: now})
+        p.zremrangebyscore(layout.SCANS_INDEX, "-inf", now - self.expiry)
+        p.xadd(layout.session_key(self.session), {"key": self.key}, maxlen=1000, approximate=True)
+        p.expire(layout.session_key(self.session), self.expiry)
+        p.execute()
+        self.redis_calls += 1
+        self.state = "CREATED"
+        self._flusher = gevent.spawn(self._flush_loop)
+        return self.key
+
+    def set_state(self, state: str, **info_updates) -> None:
+        """Move the scan to a later state and update its info in the same round trip."""
+        if self.state is None:
+            raise RuntimeError(f"scan {self.key}: set_state({state}) before create()")
+        if layout.state_rank(state) <= layout.state_rank(self.state):
+            if state == self.state:
+                return
+            raise ValueError(f"scan {self.key}: state {state} cannot follow {self.state}")
+        now = time.time()
+        self.info.update(info_updates)
+        self.info["state"] = state
+        self.info.setdefault("timings", {})[state.lower()] = now
+        if state in ("STOPPED", "CLOSED"):
+            self.flush(final=True)
+        if state == "CLOSED":
+            self._seal_all()
+        self._send_state(state, now)
+        self.state = state
+
+    def update_info(self, **values) -> None:
+        self.info.update(values)
+        self._robust(lambda: self.redis.set(layout.info_key(self.key), json.dumps(self.info), ex=self.expiry))
+
+    def close(self, **info_updates) -> None:
+        """Flush, seal every channel, state CLOSED, stop the flusher. Safe to call twice."""
+        if self._closed:
+            return
+        if self.state != "STOPPED":
+            self.set_state("STOPPED")
+        self.set_state("CLOSED", **info_updates)
+        self._closed = True
+        if self._flusher is not None:
+            self._wake.set()
+            self._flusher.kill()
+
+    # ------------------------------------------------------------------ data
+    def push(self, name: str, points: np.ndarray) -> None:
+        """Queue points (first axis = point index) of a data channel."""
+        buf = self._buffers[name]
+        if buf.sealed:
+            raise RuntimeError(f"scan {self.key}: channel {name!r} is sealed")
+        buf.items.append(points)
+        buf.pending += points.shape[0]
+        buf.nbytes += points.nbytes
+        if buf.nbytes > self.max_pending_bytes:
+            self._wake.set()
+
+    def push_refs(self, name: str, refs: list[dict]) -> None:
+        """Queue references {"file": path, "index": frame} of a "ref" channel."""
+        buf = self._buffers[name]
+        buf.items.append(list(refs))
+        buf.pending += len(refs)
+
+    def seal(self, name: str) -> None:
+        """No more points for this channel: flush it and write its seal entry."""
+        buf = self._buffers[name]
+        if buf.sealed:
+            return
+        self.flush(final=True)
+        buf.sealed = True
+        self._robust(lambda: self.redis.xadd(layout.channel_key(self.key, name),
+                                             encoding.encode_seal(buf.sent)))
+
+    def flush(self, final: bool = False) -> None:
+        """Send every pending batch now, in one pipeline."""
+        entries = list(self._retry)
+        self._retry = []
+        for buf in self._buffers.values():
+            if buf.items:
+                entries.extend((buf.name, f) for f in buf.take_entries())
+        if not entries:
+            return
+        try:
+            self._send(entries)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._retry = entries
+            if final:
+                self._robust(lambda: self._send(self._retry))
+                self._retry = []
+            else:
+                log.warning("scan %s: data Redis unreachable (%s), %d batches kept for retry",
+                            self.key, exc, len(entries))
+
+    # ------------------------------------------------------------------ internals
+    def _send(self, entries: list[tuple[str, dict]]) -> None:
+        p = self.redis.pipeline(transaction=False)
+        touched = set()
+        for name, fields in entries:
+            ck = layout.channel_key(self.key, name)
+            p.xadd(ck, fields)
+            touched.add(ck)
+        for ck in touched:
+            p.expire(ck, self.expiry)
+        p.execute()
+        self.redis_calls += 1
+
+    def _send_state(self, state: str, now: float) -> None:
+        def send():
+            p = self.redis.pipeline(transaction=False)
+            p.set(layout.info_key(self.key), json.dumps(self.info, default=str), ex=self.expiry)
+            p.xadd(layout.state_key(self.key), {"state": state, "time": now})
+            p.expire(layout.state_key(self.key), self.expiry)
+            p.execute()
+            self.redis_calls += 1
+
+        self._robust(send)
+
+    def _seal_all(self) -> None:
+        p = self.redis.pipeline(transaction=False)
+        for buf in self._buffers.values():
+            if not buf.sealed:
+                buf.sealed = True
+                p.xadd(layout.channel_key(self.key, buf.name), encoding.encode_seal(buf.sent))
+        self._robust(p.execute)
+
+    def _flush_loop(self) -> None:
+        while True:
+            self._wake.wait(self.flush_period)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # never let the flusher die mid-scan
+                log.exception("scan %s: flush failed", self.key)
+
+    def _robust(self, fn, timeout: float = 30.0):
+        """Retry fn across a Redis restart or a dropped connection, up to timeout."""
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            try:
+                return fn()
+            except (redis.ConnectionError, redis.TimeoutError):
+                if time.monotonic() > deadline:
+                    raise
+                gevent.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    def _enforce_budget(self) -> None:
+        """Delete the oldest scans while the data Redis uses more than the budget."""
+        used = int(self.redis.info("memory")["used_memory"])
+        while used > self.memory_budget:
+            oldest = self.redis.zrange(layout.SCANS_INDEX, 0, 0)
+            if not oldest:
+                break
+            delete_scan(self.redis, oldest[0].decode())
+            used = int(self.redis.info("memory")["used_memory"])
+
+
+def delete_scan(connection: redis.Redis, key: str) -> None:
+    """Remove a scan's info, state and channel streams and its index entry."""
+    raw = connection.get(layout.info_key(key))
+    names = list(json.loads(raw).get("channels", {})) if raw else []
+    keys = [layout.info_key(key), layout.state_key(key)] + [layout.channel_key(key, n) for n in names]
+    p = connection.pipeline(transaction=False)
+    p.delete(*keys)
+    p.zrem(layout.SCANS_INDEX, key)
+    p.execute()

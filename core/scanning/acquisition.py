@@ -1,0 +1,162 @@
+"""Acquisition objects: the nodes of a chain (masters trigger, slaves acquire).
+
+Life of a node in a scan: prepare() once, start() once, then trigger() for every point
+when it is software-triggered (hardware-triggered nodes acquire on their own after
+start() and deliver in wait_reading()), stop() always at the end, even after an error.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+
+import gevent
+
+from .channels import AcquisitionChannel
+
+
+class TriggerMode(enum.StrEnum):
+    SOFTWARE = "software"  # the parent master calls trigger() for every point
+    HARDWARE = "hardware"  # the device is triggered by a signal; the node only reads
+
+
+class NodeStats:
+    """Count, total, min and max duration of each kind of call on a node."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, list[float]] = {}
+
+    def add(self, kind: str, duration: float) -> None:
+        s = self._calls.get(kind)
+        if s is None:
+            self._calls[kind] = [1, duration, duration, duration]
+        else:
+            s[0] += 1
+            s[1] += duration
+            if duration < s[2]:
+                s[2] = duration
+            if duration > s[3]:
+                s[3] = duration
+
+    def timed(self, kind: str, fn: Callable, *args):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.add(kind, time.perf_counter() - t0)
+
+    def total(self, kind: str) -> float:
+        s = self._calls.get(kind)
+        return s[1] if s else 0.0
+
+    def as_dict(self) -> dict:
+        return {k: {"count": c, "total": t, "min": lo, "max": hi, "mean": t / c}
+                for k, (c, t, lo, hi) in self._calls.items()}
+
+
+class AcquisitionObject:
+    """Base of masters and slaves. `device` is what the node drives (axis, controller)."""
+
+    def __init__(self, device=None, *, name: str | None = None, npoints: int = 1,
+                 trigger_mode: TriggerMode = TriggerMode.SOFTWARE) -> None:
+        self.device = device
+        self.name = name or getattr(device, "name", None) or type(self).__name__
+        self.npoints = int(npoints)
+        self.trigger_mode = TriggerMode(trigger_mode)
+        self.channels: list[AcquisitionChannel] = []
+        self.parent: AcquisitionMaster | None = None
+        self.stats = NodeStats()
+
+    # overridable steps ----------------------------------------------------------
+    def prepare(self) -> None:
+        """Configure the device for the whole scan (called once, leaves first)."""
+
+    def start(self) -> None:
+        """Arm the device (called once, slaves before masters)."""
+
+    def trigger(self) -> None:
+        """Acquire one point (software trigger)."""
+
+    def stop(self) -> None:
+        """Stop the device; must be safe to call at any time, also after an error."""
+
+    def wait_ready(self) -> None:
+        """Block until the node can take the next trigger."""
+
+    def wait_reading(self) -> None:
+        """Block until every point the node will deliver has been emitted."""
+
+    def request_stop(self) -> None:
+        """A gentle stop was asked: finish the current point, then end."""
+
+    # ----------------------------------------------------------------------------
+    def add_channel(self, name: str, dtype="float64", shape=(), unit: str | None = None,
+                    kind: str = "data") -> AcquisitionChannel:
+        ch = AcquisitionChannel(name, dtype, shape, unit, kind)
+        self.channels.append(ch)
+        return ch
+
+    def description(self) -> dict:
+        return {"name": self.name, "class": type(self).__name__, "trigger_mode": self.trigger_mode.value,
+                "npoints": self.npoints, "channels": [c.name for c in self.channels]}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class AcquisitionSlave(AcquisitionObject):
+    """A leaf: reads data when triggered (or on its own for hardware triggers).
+
+    A hardware-triggered slave overrides reading(): it is spawned after start() and
+    joined by wait_reading(); an error in it fails the scan.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._reader: gevent.Greenlet | None = None
+
+    def reading(self) -> None:
+        """Read the device until npoints were delivered (hardware-triggered slaves)."""
+
+    def spawn_reading(self) -> gevent.Greenlet:
+        self._reader = gevent.spawn(self.stats.timed, "read", self.reading)
+        return self._reader
+
+    def wait_reading(self) -> None:
+        if self._reader is not None:
+            self._reader.get()
+
+    def stop(self) -> None:
+        if self._reader is not None and not self._reader.ready():
+            self._reader.kill()
+
+
+class AcquisitionMaster(AcquisitionObject):
+    """A node with children; trigger_slaves() triggers its software-triggered children."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.slaves: list[AcquisitionObject] = []
+
+    def iterations(self) -> int:
+        """How many times a scan calls trigger() on this node as a top master (0 = until
+        stopped)."""
+        return self.npoints
+
+    def trigger_slaves(self) -> None:
+        """Trigger every software-triggered child (in parallel when several) and wait."""
+        soft = [s for s in self.slaves if s.trigger_mode is TriggerMode.SOFTWARE]
+        if len(soft) == 1:
+            s = soft[0]
+            s.stats.timed("trigger", s.trigger)
+            s.wait_ready()
+            return
+        if soft:
+            tasks = [gevent.spawn(s.stats.timed, "trigger", s.trigger) for s in soft]
+            try:
+                gevent.joinall(tasks, raise_error=True)
+            finally:
+                gevent.killall([t for t in tasks if not t.ready()])
+            for s in soft:
+                s.wait_ready()
