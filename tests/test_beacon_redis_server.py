@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 import redis
-from helpers.beacon_child import BeaconChild
+from helpers.beacon_child import BeaconChild, ChildError
 from helpers.procs import pid_alive
 
 from blisstango.core.beacon import connection
@@ -146,6 +147,44 @@ def test_redis_dies_with_its_owner_process(tmp_path):
     finally:
         owner.kill()  # SIGKILL: no stop(), no atexit
     _wait(lambda: not any(pid_alive(p) for p in pids.values()), 10,
+          f"redis pids {pids} exiting after their owner was killed")
+
+
+def test_start_from_another_thread_is_refused_clearly_under_gevent(tmp_path):
+    owner = BeaconChild()
+    try:
+        with pytest.raises(ChildError, match="redis settings: start it from the main thread"):
+            owner.call("supervisor_start_in_thread", run_dir=str(tmp_path / "run"))
+    finally:
+        owner.exit()
+    assert not list((tmp_path / "run" / "redis").glob("*.pid"))
+
+
+THREAD_OWNER = """
+import sys, threading, time
+from blisstango.core.beacon.redis_server import RedisSupervisor
+sup = RedisSupervisor(sys.argv[1])
+t = threading.Thread(target=sup.start)
+t.start(); t.join()
+print(sup.pids()["settings"], sup.pids()["data"], flush=True)
+time.sleep(60)
+"""
+
+
+def test_without_gevent_redis_from_a_thread_outlives_the_thread_not_the_owner(tmp_path):
+    # deliberately unpatched: library code must also keep its promise in plain processes
+    owner = subprocess.Popen([sys.executable, "-c", THREAD_OWNER, str(tmp_path / "run")],
+                             stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        pids = [int(p) for p in owner.stdout.readline().split()]
+        assert len(pids) == 2
+        time.sleep(1.5)  # the starting thread has ended: redis must not follow it
+        assert all(pid_alive(p) for p in pids)
+    finally:
+        owner.kill()
+        owner.wait()
+        owner.stdout.close()
+    _wait(lambda: not any(pid_alive(p) for p in pids), 10,
           f"redis pids {pids} exiting after their owner was killed")
 
 

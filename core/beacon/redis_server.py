@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import gevent
+import gevent.monkey
 import redis
 
 from blisstango.core.beacon.redis_binary import find_redis_server
@@ -102,6 +103,7 @@ class RedisServer:
         self.socket_path = self.base_dir / f"{name}.sock"
         self.executable = executable or find_redis_server()[0]
         self.process: subprocess.Popen | None = None
+        self._watchdog: subprocess.Popen | None = None
         self.started_at = 0.0
 
     # -- description -------------------------------------------------------------
@@ -158,15 +160,22 @@ class RedisServer:
             with contextlib.suppress(FileNotFoundError):
                 self.socket_path.unlink()
         self.config_file.write_text("\n".join(self.config_lines()) + "\n")
-        preexec = None
-        if threading.current_thread() is threading.main_thread():
-            # PDEATHSIG fires when the *thread* that forked exits: only safe from main.
-            preexec = _die_with_parent(os.getpid())
+        # PDEATHSIG fires when the *thread* that forked exits: only safe from the main
+        # thread. From another thread a watchdog process does the job instead.
+        main = threading.current_thread() is threading.main_thread()
+        if not main and gevent.monkey.is_module_patched("subprocess"):
+            raise RuntimeError(
+                f"redis {self.name}: start it from the main thread (thread "
+                f"{threading.current_thread().name!r} here): gevent watches child "
+                "processes only from the main thread's loop")
         with open(self.log_file, "ab") as out:
             self.process = subprocess.Popen(
                 [self.executable, str(self.config_file)], stdout=out,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.directory,
-                preexec_fn=preexec, start_new_session=True, close_fds=True)
+                preexec_fn=_die_with_parent(os.getpid()) if main else None,
+                start_new_session=True, close_fds=True)
+        if not main:
+            self._start_watchdog()
         self.started_at = time.monotonic()
         try:
             self._wait_ready(timeout)
@@ -174,6 +183,26 @@ class RedisServer:
             self.kill()
             raise
         log.info("redis %s (%s) pid %d at %s", self.name, self.kind, self.pid, self.url)
+
+    def _start_watchdog(self) -> None:
+        """A tiny shell loop that SIGTERMs redis once this process is gone."""
+        self._reap_watchdog()
+        script = ('while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; '
+                  'do sleep 1; done; kill -TERM "$2" 2>/dev/null')
+        self._watchdog = subprocess.Popen(
+            ["/bin/sh", "-c", script, "redis-watchdog", str(os.getpid()), str(self.pid)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True)
+
+    def _reap_watchdog(self) -> None:
+        dog = self._watchdog
+        if dog is not None and dog.poll() is None:
+            try:
+                dog.wait(2.5)  # leaves by itself within a second of redis exiting
+            except subprocess.TimeoutExpired:
+                dog.kill()
+                dog.wait()
+        self._watchdog = None
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -240,6 +269,7 @@ class RedisServer:
             return False
 
     def _cleanup(self) -> None:
+        self._reap_watchdog()
         with contextlib.suppress(FileNotFoundError):
             self.pid_file.unlink()
 

@@ -78,6 +78,24 @@ def _serve() -> None:
             sup = RedisSupervisor(req["run_dir"]).start()
             supervisors.append(sup)
             return sup.pids()
+        if op == "supervisor_start_in_thread":  # a real thread, which then ends
+            import threading
+
+            sup = RedisSupervisor(req["run_dir"])
+            errors = []
+
+            def start():
+                try:
+                    sup.start()
+                except Exception as exc:  # re-raised in the request's greenlet
+                    errors.append(exc)
+
+            thread = threading.Thread(target=start)
+            thread.start()
+            thread.join()
+            if errors:
+                raise errors[0]
+            return sup.pids()
         raise ValueError(f"unknown op {op!r}")
 
     stdin = FileObjectPosix(sys.stdin.fileno(), "rb")
