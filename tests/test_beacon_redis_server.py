@@ -267,3 +267,13 @@ def test_each_crash_is_restarted_with_a_new_pid(own_redis):
     assert not any(pid_alive(p) for p in seen[:2])
     data = redis.Redis.from_url(sup.data_url, decode_responses=True)
     assert data.config_get("maxmemory")["maxmemory"] == str(1024 ** 3)
+
+
+def test_multi_host_bind_advertises_the_host_name(tmp_path):
+    import socket
+
+    with RedisSupervisor(tmp_path / "run", host="0.0.0.0") as sup:
+        assert sup.settings_url.startswith(f"redis://{socket.gethostname()}:")
+        client = redis.Redis.from_url(sup.settings_url, decode_responses=True)
+        assert client.config_get("bind")["bind"].split()[0] == "0.0.0.0"
+        assert client.ping()

@@ -68,8 +68,9 @@ def _free_port(host: str) -> int:
 
 
 def _advertised_host(host: str) -> str:
-    """The host name clients should use: a wildcard bind is reached by our FQDN."""
-    return socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
+    """The host name clients should use: a wildcard bind is reached by our host name
+    (not getfqdn(), which often answers "localhost" from /etc/hosts)."""
+    return socket.gethostname() if host in ("0.0.0.0", "::", "") else host
 
 
 class RedisServer:
