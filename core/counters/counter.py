@@ -52,8 +52,7 @@ class CounterController:
         return list(self._counters.values())
 
     def add_counter(self, counter: Counter) -> None:
-        if counter.name in self._counters and self._counters[counter.name] is not counter:
-            raise ValueError(f"controller {self.name} already has a counter named {counter.name!r}")
+        # a counter rebuilt from the configuration (a reload) replaces its predecessor
         self._counters[counter.name] = counter
 
     def get_default_acq_params(self, scan_params: dict) -> dict:
