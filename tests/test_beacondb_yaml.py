@@ -1,0 +1,143 @@
+"""BeaconDB with a YAML tree: the demo's devices, Tango writes landing in YAML (comments
+kept), surviving kill -9, the Beacon device, and Reload with validation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import tango
+from helpers.config_trees import copy_demo, write
+from helpers.procs import kill_tree, start
+from helpers.tango_db import BIN, BeaconDBProcess
+
+from blisstango.core.config import load_tree
+from blisstango.core.config.tango_view import tango_view
+
+
+def admin(db, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["tango_admin", *args], env={**os.environ, **db.env},
+                          capture_output=True, text=True, timeout=30)
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    return copy_demo(tmp_path / "cfg")
+
+
+@pytest.fixture
+def yamldb(tmp_path, cfg):
+    db = BeaconDBProcess(tmp_path / "beacondb", config=cfg).start()
+    yield db
+    db.stop()
+
+
+def test_tango_writes_land_in_yaml_and_survive_kill9(tmp_path, cfg, yamldb):
+    comments_before = [ln for ln in (cfg / "motors/mockup.yml").read_text().splitlines() if "#" in ln]
+    assert admin(yamldb, "--add-server", "TangoTest/test", "TangoTest", "sys/tg_test/1").returncode == 0
+    db = tango.Database("127.0.0.1", yamldb.port)
+    db.put_device_property("sys/tg_test/1", {"Mode": ["fast"], "Values": ["1", "2"]})
+    db.put_device_attribute_property("sys/tg_test/1", {"ampli": {"unit": ["V"], "max_value": ["10"]}})
+    db.put_device_alias("sys/tg_test/1", "tg1")
+    db.put_device_property("demo/axis/m0", {"EventPeriod": ["0.1"]})
+    db.put_device_attribute_property("demo/axis/m0", {"Position": {"format": ["%8.3f"]}})
+    with pytest.raises(tango.DevFailed, match="configuration object m0"):
+        db.delete_device("demo/axis/m0")
+
+    # the YAML tree holds every write, parses, and kept the comments
+    view = tango_view(load_tree(cfg))
+    assert not view.errors, view.errors
+    tg, m0 = view.devices["sys/tg_test/1"], view.devices["demo/axis/m0"]
+    assert (tg.server, tg.klass, tg.alias, tg.file) == ("TangoTest/test", "TangoTest", "tg1", "tango/TangoTest.yml")
+    assert tg.properties == {"Mode": ["fast"], "Values": ["1", "2"]}
+    assert tg.attribute_properties == {"ampli": {"unit": ["V"], "max_value": ["10"]}}
+    assert m0.properties["EventPeriod"] == ["0.1"]
+    assert m0.attribute_properties == {"Position": {"format": ["%8.3f"]}}
+    after = (cfg / "motors/mockup.yml").read_text().splitlines()
+    assert all(c in after for c in comments_before)
+
+    yamldb.kill()
+    again = BeaconDBProcess(yamldb.workdir, port=yamldb.port, config=cfg).start()
+    yamldb.proc = again.proc
+    db = tango.Database("127.0.0.1", yamldb.port)
+    assert list(db.get_device_property("sys/tg_test/1", "Values")["Values"]) == ["1", "2"]
+    assert db.get_device_from_alias("tg1") == "sys/tg_test/1"
+    assert list(db.get_device_attribute_property("demo/axis/m0", "Position")["Position"]["format"]) == ["%8.3f"]
+
+    assert admin(yamldb, "--delete-server", "TangoTest/test").returncode == 0
+    assert "sys/tg_test/1" not in tango_view(load_tree(cfg)).devices
+
+
+def test_demo_devices_exported_and_beacon_device(tmp_path, cfg):
+    db_proc = BeaconDBProcess(tmp_path / "beacondb", config=cfg, extra=[]).start()  # embedded Redis
+    axis = start([str(BIN / "AxisManager"), "demo"], tmp_path / "axismanager.log", env=db_proc.env)
+    try:
+        db = tango.Database("127.0.0.1", db_proc.port)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "demo/axis/m0" not in db.get_device_exported("demo/*"):
+            assert axis.poll() is None, (tmp_path / "axismanager.log").read_text()[-2000:]
+            time.sleep(0.2)
+        exported = set(db.get_device_exported("demo/*"))
+        assert {"demo/axis/m0", "demo/axis/m1", "demo/axis/sl_vgap", "demo/axismanager/demo"} <= exported
+        assert db.get_device_from_alias("m0") == "demo/axis/m0"
+        assert {"m0", "m1", "sl_up", "sl_down"} <= set(db.get_device_alias_list("*"))
+
+        beacon = tango.DeviceProxy(f"tango://{db_proc.tango_host}/sys/beacon/1")
+        m0 = json.loads(beacon.GetObjectConfig("m0"))
+        assert (m0["velocity"], m0["__file__"]) == (5.0, "motors/mockup.yml")
+        assert "m0" in beacon.ListObjects(["m*", "emotion"]) and "diode" not in beacon.ListObjects(["*", "emotion"])
+        session = json.loads(beacon.GetSession("demo"))
+        assert "m0" in session["objects"] and session["setup_text"]
+        with pytest.raises(tango.DevFailed, match="no object named 'nope'"):
+            beacon.GetObjectConfig("nope")
+        # the Redis URL is all a client needs: take a lock, Beacon reports who holds it
+        probe = subprocess.run(
+            [sys.executable, "-c",
+             "from blisstango.core import green; green.patch()\n"
+             "import json, tango\n"
+             "from blisstango.core.beacon.locks import lock\n"
+             "with lock('m1', owner='test probe'):\n"
+             "    print(tango.DeviceProxy('sys/beacon/1').WhoLocked(['m0', 'm1']))\n"],
+            env={**os.environ, **db_proc.env}, capture_output=True, text=True, timeout=60)
+        assert probe.returncode == 0, probe.stderr[-2000:]
+        assert json.loads(probe.stdout.strip().splitlines()[-1]) == {"m1": "test probe"}
+    finally:
+        kill_tree(axis.pid)
+        db_proc.stop()
+
+
+def test_reload_refuses_an_invalid_tree_and_keeps_serving(cfg, yamldb):
+    beacon = tango.DeviceProxy(f"tango://{yamldb.tango_host}/sys/beacon/1")
+    db = tango.Database("127.0.0.1", yamldb.port)
+    write(cfg, "tango/extra.yml", """
+        server: Extra
+        instances:
+          one:
+            devices:
+              - tango_name: demo/axis/m0
+                class: Extra
+        """)
+    with pytest.raises(tango.DevFailed, match="previous one is still served"):
+        beacon.Reload()
+    errors = beacon.ConfigErrors
+    assert any(e.startswith("tango/extra.yml:5:") and "demo/axis/m0" in e for e in errors), errors
+    assert db.get_class_for_device("demo/axis/m0") == "BlissAxis"  # still the old tree
+
+    write(cfg, "tango/extra.yml", """
+        server: Extra
+        instances:
+          one:
+            devices:
+              - tango_name: id00/extra/1
+                class: Extra
+                properties: {Speed: 3}
+        """)
+    changes = json.loads(beacon.Reload())
+    assert changes == {"added": [], "removed": [], "modified": []}  # no config *object* changed
+    assert not beacon.ConfigErrors
+    assert db.get_class_for_device("id00/extra/1") == "Extra"
+    assert list(db.get_device_property("id00/extra/1", "Speed")["Speed"]) == ["3"]
