@@ -31,11 +31,12 @@ def own_redis(tmp_path):
     sup = RedisSupervisor(tmp_path / "run").start()
     env = {connection.ENV_VARS["settings"]: sup.settings_url,
            connection.ENV_VARS["data"]: sup.data_url}
+    saved = connection.configured_urls()
     connection.configure(sup.settings_url, sup.data_url)
     try:
         yield sup, env
     finally:
-        connection.reset()
+        connection.configure(*saved)
         sup.stop()
 
 

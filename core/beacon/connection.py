@@ -19,7 +19,7 @@ import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
-__all__ = ["configure", "reset", "get_url", "get_redis", "KINDS", "ENV_VARS",
+__all__ = ["configure", "configured_urls", "reset", "get_url", "get_redis", "KINDS", "ENV_VARS",
            "BEACON_DEVICE"]
 
 KINDS = ("settings", "data")
@@ -44,6 +44,11 @@ def configure(settings_url: str | None = None, data_url: str | None = None) -> N
         _explicit["settings"] = settings_url
         _explicit["data"] = data_url
         _drop_clients()
+
+
+def configured_urls() -> tuple[str | None, str | None]:
+    """The (settings_url, data_url) given to configure(), to restore them later."""
+    return _explicit["settings"], _explicit["data"]
 
 
 def reset() -> None:
