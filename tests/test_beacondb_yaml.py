@@ -47,6 +47,8 @@ def test_tango_writes_land_in_yaml_and_survive_kill9(tmp_path, cfg, yamldb):
     db.put_device_attribute_property("demo/axis/m0", {"Position": {"format": ["%8.3f"]}})
     with pytest.raises(tango.DevFailed, match="configuration object m0"):
         db.delete_device("demo/axis/m0")
+    # properties of a device no server defines are kept too (journal, not YAML)
+    db.put_device_property("free/standing/dev", {"Note": ["kept"]})
 
     # the YAML tree holds every write, parses, and kept the comments
     view = tango_view(load_tree(cfg))
@@ -67,6 +69,13 @@ def test_tango_writes_land_in_yaml_and_survive_kill9(tmp_path, cfg, yamldb):
     assert list(db.get_device_property("sys/tg_test/1", "Values")["Values"]) == ["1", "2"]
     assert db.get_device_from_alias("tg1") == "sys/tg_test/1"
     assert list(db.get_device_attribute_property("demo/axis/m0", "Position")["Position"]["format"]) == ["%8.3f"]
+
+    # a second restart starts from the compacted snapshot, not from the journal
+    yamldb.stop()
+    yamldb.proc = BeaconDBProcess(yamldb.workdir, port=yamldb.port, config=cfg).start().proc
+    db = tango.Database("127.0.0.1", yamldb.port)
+    assert list(db.get_device_property("free/standing/dev", "Note")["Note"]) == ["kept"]
+    assert list(db.get_device_property("sys/tg_test/1", "Mode")["Mode"]) == ["fast"]
 
     assert admin(yamldb, "--delete-server", "TangoTest/test").returncode == 0
     assert "sys/tg_test/1" not in tango_view(load_tree(cfg)).devices

@@ -281,8 +281,11 @@ class TangoStore:
         with self.lock:
             if self.config_mode:
                 tables = {k: t.dump() for k, t in self.tables.items()}
-                for k in ("device", "device_attr"):
-                    tables[k]["data"] = []
+                # properties of devices the YAML defines live there; keep only the others
+                tables["device"]["data"] = [
+                    row for row in tables["device"]["data"] if row[0].lower() not in self.devices]
+                tables["device_attr"]["data"] = [
+                    row for row in tables["device_attr"]["data"] if row[0][0].lower() not in self.devices]
                 return {
                     "exports": {k: d.dump()[4:] for k, d in self.devices.items() if d.ior != "nada"},
                     "attr_aliases": list(self.attr_aliases.values()),
@@ -312,7 +315,7 @@ class TangoStore:
                          dev.started, dev.stopped) = row
                 tables = {k: PropTable.load(v) for k, v in state["tables"].items()}
                 for k in ("device", "device_attr"):
-                    tables[k].data = self.tables[k].data
+                    tables[k].data = {**tables[k].data, **self.tables[k].data}
                 self.tables = tables
                 self.attr_aliases = {a.lower(): (a, attr) for a, attr in state["attr_aliases"]}
                 self.server_info = {i[0].lower(): i for i in state["server_info"]}
