@@ -46,6 +46,10 @@ def _serve() -> None:
         op = req["op"]
         if op == "pid":
             return os.getpid()
+        if op == "get_url":
+            from blisstango.core.beacon import connection
+
+            return connection.get_url(req["kind"])
         if op == "setting_set":
             HashSetting(req["key"])[req["field"]] = req["value"]
             return None
@@ -120,11 +124,15 @@ class ChildError(RuntimeError):
 class BeaconChild:
     """Handle on one child process: request/reply plus a list of events."""
 
-    def __init__(self, env: dict[str, str] | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, env: dict[str, str | None] | None = None, timeout: float = 30.0) -> None:
         import gevent.queue
 
         full_env = dict(os.environ)
-        full_env.update(env or {})
+        for key, value in (env or {}).items():  # None removes a variable
+            if value is None:
+                full_env.pop(key, None)
+            else:
+                full_env[key] = value
         self.timeout = timeout
         self.proc = subprocess.Popen([sys.executable, str(HERE)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=full_env, text=True,
