@@ -1,0 +1,225 @@
+"""Write one scan from the data Redis into its dataset file, resumably.
+
+The number of points of a channel in the file is the length of its dataset and nothing
+else: a writer (re)started at any time reads each channel from the data Redis starting
+at exactly that index, so a killed and restarted writer ends with the same file as an
+uninterrupted one. Points are appended as they arrive and the file is flushed every
+`flush_period` in SWMR mode, so readers opening it with `swmr=True` see the scan grow.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable
+
+import gevent
+import h5py
+import numpy as np
+import redis
+
+from ..reader import Batch, ScanReader
+from . import entry as nxentry
+from .h5files import open_for_write
+from .naming import places
+
+log = logging.getLogger(__name__)
+
+
+class WriteState(enum.StrEnum):
+    PENDING = "PENDING"
+    WRITING = "WRITING"
+    FINISHING = "FINISHING"
+    DONE = "DONE"          # entry complete in the file
+    SKIPPED = "SKIPPED"    # not to be saved (save False, writer not nexus, no filename)
+    FAULT = "FAULT"        # the file could not be written: see .error
+
+
+class ScanWriteError(Exception):
+    """A scan cannot be written to its file (message names the file and the cause)."""
+
+
+def wants_nexus(info: dict) -> bool:
+    return bool(info.get("save", True)) and info.get("writer", "nexus") == "nexus" and bool(
+        info.get("filename")) and info.get("scan_nb") is not None
+
+
+class ScanWriter:
+    """Writes the scan read by `reader`; run() returns when the entry is complete, the
+    scan is not to be saved, or the file failed (state FAULT, error says why)."""
+
+    def __init__(self, reader: ScanReader, *, filename_map: Callable[[str], str] | None = None,
+                 flush_period: float = 0.1, redis_retry: float = 1.0) -> None:
+        self.reader = reader
+        self.key = reader.key
+        self.filename_map = filename_map
+        self.flush_period = flush_period
+        self.redis_retry = redis_retry
+        self.state = WriteState.PENDING
+        self.error: str | None = None
+        self.filename: str | None = None
+        self.entry: str | None = None
+        self.progress: dict[str, int] = {}
+        self.points_written = 0  # appended by this writer (for rates)
+        self.started = self.ended = None
+        self.swmr = False
+        self.found_complete = False  # the entry was already complete: nothing to do
+        self._file: h5py.File | None = None
+        self._dirty = False
+
+    # ------------------------------------------------------------------ public
+    def run(self) -> WriteState:
+        self.started = time.monotonic()
+        try:
+            while True:
+                try:
+                    self._run_once()
+                    break
+                except (redis.ConnectionError, redis.TimeoutError) as exc:
+                    log.warning("scan %s: data Redis unreachable (%s); resuming from the file", self.key, exc)
+                    self._close()
+                    gevent.sleep(self.redis_retry)
+        except KeyError as exc:  # the scan expired or was deleted from the data Redis
+            self._fail(f"{self.filename or self.key}: {exc.args[0] if exc.args else exc}")
+        except (OSError, ScanWriteError, ValueError, RuntimeError) as exc:
+            self._fail(f"{self.filename}: {exc}" if self.filename and self.filename not in str(exc) else str(exc))
+        finally:
+            self._close()
+            self.ended = time.monotonic()
+        return self.state
+
+    @property
+    def done(self) -> bool:
+        return self.state in (WriteState.DONE, WriteState.SKIPPED, WriteState.FAULT)
+
+    def as_dict(self) -> dict:
+        return {"scan": self.key, "file": self.filename, "entry": self.entry, "state": self.state.value,
+                "error": self.error, "points": dict(self.progress), "swmr": self.swmr}
+
+    # ------------------------------------------------------------------ steps
+    def _run_once(self) -> None:
+        info = self.reader.info
+        if not wants_nexus(info):
+            self.state = WriteState.SKIPPED
+            return
+        raw = str(info["filename"])
+        self.filename = self.filename_map(raw) if self.filename_map else raw
+        self.entry = nxentry.entry_name(info)
+        self._file = open_for_write(self.filename)
+        group = self._file.get(self.entry)
+        if group is None:
+            group = nxentry.create_skeleton(self._file, info)
+        elif group.attrs.get("scan_key") != info["key"]:
+            raise ScanWriteError(f"{self.filename}: entry {self.entry} already holds scan "
+                                 f"{group.attrs.get('scan_key')!r}, not {info['key']!r}")
+        elif nxentry.is_complete(group):
+            self._progress_from(group, info)
+            self.found_complete = True
+            self.state = WriteState.DONE
+            return
+        self.state = WriteState.WRITING
+        self._stream(info)
+        self._close()
+        self.state = WriteState.FINISHING
+        self.reader.wait_state("CLOSED")
+        final = self.reader.info
+        self._file = open_for_write(self.filename)
+        nxentry.finalize(self._file, final)
+        self._close()
+        self.state = WriteState.DONE
+
+    def _progress_from(self, group: h5py.Group, info: dict) -> dict[str, h5py.Dataset]:
+        """The dataset holding the point count of each channel; fills self.progress."""
+        counters = {}
+        for ch, place in places(info["channels"]).items():
+            ds = group[place.group + "/ref_index"] if place.kind == "ref" else group[place.dataset]
+            counters[ch] = ds
+            self.progress[ch] = int(ds.shape[0])
+        return counters
+
+    def _stream(self, info: dict) -> None:
+        group = self._file[self.entry]
+        where = places(info["channels"])
+        self._progress_from(group, info)
+        for place in where.values():  # a killed writer may leave the ref columns unequal
+            if place.kind == "ref":
+                g = group[place.group]
+                n = min(g[k].shape[0] for k in ("ref_file", "ref_index", "ref_path"))
+                for k in ("ref_file", "ref_index", "ref_path"):
+                    g[k].resize((n,))
+                self.progress[place.channel] = n
+        try:
+            self._file.swmr_mode = True
+            self.swmr = True
+        except (ValueError, RuntimeError, OSError) as exc:  # an old-format file: flush mode
+            log.info("%s: SWMR not possible (%s): readers must reopen the file to see new points",
+                     self.filename, exc)
+        start = dict(self.progress)
+        flusher = gevent.spawn(self._flush_loop)
+        try:
+            for batch in self.reader.follow(list(where), timeout=None):
+                data = _after(batch, start[batch.channel])
+                if data is None:
+                    continue
+                first = max(batch.first, start[batch.channel])
+                if first != self.progress[batch.channel]:
+                    raise ScanWriteError(f"{self.filename}: channel {batch.channel} jumps from point "
+                                         f"{self.progress[batch.channel]} to {first} in the data Redis")
+                place = where[batch.channel]
+                if place.kind == "ref":
+                    self._append_refs(group[place.group], data)
+                else:
+                    self._append(group[place.dataset], data)
+                self.progress[batch.channel] += len(data)
+                self.points_written += len(data)
+                self._dirty = True
+        finally:
+            flusher.kill()
+        if self._file is not None:
+            self._file.flush()
+
+    def _append(self, ds: h5py.Dataset, data: np.ndarray) -> None:
+        n, k = ds.shape[0], data.shape[0]
+        shape = (n + k, *(max(a, b) for a, b in zip(ds.shape[1:], data.shape[1:])))
+        ds.resize(shape)
+        ds[(slice(n, n + k), *(slice(0, s) for s in data.shape[1:]))] = data
+
+    def _append_refs(self, group: h5py.Group, refs: list[dict]) -> None:
+        n, k = group["ref_index"].shape[0], len(refs)
+        columns = {"ref_file": [str(r["file"]) for r in refs],
+                   "ref_index": np.array([int(r["index"]) for r in refs], dtype="i8"),
+                   "ref_path": [str(r.get("path", nxentry.DEFAULT_IMAGE_PATH)) for r in refs]}
+        for name, values in columns.items():
+            group[name].resize((n + k,))
+            group[name][n:n + k] = values
+
+    def _flush_loop(self) -> None:
+        while True:
+            gevent.sleep(self.flush_period)
+            if self._dirty and self._file is not None:
+                self._dirty = False
+                self._file.flush()
+
+    def _close(self) -> None:
+        f, self._file = self._file, None
+        if f is not None:
+            try:
+                f.close()
+            except Exception as exc:  # closing a file on a full disk may fail too
+                log.error("%s: closing failed: %s", self.filename, exc)
+
+    def _fail(self, message: str) -> None:
+        self.state = WriteState.FAULT
+        self.error = message
+        log.error("scan %s: %s", self.key, message)
+
+
+def _after(batch: Batch, start: int):
+    """The part of a batch at or after point index `start` (None when nothing is left)."""
+    skip = start - batch.first
+    if skip <= 0:
+        return batch.data
+    if skip >= batch.count:
+        return None
+    return batch.data[skip:]

@@ -1,0 +1,205 @@
+"""Follow the scans of every session (or of the listed ones) and write each into its file.
+
+Scans are discovered through the `scans:<session>` announcement streams (new sessions
+are picked up while running) and, at start, through the index of recent scans, so a
+restarted writer finishes the scans it left half written. Scans of one file are written
+one after the other; scans of different files in parallel greenlets. A Redis outage only
+delays the writing: every loop retries, and scan writers resume from their files.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+
+import gevent
+import gevent.event
+import gevent.lock
+import redis
+
+from .. import layout
+from ..reader import ScanReader
+from .scan_writer import ScanWriter, WriteState
+
+log = logging.getLogger(__name__)
+
+
+class WriterService:
+    """state: "ON" (idle), "RUNNING" (a scan is being written), "FAULT" (the last scan
+    that ended failed to be written; cleared by the next one written)."""
+
+    def __init__(self, connection: redis.Redis, sessions: Iterable[str] | None = None, *,
+                 filename_map: Callable[[str], str] | None = None, flush_period: float = 0.1,
+                 keep: int = 100, discover_period: float = 2.0, catch_up: bool = True) -> None:
+        self.redis = connection
+        self.sessions = sorted(sessions) if sessions else None
+        self.filename_map = filename_map
+        self.flush_period = flush_period
+        self.keep = keep
+        self.discover_period = discover_period
+        self.catch_up = catch_up
+        self.writers: OrderedDict[str, ScanWriter] = OrderedDict()
+        self.scans_written = 0
+        self.last_error: str | None = None
+        self.redis_error: str | None = None
+        self._file_locks: dict[str, gevent.lock.Semaphore] = {}
+        self._tasks: dict[str, gevent.Greenlet] = {}
+        self._main: gevent.Greenlet | None = None
+        self._last_ids: dict[str, bytes | str] = {}
+        self.ready = gevent.event.Event()  # set once the first catch-up is under way
+        self.listeners: list[Callable[[], None]] = []  # called on every change of state
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> WriterService:
+        self._main = gevent.spawn(self._follow)
+        return self
+
+    def stop(self) -> None:
+        if self._main is not None:
+            self._main.kill()
+        gevent.killall(list(self._tasks.values()))
+        self._tasks.clear()
+
+    # ------------------------------------------------------------------ status
+    @property
+    def active(self) -> list[ScanWriter]:
+        return [w for w in self.writers.values() if w.state in (WriteState.WRITING, WriteState.FINISHING)]
+
+    @property
+    def state(self) -> str:
+        if self.last_error:
+            return "FAULT"
+        return "RUNNING" if self.active else "ON"
+
+    @property
+    def status(self) -> str:
+        lines = []
+        if self.last_error:
+            lines.append(f"Writing failed: {self.last_error}")
+        for w in self.active:
+            lines.append(f"Writing scan {w.key} into {w.filename} ({w.entry}): "
+                         f"{min(w.progress.values(), default=0)} points")
+        if self.redis_error:
+            lines.append(f"Data Redis unreachable: {self.redis_error}")
+        if not lines:
+            lines.append(f"Waiting for scans of {', '.join(self.sessions) if self.sessions else 'every session'}; "
+                         f"{self.scans_written} scans written")
+        return "\n".join(lines)
+
+    @property
+    def current(self) -> ScanWriter | None:
+        """The scan being written (the latest started), else the last one handled."""
+        active = self.active
+        if active:
+            return active[-1]
+        done = [w for w in self.writers.values() if w.state is not WriteState.SKIPPED]
+        return done[-1] if done else None
+
+    def progress(self) -> dict:
+        return {key: w.as_dict() for key, w in self.writers.items() if w.state is not WriteState.SKIPPED}
+
+    def wait_scan(self, key: str, timeout: float | None = None) -> ScanWriter:
+        """Block until the scan `key` is handled (for tests and tools)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            w = self.writers.get(key)
+            if w is not None and w.done:
+                return w
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"scan {key} not written within {timeout} s "
+                                   f"(state {w.state.value if w else 'unknown'})")
+            gevent.sleep(0.05)
+
+    # ------------------------------------------------------------------ internals
+    def _notify(self) -> None:
+        for fn in list(self.listeners):
+            try:
+                fn()
+            except Exception:
+                log.exception("writer listener failed")
+
+    def _streams(self) -> list[str]:
+        if self.sessions is not None:
+            return [layout.session_key(s) for s in self.sessions]
+        return sorted(k.decode() if isinstance(k, bytes) else k
+                      for k in self.redis.scan_iter(match="scans:*", _type="STREAM", count=1000))
+
+    def _follow(self) -> None:
+        started = False
+        next_discovery = 0.0
+        while True:
+            try:
+                if time.monotonic() >= next_discovery:
+                    for stream in self._streams():
+                        if stream not in self._last_ids:
+                            self._last_ids[stream] = self._last_id(stream) if not started else "0"
+                    next_discovery = time.monotonic() + self.discover_period
+                if not started:
+                    if self.catch_up:
+                        self._catch_up()
+                    started = True
+                    self.ready.set()
+                reply = self.redis.xread(dict(self._last_ids), block=500, count=100) if self._last_ids \
+                    else gevent.sleep(0.5)
+                if self.redis_error:
+                    self.redis_error = None
+                    self._notify()
+                for stream, entries in reply or []:
+                    name = stream.decode() if isinstance(stream, bytes) else stream
+                    for entry_id, fields in entries:
+                        self._last_ids[name] = entry_id
+                        self._spawn(fields[b"key"].decode())
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                if self.redis_error is None:
+                    log.warning("data Redis unreachable: %s", exc)
+                    self.redis_error = str(exc)
+                    self._notify()
+                gevent.sleep(0.5)
+
+    def _last_id(self, stream: str):
+        last = self.redis.xrevrange(stream, count=1)
+        return last[0][0] if last else "0"
+
+    def _catch_up(self) -> None:
+        """Scans still in the data Redis that are not complete in their file."""
+        sessions = set(self.sessions) if self.sessions else None
+        for raw in self.redis.zrange(layout.SCANS_INDEX, 0, -1):
+            key = raw.decode()
+            if sessions is None or key.rsplit("-", 2)[0] in sessions:
+                self._spawn(key)
+
+    def _spawn(self, key: str) -> None:
+        if key in self.writers:
+            return
+        writer = ScanWriter(ScanReader(self.redis, key, reconnect_timeout=3600.0),
+                            filename_map=self.filename_map, flush_period=self.flush_period)
+        self.writers[key] = writer
+        while len(self.writers) > self.keep:
+            old = next(iter(self.writers))
+            if not self.writers[old].done:
+                break
+            del self.writers[old]
+        self._tasks[key] = gevent.spawn(self._write, writer)
+
+    def _write(self, writer: ScanWriter) -> None:
+        try:
+            info = writer.reader.info
+        except KeyError:
+            writer.state = WriteState.SKIPPED
+            self._tasks.pop(writer.key, None)
+            return
+        path = str(info.get("filename") or "")
+        lock = self._file_locks.setdefault(path, gevent.lock.Semaphore())
+        with lock:
+            self._notify()
+            writer.run()
+        self._tasks.pop(writer.key, None)
+        if writer.state is WriteState.DONE:
+            if not writer.found_complete:
+                self.scans_written += 1
+            self.last_error = None
+        elif writer.state is WriteState.FAULT:
+            self.last_error = writer.error
+        self._notify()

@@ -1,0 +1,159 @@
+"""NexusWriter test helpers: scans published with core.data's real publisher, writer
+processes, and a dataset-by-dataset comparison of two HDF5 files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gevent
+import h5py
+import numpy as np
+
+from helpers.procs import kill_tree, start
+
+HERE = Path(__file__).resolve().parent
+
+SPECTRUM = 16
+CHAIN = [{"name": "m0", "class": "StepMaster", "children": [{"name": "timer", "children": []}]}]
+
+
+def point_values(i: int) -> dict[str, np.ndarray]:
+    """Deterministic values of point i of the test scan (a gaussian diode over m0)."""
+    m0 = -1.0 + 0.01 * i
+    return {"axis:m0": np.array([m0]), "timer:elapsed_time": np.array([0.001 * i]),
+            "sim:diode": np.array([1000.0 * np.exp(-((m0 - 0.5) ** 2) / 0.02) + i % 3]),
+            "sim:spectrum": (np.arange(SPECTRUM, dtype="i4") * (i + 1)).reshape(1, SPECTRUM)}
+
+
+def declare(pub) -> None:
+    pub.add_channel("axis:m0", "float64", (), "mm")
+    pub.add_channel("timer:elapsed_time", "float64", (), "s")
+    pub.add_channel("sim:diode", "float64", (), "cts")
+    pub.add_channel("sim:spectrum", "int32", (SPECTRUM,), None)
+
+
+def publish_scan(conn, session: str, filename: str, npoints: int, *, scan_nb: int = 1,
+                 period: float = 0.0, block: int = 1, on_point=None, end_reason: str = "SUCCESS",
+                 extra_channels=None) -> str:
+    """Publish an ascan-like scan through ScanPublisher; returns its key once CLOSED.
+
+    block points are pushed together every `period` seconds; on_point(i) is called after
+    each block (to kill a writer in the middle, for instance)."""
+    from blisstango.core.data import ScanPublisher
+
+    info = {"scan_nb": scan_nb, "title": f"ascan m0 -1 {-1 + 0.01 * (npoints - 1):g} {npoints - 1} 0.1 diode",
+            "type": "ascan", "filename": filename, "writer": "nexus", "save": True, "npoints": npoints,
+            "axes": ["m0"], "chain": CHAIN, "positioners": {"m0": -1.0, "m1": 2.5}, "count_time": 0.1}
+    pub = ScanPublisher(conn, session, info, flush_period=0.01)
+    declare(pub)
+    for name, (dtype, shape, kind) in (extra_channels or {}).items():
+        pub.add_channel(name, dtype, shape, None, kind)
+    key = pub.create()
+    pub.set_state("PREPARED")
+    pub.set_state("STARTED", start_time=time.time())
+    i = 0
+    while i < npoints:
+        n = min(block, npoints - i)
+        vals = [point_values(j) for j in range(i, i + n)]
+        for name in vals[0]:
+            pub.push(name, np.concatenate([v[name] for v in vals]))
+        i += n
+        if on_point is not None:
+            on_point(i)
+        gevent.sleep(period)
+    pub.set_state("STOPPED", end_reason=end_reason, end_time=time.time(), npoints_done=npoints)
+    pub.close()
+    return key
+
+
+class WriterProcess:
+    """A library-level writer (WriterService) in its own process, for kill -9 tests."""
+
+    def __init__(self, data_url: str, session: str, src: str, dst: str, log: Path) -> None:
+        self.args = [sys.executable, str(HERE / "nexus_writer_child.py"), data_url, session, src, dst]
+        self.log = log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> WriterProcess:
+        self.proc = start(self.args, self.log)
+        deadline = time.monotonic() + 30
+        while "following" not in (self.log.read_text() if self.log.exists() else ""):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"writer child did not start: {self.log.read_text()[-2000:]}")
+            time.sleep(0.05)
+        return self
+
+    def kill9(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            kill_tree(self.proc.pid)
+            self.proc.wait()
+            self.proc = None
+
+
+def wait_complete(path: Path, entry: str, timeout: float = 60.0) -> None:
+    """Until the entry of a file has its end_time (written last by the writer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with h5py.File(path, "r", locking=False) as f:
+                if entry in f and "end_time" in f[entry]:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path}: entry {entry} not complete within {timeout} s")
+        gevent.sleep(0.1)
+
+
+def h5_content(path: Path) -> dict:
+    """Every object of a file by path: attributes, values of datasets, targets of links."""
+    out: dict = {}
+
+    def norm(v):
+        if isinstance(v, bytes):
+            return v.decode()
+        if isinstance(v, np.ndarray) and v.dtype.kind == "O":
+            return [norm(x) for x in v.tolist()]
+        return v
+
+    with h5py.File(path, "r", locking=False) as f:
+        out["/@"] = {k: norm(v) for k, v in f.attrs.items()}
+
+        def visit(name, link):
+            if isinstance(link, h5py.SoftLink | h5py.ExternalLink):
+                out[name] = ("link", link.path)
+                return
+            obj = f[name]
+            attrs = {k: norm(v) for k, v in obj.attrs.items()}
+            if isinstance(obj, h5py.Dataset):
+                out[name] = ("dataset", obj.dtype.str, obj.shape, norm(obj[()]), attrs)
+            else:
+                out[name] = ("group", attrs)
+
+        f.visititems_links(visit)
+    return out
+
+
+def assert_same_files(a: Path, b: Path) -> None:
+    ca, cb = h5_content(a), h5_content(b)
+    assert sorted(ca) == sorted(cb), f"objects differ: {sorted(set(ca) ^ set(cb))}"
+    for name in ca:
+        va, vb = ca[name], cb[name]
+        if va[0] == "dataset":
+            assert va[:3] == vb[:3], f"{name}: {va[:3]} != {vb[:3]}"
+            assert np.array_equal(np.asarray(va[3]), np.asarray(vb[3])), f"{name}: values differ"
+            assert _same_attrs(va[4], vb[4]), f"{name}: attributes {va[4]} != {vb[4]}"
+        else:
+            assert va[0] == vb[0] and (va[0] != "group" or _same_attrs(va[1], vb[1])), f"{name}: {va} != {vb}"
+
+
+def _same_attrs(a: dict, b: dict) -> bool:
+    return sorted(a) == sorted(b) and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)

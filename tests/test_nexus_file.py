@@ -1,0 +1,176 @@
+"""NeXus files written from scans published to a real data Redis (library level)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+
+import gevent
+import h5py
+import numpy as np
+import pytest
+import redis
+from helpers.nexus import CHAIN, SPECTRUM, point_values, publish_scan
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def data(redis_servers):
+    client = redis.Redis.from_url(redis_servers.data_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def service(data, request):
+    from blisstango.core.data.nexus import WriterService
+
+    session = f"nx{abs(hash(request.node.nodeid)) % 10**8}"
+    svc = WriterService(data, [session], flush_period=0.05).start()
+    svc.ready.wait(10)
+    svc.session = session
+    yield svc
+    svc.stop()
+
+
+def test_published_scan_becomes_nexus_entry(data, service, tmp_path):
+    path = tmp_path / "sample" / "demo_data.h5"
+    n = 41
+    key = publish_scan(data, service.session, str(path), n, block=5)
+    w = service.wait_scan(key, timeout=30)
+    assert w.state.value == "DONE", w.error
+    with h5py.File(path, "r") as f:
+        assert f.attrs["NX_class"] == "NXroot" and f.attrs["default"] == "1.1"
+        e = f["1.1"]
+        assert e.attrs["NX_class"] == "NXentry" and e.attrs["default"] == "plotselect"
+        assert e["title"][()].decode().startswith("ascan m0 -1")
+        start = datetime.fromisoformat(e["start_time"][()].decode())
+        end = datetime.fromisoformat(e["end_time"][()].decode())
+        assert start.tzinfo is not None and start <= end
+        assert e["end_reason"][()] == b"SUCCESS"
+        assert e["instrument"].attrs["NX_class"] == "NXinstrument"
+        assert e["instrument/positioners_start/m0"][()] == -1.0
+        assert e["instrument/positioners_start/m1"][()] == 2.5
+        assert e["instrument/m0"].attrs["NX_class"] == "NXpositioner"
+        assert e["instrument/diode"].attrs["NX_class"] == "NXdetector"
+        assert e["instrument/diode/data"].attrs["units"] == "cts"
+        expect = {k: np.concatenate([point_values(i)[k] for i in range(n)]) for k in point_values(0)}
+        assert np.array_equal(e["instrument/m0/value"][()], expect["axis:m0"])
+        assert np.array_equal(e["instrument/diode/data"][()], expect["sim:diode"])
+        assert np.array_equal(e["instrument/elapsed_time/data"][()], expect["timer:elapsed_time"])
+        assert e["instrument/spectrum/data"].shape == (n, SPECTRUM)
+        assert np.array_equal(e["instrument/spectrum/data"][()], expect["sim:spectrum"])
+        for short, ds in (("m0", "instrument/m0/value"), ("diode", "instrument/diode/data"),
+                          ("elapsed_time", "instrument/elapsed_time/data"), ("spectrum", "instrument/spectrum/data")):
+            link = e["measurement"].get(short, getlink=True)
+            assert isinstance(link, h5py.SoftLink) and link.path == f"/1.1/{ds}"
+            assert np.array_equal(e["measurement"][short][()], e[ds][()])
+        plot = e["plotselect"]
+        assert plot.attrs["NX_class"] == "NXdata" and plot.attrs["signal"] == "diode"
+        assert list(plot.attrs["axes"]) == ["m0"]
+        assert np.array_equal(plot["diode"][()], expect["sim:diode"])
+        info = e["scan_info"]
+        assert info["key"][()].decode() == key and info["scan_nb"][()] == 1
+        assert info["channels/sim:diode/unit"][()] == b"cts"
+        assert info["end_reason"][()] == b"SUCCESS" and info["npoints"][()] == n
+        assert info["positioners/m0"][()] == -1.0 and info["axes"][()].tolist() == [b"m0"]
+        assert json.loads(info["chain"][()]) == CHAIN
+    assert w.progress == {"axis:m0": n, "timer:elapsed_time": n, "sim:diode": n, "sim:spectrum": n}
+    assert service.scans_written == 1 and service.state == "ON"
+
+
+def test_file_opens_in_silx_with_default_plot(data, service, tmp_path):
+    import silx.io
+    from silx.io.nxdata import get_default
+
+    path = tmp_path / "silx_data.h5"
+    key = publish_scan(data, service.session, str(path), 11, block=3)
+    assert service.wait_scan(key, timeout=30).state.value == "DONE"
+    with silx.io.open(str(path)) as f:
+        nx = get_default(f)
+        assert nx is not None and nx.is_valid, "silx finds no valid default NXdata"
+        assert nx.signal_name == "diode (cts)" and nx.axes_names == ["m0 (mm)"]  # silx adds units
+        assert np.array_equal(nx.signal[()], np.concatenate([point_values(i)["sim:diode"] for i in range(11)]))
+        assert np.array_equal(nx.axes[0][()], np.concatenate([point_values(i)["axis:m0"] for i in range(11)]))
+
+
+def test_reader_sees_points_during_the_scan(data, service, tmp_path):
+    """SWMR: a reader that opens the file while the scan runs sees points appear."""
+    path = tmp_path / "live.h5"
+    seen: list[int] = []
+
+    def probe(i):
+        if i in (100, 200) and os.path.exists(path):
+            gevent.sleep(0.3)  # > flush period: the writer has flushed what it got
+            with h5py.File(path, "r", swmr=True, locking=False) as f:
+                seen.append(f["1.1/instrument/diode/data"].shape[0])
+
+    key = publish_scan(data, service.session, str(path), 300, period=0.002, block=10, on_point=probe)
+    assert service.wait_scan(key, timeout=30).state.value == "DONE"
+    assert len(seen) == 2 and 0 < seen[0] < seen[1] <= 300, seen
+    with h5py.File(path, "r") as f:
+        assert f["1.1/instrument/diode/data"].shape == (300,)
+
+
+def test_images_are_virtual_datasets_over_detector_files(data, service, tmp_path):
+    frames = {}
+    for d in range(2):  # two detector files of 3 frames each, as a 2D detector writes them
+        p = tmp_path / f"det_{d:04d}.h5"
+        frames[d] = np.arange(3 * 4 * 5, dtype="u2").reshape(3, 4, 5) + 100 * d
+        with h5py.File(p, "w") as f:
+            f["entry_0000/measurement/data"] = frames[d]
+    path = tmp_path / "img_data.h5"
+    refs = [{"file": str(tmp_path / f"det_{i // 3:04d}.h5"), "index": i % 3} for i in range(6)]
+
+    def push_refs(i):
+        pub_refs.append(i)
+
+    pub_refs: list = []
+    from blisstango.core.data import ScanPublisher
+
+    pub = ScanPublisher(data, service.session, {"scan_nb": 3, "title": "ct image", "filename": str(path),
+                                                "writer": "nexus", "save": True})
+    pub.add_channel("lima:image", "uint16", (4, 5), None, "ref")
+    pub.add_channel("timer:elapsed_time", "float64", ())
+    key = pub.create()
+    pub.set_state("STARTED")
+    for i in range(6):
+        pub.push_refs("lima:image", [refs[i]])
+        pub.push("timer:elapsed_time", np.array([0.1 * i]))
+        gevent.sleep(0.01)
+    pub.close()
+    w = service.wait_scan(key, timeout=30)
+    assert w.state.value == "DONE", w.error
+    with h5py.File(path, "r") as f:
+        img = f["3.1/instrument/image/data"]
+        assert img.is_virtual and img.shape == (6, 4, 5)
+        assert np.array_equal(img[()], np.concatenate([frames[0], frames[1]]))
+        assert np.array_equal(f["3.1/measurement/image"][()], img[()])
+        assert f["3.1/plotselect"].attrs["signal"] == "image"
+
+
+def test_unwritable_path_is_a_fault_and_acquisition_goes_on(data, service, tmp_path):
+    """A scan whose file cannot be written: the writer reports FAULT naming the path and
+    the OS error; the scan itself publishes every point; the next good scan clears it."""
+    from blisstango.core.data import ScanReader
+
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the dataset folder should be")
+    bad = blocker / "sample" / "bad_data.h5"
+    key = publish_scan(data, service.session, str(bad), 50, block=5)
+    w = service.wait_scan(key, timeout=30)
+    assert w.state.value == "FAULT"
+    assert str(bad.parent) in w.error or str(bad) in w.error
+    assert "Not a directory" in w.error
+    assert service.state == "FAULT" and str(bad) in service.status
+    reader = ScanReader(data, key)
+    assert reader.state == "CLOSED" and reader.info["end_reason"] == "SUCCESS"
+    assert len(reader.read_all("sim:diode", timeout=5)) == 50
+    good = tmp_path / "good_data.h5"
+    key2 = publish_scan(data, service.session, str(good), 5, scan_nb=2)
+    assert service.wait_scan(key2, timeout=30).state.value == "DONE"
+    assert service.state == "ON"
+    with h5py.File(good, "r") as f:
+        assert f["2.1/instrument/diode/data"].shape == (5,)
