@@ -4,10 +4,11 @@ apply_config and settings_to_config round trips through the YAML."""
 import shutil
 
 import pytest
+from helpers.motion import forget_settings, settings_redis  # noqa: F401
+
 from blisstango.core.config import ConfigError, ObjectFactory, load_tree
 from blisstango.core.motion import Axis, CalcAxis
 from blisstango.core.motion.mockup import Mockup
-from helpers.motion import forget_settings, settings_redis  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("settings_redis")
 

@@ -6,10 +6,11 @@ import time
 
 import pytest
 import tango
-from blisstango.core.beacon.locks import lock
-from blisstango.core.config import load_tree
 from helpers.axis_server import axis_context, copy_demo
 from helpers.motion import forget_settings, settings_redis  # noqa: F401
+
+from blisstango.core.beacon.locks import lock
+from blisstango.core.config import load_tree
 
 
 @pytest.fixture

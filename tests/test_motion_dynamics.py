@@ -5,6 +5,8 @@ import time
 
 import gevent
 import pytest
+from helpers.motion import mockup, one_axis, settings_redis, unique  # noqa: F401
+
 from blisstango.core.motion import (
     EncoderDiscrepancyError,
     Group,
@@ -14,7 +16,6 @@ from blisstango.core.motion import (
 )
 from blisstango.core.motion.mockup import Mockup
 from blisstango.core.motion.slits import Slits
-from helpers.motion import mockup, one_axis, settings_redis, unique  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("settings_redis")
 

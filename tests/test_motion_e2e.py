@@ -1,15 +1,11 @@
 """AxisManager end to end: BeaconDB as the Tango database, real Redis, the server in its own
 process, clients through TANGO_HOST (device aliases = object names)."""
 
-import os
-import shutil
 import time
 
 import pytest
 import tango
-from helpers.axis_e2e import AxisManagerProcess, register_axis_devices
-from helpers.motion import forget_settings
-from helpers.tango_db import BeaconDBProcess
+from helpers.axis_e2e import axis_stack
 
 from blisstango.core.beacon.locks import lock
 from blisstango.core.config import load_tree
@@ -17,25 +13,8 @@ from blisstango.core.config import load_tree
 
 @pytest.fixture(scope="module")
 def stack(demo_config, tmp_path_factory, redis_servers):
-    work = tmp_path_factory.mktemp("axis_e2e")
-    tree = work / "beamline"
-    shutil.copytree(demo_config, tree)
-    forget_settings(redis_servers.settings_url, load_tree(tree).names())
-    db = BeaconDBProcess(work / "db").start()
-    saved = os.environ["TANGO_HOST"]
-    os.environ["TANGO_HOST"] = db.tango_host
-    env = {"TANGO_HOST": db.tango_host, "BLISSTANGO_CONFIG": str(tree),
-           "BLISSTANGO_SETTINGS_REDIS": redis_servers.settings_url}
-    server = None
-    try:
-        register_axis_devices(db.tango_host, tree)
-        server = AxisManagerProcess("demo", env, work).start()
-        yield server, tree
-    finally:
-        if server is not None:
-            server.stop()
-        db.stop()
-        os.environ["TANGO_HOST"] = saved
+    with axis_stack(demo_config, tmp_path_factory.mktemp("axis_e2e"), redis_servers.settings_url) as st:
+        yield st
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +32,9 @@ def wait_ready(dev, timeout=15.0):
 
 
 def test_move_by_alias_with_events_and_expected_duration(stack):
-    m0 = tango.DeviceProxy("m0")
-    assert m0.name() == "demo/axis/m0"
+    server, _ = stack
+    assert server.device_name("m0") == "demo/axis/m0"
+    m0 = server.proxy("m0")
     positions, states = [], []
     ids = [m0.subscribe_event("Position", tango.EventType.CHANGE_EVENT,
                               lambda e: e.err or positions.append(e.attr_value.value)),
@@ -77,9 +57,10 @@ def test_move_by_alias_with_events_and_expected_duration(stack):
 
 
 def test_group_of_three_starts_within_20_ms(stack):
-    mgr = tango.DeviceProxy("demo/axismanager/demo")
+    server, _ = stack
+    mgr = tango.DeviceProxy(server.manager)
     moving_at = {}
-    devs = {n: tango.DeviceProxy(n) for n in ("m0", "m1", "sl_up")}
+    devs = {n: server.proxy(n) for n in ("m0", "m1", "sl_up")}
 
     def on_state(name):
         def cb(e):
@@ -103,7 +84,7 @@ def test_group_of_three_starts_within_20_ms(stack):
 
 
 def test_locked_axis_refused_and_server_stays_up(stack):
-    m1 = tango.DeviceProxy("m1")
+    m1 = stack[0].proxy("m1")
     with lock("m1", owner="ScanServer demo: scan 7"):
         with pytest.raises(tango.DevFailed) as exc:
             m1.Position = 1.0
@@ -116,7 +97,7 @@ def test_locked_axis_refused_and_server_stays_up(stack):
 
 def test_restart_keeps_settings_and_position_then_apply_and_write_config(stack):
     server, tree = stack
-    m0 = tango.DeviceProxy("m0")
+    m0 = server.proxy("m0")
     m0.Velocity = 2.5
     m0.Limits = [-6.0, 9.0]
     m0.Position = 2.0
@@ -124,7 +105,7 @@ def test_restart_keeps_settings_and_position_then_apply_and_write_config(stack):
     m0.SetPosition(3.0)  # offset 1.0
     server.stop()
     server.start()
-    m0 = tango.DeviceProxy("m0")
+    m0 = server.proxy("m0")
     assert (m0.Velocity, m0.Position, m0.Dial_position, m0.Offset) == pytest.approx((2.5, 3.0, 2.0, 1.0))
     assert list(m0.Limits) == pytest.approx([-5.0, 10.0])
     m0.SettingsToConfig()

@@ -3,8 +3,9 @@
 import math
 
 import pytest
-from blisstango.core.motion import LimitError, MotionError
 from helpers.motion import one_axis, settings_redis  # noqa: F401
+
+from blisstango.core.motion import LimitError, MotionError
 
 pytestmark = pytest.mark.usefixtures("settings_redis")
 

@@ -5,12 +5,13 @@ import time
 import gevent
 import pytest
 import tango
-from blisstango.core.config import load_tree
-from blisstango.core.motion import MotionError
-from blisstango.core.motion.tango_axis import TangoAxis
 from helpers.axis_server import axis_context, copy_demo
 from helpers.motion import forget_settings, settings_redis, unique  # noqa: F401
 from helpers.procs import free_port, kill_tree, start, wait_port
+
+from blisstango.core.config import load_tree
+from blisstango.core.motion import MotionError
+from blisstango.core.motion.tango_axis import TangoAxis
 
 TANGOTEST = "/usr/lib/tango/TangoTest"
 

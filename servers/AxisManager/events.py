@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import tango
+
 from blisstango.core.motion import AxisState
 
 STATE_MAP = [

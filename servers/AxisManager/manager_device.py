@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from blisstango.core.motion import Axis, Group, MotionError
 from tango import DevState, GreenMode
 from tango.server import Device, attribute, command
+
+from blisstango.core.motion import Axis, Group, MotionError
 
 from .axis_device import registry
 from .errors import devfailed

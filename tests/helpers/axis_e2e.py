@@ -3,9 +3,12 @@ configuration implies (ServerKind of the AxisManager), the server in its own pro
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from helpers.procs import kill_tree, start
@@ -43,14 +46,31 @@ def register_axis_devices(tango_host: str, tree_dir: Path) -> dict[str, list[str
 
 
 class AxisManagerProcess:
+    """`AxisManager <instance>` in its own process; devices reached by fully qualified names
+    (a client process keeps the first TANGO_HOST it used, whatever the environment says later)."""
+
     def __init__(self, instance: str, env: dict[str, str], workdir: Path) -> None:
         self.instance, self.env, self.workdir = instance, env, Path(workdir)
+        self.tango_host = env["TANGO_HOST"]
         self.proc: subprocess.Popen | None = None
         self.log = self.workdir / f"AxisManager-{instance}.log"
 
     @property
     def manager(self) -> str:
-        return f"demo/axismanager/{self.instance}"
+        return f"tango://{self.tango_host}/demo/axismanager/{self.instance}"
+
+    def device_name(self, alias: str) -> str:
+        """Device name of an alias, asked to this stack's database."""
+        import tango
+
+        host, port = self.tango_host.rsplit(":", 1)
+        return tango.Database(host, int(port)).get_device_from_alias(alias)
+
+    def proxy(self, alias: str):
+        """DeviceProxy of an object (its alias) on this stack."""
+        import tango
+
+        return tango.DeviceProxy(f"tango://{self.tango_host}/{self.device_name(alias)}")
 
     def start(self, timeout: float = 60.0) -> AxisManagerProcess:
         import tango
@@ -73,3 +93,34 @@ class AxisManagerProcess:
             kill_tree(self.proc.pid)
             self.proc.wait()
             self.proc = None
+
+
+@contextmanager
+def axis_stack(demo_config: Path, work: Path, settings_url: str):
+    """BeaconDB + registered demo axes + `AxisManager demo`; TANGO_HOST set meanwhile.
+    Yields (server, tree)."""
+    from blisstango.core.config import load_tree
+    from helpers.motion import forget_settings
+    from helpers.tango_db import BeaconDBProcess
+
+    tree = work / "beamline"
+    shutil.copytree(demo_config, tree)
+    forget_settings(settings_url, load_tree(tree).names())
+    db = BeaconDBProcess(work / "db").start()
+    saved = os.environ.get("TANGO_HOST")
+    os.environ["TANGO_HOST"] = db.tango_host
+    env = {"TANGO_HOST": db.tango_host, "BLISSTANGO_CONFIG": str(tree),
+           "BLISSTANGO_SETTINGS_REDIS": settings_url}
+    server = None
+    try:
+        register_axis_devices(db.tango_host, tree)
+        server = AxisManagerProcess("demo", env, work).start()
+        yield server, tree
+    finally:
+        if server is not None:
+            server.stop()
+        db.stop()
+        if saved is None:
+            os.environ.pop("TANGO_HOST", None)
+        else:
+            os.environ["TANGO_HOST"] = saved

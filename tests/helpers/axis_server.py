@@ -15,9 +15,10 @@ MANAGER = "demo/axismanager/demo"
 @contextmanager
 def axis_context(tree: Path, redis_url: str, axes=DEMO_AXES, event_period: float | None = None):
     """Yield {device name: access string} for demo/axis/<name> + the manager device."""
+    from tango.test_context import MultiDeviceTestContext
+
     from blisstango.servers.AxisManager.axis_device import BlissAxis
     from blisstango.servers.AxisManager.manager_device import AxisManagerDevice
-    from tango.test_context import MultiDeviceTestContext
 
     props = {} if event_period is None else {"EventPeriod": event_period}
     devices = [

@@ -1,0 +1,38 @@
+"""Child process: a TaurusForm on one attribute, rendered offscreen; prints the text
+its read widget displays (JSON lines) whenever it changes, for `duration` seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+def main(model: str, duration: float) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from taurus.external.qt import Qt
+    from taurus.qt.qtgui.application import TaurusApplication
+    from taurus.qt.qtgui.panel import TaurusForm
+
+    app = TaurusApplication(sys.argv[:1], cmd_line_parser=None)
+    form = TaurusForm()
+    form.setModel([model])
+    form.show()
+    last = None
+    end = time.monotonic() + duration
+    while time.monotonic() < end:
+        app.processEvents(Qt.QEventLoop.AllEvents, 20)
+        item = form[0]
+        read, units = item.readWidget(), item.unitsWidget()
+        text = read.text() if read is not None else ""
+        unit = units.text() if units is not None and units.isVisible() else ""
+        if (text, unit) != last:
+            last = (text, unit)
+            print(json.dumps({"t": time.monotonic(), "text": text, "unit": unit}), flush=True)
+        time.sleep(0.01)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], float(sys.argv[2])))

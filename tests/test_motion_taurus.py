@@ -1,0 +1,46 @@
+"""A Taurus TaurusForm (PyQt5, offscreen, its own process) on an axis served by
+AxisManager through BeaconDB shows the live position with its unit during a move."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers.axis_e2e import axis_stack
+
+CHILD = Path(__file__).parent / "helpers" / "taurus_form_child.py"
+
+
+@pytest.fixture(scope="module")
+def demo_config():
+    from conftest import DEMO_CONFIG
+
+    return DEMO_CONFIG
+
+
+def test_taurus_form_shows_live_position_with_unit(demo_config, tmp_path, redis_servers):
+    with axis_stack(demo_config, tmp_path, redis_servers.settings_url) as (server, _):
+        model = f"tango://{server.tango_host}/demo/axis/m0/Position"
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+        child = subprocess.Popen([sys.executable, str(CHILD), model, "10"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        try:
+            shown = []
+            deadline = time.monotonic() + 20
+            while not shown or shown[-1]["text"] != "0.000":  # connected, value displayed
+                line = child.stdout.readline()
+                assert line and time.monotonic() < deadline, f"form never showed 0.000: {shown}"
+                shown.append(json.loads(line))
+            server.proxy("m0").Position = 1.5
+            out, _ = child.communicate(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    shown += [json.loads(x) for x in out.splitlines()]
+    assert (shown[-1]["text"], shown[-1]["unit"]) == ("1.500", "mm")
+    intermediate = [float(s["text"]) for s in shown if s["text"] not in ("0.000", "1.500", "-----")]
+    assert len(intermediate) >= 3  # the form followed the motion, pushed by events
