@@ -245,3 +245,22 @@ def test_every_command_family_answers_as_pytango_sqlite(both):
     report = "\n".join(f"#{i} {item[0]}({item[1]!r}):\n   BeaconDB: {g!r}\n   sqlite:   {w!r}"
                        for i, item, g, w in diffs)
     assert not diffs, "answers differ:\n" + report
+
+
+def test_mysql_select_as_taurus_and_itango_send_it(beacondb):
+    db = tango.Database("127.0.0.1", beacondb.port)
+    db.command_inout("DbAddServer", ["Srv/a", "test/dev/1", "ClassA"])
+    db.command_inout("DbPutDeviceAlias", ["test/dev/1", "m1"])
+    # Taurus' device cache query: 6 columns, NULL alias as "" with a 0 flag
+    longs, strs = db.command_inout("DbMySqlSelect", "SELECT name, alias, exported, host, server, class FROM device")
+    rows, cols = longs[-2:]
+    assert cols == 6 and rows == len(strs) // cols
+    table = [strs[i:i + cols] for i in range(0, len(strs), cols)]
+    assert ["test/dev/1", "m1", "0", "nada", "Srv/a", "ClassA"] in table
+    # an empty answer still gives the column count clients divide by
+    longs, strs = db.command_inout("DbMySqlSelect", "select name, class from device where name like 'none/%'")
+    assert (list(longs), list(strs)) == ([0, 2], [])
+    with pytest.raises(tango.DevFailed, match="only SELECT"):
+        db.command_inout("DbMySqlSelect", "SELECT name FROM device LIMIT 3")
+    with pytest.raises(tango.DevFailed, match="unknown table"):
+        db.command_inout("DbMySqlSelect", "SELECT * FROM users")
