@@ -215,3 +215,55 @@ def test_config_writer_killed_mid_write(demo):
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".many.yml.")]
     assert load_tree(demo)["c1"]["center"] == -1
     assert "- name: c1   # counter 1" in path.read_text()
+
+
+def test_lock_is_reentrant_and_edit_file_keeps_comments(demo):
+    w = ConfigWriter(demo)
+    with w.locked():  # a sequence of calls under one lock: no self-deadlock
+        w.set_key("m0", "velocity", 1.5)
+        w.set_key("m1", "velocity", 2.5)
+    tree = load_tree(demo)
+    assert (tree["m0"]["velocity"], tree["m1"]["velocity"]) == (1.5, 2.5)
+
+    def add_device(doc):
+        doc = doc or {}
+        doc.setdefault("TangoTest", {})["test"] = {"devices": [{"tango_name": "sys/tg/1"}]}
+        return doc
+
+    w.edit_file("tango/servers.yml", add_device)
+    text = (demo / "tango" / "servers.yml").read_text()
+    assert text == "TangoTest:\n  test:\n    devices:\n      - tango_name: sys/tg/1\n"
+    (demo / "tango" / "servers.yml").write_text("# plain servers\n" + text.replace(
+        "sys/tg/1\n", "sys/tg/1   # the C++ one\n"))
+
+    def rename(doc):
+        doc["TangoTest"]["test"]["devices"][0]["tango_name"] = "sys/tg/2"
+        return doc
+
+    w.edit_file("tango/servers.yml", rename)
+    assert (demo / "tango" / "servers.yml").read_text() == (
+        "# plain servers\nTangoTest:\n  test:\n    devices:\n"
+        "      - tango_name: sys/tg/2   # the C++ one\n")
+    with pytest.raises(ConfigError, match="does not exist"):
+        w.edit_file("tango/none.yml", rename, create=False)
+    assert "sys/tg/2" in str(load_tree(demo).file_data("tango/servers.yml"))
+
+
+def test_other_process_waits_for_the_lock(demo):
+    """While this process holds the tree lock, another process's write waits for it."""
+    w = ConfigWriter(demo)
+    with w.locked():
+        proc = subprocess.Popen([sys.executable, str(CHILD), "add", str(demo),
+                                 "counters/other.yml", "o", "1"])
+        try:
+            with pytest.raises(subprocess.TimeoutExpired):
+                proc.wait(3)  # blocked on flock, not finished
+            assert not (demo / "counters" / "other.yml").exists()
+        except BaseException:
+            kill_tree(proc.pid)
+            raise
+    try:
+        assert proc.wait(60) == 0
+    finally:
+        kill_tree(proc.pid)
+    assert load_tree(demo)["o0"].file == "counters/other.yml"

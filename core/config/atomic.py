@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+import greenlet
+
 from .errors import ConfigError
 from .loader import LOCK_FILE
 
@@ -79,49 +81,64 @@ def remove_stale_temps(path: Path) -> list[Path]:
     return removed
 
 
-_process_locks: dict[str, threading.Lock] = {}
+class _RootLock:
+    """State of the lock of one tree in this process."""
+
+    def __init__(self) -> None:
+        self.mutex = threading.Lock()
+        self.owner = None  # greenlet holding it (each thread has its own main greenlet)
+        self.depth = 0
+        self.fd: int | None = None
+
+
+_root_locks: dict[str, _RootLock] = {}
 _registry_lock = threading.Lock()
 
 
-def _process_lock(root: Path) -> threading.Lock:
+def _root_lock(root: Path) -> _RootLock:
     with _registry_lock:
-        return _process_locks.setdefault(str(root), threading.Lock())
+        return _root_locks.setdefault(str(root), _RootLock())
 
 
 class TreeLock:
     """Exclusive write access to a tree: in this process (threads and greenlets) and
     across processes (fcntl.flock on <root>/.blisstango.lock).
 
-    Both locks are polled with a short sleep, which gevent makes cooperative, so a
-    greenlet waiting for the lock never blocks the one holding it.
+    Re-entrant for the greenlet (or thread) holding it, so a sequence of writer calls
+    can be made under one lock. Both locks are polled with a short sleep, which gevent
+    makes cooperative, so a greenlet waiting never blocks the one holding the lock.
     """
 
     def __init__(self, root: Path, timeout: float = 30.0):
         self.root = Path(root)
         self.timeout = timeout
-        self._fd: int | None = None
 
     def __enter__(self) -> TreeLock:
+        state = _root_lock(self.root)
+        me = greenlet.getcurrent()
+        if state.owner is me:
+            state.depth += 1
+            return self
         deadline = time.monotonic() + self.timeout
-        plock = _process_lock(self.root)
-        while not plock.acquire(blocking=False):
+        while not state.mutex.acquire(blocking=False):
             self._wait(deadline, "another writer in this process")
+        fd = None
         try:
-            self._fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
             while True:
                 try:
-                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except OSError as exc:
                     if exc.errno not in (errno.EAGAIN, errno.EACCES):
                         raise
                     self._wait(deadline, "another process")
         except BaseException:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-            plock.release()
+            if fd is not None:
+                os.close(fd)
+            state.mutex.release()
             raise
+        state.owner, state.depth, state.fd = me, 1, fd
         return self
 
     def _wait(self, deadline: float, holder: str) -> None:
@@ -131,8 +148,13 @@ class TreeLock:
         time.sleep(0.005)
 
     def __exit__(self, *exc) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-        _process_lock(self.root).release()
+        state = _root_lock(self.root)
+        state.depth -= 1
+        if state.depth:
+            return
+        fd, state.fd, state.owner = state.fd, None, None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        finally:
+            state.mutex.release()

@@ -59,13 +59,15 @@ def _top_level_dash_col0(text: str) -> bool:
 
 
 def load(text: str, style: Style) -> Any:
-    return style.yaml().load(_shift(text, style.shift))
+    """Round-trip document of text (as detect_style found it written)."""
+    return style.yaml().load(_shift(text, style.shift if _top_level_dash_col0(text) else 0))
 
 
 def dump(data: Any, style: Style) -> str:
+    """YAML text of data in style; the column-0 shift only applies to a top-level list."""
     buf = io.StringIO()
     style.yaml().dump(data, buf)
-    return _unshift(buf.getvalue(), style.shift)
+    return _unshift(buf.getvalue(), style.shift if isinstance(data, list) else 0)
 
 
 def detect_style(text: str) -> Style:

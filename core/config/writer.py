@@ -8,7 +8,7 @@ an index of object names refreshed from the files that changed since the last ca
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,11 +143,31 @@ class ConfigWriter:
             self._save(dest, ddoc)
             self._remove(src, doc, path)
 
+    def locked(self) -> TreeLock:
+        """The tree lock, for a sequence of calls no other writer may interleave with:
+        ``with w.locked(): w.set_key(...); w.delete_key(...)`` (re-entrant)."""
+        return TreeLock(self.root, self.lock_timeout)
+
+    def edit_file(self, file: str, edit: Callable[[Any], Any], create: bool = True) -> None:
+        """Rewrite file (relative to root) as edit(document) returns it, under the lock.
+
+        For files that are not object lists (the server-centric tango/ files): edit gets
+        the ruamel round-trip document (None for an empty or new file) and returns the
+        new one (None or empty writes an empty file); comments and style are kept.
+        """
+        rel = self._rel(file, objects=False)
+        with self._locked():
+            exists = (self.root / rel).exists()
+            if not exists and not create:
+                raise ConfigError(f"{rel} does not exist in {self.root}")
+            doc = self._load(rel) if exists else None
+            self._save(rel, edit(doc))
+
     # -- internals ---------------------------------------------------------------
     def _locked(self) -> TreeLock:
         return TreeLock(self.root, self.lock_timeout)
 
-    def _rel(self, file: str | os.PathLike) -> str:
+    def _rel(self, file: str | os.PathLike, objects: bool = True) -> str:
         path = Path(file)
         full = (path if path.is_absolute() else self.root / path).resolve()
         try:
@@ -156,7 +176,7 @@ class ConfigWriter:
             raise ConfigError(f"{file} is outside the configuration tree {self.root}") from None
         if not rel.endswith(".yml") or any(p.startswith(".") for p in rel.split("/")):
             raise ConfigError(f"{file}: configuration files are visible *.yml files")
-        if rel.rpartition("/")[2] == INIT_FILE:
+        if objects and rel.rpartition("/")[2] == INIT_FILE:
             raise ConfigError(f"{rel}: {INIT_FILE} holds folder defaults, not objects")
         return rel
 
@@ -295,7 +315,8 @@ class ConfigWriter:
     def _save(self, rel: str, doc: Any) -> None:
         style = self._styles.get(rel) or rtyaml.Style(shift=2)
         self._styles.setdefault(rel, style)
-        text = "" if doc is None else rtyaml.dump(doc, style)
+        text = "" if doc is None or (isinstance(doc, dict | list) and not doc) \
+            else rtyaml.dump(doc, style)
         full = self.root / rel
         full.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(full)
