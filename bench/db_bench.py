@@ -6,7 +6,7 @@
 Per database: median / p99 latency (ms) of DbGetDeviceProperty (5 properties),
 DbImportDevice, DbPutDeviceProperty, DbGetDeviceExportedList("*") with N devices
 registered; read throughput (calls/s) with 1 and 4 client processes; time until a
-C++ TangoTest server with 500 devices answers ping on all of them. For BeaconDB also
+server with 500 devices (bench/ping_server.py) answers ping on all of them. For BeaconDB also
 the load time of a 10,000-device YAML tree (when the config layer is available).
 """
 
@@ -80,18 +80,21 @@ def throughput(port: int, n: int, clients: int, seconds: float) -> float:
 
 
 def ping_time(db_proc, workdir: Path, ndev: int) -> float | None:
-    """Seconds from starting a C++ TangoTest with ndev devices until every one answers ping."""
-    if not Path("/usr/lib/tango/TangoTest").exists():
-        return None
+    """Seconds from starting a server with ndev devices until every one answers ping.
+
+    The server is bench/ping_server.py (PyTango, one attribute per device): Debian's
+    TangoTest allocates ~10 MB per device, too much for 500 on a shared machine.
+    """
     db = tango.Database("127.0.0.1", db_proc.port)
     names = [f"ping/test/{i}" for i in range(ndev)]
-    db.command_inout("DbAddServer", ["TangoTest/ping"] + [x for nm in names for x in (nm, "TangoTest")])
+    db.command_inout("DbAddServer", ["PingServer/ping"] + [x for nm in names for x in (nm, "PingDevice")])
     env = {**os.environ, "TANGO_HOST": db_proc.tango_host}
     t0 = time.perf_counter()
-    proc = start(["/usr/lib/tango/TangoTest", "ping"], workdir / "tangotest_ping.log", env=env)
+    proc = start([sys.executable, str(Path(__file__).parent / "ping_server.py"), "ping"],
+                 workdir / f"ping_server_{db_proc.port}.log", env=env)
     try:
         probe = subprocess.run([sys.executable, __file__, "--pinger", db_proc.tango_host, str(ndev)],
-                               env=env, capture_output=True, text=True, timeout=600)
+                               env=env, capture_output=True, text=True, timeout=900)
         if probe.returncode != 0:
             return None
         return round(time.perf_counter() - t0, 2)
