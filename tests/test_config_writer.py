@@ -267,3 +267,35 @@ def test_other_process_waits_for_the_lock(demo):
     finally:
         kill_tree(proc.pid)
     assert load_tree(demo)["o0"].file == "counters/other.yml"
+
+
+def test_greenlets_wait_for_each_other_without_blocking_the_hub(demo):
+    """A greenlet holding the lock yields; another greenlet's write waits, others run."""
+    import gevent
+
+    w = ConfigWriter(demo)
+    order = []
+
+    def holder():
+        with w.locked():
+            order.append("holder in")
+            gevent.sleep(0.5)
+            w.set_key("m0", "velocity", 1.0)
+            order.append("holder out")
+
+    def other():
+        gevent.sleep(0.05)
+        order.append("other tries")
+        w.set_key("m0", "velocity", 2.0)
+        order.append("other done")
+
+    def ticker():
+        for _ in range(5):
+            gevent.sleep(0.05)
+            order.append("tick")
+
+    gevent.joinall([gevent.spawn(holder), gevent.spawn(other), gevent.spawn(ticker)],
+                   timeout=60, raise_error=True)
+    assert order.index("other done") > order.index("holder out") > order.index("other tries")
+    assert order.count("tick") == 5 and order.index("tick") < order.index("holder out")
+    assert load_tree(demo)["m0"]["velocity"] == 2.0
