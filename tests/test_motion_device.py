@@ -65,6 +65,9 @@ def test_attribute_properties_show_unit_format_and_limits(server):
     assert (float(cfg.alarms.min_alarm), float(cfg.alarms.max_alarm)) == (-10.0, 10.0)
     assert server["m1"].get_attribute_config("Velocity").unit == "deg/s"
     assert server["m0"].Unit == "mm" and server["m0"].Steps_per_unit == 1000
+    server["m0"].Limits = [-2.0, 3.0]  # the alarm range follows the limits
+    cfg = server["m0"].get_attribute_config("Position")
+    assert (float(cfg.alarms.min_alarm), float(cfg.alarms.max_alarm)) == (-2.0, 3.0)
 
 
 @pytest.mark.parametrize("attr, value, reason, message", [

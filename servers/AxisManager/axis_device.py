@@ -67,32 +67,43 @@ class BlissAxis(Device):
             registry.pop(ax.name, None)
 
     def _configure_attributes(self) -> None:
+        """Unit, format and label of each attribute from the axis configuration.
+
+        Attribute properties are stored by the Tango database, so they are only set when
+        they differ from what is there: a restart writes nothing.
+        """
         fmt, unit = _format(self.axis.steps_per_unit), self.axis.unit
-        attrs = self.get_device_attr()
         for name in ("Position", "Dial_position", "Measured_Position", "Offset", "Backlash",
                      "Tolerance", "Limits", "Low_limit", "High_limit", "Home_position"):
-            a = attrs.get_attr_by_name(name)
-            props = a.get_properties()
-            props.unit, props.format = unit, fmt
-            props.label = f"{self.axis.name} {name.replace('_', ' ').lower()}"
-            a.set_properties(props)
+            self._set_props(name, unit=unit, format=fmt,
+                            label=f"{self.axis.name} {name.replace('_', ' ').lower()}")
         for name, u in (("Velocity", f"{unit}/s"), ("Acceleration", f"{unit}/s2"), ("AccTime", "s")):
-            a = attrs.get_attr_by_name(name)
-            props = a.get_properties()
-            props.unit, props.format = u, "%.4f"
-            a.set_properties(props)
+            self._set_props(name, unit=u, format="%.4f")
         self._limits_to_position()
+
+    def _set_props(self, attr: str, **values: str) -> None:
+        a = self.get_device_attr().get_attr_by_name(attr)
+        props = a.get_properties()
+        changed = False
+        for key, value in values.items():
+            if key in ("min_alarm", "max_alarm"):
+                target = props.alarms if hasattr(props, "alarms") else props
+                if getattr(target, key) != value:
+                    setattr(target, key, value)
+                    changed = True
+                continue
+            if getattr(props, key) != value:
+                setattr(props, key, value)
+                changed = True
+        if changed:
+            a.set_properties(props)
 
     def _limits_to_position(self) -> None:
         """Show the software limits as Position's alarm range (Taurus colours outside)."""
-        a = self.get_device_attr().get_attr_by_name("Position")
-        props = a.get_properties()
         low, high = self.axis.limits
-        props.min_alarm = repr(low) if math.isfinite(low) else "Not specified"
-        props.max_alarm = repr(high) if math.isfinite(high) else "Not specified"
-        props.description = (f"user position of {self.axis.name}; software limits "
-                             f"[{low}, {high}] {self.axis.unit}")
-        a.set_properties(props)
+        self._set_props("Position",
+                        min_alarm=repr(low) if math.isfinite(low) else "Not specified",
+                        max_alarm=repr(high) if math.isfinite(high) else "Not specified")
 
     # -- events -----------------------------------------------------------------------
     def _on_position(self, value: float) -> None:
