@@ -114,7 +114,7 @@ def test_continuous_scan_triggers_on_position(scan_context, axes, flat):
     targets = np.linspace(0, 2, 21)
     assert len(pos) == 21 and len(s.get_data("flat")) == 21
     assert np.all(pos >= targets - 1e-6)
-    assert np.all(pos - targets < 2.0 * 0.05)  # within 50 ms of travel at 2 mm/s
+    assert np.all(pos - targets < 0.1)  # each trigger fell inside its own interval
     assert np.all(np.diff(pos) > 0)
     assert m.velocity == pytest.approx(5.0)  # restored after the scan
 

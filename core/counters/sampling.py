@@ -69,12 +69,13 @@ class SamplingSlave(AcquisitionSlave):
             self._outputs.append([main, extra])
         self._single = all(c.mode is SamplingMode.SINGLE for c in self.counters)
 
-    def _sample(self) -> np.ndarray:
-        """Samples taken during count_time, one row per sample, one column per counter."""
+    def _sample(self) -> np.ndarray | list:
+        """Samples taken during count_time, one row per sample, one column per counter
+        (a plain list of one row when one read is all there is)."""
         ctrl = self.device
         first = ctrl.read_all(*self.counters)
         if self._single or self.count_time <= 0:
-            return np.asarray([first], dtype=float)
+            return [first]
         rows = [first]
         period = 1.0 / ctrl.max_sampling_frequency if ctrl.max_sampling_frequency else 0.0
         t0 = time.perf_counter()
@@ -93,7 +94,15 @@ class SamplingSlave(AcquisitionSlave):
 
     def trigger(self) -> None:
         samples = self.stats.timed("read", self._sample)
+        if isinstance(samples, list):  # one read: each reduction is the value (no numpy here)
+            for v, c, (main, extra) in zip(samples[0], self.counters, self._outputs):
+                main.emit(c.convert(v * self.count_time if c.mode is SamplingMode.INTEGRATE else v))
+                for tag, ch in extra:
+                    ch.emit(1 if tag == "N" else np.array([v], dtype=float) if tag == "samples"
+                            else 0.0 if tag in ("std", "var", "p2v") else v)
+            return
         n = samples.shape[0]
+        mean = samples.mean(axis=0)
         for col, (c, (main, extra)) in enumerate(zip(self.counters, self._outputs)):
             s = samples[:, col]
             mode = c.mode
@@ -102,9 +111,9 @@ class SamplingSlave(AcquisitionSlave):
             elif mode is SamplingMode.LAST:
                 value = s[-1]
             elif mode is SamplingMode.INTEGRATE:
-                value = s.mean() * self.count_time
+                value = mean[col] * self.count_time
             else:
-                value = s.mean()
+                value = mean[col]
             main.emit(c.convert(value))
             for tag, ch in extra:
                 if tag == "N":

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 class _ChannelBuffer:
     """Points waiting to be sent for one channel, and the running point count."""
 
-    __slots__ = ("name", "dtype", "shape", "kind", "items", "sent", "pending", "nbytes", "sealed")
+    __slots__ = ("name", "dtype", "shape", "kind", "items", "sent", "pending", "nbytes", "sealed", "source",
+                 "cursor")
 
     def __init__(self, name: str, dtype: np.dtype, shape: tuple, kind: str) -> None:
         self.name, self.dtype, self.shape, self.kind = name, dtype, shape, kind
@@ -35,9 +36,25 @@ class _ChannelBuffer:
         self.pending = 0
         self.nbytes = 0
         self.sealed = False
+        self.source = None  # an AcquisitionChannel whose items are pulled at each flush
+        self.cursor = 0
+
+    def has_data(self) -> bool:
+        return bool(self.items) or (self.source is not None and len(self.source.items) > self.cursor)
 
     def take_entries(self) -> list[dict]:
         """Turn pending items into stream entry fields (same-shape points grouped)."""
+        if self.source is not None:
+            blocks, self.cursor = self.source.blocks(self.cursor)
+            entries = []
+            for b in blocks:
+                if self.kind == "ref":
+                    entries.append(encoding.encode_refs(self.sent, b))
+                    self.sent += len(b)
+                else:
+                    entries.append(encoding.encode_points(self.sent, b))
+                    self.sent += b.shape[0]
+            return entries
         items, self.items, self.pending, self.nbytes = self.items, [], 0, 0
         entries: list[dict] = []
         if self.kind == "ref":
@@ -165,6 +182,13 @@ class ScanPublisher:
             self._flusher.kill()
 
     # ------------------------------------------------------------------ data
+    def attach(self, name: str, channel) -> None:
+        """Publish what an AcquisitionChannel accumulates (its `items`, pulled at each
+        flush: no per-point work on the acquisition side)."""
+        buf = self._buffers[name]
+        buf.source = channel
+        buf.cursor = len(channel.items)
+
     def push(self, name: str, points: np.ndarray) -> None:
         """Queue points (first axis = point index) of a data channel."""
         buf = self._buffers[name]
@@ -197,7 +221,7 @@ class ScanPublisher:
         entries = list(self._retry)
         self._retry = []
         for buf in self._buffers.values():
-            if buf.items:
+            if buf.has_data():
                 entries.extend((buf.name, f) for f in buf.take_entries())
         if not entries:
             return

@@ -54,7 +54,7 @@ class ScanData:
         self._scan = scan
 
     def _resolve(self, name: str) -> str:
-        chans = self._scan._data
+        chans = self._scan._channels
         if name in chans:
             return name
         matches = [n for n in chans if n.rsplit(":", 1)[-1] == name or n.split(":", 1)[-1] == name]
@@ -65,12 +65,14 @@ class ScanData:
         raise KeyError(f"scan {self._scan.name}: {name!r} is ambiguous: {sorted(matches)}")
 
     def __getitem__(self, name: str) -> np.ndarray:
-        parts = self._scan._data[self._resolve(name)]
+        ch = self._scan._channels[self._resolve(name)]
+        parts, _ = ch.blocks()
+        if ch.kind == "ref":
+            return parts[0] if parts else []
         if not parts:
-            ch = self._scan._channels[self._resolve(name)]
             return np.empty((0, *[max(s, 0) for s in ch.shape]), dtype=ch.dtype)
-        if isinstance(parts[0], list):
-            return [r for p in parts for r in p]
+        if len(parts) == 1:
+            return parts[0]
         if len({p.shape[1:] for p in parts}) == 1:
             return np.concatenate(parts)
         return [pt for p in parts for pt in p]
@@ -83,7 +85,7 @@ class ScanData:
             return False
 
     def keys(self) -> list[str]:
-        return list(self._scan._data)
+        return list(self._scan._channels)
 
 
 class Scan:
@@ -104,7 +106,6 @@ class Scan:
         self.error: BaseException | None = None
         self.scan_number: int | None = None
         self.publisher: ScanPublisher | None = None
-        self._data: dict[str, list] = {}
         self._channels = {}
         self._task: gevent.Greenlet | None = None
         self._loops: list[gevent.Greenlet] = []
@@ -225,7 +226,8 @@ class Scan:
             if ch.name in self._channels:
                 raise ValueError(f"scan {self.name}: two nodes publish a channel named {ch.name!r}")
             self._channels[ch.name] = ch
-            self._data[ch.name] = []
+            ch.items.clear()
+            ch.count = 0
         info = dict(self.scan_info)
         info.update(title=info.get("title", self.name), name=self.name, scan_nb=self.scan_number,
                     save=self.save, user=getpass.getuser(), chain=self.chain.description())
@@ -235,19 +237,8 @@ class Scan:
             for ch in self._channels.values():
                 self.publisher.add_channel(ch.name, ch.dtype, ch.shape, ch.unit, ch.kind)
             self.publisher.create()
-        for ch in self._channels.values():
-            ch.listeners.append(self._store)
-            if self.publisher is not None:
-                ch.listeners.append(self._publish_refs if ch.kind == "ref" else self._publish)
-
-    def _store(self, channel, points) -> None:
-        self._data[channel.name].append(points)
-
-    def _publish(self, channel, points) -> None:
-        self.publisher.push(channel.name, points)
-
-    def _publish_refs(self, channel, refs) -> None:
-        self.publisher.push_refs(channel.name, refs)
+            for ch in self._channels.values():
+                self.publisher.attach(ch.name, ch)
 
     def _per_level(self, levels, step: str) -> None:
         for level in levels:
@@ -272,6 +263,7 @@ class Scan:
     def _loop(self, top) -> None:
         total = top.iterations()
         i = 0
+        yielded = time.perf_counter()
         while not self._stop_requested and (total == 0 or i < total):
             for p in self.presets:
                 p.before_iteration(self, i)
@@ -280,7 +272,10 @@ class Scan:
                 p.after_iteration(self, i)
             i += 1
             self.iterations_done = max(self.iterations_done, i)
-            gevent.sleep(0)  # a master that never yields must not starve readers, stop or abort
+            if time.perf_counter() - yielded > 0.005:
+                # a master that never yields must not starve readers, stop or abort
+                gevent.sleep(0)
+                yielded = time.perf_counter()
 
     def _fail_from(self, greenlet: gevent.Greenlet) -> None:
         """A reader or the watchdog failed: interrupt the scan with its error (not while the
