@@ -78,9 +78,10 @@ class WriterProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> WriterProcess:
+        offset = self.log.stat().st_size if self.log.exists() else 0
         self.proc = start(self.args, self.log)
         deadline = time.monotonic() + 30
-        while "following" not in (self.log.read_text() if self.log.exists() else ""):
+        while "following" not in (self.log.read_text()[offset:] if self.log.exists() else ""):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"writer child did not start: {self.log.read_text()[-2000:]}")
             time.sleep(0.05)
@@ -125,7 +126,7 @@ def h5_content(path: Path) -> dict:
         return v
 
     with h5py.File(path, "r", locking=False) as f:
-        out["/@"] = {k: norm(v) for k, v in f.attrs.items()}
+        out["/"] = ("group", {k: norm(v) for k, v in f.attrs.items()})
 
         def visit(name, link):
             if isinstance(link, h5py.SoftLink | h5py.ExternalLink):

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import ctypes
 import glob
+import logging
 import os
 from functools import cache
 
 import h5py
 from h5py import h5f, h5p
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -63,4 +66,5 @@ def open_for_write(path: str) -> h5py.File:
         if not os.path.exists(path) or "already open for" not in str(exc):
             raise
     recover(path)
+    log.warning("%s: recovered after a writer died with it open", path)
     return h5py.File(path, "a", libver="latest", locking=False)
