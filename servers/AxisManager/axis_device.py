@@ -19,6 +19,7 @@ RW = AttrWriteType.READ_WRITE
 
 
 def _format(steps_per_unit: float) -> str:
+    """Enough decimals to show one step."""
     digits = max(1, min(8, math.ceil(math.log10(max(1.0, abs(steps_per_unit))))))
     return f"%.{digits}f"
 
