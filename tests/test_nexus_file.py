@@ -174,3 +174,34 @@ def test_unwritable_path_is_a_fault_and_acquisition_goes_on(data, service, tmp_p
     assert service.state == "ON"
     with h5py.File(good, "r") as f:
         assert f["2.1/instrument/diode/data"].shape == (5,)
+
+
+def test_ascan_run_by_core_scanning_is_written(redis_servers, data, service, tmp_path):
+    """A real ascan (Mockup axis, simulation counter) run in-process by core.scanning and
+    published by its Scan: the file holds the scan's own points."""
+    from helpers.motion import one_axis
+
+    from blisstango.core.counters.simulation import SimulationCounter
+    from blisstango.core.data import ScanSaving
+    from blisstango.core.scanning import ScanContext
+    from blisstango.core.scanning.scans import ascan
+
+    ax = one_axis(velocity=1000.0, acceleration=1e6)
+    diode = SimulationCounter(f"d{ax.name}", ax, center=0.5, fwhm=0.3, height=100.0, unit="cts")
+    saving = ScanSaving(service.session, None, base_path=str(tmp_path), template="{session}/ds1")
+    ctx = ScanContext(service.session, data_redis=data, scan_saving=saving)
+    scan = ascan(ax, 0.0, 1.0, 20, 0.0, diode, context=ctx)
+    w = service.wait_scan(scan.key, timeout=30)
+    assert w.state.value == "DONE", w.error
+    assert w.filename == saving.filename and w.filename.startswith(str(tmp_path / service.session / "ds1"))
+    name = f"{scan.scan_number}.1"
+    with h5py.File(saving.filename, "r") as f:
+        e = f[name]
+        assert np.array_equal(e[f"measurement/{ax.name}"][()], scan.get_data(f"axis:{ax.name}"))
+        assert np.array_equal(e[f"measurement/{diode.name}"][()], scan.get_data(diode.name))
+        assert e[f"measurement/{ax.name}"].shape == (21,)
+        assert e["plotselect"].attrs["signal"] == diode.name
+        assert list(e["plotselect"].attrs["axes"]) == [ax.name]
+        assert e["end_reason"][()] == b"SUCCESS"
+        assert e[f"instrument/positioners_start/{ax.name}"][()] == scan.scan_info["positioners"][ax.name]
+        assert e["title"][()].decode() == scan.scan_info["title"]
