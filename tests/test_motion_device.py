@@ -191,3 +191,23 @@ def test_settings_to_config_writes_yaml_with_comments(server, tree):
     text = (tree / "motors" / "mockup.yml").read_text()
     assert "velocity: 3.25       # mm/s" in text or ("velocity: 3.25" in text and "# mm/s" in text)
     assert load_tree(tree)["m0"]["velocity"] == 3.25
+
+
+def test_group_abort_home_on_off_and_wait_move_errors(server):
+    mgr = server["demo"]
+    mgr.GroupMove(["m0", "9.0", "m1", "170.0"])
+    time.sleep(0.3)
+    mgr.GroupAbort([])
+    wait_state(server["m0"])
+    assert server["m0"].Position < 9.0 and server["m1"].Position < 170.0
+    assert mgr.GroupState([]) == "READY"
+    m1 = server["m1"]
+    m1.GoHome()
+    m1.WaitMove()
+    assert m1.Dial_position == pytest.approx(0.0) and m1.state() == tango.DevState.ON
+    m1.Off()
+    assert m1.state() == tango.DevState.OFF
+    with pytest.raises(tango.DevFailed, match="axis is OFF"):
+        m1.Position = 1.0
+    m1.On()
+    assert m1.state() == tango.DevState.ON

@@ -237,3 +237,43 @@ def test_group_with_calc_and_real_axes_checks_every_real():
         Group(gap, up).move({gap: 1.0, up: 1.0})
     Group(gap, m).move({gap: 3.0, m: 1.0})
     assert (up.position, down.position, m.position) == pytest.approx((1.5, 1.5, 1.0))
+
+
+def test_restart_during_a_move_finds_the_motor_where_hardware_took_it():
+    name, ctrl_name = unique(), unique("ctrl")
+    ctrl = mockup(dict(name=name, velocity=1.0, acceleration=10.0), name=ctrl_name)
+    ctrl.axes[name].move(5.0, wait=False)
+    gevent.sleep(0.2)
+    again = mockup(dict(name=name, velocity=1.0, acceleration=10.0), name=ctrl_name)  # new process
+    assert again.axes[name].position == pytest.approx(5.0)  # no teleport back to the start
+    ctrl.axes[name].abort()
+
+
+def test_custom_states_and_shutter():
+    from blisstango.core.motion import AxisState
+
+    st = AxisState("READY")
+    st.create_state("PARKED", "parked for transport")
+    st.set("PARKED")
+    assert "PARKED" in st and st.READY and str(st) == "READY PARKED"
+    assert "parked for transport" in repr(st)
+    st.set("MOVING")
+    assert not st.READY and st.MOVING
+    ctrl = mockup(dict(), shutters=[dict(name=unique("sh"))])
+    sh = next(iter(ctrl.shutters.values()))
+    assert sh.state == "CLOSED"
+    sh.open()
+    assert sh.state == "OPEN"
+    sh.close()
+    assert sh.state == "CLOSED"
+
+
+def test_wait_move_reports_the_error_once_and_the_axis_moves_again():
+    ctrl = mockup(dict(velocity=10.0, acceleration=100.0, hw_low_limit=-1.0))
+    ax = next(iter(ctrl.axes.values()))
+    ax.move(-3.0, wait=False)
+    with pytest.raises(LimitError, match="negative hardware limit at -1.0"):
+        ax.wait_move()
+    ax.wait_move()  # reported once
+    ax.move(0.5)
+    assert ax.position == pytest.approx(0.5)
