@@ -1,5 +1,7 @@
 """Finding Redis through the real Beacon device (BeaconDB with its embedded Redis)."""
 
+import os
+import signal
 import time
 import uuid
 
@@ -55,3 +57,29 @@ def test_embedded_redis_dies_with_a_killed_beacondb(beacon_with_redis):
     while any(pid_alive(p) for p in pids.values()):
         assert time.monotonic() < deadline, f"redis {pids} outlived BeaconDB"
         time.sleep(0.1)
+
+
+def test_beacondb_restarts_its_killed_settings_redis_and_keeps_values(beacon_with_redis):
+    db = beacon_with_redis
+    env = {"TANGO_HOST": db.tango_host,
+           connection.ENV_VARS["settings"]: None, connection.ENV_VARS["data"]: None}
+    key = f"settings:m{uuid.uuid4().hex[:6]}"
+    writer = BeaconChild(env)
+    try:
+        writer.call("setting_set", key=key, field="velocity", value=3)
+    finally:
+        writer.exit()
+    old = _redis_pids(db)["settings"]
+    os.kill(old, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while True:
+        new = _redis_pids(db).get("settings")
+        if new and new != old and pid_alive(new):
+            break
+        assert time.monotonic() < deadline, "BeaconDB did not restart its settings redis"
+        time.sleep(0.1)
+    reader = BeaconChild(env)
+    try:
+        assert reader.call("setting_get", key=key, field="velocity") == 3
+    finally:
+        reader.exit()

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 import redis
-from helpers.beacon_child import BeaconChild, ChildError
+from helpers.beacon_child import BeaconChild
 from helpers.procs import pid_alive
 
 from blisstango.core.beacon import connection
@@ -151,14 +151,38 @@ def test_redis_dies_with_its_owner_process(tmp_path):
           f"redis pids {pids} exiting after their owner was killed")
 
 
-def test_start_from_another_thread_is_refused_clearly_under_gevent(tmp_path):
+def test_supervisor_started_from_a_thread_outlives_the_thread_not_the_owner(tmp_path):
     owner = BeaconChild()
     try:
-        with pytest.raises(ChildError, match="redis settings: start it from the main thread"):
-            owner.call("supervisor_start_in_thread", run_dir=str(tmp_path / "run"))
+        pids = owner.call("supervisor_start_in_thread", run_dir=str(tmp_path / "run"))
+        assert set(pids) == {"settings", "data"}
+        time.sleep(1.5)  # the starting thread has ended: redis must not follow it
+        assert all(pid_alive(p) for p in pids.values())
+    finally:
+        owner.kill()
+    _wait(lambda: not any(pid_alive(p) for p in pids.values()), 10,
+          f"redis pids {pids} exiting after their owner was killed")
+
+
+def test_restart_while_the_owners_main_thread_is_blocked(tmp_path):
+    """A synchronous Tango server never runs the gevent loop: supervision must not need it."""
+    owner = BeaconChild()
+    pid_file = tmp_path / "run" / "redis" / "settings.pid"
+    try:
+        old = owner.call("supervisor_start", run_dir=str(tmp_path / "run"))["settings"]
+        owner.send("block", seconds=10)
+        os.kill(old, signal.SIGKILL)
+
+        def restarted():
+            try:
+                new = int(pid_file.read_text())
+            except (OSError, ValueError):
+                return False
+            return new != old and pid_alive(new)
+        _wait(restarted, 9, "restart of the settings redis while its owner is blocked")
+        assert owner.reply(timeout=15) is None
     finally:
         owner.exit()
-    assert not list((tmp_path / "run" / "redis").glob("*.pid"))
 
 
 THREAD_OWNER = """

@@ -16,20 +16,19 @@ directory (clients reconnect by themselves), and makes sure none outlives its ow
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
+import queue
 import signal
 import socket
-import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-import gevent
-import gevent.monkey
 import redis
 
+from blisstango.core.beacon.child_process import Child, spawn
 from blisstango.core.beacon.redis_binary import find_redis_server
 
 __all__ = ["RedisServer", "RedisSupervisor", "find_redis_server", "DATA_EVICTION_POLICY"]
@@ -44,22 +43,6 @@ log = logging.getLogger(__name__)
 #: bookkeeping keys) would make writes of the *running* scan fail with OOM; with
 #: `allkeys-lru` a live acquisition never gets an OOM error, the oldest scans go first.
 DATA_EVICTION_POLICY = "allkeys-lru"
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent_pid: int):
-    """preexec_fn: make the child receive SIGTERM when its parent dies (Linux)."""
-    def preexec() -> None:
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        except (OSError, AttributeError):
-            return
-        if os.getppid() != parent_pid:  # parent already gone before prctl
-            os.kill(os.getpid(), signal.SIGKILL)
-    return preexec
-
 
 def _free_port(host: str) -> int:
     with socket.socket() as s:
@@ -103,8 +86,7 @@ class RedisServer:
         self.config_file = self.base_dir / f"{name}.conf"
         self.socket_path = self.base_dir / f"{name}.sock"
         self.executable = executable or find_redis_server()[0]
-        self.process: subprocess.Popen | None = None
-        self._watchdog: subprocess.Popen | None = None
+        self.process: Child | None = None
         self.started_at = 0.0
 
     # -- description -------------------------------------------------------------
@@ -150,8 +132,13 @@ class RedisServer:
         return lines
 
     # -- life cycle --------------------------------------------------------------
-    def start(self, timeout: float = 15.0) -> None:
-        """Start the process and wait until it answers PING."""
+    def start(self, timeout: float = 15.0,
+              spawner: Callable[..., Child] = spawn) -> None:
+        """Start the process and wait until it answers.
+
+        The process gets SIGTERM when the thread that forks it ends (see
+        child_process); RedisSupervisor forks from its own long-lived thread.
+        """
         if self.running():
             return
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -161,22 +148,8 @@ class RedisServer:
             with contextlib.suppress(FileNotFoundError):
                 self.socket_path.unlink()
         self.config_file.write_text("\n".join(self.config_lines()) + "\n")
-        # PDEATHSIG fires when the *thread* that forked exits: only safe from the main
-        # thread. From another thread a watchdog process does the job instead.
-        main = threading.current_thread() is threading.main_thread()
-        if not main and gevent.monkey.is_module_patched("subprocess"):
-            raise RuntimeError(
-                f"redis {self.name}: start it from the main thread (thread "
-                f"{threading.current_thread().name!r} here): gevent watches child "
-                "processes only from the main thread's loop")
-        with open(self.log_file, "ab") as out:
-            self.process = subprocess.Popen(
-                [self.executable, str(self.config_file)], stdout=out,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.directory,
-                preexec_fn=_die_with_parent(os.getpid()) if main else None,
-                start_new_session=True, close_fds=True)
-        if not main:
-            self._start_watchdog()
+        self.process = spawner([self.executable, str(self.config_file)], self.log_file,
+                               self.directory)
         self.started_at = time.monotonic()
         try:
             self._wait_ready(timeout)
@@ -184,26 +157,6 @@ class RedisServer:
             self.kill()
             raise
         log.info("redis %s (%s) pid %d at %s", self.name, self.kind, self.pid, self.url)
-
-    def _start_watchdog(self) -> None:
-        """A tiny shell loop that SIGTERMs redis once this process is gone."""
-        self._reap_watchdog()
-        script = ('while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; '
-                  'do sleep 1; done; kill -TERM "$2" 2>/dev/null')
-        self._watchdog = subprocess.Popen(
-            ["/bin/sh", "-c", script, "redis-watchdog", str(os.getpid()), str(self.pid)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, close_fds=True)
-
-    def _reap_watchdog(self) -> None:
-        dog = self._watchdog
-        if dog is not None and dog.poll() is None:
-            try:
-                dog.wait(2.5)  # leaves by itself within a second of redis exiting
-            except subprocess.TimeoutExpired:
-                dog.kill()
-                dog.wait()
-        self._watchdog = None
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -225,7 +178,7 @@ class RedisServer:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"redis {self.name}: no answer on {self.url} after "
                                        f"{timeout} s; see {self.log_file}")
-                gevent.sleep(0.05)
+                time.sleep(0.05)  # cooperative under gevent
         finally:
             client.close()
 
@@ -247,30 +200,20 @@ class RedisServer:
                 client.shutdown(nosave=self.kind == "data")
             except (redis.RedisError, OSError):
                 pass  # shutdown() always ends with a closed connection
-            if not self._wait_exit(timeout):
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
-                if not self._wait_exit(timeout):
+            if not proc.wait(timeout):
+                proc.send_signal(signal.SIGTERM)
+                if not proc.wait(timeout):
                     self.kill()
         self._cleanup()
 
     def kill(self) -> None:
         """SIGKILL the process and reap it."""
         if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-            self._wait_exit(10)
+            self.process.kill()
+            self.process.wait(10)
         self._cleanup()
 
-    def _wait_exit(self, timeout: float) -> bool:
-        try:
-            self.process.wait(timeout)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
-
     def _cleanup(self) -> None:
-        self._reap_watchdog()
         with contextlib.suppress(FileNotFoundError):
             self.pid_file.unlink()
 
@@ -281,6 +224,11 @@ class RedisSupervisor:
     With `settings_url`/`data_url` given, the user runs Redis: nothing is started and
     the URLs are only passed on. Restarts reuse port and directory and back off
     (0.5 s doubling to 10 s, reset once a server stayed up for 30 s).
+
+    The watching is done by a thread of its own, not a greenlet: the owner may be a
+    synchronous Tango server whose main thread never runs the gevent loop. That thread
+    also forks the servers, so they get SIGTERM if it ends — with the owner process,
+    however it dies — and `start()` may be called from any thread.
     """
 
     def __init__(self, run_dir: str | os.PathLike, host: str = "127.0.0.1",
@@ -292,7 +240,9 @@ class RedisSupervisor:
         self.poll_interval = poll_interval
         self.restarts: dict[str, int] = {"settings": 0, "data": 0}
         self._external = {"settings": settings_url, "data": data_url}
-        self._watcher: gevent.Greenlet | None = None
+        self._thread: threading.Thread | None = None
+        self._requests: queue.Queue = queue.Queue()
+        self._watched: set[str] = set()
         self._stopping = False
         self.servers: dict[str, RedisServer] = {}
         if settings_url is None or data_url is None:
@@ -320,49 +270,89 @@ class RedisSupervisor:
         return {kind: s.pid for kind, s in self.servers.items() if s.running()}
 
     def start(self) -> RedisSupervisor:
-        self._stopping = False
+        if not self.servers:
+            return self
+        if self._thread is None or not self._thread.is_alive():
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name="redis-supervisor",
+                                            daemon=True)
+            self._thread.start()
         try:
-            for server in self.servers.values():
-                server.start()
+            for kind, server in self.servers.items():
+                server.start(spawner=self._spawn_in_thread)
+                self._watched.add(kind)
         except Exception:
             self.stop()
             raise
-        if self.servers and self._watcher is None:
-            self._watcher = gevent.spawn(self._watch)
         return self
 
-    def _watch(self) -> None:
+    def _spawn_in_thread(self, *args) -> Child:
+        """Fork in the supervisor thread (the servers' lifeline), wait for the result."""
+        done = threading.Event()  # a real event: the thread is a real thread
+        result: list = []
+
+        def job() -> None:
+            try:
+                result.append(spawn(*args))
+            except BaseException as exc:  # handed back to the caller
+                result.append(exc)
+            done.set()
+
+        self._requests.put(job)
+        while not done.wait(0.01):
+            time.sleep(0)  # let other greenlets of the caller run meanwhile
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        return result[0]
+
+    def _run(self) -> None:
         backoff = {kind: 0.5 for kind in self.servers}
-        while not self._stopping:
-            for kind, server in self.servers.items():
-                if server.running():
-                    if time.monotonic() - server.started_at > 30:
-                        backoff[kind] = 0.5
-                    continue
-                if self._stopping:
-                    return
-                code = server.process.returncode if server.process else None
-                log.warning("redis %s (pid %s) exited with code %s; restarting in %.1f s",
-                            kind, server.pid, code, backoff[kind])
-                gevent.sleep(backoff[kind])
-                backoff[kind] = min(backoff[kind] * 2, 10.0)
-                if self._stopping:
-                    return
-                try:
-                    server.start()
-                    self.restarts[kind] += 1
-                except Exception as exc:  # port taken, disk full...: try again later
-                    log.error("redis %s: restart failed: %s", kind, exc)
-            gevent.sleep(self.poll_interval)
+        while True:
+            try:
+                job = self._requests.get(timeout=self.poll_interval)
+            except queue.Empty:
+                job = None
+            if job is not None:
+                job()
+                continue
+            if self._stopping:
+                break
+            for kind in list(self._watched):
+                self._check(kind, backoff)
+        for server in self.servers.values():  # servers must not outlive this thread
+            server.stop()
+
+    def _check(self, kind: str, backoff: dict[str, float]) -> None:
+        server = self.servers[kind]
+        if server.running():
+            if time.monotonic() - server.started_at > 30:
+                backoff[kind] = 0.5
+            return
+        code = server.process.returncode if server.process else None
+        log.warning("redis %s (pid %s) exited with code %s; restarting in %.1f s",
+                    kind, server.pid, code, backoff[kind])
+        time.sleep(backoff[kind])
+        backoff[kind] = min(backoff[kind] * 2, 10.0)
+        if self._stopping:
+            return
+        try:
+            server.start()  # forked right here, in the supervisor thread
+            self.restarts[kind] += 1
+        except Exception as exc:  # port taken, disk full...: try again later
+            log.error("redis %s: restart failed: %s", kind, exc)
 
     def stop(self) -> None:
-        """Stop watching, then shut every process down; none is left behind."""
+        """Stop watching and shut every process down; none is left behind."""
         self._stopping = True
-        if self._watcher is not None:
-            self._watcher.kill()
-            self._watcher = None
-        for server in self.servers.values():
+        thread = self._thread
+        if thread is not None:
+            self._requests.put(None)  # wake it up
+            while thread.is_alive():
+                time.sleep(0.02)  # cooperative under gevent
+            self._thread = None
+        for server in self.servers.values():  # in case the thread could not
             server.stop()
+        self._watched.clear()
 
     def __enter__(self) -> RedisSupervisor:
         return self.start()

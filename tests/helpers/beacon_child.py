@@ -46,6 +46,11 @@ def _serve() -> None:
         op = req["op"]
         if op == "pid":
             return os.getpid()
+        if op == "block":  # hold the main thread outside gevent, like a sync Tango server
+            import gevent.monkey
+
+            gevent.monkey.get_original("time", "sleep")(req["seconds"])
+            return None
         if op == "get_url":
             from blisstango.core.beacon import connection
 
@@ -151,9 +156,16 @@ class BeaconChild:
             (self.events if "event" in msg else self.replies).put(msg)
 
     def call(self, op: str, **kwargs: Any) -> Any:
+        self.send(op, **kwargs)
+        return self.reply()
+
+    def send(self, op: str, **kwargs: Any) -> None:
+        """Send a request without waiting; collect the answer later with reply()."""
         self.proc.stdin.write(json.dumps({"op": op, **kwargs}) + "\n")
         self.proc.stdin.flush()
-        msg = self.replies.get(timeout=self.timeout)
+
+    def reply(self, timeout: float | None = None) -> Any:
+        msg = self.replies.get(timeout=timeout or self.timeout)
         if "error" in msg:
             raise ChildError(msg["error"])
         return msg["reply"]

@@ -1,0 +1,106 @@
+"""Start a helper program that cannot outlive us, from any thread, gevent or not.
+
+Why not `subprocess`: once gevent has patched it, a child can only be started and
+reaped from the main thread's event loop, and a Tango server in synchronous mode never
+runs that loop (its main thread sits in the ORB). So children are made here with the
+unpatched fork + exec, reaped with a non-blocking waitpid, and bound to the thread
+that forks them with PR_SET_PDEATHSIG: when that thread — hence the process — ends,
+the child gets SIGTERM, even after a `kill -9` of its owner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import gevent.monkey
+
+__all__ = ["Child", "spawn"]
+
+_fork = gevent.monkey.get_original("os", "fork")
+_waitpid = gevent.monkey.get_original("os", "waitpid")
+_PR_SET_PDEATHSIG = 1
+try:  # loaded before any fork: the child only calls it
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _prctl = _libc.prctl
+except (OSError, AttributeError):  # not Linux: no parent-death signal
+    _prctl = None
+
+
+class Child:
+    """A started program: pid, poll(), wait(timeout), send_signal(), kill()."""
+
+    def __init__(self, pid: int, argv: Sequence[str]) -> None:
+        self.pid = pid
+        self.argv = list(argv)
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        """Exit code once the program ended (negative: killed by that signal), else None."""
+        if self.returncode is None:
+            try:
+                pid, status = _waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped by someone else (gevent's SIGCHLD handler)
+                self.returncode = -255
+            else:
+                if pid != 0:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float) -> bool:
+        """True once the program ended, False if still running after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)  # cooperative under gevent, plain sleep otherwise
+        return True
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def spawn(argv: Sequence[str], log_file: str | os.PathLike,
+          cwd: str | os.PathLike | None = None) -> Child:
+    """Start argv in its own session, stdout+stderr appended to log_file, stdin from
+    /dev/null, dying with the calling thread (Linux). OSError if argv[0] cannot run."""
+    exe = os.fsencode(argv[0])
+    args = [os.fsencode(a) for a in argv]
+    workdir = os.fsencode(cwd) if cwd is not None else None
+    if not os.access(exe, os.X_OK):
+        raise FileNotFoundError(f"cannot execute {argv[0]}")
+    log_fd = os.open(Path(log_file), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    null_fd = os.open(os.devnull, os.O_RDONLY)
+    parent = os.getpid()
+    try:
+        pid = _fork()
+        if pid == 0:  # child: only async-signal-safe-ish calls until exec
+            try:
+                os.setsid()
+                if _prctl is not None:
+                    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+                if os.getppid() != parent:  # owner died before prctl took effect
+                    os._exit(1)
+                os.dup2(null_fd, 0)
+                os.dup2(log_fd, 1)
+                os.dup2(log_fd, 2)
+                os.closerange(3, 1 << 16)
+                if workdir is not None:
+                    os.chdir(workdir)
+                os.execv(exe, args)
+            finally:
+                os._exit(127)
+    finally:
+        os.close(log_fd)
+        os.close(null_fd)
+    return Child(pid, argv)
