@@ -8,6 +8,7 @@ seconds because the machine is shared. `python bench/config_bench.py [repeat]`
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -86,6 +87,7 @@ def main() -> int:
             "ruamel_roundtrip_parse_min_s": round(min(rt_wall), 3),
             "ruamel_roundtrip_parse_cpu_median_s": round(med(rt_cpu), 3),
             "speedup_vs_ruamel_cpu": round(med(rt_cpu) / med(cpu), 1),
+            "loadavg_1min": round(os.getloadavg()[0], 2),  # the machine is shared
         }
     print(json.dumps(result))
     return 0

@@ -29,7 +29,7 @@ class ConfigNode:
         self._defaults = defaults
         self._parent = rec.parent
         self._children = rec.children
-        self._plugin: str | None = None
+        self._plugin: tuple[str, str | None, int | None] | None = None
 
     def __repr__(self) -> str:
         return f"<ConfigNode {self.name} plugin={self.plugin} at {self.file}:{self.line}>"
@@ -48,12 +48,15 @@ class ConfigNode:
     @property
     def plugin(self) -> str:
         """Own `plugin`, else the enclosing object's, else the folder default, else 'default'."""
-        if self._plugin is None:
-            self._plugin = self.plugin_source()[0]
-        return self._plugin
+        return self.plugin_source()[0]
 
     def plugin_source(self) -> tuple[str, str | None, int | None]:
         """(plugin, file, line) of where the plugin of this object is decided."""
+        if self._plugin is None:
+            self._plugin = self._find_plugin()
+        return self._plugin
+
+    def _find_plugin(self) -> tuple[str, str | None, int | None]:
         own = self._data.get("plugin")
         if own is not None:
             return str(own), self.file, self._data.key_lines.get("plugin")

@@ -124,26 +124,35 @@ class _Builder:
         key_lines: dict = {}
         data.key_lines = key_lines
         own_keys: set = set()
+        scalar = yaml.ScalarNode
         for index, (key_node, value_node) in enumerate(node.value):
-            if key_node.tag == _MERGE:  # `<<: *anchor`: flatten, then build it again
+            tag = key_node.tag
+            if tag == _STR and key_node.__class__ is scalar:
+                key = key_node.value  # the usual key: a plain string
+            elif tag == _MERGE:  # `<<: *anchor`: flatten, then build it again
                 data.clear()
                 key_lines.clear()
                 own = sum(1 for k, _ in node.value if k.tag != _MERGE)
                 self.loader.flatten_mapping(node)
                 return self._map(node, len(node.value) - own)
-            key = self.build(key_node)
+            else:
+                key = self.build(key_node)
             line = key_node.start_mark.line + 1
             try:
                 seen = key in key_lines
             except TypeError:
                 self.problems.append((line, f"unhashable mapping key {key!r}"))
                 continue
-            if seen and index >= merged and key in own_keys:
+            if merged:
+                if index < merged:
+                    seen = False
+                else:
+                    seen = seen and key in own_keys
+                    own_keys.add(key)
+            if seen:
                 self.problems.append(
                     (line, f"duplicate key {key!r} (first written at line {key_lines[key]})"))
             key_lines[key] = line
-            if index >= merged:
-                own_keys.add(key)
             data[key] = self.build(value_node)
         return data
 
