@@ -131,3 +131,15 @@ def test_a_killed_user_is_dropped_while_others_keep_the_value(redis_servers):
         assert here.value == 1
         with Channel(name) as other:
             assert other.value == 1
+
+
+def test_a_foreign_publish_does_not_break_the_channel(redis_servers):
+    name = _name()
+    got = gevent.event.AsyncResult()
+    a = BeaconChild()
+    with Channel(name, callback=got.set):
+        a.call("channel_open", name=name)
+        connection.get_redis("settings").publish(f"channel:{name}", "not a channel message")
+        a.call("channel_set", name=name, value="still fine")
+        assert got.get(timeout=10) == "still fine"
+    a.exit()

@@ -125,12 +125,21 @@ class _Hub:
                 log.warning("channels: pub/sub connection lost (%s); retrying", exc)
                 gevent.sleep(0.5)
                 continue
+            except Exception:  # never let one bad reply end this process's channels
+                log.exception("channels: pub/sub read failed; retrying")
+                gevent.sleep(0.5)
+                continue
             if message and message.get("type") == "message":
                 self._deliver(message["channel"], message["data"])
 
     def _deliver(self, key: str, data: str) -> None:
-        seq_text, sender, raw = data.split(" ", 2)
-        seq = int(seq_text)
+        try:
+            seq_text, sender, raw = data.split(" ", 2)
+            seq = int(seq_text)
+        except ValueError:
+            log.warning("channel %s: ignored a message not sent by a Channel: %.80r",
+                        key, data)
+            return
         value = codec.decode(raw)
         for channel in list(self.channels.get(key, ())):
             channel._receive(seq, sender, value)
