@@ -149,7 +149,11 @@ class AcquisitionMaster(AcquisitionObject):
         soft = [s for s in self.slaves if s.trigger_mode is TriggerMode.SOFTWARE]
         if len(soft) == 1:
             s = soft[0]
-            s.stats.timed("trigger", s.trigger)
+            t0 = time.perf_counter()
+            try:
+                s.trigger()
+            finally:
+                s.stats.add("trigger", time.perf_counter() - t0)
             s.wait_ready()
             return
         if soft:

@@ -6,6 +6,9 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+_SCALARS = frozenset({float, int, bool, np.float64, np.float32, np.int64, np.int32, np.int16, np.uint8,
+                      np.uint16, np.uint32, np.uint64, np.bool_})
+
 
 class AcquisitionChannel:
     """Points of one quantity. shape is the shape of one point (() for a scalar; -1 for
@@ -22,6 +25,7 @@ class AcquisitionChannel:
         self.count = 0
         self.items: list = []  # scalars (one point each) and arrays (blocks of points)
         self.listeners: list[Callable[[AcquisitionChannel, object], None]] = []
+        self._scalar = not self.shape and kind == "data"
 
     @property
     def short_name(self) -> str:
@@ -46,6 +50,14 @@ class AcquisitionChannel:
     def emit(self, data) -> None:
         """Publish one point or a block of points. Points are kept in `items` (pulled by the
         publisher and the scan's data); listeners, if any, get them as an array at once."""
+        if self._scalar and data.__class__ in _SCALARS:
+            self.items.append(data)  # hot path: one scalar point, converted in bulk later
+            self.count += 1
+            if self.listeners:
+                points = np.array((data,), dtype=self.dtype)
+                for fn in self.listeners:
+                    fn(self, points)
+            return
         if self.kind == "ref":
             refs = [data] if isinstance(data, dict) else list(data)
             self.items.append(refs)

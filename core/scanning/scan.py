@@ -264,18 +264,24 @@ class Scan:
         total = top.iterations()
         i = 0
         yielded = time.perf_counter()
+        presets, trigger, add = self.presets, top.trigger, top.stats.add
+        clock = time.perf_counter
         while not self._stop_requested and (total == 0 or i < total):
-            for p in self.presets:
+            for p in presets:
                 p.before_iteration(self, i)
-            top.stats.timed("trigger", top.trigger)
-            for p in self.presets:
+            t0 = clock()
+            trigger()
+            add("trigger", clock() - t0)
+            for p in presets:
                 p.after_iteration(self, i)
             i += 1
-            self.iterations_done = max(self.iterations_done, i)
-            if time.perf_counter() - yielded > 0.005:
-                # a master that never yields must not starve readers, stop or abort
-                gevent.sleep(0)
-                yielded = time.perf_counter()
+            if i > self.iterations_done:
+                self.iterations_done = i
+            if clock() - yielded > 0.005:
+                # a master that never yields must not starve the flusher, readers, stop or
+                # abort: idle() lets the loop poll and run timers (sleep(0) may not)
+                gevent.idle()
+                yielded = clock()
 
     def _fail_from(self, greenlet: gevent.Greenlet) -> None:
         """A reader or the watchdog failed: interrupt the scan with its error (not while the
