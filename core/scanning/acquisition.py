@@ -138,6 +138,8 @@ class AcquisitionMaster(AcquisitionObject):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.slaves: list[AcquisitionObject] = []
+        self._soft: list[AcquisitionObject] | None = None  # software-triggered slaves, cached
+        self._soft_n = 0
 
     def iterations(self) -> int:
         """How many times a scan calls trigger() on this node as a top master (0 = until
@@ -146,7 +148,10 @@ class AcquisitionMaster(AcquisitionObject):
 
     def trigger_slaves(self) -> None:
         """Trigger every software-triggered child (in parallel when several) and wait."""
-        soft = [s for s in self.slaves if s.trigger_mode is TriggerMode.SOFTWARE]
+        soft = self._soft
+        if soft is None or self._soft_n != len(self.slaves):
+            soft = self._soft = [s for s in self.slaves if s.trigger_mode is TriggerMode.SOFTWARE]
+            self._soft_n = len(self.slaves)
         if len(soft) == 1:
             s = soft[0]
             t0 = time.perf_counter()
@@ -154,7 +159,8 @@ class AcquisitionMaster(AcquisitionObject):
                 s.trigger()
             finally:
                 s.stats.add("trigger", time.perf_counter() - t0)
-            s.wait_ready()
+            if type(s).wait_ready is not AcquisitionObject.wait_ready:
+                s.wait_ready()
             return
         if soft:
             tasks = [gevent.spawn(s.stats.timed, "trigger", s.trigger) for s in soft]
