@@ -178,3 +178,28 @@ def test_alignment_on_the_demo_diode(scan_context, demo):
     assert abs(align.peak(diode) - 2.5) < step / 10
     align.goto_peak(diode)
     assert abs(m0.position - 2.5) < step / 10
+
+
+def test_gentle_stop_of_a_continuous_scan_stops_the_axis(scan_context, axes, flat):
+    m = axes[0]
+    m.velocity, m.acceleration = 5.0, 100.0
+    s = scans.cscan(m, 0, 4, 41, 2.0, flat, run=False)
+    s.start()
+    gevent.sleep(1.0)
+    s.stop()
+    s.wait(timeout=10)
+    assert s.end_reason is EndReason.USER_STOP
+    assert not m.is_moving and 0 < m.position < 4
+    assert 0 < len(s.get_data("flat")) < 41
+    assert m.velocity == pytest.approx(5.0)
+
+
+def test_context_from_beacon_publishes_and_numbers(redis_servers, tmp_path, flat):
+    from blisstango.core.scanning import ScanContext
+
+    ctx = ScanContext.from_beacon("beacon_ctx_session")
+    ctx.scan_saving.base_path = str(tmp_path)
+    s = scans.loopscan(2, 0, flat, context=ctx)
+    info = ScanReader(ctx.data_redis, s.key).info
+    assert info["filename"] == str(tmp_path / "beacon_ctx_session" / "beacon_ctx_session_data.h5")
+    assert info["scan_nb"] == s.scan_number >= 1

@@ -25,6 +25,20 @@ class ScanContext:
         self.last_scan = None
         self._scan_count = 0
 
+    @classmethod
+    def from_beacon(cls, session: str, **kwargs) -> ScanContext:
+        """The context of a session on the beamline: the data and settings Redis that
+        core.beacon.connection knows (configure(), environment, or the Beacon device),
+        a persisted SCAN_SAVING and persisted measurement groups."""
+        from ..beacon import connection
+        from ..counters.measurement_group import MeasurementGroups
+        from ..data.scan_saving import ScanSaving
+
+        settings = connection.get_redis("settings")
+        kwargs.setdefault("scan_saving", ScanSaving(session, settings))
+        kwargs.setdefault("measurement_groups", MeasurementGroups(session, settings))
+        return cls(session, data_redis=connection.get_redis("data"), **kwargs)
+
     def next_local_number(self) -> int:
         """Scan number when no SCAN_SAVING is set (counts from 1 in this process)."""
         self._scan_count += 1
