@@ -33,9 +33,8 @@ def DbAddServer(store: TangoStore, argin):
         raise bad_args("DbAddServer", "needs server name then (device, class) pairs, "
                        f"got {len(argin)} items")
     server = _server_name(argin[0], "DbAddServer")
-    pairs = [(device_name(argin[i], "DbAddServer"), argin[i + 1]) for i in range(1, len(argin), 2)]
-    for name, klass in pairs:
-        store.mutate("add_device", server, name, klass, None)
+    pairs = [[device_name(argin[i], "DbAddServer"), argin[i + 1]] for i in range(1, len(argin), 2)]
+    store.mutate("add_devices", server, pairs)
 
 
 @db_command(STRS, VOID)

@@ -309,3 +309,16 @@ def DbGetClassPipeProperty(store, argin):
 def DbGetDevicePipeProperty(store, argin):
     need(argin, 1, "DbGetDevicePipeProperty", "device")
     return [argin[0], str(len(argin) - 1)] + [x for p in argin[1:] for x in (p, "0")]
+
+
+@db_command("DevString", STRS)
+def DbGetForwardedAttributeListForDevice(store, argin):
+    """[attribute, root attribute, ...] of the device's forwarded attributes (__root_att)."""
+    out = []
+    with store.lock:
+        t = store.tables["device_attr"]
+        for attr in sorted(store.attributes("device_attr", argin)):
+            root = t.get((argin, attr), "__root_att")
+            if root:
+                out += [attr, root[0]]
+    return out

@@ -59,7 +59,7 @@ def _make(spec: DbCommand):
     method.__name__ = name
     method.__qualname__ = f"DataBase.{name}"
     method.__doc__ = handler.__doc__
-    kwargs = {}
+    kwargs = {"cmd_green_mode": False}  # run in the omniORB thread: no executor hop
     if spec.dtype_in is not None:
         kwargs["dtype_in"] = spec.dtype_in
     if spec.dtype_out is not None:

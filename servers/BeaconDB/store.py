@@ -129,6 +129,11 @@ class TangoStore:
         if admin.lower() not in self.devices:
             self.devices[admin.lower()] = Device(admin, server, "DServer")
 
+    def _do_add_devices(self, now, server: str, pairs: list):
+        """DbAddServer: every (device, class) of a server in one journal record."""
+        for name, klass in pairs:
+            self._do_add_device(now, server, name, klass, None)
+
     def _drop_device(self, name: str) -> None:
         name = name.lower()
         dev = self.devices.pop(name, None)

@@ -30,7 +30,7 @@ from .store import Device, TangoStore
 
 log = logging.getLogger(__name__)
 
-DEVICE_OPS = {"add_device", "delete_device", "put_device_alias", "delete_device_alias"}
+DEVICE_OPS = {"add_device", "add_devices", "delete_device", "put_device_alias", "delete_device_alias"}
 SERVER_OPS = {"delete_server", "rename_server"}
 PROP_OPS = {"put_props", "delete_props", "put_attr_props", "delete_attr_props",
             "delete_all_attr_props", "delete_attribute"}
@@ -96,8 +96,10 @@ class YamlSync:
 
     # -- before a mutation: refuse what YAML cannot express, remember the old state ------
     def _keys_of(self, op: str, args: tuple) -> list[str]:
-        if op in ("add_device", ):
+        if op == "add_device":
             return [args[1].lower()]
+        if op == "add_devices":
+            return [name.lower() for name, _ in args[1]]
         if op in ("delete_device", "put_device_alias"):
             return [args[0].lower()]
         if op == "delete_device_alias":
@@ -120,8 +122,10 @@ class YamlSync:
             if obj is not None:
                 node = self.service.tree.get(obj) if self.service.tree else None
                 where = f" ({node.file}:{node.line})" if node else ""
+                klass = args[2] if op == "add_device" else dict((n.lower(), c) for n, c in args[1]).get(key) \
+                    if op == "add_devices" else None
                 if op in ("delete_device", "delete_server", "rename_server", "delete_device_alias") or (
-                        op == "add_device" and (args[0] != dev.server or args[2] != dev.klass)):
+                        op in ("add_device", "add_devices") and (args[0] != dev.server or klass != dev.klass)):
                     raise DbError(DB_SQLError, f"{dev.name} is the Tango device of configuration object "
                                   f"{obj}{where}: change that object in YAML instead", f"DataBase::{op}")
             self._before[key] = self._state(key)
@@ -145,6 +149,7 @@ class YamlSync:
         keys = set(self._before)
         if op == "rename_server":
             keys |= {d.name.lower() for d in self.store.server_devices(args[1])}
+        plain = []
         for key in sorted(keys):
             dev = self.store.devices.get(key)
             server = dev.server if dev else None
@@ -153,7 +158,9 @@ class YamlSync:
             if key in self.suite:
                 self._sync_suite(key, self._before.get(key))
             else:
-                self._sync_plain(key)
+                plain.append(key)
+        if plain:
+            self._sync_plain(plain)
 
     # -- suite objects: the object's tango block ---------------------------------------
     def _sync_suite(self, key: str, before: tuple | None) -> None:
@@ -207,76 +214,98 @@ class YamlSync:
             return []
         return list(doc) if isinstance(doc, list) else [doc]
 
-    def _remove_entry(self, doc, name: str):
+    def _remove_entries(self, doc, keys: set[str]):
         for block in self._blocks(doc):
             instances = block.get("instances") or {}
             for inst in list(instances):
                 devices = (instances[inst] or {}).get("devices") or []
-                for i, entry in enumerate(devices):
-                    if str(entry.get("tango_name", "")).lower() == name.lower():
+                for i in reversed(range(len(devices))):
+                    if str(devices[i].get("tango_name", "")).lower() in keys:
                         del devices[i]
-                        if not devices:
-                            del instances[inst]
-                        return doc
+                if not devices:
+                    del instances[inst]
         return doc
 
-    def _sync_plain(self, key: str) -> None:
-        dev = self.store.devices.get(key)
-        old_file = self.location.get(key)
-        if dev is None:
-            if old_file:
-                self._edit(old_file, lambda doc: self._remove_entry(doc, key))
-                del self.location[key]
-            return
-        exe, inst = dev.server.split("/", 1)
-        target = self.server_file.get(exe.lower()) or old_file or f"{TANGO_FOLDER}/{exe}.yml"
-        if old_file and old_file != target:
-            self._edit(old_file, lambda doc: self._remove_entry(doc, key))
+    def _sync_plain(self, keys: list[str]) -> None:
+        """Write the devices' entries, one edit per file (a 500-device DbAddServer is one write)."""
+        removals: dict[str, set[str]] = {}
+        writes: dict[str, list[str]] = {}
+        for key in keys:
+            dev = self.store.devices.get(key)
+            old = self.location.get(key)
+            if dev is None:
+                if old:
+                    removals.setdefault(old, set()).add(key)
+                    del self.location[key]
+                continue
+            exe = dev.server.split("/", 1)[0]
+            target = self.server_file.get(exe.lower()) or old or f"{TANGO_FOLDER}/{exe}.yml"
+            if old and old != target:
+                removals.setdefault(old, set()).add(key)
+            writes.setdefault(target, []).append(key)
+            self.server_file.setdefault(exe.lower(), target)
+        for rel, ks in removals.items():
+            self._edit(rel, lambda doc, ks=ks: self._remove_entries(doc, ks))
+        for rel, ks in writes.items():
+            self._edit(rel, lambda doc, ks=ks: self._write_entries(doc, ks))
+            for k in ks:
+                self.location[k] = rel
+
+    def _write_entries(self, doc, keys: list[str]):
+        misplaced = {k for k in keys if not self._entry_in(doc, *self._server_of(k), k)}
+        doc = self._remove_entries(doc, misplaced) if misplaced else doc
+        for key in keys:
+            doc = self._write_entry(doc, key)
+        return doc
+
+    def _server_of(self, key: str) -> tuple[str, str]:
+        exe, inst = self.store.devices[key].server.split("/", 1)
+        return exe, inst
+
+    def _write_entry(self, doc, key: str):
+        dev = self.store.devices[key]
+        exe, inst = self._server_of(key)
         _, props, attrs = self._state(key)
-
-        def write(doc):
-            if old_file == target:
-                doc = self._remove_entry(doc, key) if not self._entry_in(doc, exe, inst, key) else doc
-            block = next((b for b in self._blocks(doc) if str(b.get("server", "")).lower() == exe.lower()), None)
-            if block is None:
-                block = CommentedMap([("server", exe), ("instances", CommentedMap())])
-                if doc is None:
-                    doc = block
-                elif isinstance(doc, list):
-                    doc.append(block)
-                else:
-                    doc = CommentedSeq([doc, block])
-            instances = block.setdefault("instances", CommentedMap())
-            body = instances.get(inst)
-            if body is None:
-                body = instances[inst] = CommentedMap([("devices", CommentedSeq())])
-            devices = body.setdefault("devices", CommentedSeq())
-            entry = next((e for e in devices if str(e.get("tango_name", "")).lower() == key), None)
-            if entry is None:
-                entry = CommentedMap([("tango_name", dev.name), ("class", dev.klass)])
-                devices.append(entry)
-            _sync_map(entry, "class", dev.klass)
-            if dev.alias:
-                _sync_map(entry, "alias", dev.alias)
+        block = next((b for b in self._blocks(doc) if str(b.get("server", "")).lower() == exe.lower()), None)
+        if block is None:
+            block = CommentedMap([("server", exe), ("instances", CommentedMap())])
+            if doc is None:
+                doc = block
+            elif isinstance(doc, list):
+                doc.append(block)
             else:
-                entry.pop("alias", None)
-            _sync_props(entry, "properties", props)
-            attr_map = entry.get("attribute_properties")
-            if attrs or attr_map:
-                if attr_map is None:
-                    attr_map = entry["attribute_properties"] = CommentedMap()
-                for a in list(attr_map):
-                    if a not in attrs:
-                        del attr_map[a]
-                for a, p in attrs.items():
-                    _sync_props(attr_map, a, p)
-                if not attr_map:
-                    del entry["attribute_properties"]
-            return doc
-
-        self._edit(target, write)
-        self.location[key] = target
-        self.server_file.setdefault(exe.lower(), target)
+                doc = CommentedSeq([doc, block])
+        instances = block.get("instances")
+        if instances is None:
+            instances = block["instances"] = CommentedMap()
+        body = instances.get(inst)
+        if body is None:
+            body = instances[inst] = CommentedMap([("devices", CommentedSeq())])
+        devices = body.get("devices")
+        if devices is None:
+            devices = body["devices"] = CommentedSeq()
+        entry = next((e for e in devices if str(e.get("tango_name", "")).lower() == key), None)
+        if entry is None:
+            entry = CommentedMap([("tango_name", dev.name), ("class", dev.klass)])
+            devices.append(entry)
+        _sync_map(entry, "class", dev.klass)
+        if dev.alias:
+            _sync_map(entry, "alias", dev.alias)
+        else:
+            entry.pop("alias", None)
+        _sync_props(entry, "properties", props)
+        attr_map = entry.get("attribute_properties")
+        if attrs or attr_map:
+            if attr_map is None:
+                attr_map = entry["attribute_properties"] = CommentedMap()
+            for a in list(attr_map):
+                if a not in attrs:
+                    del attr_map[a]
+            for a, p in attrs.items():
+                _sync_props(attr_map, a, p)
+            if not attr_map:
+                del entry["attribute_properties"]
+        return doc
 
     def _entry_in(self, doc, exe: str, inst: str, key: str) -> bool:
         for block in self._blocks(doc):
