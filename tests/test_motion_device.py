@@ -211,3 +211,17 @@ def test_group_abort_home_on_off_and_wait_move_errors(server):
         m1.Position = 1.0
     m1.On()
     assert m1.state() == tango.DevState.ON
+
+
+def test_an_axis_that_cannot_be_built_stays_up_in_fault_and_says_why(tree, settings_redis):  # noqa: F811
+    (tree / "motors" / "broken.yml").write_text(
+        "- name: brokenctrl\n  class: Mockup\n  axes:\n    - name: mbroken\n      steps_per_unit: 0\n")
+    with axis_context(tree, settings_redis.url, axes=("mbroken", "m0")) as access:
+        bad = tango.DeviceProxy(access["demo/axis/mbroken"])
+        assert bad.state() == tango.DevState.FAULT
+        assert "mbroken: steps_per_unit must be finite and non-zero" in bad.status()
+        with pytest.raises(tango.DevFailed) as exc:
+            bad.Position = 1.0
+        assert exc.value.args[0].reason == "AxisInitError" and "steps_per_unit" in desc(exc)
+        good = tango.DeviceProxy(access["demo/axis/m0"])
+        assert good.state() == tango.DevState.ON

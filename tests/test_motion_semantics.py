@@ -162,3 +162,30 @@ def test_limits_refuse_nan_and_inverted():
         ax.limits = (2.0, 1.0)
     ax.limits = (-math.inf, 3.0)
     assert ax.limits == (-math.inf, 3.0)
+
+
+@pytest.mark.parametrize("sign, steps_per_unit", [(1, 1000), (-1, 1000), (1, -1000), (-1, -1000)])
+def test_hardware_limit_direction_with_sign_and_negative_steps(sign, steps_per_unit):
+    # a switch at dial +1: the hardware's positive switch if steps_per_unit > 0, else negative
+    ax = one_axis(sign=sign, velocity=100.0, acceleration=2000.0, steps_per_unit=steps_per_unit,
+                  hw_high_limit=1.0)
+    side = "positive" if steps_per_unit > 0 else "negative"
+    with pytest.raises(LimitError, match=f"stopped by the {side} hardware limit"):
+        ax.move(sign * 3.0)  # dial 3, past the switch
+    assert ax.dial == pytest.approx(1.0)
+    with pytest.raises(LimitError, match=f"on the {side} hardware limit, cannot move further"):
+        ax.move(sign * 2.0)
+    ax.move(0.0)  # away from the switch is allowed
+    assert ax.dial == pytest.approx(0.0)
+
+
+def test_relative_move_after_stop_continues_from_where_the_axis_is():
+    ax = one_axis(velocity=2.0, acceleration=20.0, steps_per_unit=1000)
+    ax.move(10.0, wait=False)
+    import gevent
+
+    gevent.sleep(0.3)
+    ax.stop()
+    here = ax.position
+    ax.rmove(0.5)
+    assert ax.position == pytest.approx(here + 0.5)

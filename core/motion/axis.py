@@ -366,6 +366,10 @@ class Axis:
         self.state  # noqa: B018
 
     # -- motion preparation -------------------------------------------------------------------
+    def _steps_direction(self, user_delta: float) -> float:
+        """Direction in hardware steps of a user displacement (limit switches are in steps)."""
+        return self.sign * user_delta * math.copysign(1.0, self.steps_per_unit)
+
     def _check_can_move(self, direction: float) -> AxisState:
         st = self._hw().state(self)
         if "OFF" in st:
@@ -406,7 +410,7 @@ class Axis:
         if backlash and user_delta and math.copysign(1, user_delta) != math.copysign(1, backlash):
             first = target - backlash
             self.check_limits(first, "backlash start")
-        self._check_can_move(self.sign * (first - current))
+        self._check_can_move(self._steps_direction(first - current))
         self.check_encoder_discrepancy()
         m = Motion(self, self.user2dial(first), target,
                    backlash_dial=self.user2dial(target) if first != target else None)
@@ -509,6 +513,11 @@ class Axis:
             except Exception as exc:
                 if self._error is None:
                     self._error = MotionError(f"{self.name}: post-move hook {hook!r} failed: {exc}")
+        if self._stop_requested or self._error is not None or motion.kind != "move":
+            try:
+                self._set_position = self.position  # rmove continues from where it is
+            except Exception:
+                pass
         self._moving = False
         self._jogging = False
         self._notify_position()
@@ -564,7 +573,7 @@ class Axis:
         if self._jogging:
             if old is not None and math.copysign(1, old) != math.copysign(1, v):
                 raise MotionError(f"{self.name}: cannot reverse a jog; stop it first")
-            direction = int(math.copysign(1, v)) * self.sign
+            direction = int(self._steps_direction(math.copysign(1, v)))
             self.controller.set_jog_velocity(self, abs(v * self.steps_per_unit), direction)
 
     def jog(self, velocity: float | None = None) -> None:
@@ -586,10 +595,11 @@ class Axis:
         if (direction > 0 and pos >= high) or (direction < 0 and pos <= low):
             raise LimitError(f"{self.name}: at {pos}, cannot jog beyond its software limit "
                              f"{high if direction > 0 else low}")
-        self._check_can_move(direction)
+        steps_direction = int(self._steps_direction(direction))
+        self._check_can_move(steps_direction)
         m = Motion(self, self.dial, pos, kind="jog")
         m.jog_velocity = abs(v * self.steps_per_unit)
-        m.jog_direction = direction * self.sign
+        m.jog_direction = steps_direction
         self._begin(m)
         self._jogging = True
         try:

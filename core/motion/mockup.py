@@ -65,9 +65,9 @@ class Mockup(Controller):
                                    {"steps": float(c.get("hw_position", 0.0)) * spu})
         self._hw_settings[axis.name] = hw
         m = _Motor(float(hw["steps"]), 1.0, 1.0)
-        lims = sorted(float(c[k]) * spu if k in c else (math.inf if k == "hw_high_limit" else -math.inf)
-                      for k in ("hw_low_limit", "hw_high_limit"))
-        m.low, m.high = lims
+        dial_low = float(c.get("hw_low_limit", -math.inf))
+        dial_high = float(c.get("hw_high_limit", math.inf))
+        m.low, m.high = sorted((dial_low * spu, dial_high * spu))  # switches live in steps
         m.home_steps = float(c.get("home_switch", 0.0)) * spu
         self._motors[axis.name] = m
 

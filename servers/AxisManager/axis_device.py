@@ -43,9 +43,18 @@ class BlissAxis(Device):
         except Exception:
             return self.get_name().rsplit("/", 1)[-1]
 
-    @devfailed
     def init_device(self) -> None:
         super().init_device()
+        self.axis = None
+        self.init_error = ""
+        try:
+            self._init_axis()
+        except Exception as exc:  # the device stays up and says why it cannot work
+            self.init_error = f"{self._object_name()}: cannot build the axis: {exc}"
+            self.set_state(DevState.FAULT)
+            self.set_status(self.init_error)
+
+    def _init_axis(self) -> None:
         self.axis = objects.get_axis(self._object_name())
         self.step_size = float(self.axis.config.get("step_size", 1.0))
         self.events = EventPusher(self, max(0.005, float(self.EventPeriod)))
@@ -118,6 +127,8 @@ class BlissAxis(Device):
         self.events.state(dev_state, status)
 
     def dev_state(self) -> DevState:
+        if self.axis is None:
+            return DevState.FAULT
         try:
             st = self.axis.state
         except Exception as exc:
@@ -127,6 +138,8 @@ class BlissAxis(Device):
         return tango_state(st)
 
     def dev_status(self) -> str:
+        if self.axis is None:
+            return self.init_error
         self.dev_state()
         return self.get_status()
 
@@ -264,15 +277,18 @@ class BlissAxis(Device):
         self._limits_to_position()
 
     @attribute(dtype=float, doc="dial position set after homing (NaN: not configured)")
+    @devfailed
     def Home_position(self) -> float:
         hp = self.axis.home_position
         return math.nan if hp is None else hp
 
     @attribute(dtype=str)
+    @devfailed
     def Unit(self) -> str:
         return self.axis.unit
 
     @attribute(dtype=float, access=RW, doc="distance of StepUp / StepDown")
+    @devfailed
     def Step_size(self) -> float:
         return self.step_size
 

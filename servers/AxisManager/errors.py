@@ -18,6 +18,8 @@ def devfailed(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self, "axis", True) is None:  # init failed: say why, every time
+            tango.Except.throw_exception("AxisInitError", self.init_error, fn.__name__)
         try:
             return fn(self, *args, **kwargs)
         except tango.DevFailed:
