@@ -214,3 +214,22 @@ def test_watcher_times_out_naming_the_session(data_redis):
 def test_scan_without_data_redis_still_runs(counters):
     scan = loopscan(3, 0, *counters, context=ScanContext("offline"))
     assert scan.key is None and len(scan.get_data("a")) == 3
+
+
+def test_publisher_survives_its_connection_being_killed(scan_context, counters, redis_servers):
+    conn = redis.Redis.from_url(redis_servers.data_url, client_name="publisher_under_test")
+    ctx = ScanContext(scan_context.session, data_redis=conn)
+    scan = loopscan(500, 0.003, *counters, context=ctx, run=False)
+    scan.start()
+    admin = scan_context.data_redis
+    killed = 0
+    for _ in range(3):
+        gevent.sleep(0.3)
+        for c in admin.client_list():
+            if c.get("name") == "publisher_under_test":
+                killed += admin.client_kill_filter(_id=c["id"])
+    scan.wait()
+    assert killed >= 1
+    reader = ScanReader(admin, scan.key)
+    assert reader.state == "CLOSED"
+    assert_identical(scan, follow_all(reader))

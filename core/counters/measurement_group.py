@@ -1,7 +1,7 @@
 """Measurement groups: named sets of counters; one is active per session and is what a
 scan counts when given no counter. Disabled counters and the active group are persisted
 in the settings Redis (`settings:<group>` field disabled, `settings:<session>` field
-active_mg), so they survive a restart."""
+active_mg), JSON-encoded as core.beacon settings are, so they survive a restart."""
 
 from __future__ import annotations
 
@@ -76,7 +76,11 @@ class MeasurementGroups:
         self._groups[group.name] = group
         if self._active is None:
             stored = self._redis.hget(f"settings:{self.session}", "active_mg") if self._redis else None
-            stored = stored.decode() if isinstance(stored, bytes) else stored
+            if stored is not None:
+                try:  # JSON text, as core.beacon settings store values
+                    stored = json.loads(stored)
+                except ValueError:
+                    stored = stored.decode() if isinstance(stored, bytes) else stored
             if stored is None or stored == group.name:
                 self._active = group.name
         return group
@@ -99,5 +103,5 @@ class MeasurementGroups:
         group = self[name]
         self._active = name
         if self._redis is not None:
-            self._redis.hset(f"settings:{self.session}", "active_mg", name)
+            self._redis.hset(f"settings:{self.session}", "active_mg", json.dumps(name))
         return group
