@@ -193,6 +193,7 @@ def test_expiry_and_memory_budget_drop_old_scans(own_data_redis):
         keys.append(pub.create())
         pub.push("x", np.zeros(200_000))
         pub.close()
+    assert ScanPublisher(r, "budget", {})._budget() == int(0.8 * 1024 ** 3)  # 80 % of maxmemory 1gb
     used = int(r.info("memory")["used_memory"])
     pub = ScanPublisher(r, "budget", {"title": "over budget"}, memory_budget=used - 2_000_000)
     pub.add_channel("x")

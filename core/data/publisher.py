@@ -90,7 +90,7 @@ class ScanPublisher:
         info: dict,
         *,
         expiry: int = layout.DEFAULT_EXPIRY,
-        memory_budget: int = layout.DEFAULT_MEMORY_BUDGET,
+        memory_budget: int | None = None,
         flush_period: float = 0.02,
         max_pending_bytes: int = 1 << 20,
     ) -> None:
@@ -100,7 +100,7 @@ class ScanPublisher:
         self.key = f"{session}-{number if number is not None else 'x'}-{uuid.uuid4().hex[:8]}"
         self.info = dict(info, session=session, key=self.key, channels={})
         self.expiry = int(expiry)
-        self.memory_budget = int(memory_budget)
+        self.memory_budget = memory_budget
         self.flush_period = flush_period
         self.max_pending_bytes = max_pending_bytes
         self._buffers: dict[str, _ChannelBuffer] = {}
@@ -290,10 +290,26 @@ class ScanPublisher:
                 gevent.sleep(delay)
                 delay = min(delay * 2, 1.0)
 
+    def _budget(self) -> int:
+        """The memory budget: given, else 80 % of the server's maxmemory (so whole old scans
+        go before Redis's own eviction picks random keys), at most 1 GB."""
+        if self.memory_budget is not None:
+            return int(self.memory_budget)
+        budget = layout.DEFAULT_MEMORY_BUDGET
+        try:
+            maxmemory = int(self.redis.config_get("maxmemory").get("maxmemory", 0))
+        except (redis.ResponseError, ValueError):  # CONFIG disabled on this server
+            maxmemory = 0
+        if maxmemory:
+            budget = min(budget, int(0.8 * maxmemory))
+        self.memory_budget = budget
+        return budget
+
     def _enforce_budget(self) -> None:
         """Delete the oldest scans while the data Redis uses more than the budget."""
+        budget = self._budget()
         used = int(self.redis.info("memory")["used_memory"])
-        while used > self.memory_budget:
+        while used > budget:
             oldest = self.redis.zrange(layout.SCANS_INDEX, 0, 0)
             if not oldest:
                 break
