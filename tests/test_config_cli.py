@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from helpers.config_trees import copy_demo, write
+from helpers.config_trees import copy_sample, line_of, write
 
 
 def _run(*args) -> subprocess.CompletedProcess:
@@ -18,15 +18,18 @@ def test_cli_lists_demo_objects_and_sessions(demo_config):
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     m0 = next(ln.split() for ln in lines if ln.split()[:1] == ["m0"])
-    assert m0 == ["m0", "emotion", "motors/mockup.yml:7"]
-    assert ["diode", "counters", "counters/simulation.yml:1"] in [ln.split() for ln in lines]
-    assert "  demo: diode diode2 m0 m1 sl_down sl_up sl_vgap sl_voffset" in lines
+    line = line_of(demo_config / "motors" / "mockup.yml", "- name: m0")
+    assert m0 == ["m0", "emotion", f"motors/mockup.yml:{line}"]
+    line = line_of(demo_config / "counters" / "simulation.yml", "- name: diode")
+    assert ["diode", "counters", f"counters/simulation.yml:{line}"] in [ln.split() for ln in lines]
+    demo = next(ln.split() for ln in lines if ln.startswith("  demo: "))
+    assert {"diode", "diode2", "m0", "m1", "sl_down", "sl_up"} <= set(demo[1:])
     assert any(ln.strip().startswith("setup-file:") and ln.endswith("demo_setup.py")
                for ln in lines)
 
 
 def test_cli_broken_tree_exits_1_with_error_lines(tmp_path):
-    root = copy_demo(tmp_path / "demo")
+    root = copy_sample(tmp_path / "demo")
     write(root, "motors/dup.yml", "# again\n- name: m0\n")
     write(root, "counters/bad.yml", "- name: x\n  a: [1,\n")
     res = _run(root)

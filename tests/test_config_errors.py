@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers.config_trees import copy_demo, write
+from helpers.config_trees import copy_sample, write
 
 from blisstango.core.config import ConfigError, ConfigErrors, load_tree
 
@@ -23,7 +23,7 @@ def _one(errors, needle) -> ConfigError:
 @pytest.fixture
 def broken(tmp_path):
     """The demo tree with one of each kind of mistake."""
-    root = copy_demo(tmp_path / "demo")
+    root = copy_sample(tmp_path / "demo")
     # duplicate: m1 again, in another file (line 3)
     write(root, "motors/extra.yml", """
         # a second m1 by mistake

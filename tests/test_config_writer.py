@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.config_trees import copy_demo, write
+from helpers.config_trees import copy_sample, write
 from helpers.procs import kill_tree
 
 from blisstango.core.config import ConfigError, load_tree
@@ -21,7 +21,8 @@ CHILD = Path(__file__).parent / "helpers" / "config_writer_child.py"
 
 @pytest.fixture
 def demo(tmp_path) -> Path:
-    return copy_demo(tmp_path / "demo")
+    """A writable copy of the frozen sample of the demo tree (exact comments and keys)."""
+    return copy_sample(tmp_path / "demo")
 
 
 def _changed_lines(before: str, after: str) -> list[tuple[str, str]]:
@@ -120,6 +121,31 @@ def test_rename_refuses_duplicates(demo):
         w.set_key("m0", "name", "m1")
     w.set_key("diode2", "name", "diode_two")
     assert "diode_two" in load_tree(demo, strict=False)
+
+
+def test_new_keys_go_before_the_comment_that_introduces_the_next_item(demo):
+    path = demo / "motors" / "mockup.yml"
+    w = ConfigWriter(demo)
+    w.set_key("m1", ("tango", "attribute_properties", "Position"), {"unit": "deg"})
+    w.set_key("m1", "encoder", "$enc1")  # a plain new key, after the nested one
+    text = path.read_text()
+    assert ("      high_limit: 180.0\n      tango:\n        attribute_properties:\n"
+            "          Position:\n            unit: deg\n      encoder: $enc1\n"
+            "    # The two blades of the demo's vertical slit.\n    - name: sl_up\n") in text
+    w.delete_key("m1", "encoder")
+    w.delete_key("m1", "tango")
+    assert "      high_limit: 180.0\n    # The two blades of the demo's vertical slit.\n" \
+           "    - name: sl_up\n" in path.read_text()
+    w.delete_key("m1", "high_limit")  # the key the comment was attached to
+    assert "      low_limit: -180.0\n    # The two blades of the demo's vertical slit.\n" \
+           "    - name: sl_up\n" in path.read_text()
+    w.set_key("m1", "encoder", "$enc1")
+    w.add_object(None, {"name": "m7"}, under="mockctrl")
+    w.add_object("counters/simulation.yml", {"name": "diode7"})
+    assert path.read_text().endswith("      high_limit: 5.0\n    - name: m7\n")
+    tree = load_tree(demo, strict=False)
+    assert [str(e) for e in tree.errors] == [
+        f"motors/mockup.yml:{tree['m1'].key_line('encoder')}: m1: reference $enc1 names no object"]
 
 
 def test_threads_and_processes_do_not_lose_writes(demo):

@@ -62,18 +62,20 @@ class ConfigWriter:
             file, doc, obj = self._open_object(name)
             if path == ("name",) and value != name:
                 self._check_new_names({"name": value})
-            cur = obj
-            for i, k in enumerate(path[:-1]):
-                nxt = cur.get(k)
+            cur, depth = obj, 0
+            while depth < len(path) - 1:  # deepest mapping of the path that exists
+                nxt = cur.get(path[depth])
                 if nxt is None:
-                    nxt = cur[k] = CommentedMap()
-                elif not isinstance(nxt, dict):
+                    break
+                if not isinstance(nxt, dict):
                     raise ConfigError(
                         f"{name}: cannot set {'.'.join(map(str, path))}: "
-                        f"{'.'.join(map(str, path[:i + 1]))} is {nxt!r}, not a mapping",
-                        file, _line(cur, k))
-                cur = nxt
-            _assign(cur, path[-1], value)
+                        f"{'.'.join(map(str, path[:depth + 1]))} is {nxt!r}, not a mapping",
+                        file, _line(cur, path[depth]))
+                cur, depth = nxt, depth + 1
+            for k in reversed(path[depth + 1:]):  # the missing part, built whole
+                value = {k: value}
+            _assign(cur, path[depth], value)
             self._save(file, doc)
 
     def delete_key(self, name: str, key: str | Sequence[str]) -> None:
@@ -89,7 +91,9 @@ class ConfigWriter:
             if not isinstance(cur, dict) or path[-1] not in cur:
                 raise ConfigError(f"{name} has no key {'.'.join(map(str, path))}",
                                   file, _line(obj, None))
+            rest = _take_trailing(obj)
             del cur[path[-1]]
+            _give_trailing(obj, rest)
             self._save(file, doc)
 
     def add_object(self, file: str | None, data: dict, under: str | None = None,
@@ -108,7 +112,7 @@ class ConfigWriter:
                 if file is not None and self._rel(file) != ufile:
                     raise ConfigError(f"{under} is written in {ufile}, not in {file}")
                 lst = self._object_list(under, ufile, parent, key)
-                lst.append(_commented(data))
+                _append(lst, None, _commented(data))
                 self._save(ufile, doc)
                 return ufile
             rel = self._rel(file)
@@ -272,7 +276,8 @@ class ConfigWriter:
         if key is not None:
             lst = parent.get(key)
             if lst is None:
-                lst = parent[key] = CommentedSeq()
+                lst = CommentedSeq()
+                _append(parent, key, lst)
             if not isinstance(lst, list):
                 raise ConfigError(f"{under}: {key} is {lst!r}, not a list", file,
                                   _line(parent, key))
@@ -290,7 +295,7 @@ class ConfigWriter:
         if doc is None:
             return CommentedSeq([obj])
         if isinstance(doc, list):
-            doc.append(obj)
+            _append(doc, None, obj)
             return doc
         if isinstance(doc, dict) and "name" in doc:
             return CommentedSeq([doc, obj])
@@ -342,7 +347,10 @@ def _assign(container: Any, key: Any, value: Any) -> None:
         for i, v in enumerate(value):
             _assign(old, i, v)
         return
-    container[key] = _commented(value)
+    if isinstance(container, dict) and key not in container:
+        _append(container, key, _commented(value))
+    else:
+        container[key] = _commented(value)
 
 
 def _has(container: Any, key: Any) -> bool:
@@ -361,38 +369,60 @@ def _comment_slot(node: Any) -> tuple[Any, Any, int] | None:
     return None
 
 
-def _move_trailing_comment(doc: Any, path: tuple) -> None:
-    """Before an object leaves a list, hand the full-line comments written after it to
-    the previous item: ruamel attaches them to the object's last value, but they
-    describe the next item. Dropped when there is no previous item."""
-    slot = _comment_slot(_get(doc, path))
+def _take_trailing(node: Any) -> str | None:
+    """Detach the full-line comments written after node's last value (ruamel attaches
+    them there, though they introduce whatever follows node); keeps the end-of-line one."""
+    slot = _comment_slot(node)
     if slot is None:
-        return
+        return None
     container, key, pos = slot
     entry = container.ca.items.get(key)
     token = entry[pos] if entry and len(entry) > pos else None
     if token is None or "\n" not in token.value:
-        return
+        return None
     eol, _, rest = token.value.partition("\n")
     if not rest.strip():
-        return
-    token.value = eol + "\n" if eol.strip() else "\n"
-    if not eol.strip():
-        entry[pos] = None
-    idx = path[-1] if path else None
-    if not isinstance(idx, int) or idx == 0:
-        return
-    prev = _comment_slot(_get(doc, path[:-1] + (idx - 1,)))
-    if prev is None:
-        return
-    pcont, pkey, ppos = prev
-    pentry = pcont.ca.items.setdefault(pkey, [None, None, None, None])
-    while len(pentry) <= ppos:
-        pentry.append(None)
-    if pentry[ppos] is None:
-        pentry[ppos] = CommentToken("\n" + rest, CommentMark(0), None)
+        return None
+    if eol.strip():
+        token.value = eol + "\n"
     else:
-        pentry[ppos].value = pentry[ppos].value.rstrip("\n") + "\n" + rest
+        entry[pos] = None
+    return rest
+
+
+def _give_trailing(node: Any, rest: str | None) -> None:
+    """Attach comment lines after node's last value (inverse of _take_trailing)."""
+    slot = _comment_slot(node) if rest else None
+    if slot is None:
+        return
+    container, key, pos = slot
+    entry = container.ca.items.setdefault(key, [None, None, None, None])
+    while len(entry) <= pos:
+        entry.append(None)
+    if entry[pos] is None:
+        entry[pos] = CommentToken("\n" + rest, CommentMark(0), None)
+    else:
+        entry[pos].value = entry[pos].value.rstrip("\n") + "\n" + rest
+
+
+def _append(container: Any, key: Any, value: Any) -> None:
+    """Add a new last key (or list item when key is None), keeping the comment lines
+    that followed the old last value after the new one."""
+    rest = _take_trailing(container)
+    if key is None:
+        container.append(value)
+    else:
+        container[key] = value
+    _give_trailing(container, rest)
+
+
+def _move_trailing_comment(doc: Any, path: tuple) -> None:
+    """Before an object leaves a list, hand the comment lines written after it to the
+    previous item (they describe the next item). Dropped if there is no previous item."""
+    rest = _take_trailing(_get(doc, path))
+    idx = path[-1] if path else None
+    if rest and isinstance(idx, int) and idx > 0:
+        _give_trailing(_get(doc, path[:-1] + (idx - 1,)), rest)
 
 
 def _get(doc: Any, path: tuple) -> Any:

@@ -7,12 +7,29 @@ import textwrap
 from pathlib import Path
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo_beamline"
+# A frozen snapshot of the first demo tree: tests that check exact lines, comments and
+# keys use it, so that the demo can grow without breaking them.
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "config_sample"
 
 
 def copy_demo(dst: Path) -> Path:
     """A writable copy of examples/demo_beamline at dst (returned)."""
     shutil.copytree(DEMO, dst, ignore=shutil.ignore_patterns(".*", "__pycache__"))
     return dst
+
+
+def copy_sample(dst: Path) -> Path:
+    """A writable copy of the frozen sample tree (tests/data/config_sample) at dst."""
+    shutil.copytree(SAMPLE, dst, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+    return dst
+
+
+def line_of(path: Path, text: str) -> int:
+    """1-based number of the first line of path containing text."""
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if text in line:
+            return number
+    raise AssertionError(f"{text!r} not in {path}")
 
 
 def write(root: Path, rel: str, text: str) -> Path:
