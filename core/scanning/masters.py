@@ -40,9 +40,10 @@ class TimerMaster(AcquisitionMaster):
         self._elapsed.emit(t - self._t0)
         self._epoch.emit(time.time())
         self.trigger_slaves()
-        rest = self.count_time - (time.perf_counter() - t)
-        if rest > 0 and not self.slaves:
-            gevent.sleep(rest)
+        if self.count_time:
+            rest = self.count_time - (time.perf_counter() - t)
+            if rest > 0:  # slaves that do not count by themselves still get the full time
+                gevent.sleep(rest)
 
 
 class StepMaster(AcquisitionMaster):
