@@ -123,3 +123,20 @@ def _info(server: str, name: str, klass: str) -> tango.DbDevInfo:
     info = tango.DbDevInfo()
     info.server, info.name, info._class = server, name, klass
     return info
+
+
+def test_starter_notification_never_delays_or_fails_a_command(beacondb):
+    """A registered Starter whose process is gone (stale IOR) must not fail DB commands
+    (PyTango's DB fails the client's command there, after waiting ~6 s)."""
+    db = tango.Database("127.0.0.1", beacondb.port)
+    db.add_device(_info("Starter/deadhost", "tango/admin/deadhost", "Starter"))
+    db.command_inout("DbExportDevice", ["tango/admin/deadhost", "IOR:010000001700000049444c3a54616e676f2f446576696365"
+                                        "5f353a312e300000010000000000000064000000010102000a0000003132372e302e302e3100"
+                                        "e80300000e000000fe8a1b7e6700000d95000000000000000000", "deadhost", "1", "6"])
+    db.add_device(_info("Srv/x", "test/srv/1", "Cls"))
+    db.command_inout("DbPutServerInfo", ["Srv/x", "deadhost", "1", "1"])
+    db.command_inout("DbExportDevice", ["dserver/Srv/x", "IOR:00", "deadhost", "12", "6"])
+    assert db.get_server_info("Srv/x").host == "deadhost"
+    db.delete_server("Srv/x")
+    assert "Srv/x" not in db.get_server_list("Srv/*")
+    assert beacondb.proc.poll() is None

@@ -69,11 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     store = TangoStore()
     service = None
     if opts.config:
+        from blisstango.core.config import ConfigError, ConfigErrors
+
         from .config_service import ConfigService
         from .yaml_sync import YamlSync
 
         service = ConfigService(opts.config)
-        service.load()  # an invalid tree at start is fatal: ConfigErrors with file:line
+        try:
+            service.load()  # an invalid tree at start is fatal: nothing good to serve
+        except (ConfigError, ConfigErrors) as exc:
+            print(f"BeaconDB: invalid configuration {opts.config}:\n{exc}", file=sys.stderr)
+            return 2
         YamlSync(store, service, internal_servers={server}).install()
     journal = Journal(run_dir, f"beacondb-{opts.instance}")
     replayed = journal.attach(store)
