@@ -66,6 +66,8 @@ def test_nested_set_delete_add_move(demo):
     with pytest.raises(ConfigError, match="m0 has no key backlash"):
         w.delete_key("m0", "backlash")
     w.add_object("motors/new.yml", {"name": "m9", "velocity": 1.0, "tango": {"server": "x"}})
+    new = demo / "motors" / "new.yml"
+    new.write_text(new.read_text() + "# end of new.yml\n")
     w.add_object(None, {"name": "m10", "unit": "mm"}, under="mockctrl")
     with pytest.raises(ConfigError, match="'m10' is already defined at motors/mockup.yml"):
         w.add_object("motors/new.yml", {"name": "m10"})
@@ -84,6 +86,7 @@ def test_nested_set_delete_add_move(demo):
     assert [c.name for c in tree["mockctrl"].children] == ["m0", "sl_up", "sl_down", "m10"]
     assert tree["m1"].file == "motors/new.yml" and tree["m1"].parent is None
     assert tree["m1"]["high_limit"] == 180.0
+    assert new.read_text().endswith("  high_limit: 180.0\n# end of new.yml\n")
     w.delete_object("m9")
     w.delete_object("m1")
     assert not (demo / "motors" / "new.yml").read_text().strip("[]\n")

@@ -142,10 +142,10 @@ class ConfigWriter:
                 doc = self._append_top(dest, doc, obj)
                 self._save(dest, doc)
                 return
+            _move_trailing_comment(doc, path)  # before obj joins the destination
             ddoc = self._append_top(dest, self._load_or_empty(dest), obj)
-            _move_trailing_comment(doc, path)
             self._save(dest, ddoc)
-            self._remove(src, doc, path)
+            self._remove(src, doc, path, comments=False)
 
     def locked(self) -> TreeLock:
         """The tree lock, for a sequence of calls no other writer may interleave with:
@@ -302,14 +302,16 @@ class ConfigWriter:
         raise ConfigError(f"cannot add an object to {rel}: its top level is a mapping "
                           f"without a name (keys {', '.join(map(str, doc))})", rel, 1)
 
-    def _remove(self, rel: str, doc: Any, path: tuple, save: bool = True) -> None:
+    def _remove(self, rel: str, doc: Any, path: tuple, save: bool = True,
+                comments: bool = True) -> None:
         if not path:
             if save:
                 atomic_remove(self.root / rel)
                 self._forget(rel)
                 self._file_stamp.pop(rel, None)
             return
-        _move_trailing_comment(doc, path)
+        if comments:
+            _move_trailing_comment(doc, path)
         container = doc
         for step in path[:-1]:
             container = container[step]
