@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import gevent.monkey
 import redis
 
 from blisstango.core.beacon.child_process import Child, spawn
@@ -34,6 +35,10 @@ from blisstango.core.beacon.redis_binary import find_redis_server
 __all__ = ["RedisServer", "RedisSupervisor", "find_redis_server", "DATA_EVICTION_POLICY"]
 
 log = logging.getLogger(__name__)
+
+# gevent's monkey-patching swaps queue.Queue for a greenlet queue, which must not be
+# shared between OS threads: the supervisor thread needs the real one.
+_ThreadQueue = gevent.monkey.get_original("queue", "Queue")
 
 #: Eviction policy of the data Redis. Scan data is written continuously and read
 #: shortly after, then only kept as a convenience (the file writer has the record).
@@ -241,7 +246,7 @@ class RedisSupervisor:
         self.restarts: dict[str, int] = {"settings": 0, "data": 0}
         self._external = {"settings": settings_url, "data": data_url}
         self._thread: threading.Thread | None = None
-        self._requests: queue.Queue = queue.Queue()
+        self._requests = _ThreadQueue()
         self._watched: set[str] = set()
         self._stopping = False
         self.servers: dict[str, RedisServer] = {}
