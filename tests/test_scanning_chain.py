@@ -237,3 +237,34 @@ def test_chain_refuses_cycles_and_second_parents():
         chain.add(a, s)
     with pytest.raises(TypeError, match="not an AcquisitionMaster"):
         chain.add(s, RecSlave("x", rec))
+
+
+class EndlessHw(AcquisitionSlave):
+    """A hardware-triggered device acquiring until stopped (npoints 0)."""
+
+    def __init__(self):
+        super().__init__(None, name="endless", npoints=0, trigger_mode=TriggerMode.HARDWARE)
+        self.ch = self.add_channel("endless:x", float)
+        self.stopped = False
+
+    def reading(self):
+        while True:
+            gevent.sleep(0.01)
+            self.ch.emit(1.0)
+
+    def stop(self):
+        super().stop()
+        self.stopped = True
+
+
+def test_gentle_stop_also_ends_endless_hardware_readers(scan_context):
+    rec = Recorder()
+    chain = AcquisitionChain()
+    hw = EndlessHw()
+    chain.add(RecMaster("T", rec, npoints=100), hw)
+    preset = StopAfter(3)
+    scan = Scan(chain, "endless", presets=[preset])
+    scan.start()
+    scan.wait(timeout=10)
+    assert scan.end_reason is EndReason.USER_STOP and hw.stopped
+    assert len(scan.get_data("endless:x")) >= 0

@@ -190,8 +190,9 @@ class Scan:
                 watchdog = gevent.spawn(self._watchdog_loop, gevent.getcurrent())
             self._loops = [gevent.spawn(self._loop, top) for top in self.chain.top_masters]
             gevent.joinall(self._loops, raise_error=True)
-            for node in self.chain.nodes:
-                node.wait_reading()
+            if not self._stop_requested:  # after a gentle stop, readers are stopped with the rest
+                for node in self.chain.nodes:
+                    node.wait_reading()
             self.end_reason = EndReason.USER_STOP if self._stop_requested else EndReason.SUCCESS
         except (ScanAborted, gevent.GreenletExit, KeyboardInterrupt):
             self.end_reason = EndReason.USER_ABORT
