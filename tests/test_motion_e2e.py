@@ -1,6 +1,7 @@
 """AxisManager end to end: BeaconDB as the Tango database, real Redis, the server in its own
 process, clients through TANGO_HOST (device aliases = object names)."""
 
+import shutil
 import time
 
 import pytest
@@ -116,3 +117,37 @@ def test_restart_keeps_settings_and_position_then_apply_and_write_config(stack):
     m0.Velocity = 1.0
     m0.ApplyConfig()
     assert (m0.Velocity, m0.Offset) == (2.5, 1.0)  # the YAML now holds what was written
+
+
+def test_only_tango_host_devices_config_and_redis_from_beacondb_yaml_untouched(demo_config, tmp_path):
+    """BeaconDB serves the YAML tree: the devices come from it, the server finds the tree and
+    the settings Redis through the Beacon device, and running axes writes nothing to YAML."""
+    import redis
+    from helpers.axis_e2e import AxisManagerProcess
+    from helpers.tango_db import BeaconDBProcess
+
+    tree = tmp_path / "beamline"
+    shutil.copytree(demo_config, tree)
+    before = {p: p.read_text() for p in tree.rglob("*.yml")}
+    db = BeaconDBProcess(tmp_path / "db", config=tree, extra=[]).start()
+    server = None
+    try:
+        env = {"TANGO_HOST": db.tango_host, "BLISSTANGO_CONFIG": "",
+               "BLISSTANGO_SETTINGS_REDIS": "", "BLISSTANGO_DATA_REDIS": ""}
+        server = AxisManagerProcess("demo", env, tmp_path).start()
+        m0 = server.proxy("m0")
+        m0.Velocity = 3.0
+        m0.Limits = [-5.0, 5.0]
+        m0.Position = 1.0
+        wait_ready(m0)
+        assert m0.Position == pytest.approx(1.0)
+        server.proxy("sl_vgap").Position = 2.0
+        wait_ready(server.proxy("sl_up"))
+        assert server.proxy("sl_up").Position == pytest.approx(1.0)
+        url = tango.DeviceProxy(f"tango://{db.tango_host}/sys/beacon/1").SettingsRedisUrl
+        assert redis.Redis.from_url(url).hget("settings:m0", "velocity") is not None
+        assert {p: p.read_text() for p in tree.rglob("*.yml")} == before
+    finally:
+        if server is not None:
+            server.stop()
+        db.stop()

@@ -77,11 +77,15 @@ class BlissAxis(Device):
             registry.pop(ax.name, None)
 
     def _configure_attributes(self) -> None:
-        """Unit, format and label of each attribute from the axis configuration.
+        """Unit, format, label and alarm range (= limits) of each attribute.
 
-        Attribute properties are stored by the Tango database, so they are only set when
-        they differ from what is there: a restart writes nothing.
+        Setting attribute properties writes them to the Tango database, which BeaconDB
+        turns into YAML: with a database the device never writes them; the database
+        derives them from the YAML (descriptor.attribute_properties). Without one
+        (test context, -nodb) the device sets them itself.
         """
+        if self._use_db():
+            return
         fmt, unit = _format(self.axis.steps_per_unit), self.axis.unit
         for name in ("Position", "Dial_position", "Measured_Position", "Offset", "Backlash",
                      "Tolerance", "Limits", "Low_limit", "High_limit", "Home_position"):
@@ -108,8 +112,18 @@ class BlissAxis(Device):
         if changed:
             a.set_properties(props)
 
+    @staticmethod
+    def _use_db() -> bool:
+        try:
+            return bool(tango.Util._UseDb) and not bool(tango.Util._FileDb)
+        except Exception:
+            return True
+
     def _limits_to_position(self) -> None:
-        """Show the software limits as Position's alarm range (Taurus colours outside)."""
+        """Show the software limits as Position's alarm range (Taurus colours outside);
+        with a database the range stays the configured one (no database writes)."""
+        if self._use_db():
+            return
         low, high = self.axis.limits
         self._set_props("Position",
                         min_alarm=repr(low) if math.isfinite(low) else "Not specified",

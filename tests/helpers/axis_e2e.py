@@ -17,12 +17,13 @@ BIN = Path(sys.executable).parent
 
 
 def register_axis_devices(tango_host: str, tree_dir: Path) -> dict[str, list[str]]:
-    """Add every axis device (+ one manager per instance) with its alias; {instance: devices}."""
+    """Add every axis device (+ one manager per instance) as core.config.tango_view defines
+    them (alias, ObjectName, attribute properties derived from the YAML); {instance: devices}."""
     import tango
 
     from blisstango.core.config import load_tree
     from blisstango.core.config.servers import exported_nodes
-    from blisstango.servers.AxisManager.descriptor import SERVER_KIND
+    from blisstango.servers.AxisManager.descriptor import SERVER_KIND, attribute_properties
 
     tree = load_tree(tree_dir)
     host, port = tango_host.rsplit(":", 1)
@@ -35,6 +36,8 @@ def register_axis_devices(tango_host: str, tree_dir: Path) -> dict[str, list[str
         info.name, info._class, info.server = dev, kind.device_class, f"{kind.server}/{instance}"
         db.add_device(info)
         db.put_device_alias(dev, node.name)
+        db.put_device_property(dev, {"ObjectName": [node.name]})
+        db.put_device_attribute_property(dev, attribute_properties(node))  # as tango_view derives
         out.setdefault(instance, []).append(dev)
     for instance, devs in out.items():
         info = tango.DbDevInfo()
@@ -77,16 +80,22 @@ class AxisManagerProcess:
 
         self.proc = start([str(BIN / "AxisManager"), self.instance], self.log, env=self.env)
         deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"AxisManager exited {self.proc.returncode}: {self.log.read_text()[-3000:]}")
-            try:
-                tango.DeviceProxy(self.manager).ping()
-                return self
-            except tango.DevFailed:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"AxisManager {self.instance} not up: {self.log.read_text()[-3000:]}") from None
-                time.sleep(0.1)
+        try:
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"AxisManager exited {self.proc.returncode}: "
+                                       f"{self.log.read_text()[-3000:]}")
+                try:
+                    tango.DeviceProxy(self.manager).ping()
+                    return self
+                except tango.DevFailed:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"AxisManager {self.instance} not up: "
+                                           f"{self.log.read_text()[-3000:]}") from None
+                    time.sleep(0.1)
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
 
     def stop(self) -> None:
         if self.proc is not None:
