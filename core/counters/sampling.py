@@ -97,13 +97,16 @@ class SamplingSlave(AcquisitionSlave):
 
     def trigger(self) -> None:
         t0 = time.perf_counter()
+        if self._plain and (self._single or self.count_time <= 0):
+            # hot path: one read, MEAN/SINGLE/LAST counters without conversion
+            values = self.device.read_all(*self.counters)
+            self.stats.add("read", time.perf_counter() - t0)
+            for v, emit in zip(values, self._plain):
+                emit(v)
+            return
         samples = self._sample()
         self.stats.add("read", time.perf_counter() - t0)
         if isinstance(samples, list):  # one read: each reduction is the value (no numpy here)
-            if self._plain:  # MEAN/SINGLE/LAST counters without conversion: the hot path
-                for v, emit in zip(samples[0], self._plain):
-                    emit(v)
-                return
             for v, c, (main, extra) in zip(samples[0], self.counters, self._outputs):
                 main.emit(c.convert(v * self.count_time if c.mode is SamplingMode.INTEGRATE else v))
                 for tag, ch in extra:
