@@ -234,3 +234,18 @@ def test_publisher_survives_its_connection_being_killed(scan_context, counters, 
     reader = ScanReader(admin, scan.key)
     assert reader.state == "CLOSED"
     assert_identical(scan, follow_all(reader))
+
+
+def test_a_channel_that_got_no_point_is_sealed_and_empty(data_redis):
+    pub = ScanPublisher(data_redis, "empty_session", {"title": "nothing"})
+    pub.add_channel("det:spectrum", "float32", (-1,))
+    pub.add_channel("det:x")
+    key = pub.create()
+    pub.push("det:x", np.array([1.0, 2.0]))
+    pub.close(end_reason="USER_ABORT")
+    reader = ScanReader(data_redis, key)
+    assert reader.is_complete("det:spectrum")
+    empty = reader.read_all("det:spectrum")
+    assert empty.shape == (0, 0) and empty.dtype == np.float32
+    assert list(reader.read_all("det:x")) == [1.0, 2.0]
+    assert reader.info["end_reason"] == "USER_ABORT"

@@ -153,7 +153,7 @@ class ScanReader(_Retrying):
             return [r for p in parts for r in p]
         if not parts:
             info = self.channels[channel]
-            return np.empty((0, *info["shape"]), dtype=np.dtype(info["dtype"]))
+            return np.empty((0, *[max(int(x), 0) for x in info["shape"]]), dtype=np.dtype(info["dtype"]))
         if len({p.shape[1:] for p in parts}) == 1:
             return np.concatenate(parts)
         return [pt for p in parts for pt in p]
