@@ -28,6 +28,10 @@ class ServerKind:
     select: true for the configuration nodes this server exports.
     instance: server instance serving a selected node.
     manager_class: class of one extra per-instance device, if any.
+    object_devices: false when the selected objects only tell which instances must run:
+        no device per object, only the per-instance device (the NexusWriter selects the
+        sessions and serves them all from one device).
+    manager_family: family of the per-instance device (default: the server in lower case).
     """
 
     server: str
@@ -36,6 +40,8 @@ class ServerKind:
     select: Callable[[Any], bool]
     instance: Callable[[Any], str]
     manager_class: str | None = None
+    object_devices: bool = True
+    manager_family: str | None = None
 
 
 _registered: dict[str, ServerKind] = {}

@@ -7,7 +7,9 @@ Two sources (DESIGN.md §3):
   server ``<Server>/<instance>``, device property ``ObjectName``; an explicit
   ``tango:`` block on the object (or a parent) overrides any of ``device``, ``alias``,
   ``class``, ``properties``, ``attribute_properties``. Each server instance with a
-  manager class also gets ``<domain>/<server lower>/<instance>``.
+  manager class also gets ``<domain>/<server lower>/<instance>`` (family
+  ``manager_family`` if the kind sets one); a kind with ``object_devices=False`` (the
+  NexusWriter) exports no object, its selected objects only imply that instance device.
 * plain Tango servers described server-centric in ``tango/*.yml``::
 
       server: TangoTest             # executable; a file may also hold a list of these
@@ -131,9 +133,13 @@ def _suite(tree: Any, kinds: list[ServerKind], view: TangoView) -> None:
                 continue
             if not selected:
                 continue
-            exported.add(node.name)
             instance = str(kind.instance(node))
             domain = str(tango_override(node, "domain") or tree.domain_of(node.name) or "blisstango")
+            if not kind.object_devices:  # the object only implies the instance's own device
+                if kind.manager_class:
+                    managers.setdefault((kind.server, instance), (domain, kind, node))
+                continue
+            exported.add(node.name)
             own = node.get("tango") if isinstance(node.get("tango"), dict) else {}
             where = (node.file, node.key_line("tango") if own else node.line)
             klass = str(own.get("class") or kind.device_class)
@@ -158,7 +164,8 @@ def _suite(tree: Any, kinds: list[ServerKind], view: TangoView) -> None:
             if kind.manager_class:
                 managers.setdefault((kind.server, instance), (domain, kind, node))
     for (server, instance), (domain, kind, node) in sorted(managers.items()):
-        _add(view, TangoDevice(name=f"{domain}/{server.lower()}/{instance}", server=f"{server}/{instance}",
+        family = kind.manager_family or server.lower()
+        _add(view, TangoDevice(name=f"{domain}/{family}/{instance}", server=f"{server}/{instance}",
                                klass=kind.manager_class, file=node.file, line=node.line))
     # a tango block on an object that no server exports is a mistake worth reporting
     for node in tree.nodes():

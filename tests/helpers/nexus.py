@@ -158,3 +158,49 @@ def assert_same_files(a: Path, b: Path) -> None:
 
 def _same_attrs(a: dict, b: dict) -> bool:
     return sorted(a) == sorted(b) and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
+
+
+class NexusWriterServer:
+    """The real `NexusWriter <instance>` server process; it finds the data Redis through
+    TANGO_HOST only (no Redis URL in its environment)."""
+
+    def __init__(self, tango_host: str, workdir: Path, instance: str = "default") -> None:
+        self.tango_host, self.instance = tango_host, instance
+        self.log = Path(workdir) / f"NexusWriter-{instance}.log"
+        self.proc: subprocess.Popen | None = None
+        self.device = f"tango://{tango_host}/demo/writer/{instance}"
+
+    def start(self, timeout: float = 60.0) -> NexusWriterServer:
+        import os
+
+        import tango
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BLISSTANGO_")}
+        env["TANGO_HOST"] = self.tango_host
+        fh = open(self.log, "ab")
+        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "NexusWriter"), self.instance],
+                                     stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"NexusWriter exited {self.proc.returncode}: {self.log.read_text()[-3000:]}")
+            try:
+                dev = tango.DeviceProxy(self.device)
+                if dev.state() != tango.DevState.INIT:
+                    return self
+            except tango.DevFailed:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"NexusWriter not ready: {self.log.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+    def kill9(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            kill_tree(self.proc.pid)
+            self.proc.wait()
+            self.proc = None

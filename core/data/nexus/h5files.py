@@ -12,6 +12,7 @@ with h5py exposes the same operations (file access properties `clear_status_flag
 from __future__ import annotations
 
 import ctypes
+import errno
 import glob
 import logging
 import os
@@ -59,7 +60,10 @@ def open_for_write(path: str) -> h5py.File:
     opened the file must never block the writer."""
     folder = os.path.dirname(path)
     if folder:
-        os.makedirs(folder, exist_ok=True)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except FileExistsError:  # a file where a folder should be: say so plainly
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), folder) from None
     try:
         return h5py.File(path, "a", libver="latest", locking=False)
     except OSError as exc:

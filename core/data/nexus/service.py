@@ -1,9 +1,10 @@
 """Follow the scans of every session (or of the listed ones) and write each into its file.
 
-Scans are discovered through the `scans:<session>` announcement streams (new sessions
-are picked up while running) and, at start, through the index of recent scans, so a
-restarted writer finishes the scans it left half written. Scans of one file are written
-one after the other; scans of different files in parallel greenlets. A Redis outage only
+Scans are discovered through the index of recent scans (`scans`, polled: any session,
+new ones included) and the `scans:<session>` announcement streams (no delay); at start
+the whole index is read, so a restarted writer finishes the scans it left half written.
+Scans of one file are written one after the other; scans of different files in parallel
+greenlets. A Redis outage only
 delays the writing: every loop retries, and scan writers resume from their files.
 """
 
@@ -32,13 +33,12 @@ class WriterService:
 
     def __init__(self, connection: redis.Redis, sessions: Iterable[str] | None = None, *,
                  filename_map: Callable[[str], str] | None = None, flush_period: float = 0.1,
-                 keep: int = 100, discover_period: float = 2.0, catch_up: bool = True) -> None:
+                 keep: int = 100, catch_up: bool = True) -> None:
         self.redis = connection
         self.sessions = sorted(sessions) if sessions else None
         self.filename_map = filename_map
         self.flush_period = flush_period
         self.keep = keep
-        self.discover_period = discover_period
         self.catch_up = catch_up
         self.writers: OrderedDict[str, ScanWriter] = OrderedDict()
         self.scans_written = 0
@@ -120,29 +120,28 @@ class WriterService:
             except Exception:
                 log.exception("writer listener failed")
 
-    def _streams(self) -> list[str]:
-        if self.sessions is not None:
-            return [layout.session_key(s) for s in self.sessions]
-        return sorted(k.decode() if isinstance(k, bytes) else k
-                      for k in self.redis.scan_iter(match="scans:*", _type="STREAM", count=1000))
-
     def _follow(self) -> None:
-        started = False
-        next_discovery = 0.0
+        """New scans come from the `scans` index (every session, polled) and, with no
+        polling delay, from the announcement streams of the sessions already seen."""
+        last_score: float | None = None
+        for session in self.sessions or ():
+            self._last_ids[layout.session_key(session)] = "$"
         while True:
             try:
-                if time.monotonic() >= next_discovery:
-                    for stream in self._streams():
-                        if stream not in self._last_ids:
-                            self._last_ids[stream] = self._last_id(stream) if not started else "0"
-                    next_discovery = time.monotonic() + self.discover_period
-                if not started:
-                    if self.catch_up:
-                        self._catch_up()
-                    started = True
-                    self.ready.set()
-                reply = self.redis.xread(dict(self._last_ids), block=500, count=100) if self._last_ids \
-                    else gevent.sleep(0.5)
+                if last_score is None:
+                    last_score = float("-inf")
+                    if not self.catch_up:
+                        top = self.redis.zrevrange(layout.SCANS_INDEX, 0, 0, withscores=True)
+                        last_score = top[0][1] if top else last_score
+                    for stream in self._last_ids:
+                        self._last_ids[stream] = self._last_id(stream)
+                for raw, score in self.redis.zrangebyscore(layout.SCANS_INDEX, last_score, "+inf",
+                                                           withscores=True):
+                    last_score = max(last_score, score)
+                    self._found(raw.decode())
+                self.ready.set()
+                reply = self.redis.xread(dict(self._last_ids), block=200, count=100) if self._last_ids \
+                    else gevent.sleep(0.2)
                 if self.redis_error:
                     self.redis_error = None
                     self._notify()
@@ -150,7 +149,7 @@ class WriterService:
                     name = stream.decode() if isinstance(stream, bytes) else stream
                     for entry_id, fields in entries:
                         self._last_ids[name] = entry_id
-                        self._spawn(fields[b"key"].decode())
+                        self._found(fields[b"key"].decode())
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 if self.redis_error is None:
                     log.warning("data Redis unreachable: %s", exc)
@@ -162,13 +161,14 @@ class WriterService:
         last = self.redis.xrevrange(stream, count=1)
         return last[0][0] if last else "0"
 
-    def _catch_up(self) -> None:
-        """Scans still in the data Redis that are not complete in their file."""
-        sessions = set(self.sessions) if self.sessions else None
-        for raw in self.redis.zrange(layout.SCANS_INDEX, 0, -1):
-            key = raw.decode()
-            if sessions is None or key.rsplit("-", 2)[0] in sessions:
-                self._spawn(key)
+    def _found(self, key: str) -> None:
+        session = key.rsplit("-", 2)[0]
+        if self.sessions is not None and session not in self.sessions:
+            return
+        stream = layout.session_key(session)
+        if stream not in self._last_ids:
+            self._last_ids[stream] = self._last_id(stream)
+        self._spawn(key)
 
     def _spawn(self, key: str) -> None:
         if key in self.writers:
