@@ -277,3 +277,14 @@ def test_wait_move_reports_the_error_once_and_the_axis_moves_again():
     ax.wait_move()  # reported once
     ax.move(0.5)
     assert ax.position == pytest.approx(0.5)
+
+
+def test_a_motor_moved_while_unwatched_is_reported_at_init(caplog):
+    name, ctrl_name = unique(), unique("ctrl")
+    ctrl = mockup(dict(name=name, velocity=10.0, acceleration=100.0), name=ctrl_name)
+    ctrl.axes[name].move(1.0)
+    ctrl._hw_settings[name]["steps"] = 3.0  # someone turned the motor by hand meanwhile
+    again = mockup(dict(name=name, velocity=10.0, acceleration=100.0), name=ctrl_name)
+    with caplog.at_level("WARNING", logger="blisstango.motion"):
+        assert again.axes[name].position == pytest.approx(3.0)
+    assert f"{name}: hardware reports dial 3.0 but the last known dial was 1.0" in caplog.text

@@ -9,6 +9,7 @@ greenlet per axis, so one slow axis never blocks another.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from .state import AxisState
 if TYPE_CHECKING:
     from .controller import Controller
     from .encoder import Encoder
+
+log = logging.getLogger("blisstango.motion")
 
 #: settings persisted per axis (Redis hash settings:<axis>), YAML values as defaults
 SETTING_KEYS = ("velocity", "acceleration", "low_limit", "high_limit", "offset", "sign", "backlash")
@@ -134,7 +137,14 @@ class Axis:
         self._cache[key] = value
 
     def _apply_settings_to_hardware(self) -> None:
-        """Called once at axis init: the hardware gets the persisted velocity/acceleration."""
+        """Called once at axis init: the hardware gets the persisted velocity/acceleration;
+        a hardware position far from the last known one is reported (moved while unwatched)."""
+        last = self._get("dial_position")
+        if last is not None:
+            dial = self.controller.read_position(self) / self.steps_per_unit
+            if abs(dial - float(last)) > max(self.tolerance, 1.0 / abs(self.steps_per_unit)):
+                log.warning("%s: hardware reports dial %s but the last known dial was %s",
+                            self.name, dial, last)
         if self.controller.hardware_owns_velocity:
             return
         spu = abs(self.steps_per_unit)
