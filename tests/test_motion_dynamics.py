@@ -288,3 +288,23 @@ def test_a_motor_moved_while_unwatched_is_reported_at_init(caplog):
     with caplog.at_level("WARNING", logger="blisstango.motion"):
         assert again.axes[name].position == pytest.approx(3.0)
     assert f"{name}: hardware reports dial 3.0 but the last known dial was 1.0" in caplog.text
+
+
+def test_a_hook_shared_by_a_group_runs_once_before_and_once_after():
+    calls = []
+
+    class Hook(MotionHook):
+        def pre_move(self, motions):
+            calls.append(("pre", sorted(m.axis.name for m in motions)))
+
+        def post_move(self, motions):
+            calls.append(("post", sorted(m.axis.name for m in motions), fast.is_moving))
+
+    a = fast = one_axis(velocity=10.0, acceleration=100.0)
+    b = one_axis(velocity=2.0, acceleration=100.0)  # slower: ends last
+    hook = Hook()
+    a.motion_hooks.append(hook)
+    b.motion_hooks.append(hook)
+    Group(a, b).move({a: 0.2, b: 1.0})
+    names = sorted([a.name, b.name])
+    assert calls == [("pre", names), ("post", names, False)]  # after the fast one ended too

@@ -55,6 +55,7 @@ class Motion:
         self.started_at: float | None = None  # set by the controller (time.monotonic())
         self.jog_velocity: float = 0.0  # steps/s for kind == "jog"
         self.jog_direction: int = 0
+        self.hook_runs: list[HookRun] = []  # post_move once all motions of a hook ended
 
     @property
     def delta_steps(self) -> float:
@@ -62,6 +63,41 @@ class Motion:
 
     def __repr__(self) -> str:
         return f"<Motion {self.axis.name} {self.kind} -> dial {self.target_dial}>"
+
+
+class HookRun:
+    """One hook over the motions started together: pre_move once before the start,
+    post_move once when the last of them has ended (its error goes to that axis)."""
+
+    def __init__(self, hook: Any, motions: list[Motion]) -> None:
+        self.hook = hook
+        self.motions = motions
+        self.pending = {id(m) for m in motions}
+        for m in motions:
+            m.hook_runs.append(self)
+
+    def ended(self, motion: Motion) -> Exception | None:
+        self.pending.discard(id(motion))
+        if self.pending:
+            return None
+        try:
+            self.hook.post_move(self.motions)
+        except Exception as exc:
+            return MotionError(f"{motion.axis.name}: post-move hook {self.hook!r} failed: {exc}")
+        return None
+
+
+def run_pre_hooks(motions: list[Motion]) -> None:
+    """pre_move of every hook of these motions, once each, with its own motions."""
+    hooks: list[Any] = []
+    for m in motions:
+        for h in m.axis.motion_hooks:
+            if h not in hooks:
+                hooks.append(h)
+    for h in hooks:
+        mine = [m for m in motions if h in m.axis.motion_hooks]
+        h.pre_move(mine)
+        HookRun(h, mine)
 
 
 class Axis:
@@ -517,12 +553,10 @@ class Axis:
             self._put("dial_position", self.dial)
         except Exception:
             pass
-        for hook in self.motion_hooks:
-            try:
-                hook.post_move([motion])
-            except Exception as exc:
-                if self._error is None:
-                    self._error = MotionError(f"{self.name}: post-move hook {hook!r} failed: {exc}")
+        for run in motion.hook_runs:
+            err = run.ended(motion)
+            if err is not None and self._error is None:
+                self._error = err
         if self._stop_requested or self._error is not None or motion.kind != "move":
             try:
                 self._set_position = self.position  # rmove continues from where it is
@@ -613,8 +647,7 @@ class Axis:
         self._begin(m)
         self._jogging = True
         try:
-            for hook in self.motion_hooks:
-                hook.pre_move([m])
+            run_pre_hooks([m])
             self._hw().start_jog(self, m.jog_velocity, m.jog_direction)
             if m.started_at is None:
                 m.started_at = time.monotonic()
@@ -632,6 +665,7 @@ class Axis:
         m = Motion(self, self.dial, self.position, kind="home")
         self._begin(m)
         try:
+            run_pre_hooks([m])
             self._hw().home_search(self, switch)
             m.started_at = time.monotonic()
         except BaseException:
@@ -701,13 +735,7 @@ def start_motions(motions: list[Motion]) -> None:
         for m in motions:
             m.axis._begin(m)
             begun.append(m.axis)
-        hooks: list[Any] = []
-        for a in axes:
-            for h in a.motion_hooks:
-                if h not in hooks:
-                    hooks.append(h)
-        for h in hooks:
-            h.pre_move([m for m in motions if h in m.axis.motion_hooks])
+        run_pre_hooks(motions)
         by_ctrl: dict[int, list[Motion]] = {}
         for m in motions:
             by_ctrl.setdefault(id(m.axis.controller), []).append(m)
