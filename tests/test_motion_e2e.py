@@ -202,3 +202,24 @@ def test_axis_manager_serves_a_tango_axis_on_the_cpp_tangotest(demo_config, tmp_
         db.stop()
         kill_tree(tt.pid)
         tt.wait()
+
+
+def test_remote_axes_for_another_process_with_a_lock_owner(stack):
+    """What a ScanServer does: lock axes, drive them through the AxisManager, one start."""
+    from blisstango.core.motion import Group, MotionError
+    from blisstango.core.motion.remote import remote_axes
+
+    server, _ = stack
+    owner = "ScanServer demo: scan 42"
+    plain = remote_axes("m0", "m1", tango_host=server.tango_host)
+    mine = remote_axes("m0", "m1", owner=owner, tango_host=server.tango_host)
+    start = {n: plain[n].position for n in ("m0", "m1")}
+    with lock("m0", "m1", owner=owner):
+        with pytest.raises(MotionError, match=f"m0: locked by '{owner}', motion refused"):
+            Group(*plain.values()).move({plain["m0"]: start["m0"] + 1.0, plain["m1"]: start["m1"] + 1.0})
+        Group(*mine.values()).move({mine["m0"]: start["m0"] + 1.0, mine["m1"]: start["m1"] - 2.0})
+    assert (mine["m0"].position, mine["m1"].position) == pytest.approx((start["m0"] + 1.0, start["m1"] - 2.0))
+    assert mine["m0"].limits == (float("-inf"), float("inf"))  # the server applies the real ones
+    assert tango.DeviceProxy(server.manager).GroupStartSkew < 0.020
+    with pytest.raises(MotionError, match="m0: 12.5 is above the high limit"):
+        mine["m0"].move(12.5)

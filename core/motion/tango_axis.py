@@ -49,7 +49,8 @@ class _Remote:
         self.attrs, self.cmds = attrs, cmds
         self.motion_attribute = self.attribute.lower() == "position"
         self.local = {"velocity": 1.0, "acceleration": 10.0}
-        self.target: float | None = None
+        self.manager: str | None = None  # AxisManagerDevice serving it ("" = none)
+        self.object_name = self.name.rsplit("/", 1)[-1].split("#")[0]
 
     def has(self, attr: str) -> bool:
         return self.motion_attribute and attr.lower() in self.attrs
@@ -120,9 +121,46 @@ class TangoAxis(Controller):
         return AxisState("READY")
 
     def start_one(self, motion: Motion) -> None:
-        r = self._r(motion.axis)
-        r.call(motion.axis, f"write {r.attribute}", r.proxy.write_attribute, r.attribute,
-               float(motion.target_steps))
+        self.start_all(motion)
+
+    def start_all(self, *motions: Motion) -> None:
+        """Axes of one AxisManager start with one GroupMove (a synchronized start, and the
+        lock owner named when the controller has `lock_owner`); others by attribute write."""
+        owner = self.config.get("lock_owner")
+        groups: dict[str, list[Motion]] = {}
+        for m in motions:
+            manager = self._manager(m.axis) if (owner or len(motions) > 1) else None
+            if manager is None:
+                r = self._r(m.axis)
+                r.call(m.axis, f"write {r.attribute}", r.proxy.write_attribute, r.attribute,
+                       float(m.target_steps))
+            else:
+                groups.setdefault(manager, []).append(m)
+        for manager, group in groups.items():
+            args = [f"@{owner}"] if owner else []
+            for m in group:
+                args += [self._r(m.axis).object_name, repr(float(m.target_steps))]
+            first = group[0].axis
+            proxy = tango.DeviceProxy(manager, green_mode=tango.GreenMode.Gevent)
+            self._r(first).call(first, f"{manager} GroupMove", proxy.command_inout, "GroupMove", args)
+
+    def _manager(self, axis: Axis) -> str | None:
+        """The AxisManagerDevice serving this axis' device, if it is an AxisManager axis."""
+        r = self._r(axis)
+        if r.manager is None:
+            r.manager = ""
+            try:
+                server = r.proxy.info().server_id
+                if server.lower().startswith("axismanager/"):
+                    db = tango.Database(r.proxy.get_db_host(), int(r.proxy.get_db_port()))
+                    pairs = list(db.get_device_class_list(server).value_string)
+                    for dev, klass in zip(pairs[::2], pairs[1::2]):
+                        if klass == "AxisManagerDevice":
+                            r.manager = f"tango://{r.proxy.get_db_host()}:{r.proxy.get_db_port()}/{dev}"
+                    r.object_name = r.proxy.alias() if r.manager else r.object_name
+            except (tango.DevFailed, ValueError):
+                r.manager = ""
+        return r.manager or None
 
     def stop(self, axis: Axis) -> None:
         r = self._r(axis)
