@@ -86,6 +86,7 @@ def ping_time(db_proc, workdir: Path, ndev: int) -> float | None:
     TangoTest allocates ~10 MB per device, too much for 500 on a shared machine.
     """
     db = tango.Database("127.0.0.1", db_proc.port)
+    db.set_timeout_millis(120_000)  # registering 500 devices at once takes PyTango's DB long
     names = [f"ping/test/{i}" for i in range(ndev)]
     db.command_inout("DbAddServer", ["PingServer/ping"] + [x for nm in names for x in (nm, "PingDevice")])
     env = {**os.environ, "TANGO_HOST": db_proc.tango_host}
@@ -130,6 +131,7 @@ def measure(kind: str, cls, args, workdir: Path) -> dict:
     proc = cls(workdir / kind).start()
     try:
         db = tango.Database("127.0.0.1", proc.port)
+        db.set_timeout_millis(60_000)
         t0 = time.perf_counter()
         names = populate(db, args.devices)
         out = {"populate_s": round(time.perf_counter() - t0, 2)}

@@ -62,6 +62,7 @@ class TangoDevice:
 class TangoView:
     devices: dict[str, TangoDevice] = field(default_factory=dict)   # lower-case name ->
     errors: list[ConfigError] = field(default_factory=list)
+    aliases: dict[str, TangoDevice] = field(default_factory=dict)   # lower-case alias ->
 
     def by_server(self, server: str) -> list[TangoDevice]:
         low = server.lower()
@@ -109,12 +110,13 @@ def _add(view: TangoView, dev: TangoDevice) -> None:
             f"Tango device {dev.name} is defined twice: here and at {other.where}", dev.file, dev.line))
         return
     if dev.alias:
-        for d in view.devices.values():
-            if d.alias and d.alias.lower() == dev.alias.lower():
-                view.errors.append(ConfigError(
-                    f"Tango alias {dev.alias!r} of {dev.name} is already the alias of {d.name} "
-                    f"({d.where})", dev.file, dev.line))
-                return
+        d = view.aliases.get(dev.alias.lower())
+        if d is not None:
+            view.errors.append(ConfigError(
+                f"Tango alias {dev.alias!r} of {dev.name} is already the alias of {d.name} "
+                f"({d.where})", dev.file, dev.line))
+            return
+        view.aliases[dev.alias.lower()] = dev
     view.devices[key] = dev
 
 
@@ -184,9 +186,14 @@ def plain_files(tree: Any) -> list[str]:
     return sorted(f for f in tree.files() if f.startswith(TANGO_FOLDER + "/"))
 
 
-def _plain(root: Path, file: str, view: TangoView) -> None:
-    data, errors = read_yaml((root / file).read_text(), file)
-    view.errors.extend(errors)
+def _plain(tree: Any, file: str, view: TangoView) -> None:
+    # the loader already parsed the file with line numbers; re-read only if it did not keep it
+    raw = getattr(tree, "_raw", {})
+    if file in raw:
+        data = raw[file]
+    else:
+        data, errors = read_yaml((Path(tree.root) / file).read_text(), file)
+        view.errors.extend(errors)
     if data is None:
         return
     blocks = data if isinstance(data, list) else [data]
@@ -240,7 +247,7 @@ def tango_view(tree: Any, kinds: list[ServerKind] | None = None) -> TangoView:
     view = TangoView()
     _suite(tree, server_kinds() if kinds is None else kinds, view)
     for file in plain_files(tree):
-        _plain(Path(tree.root), file, view)
+        _plain(tree, file, view)
     return view
 
 

@@ -14,6 +14,8 @@ from functools import lru_cache
 @lru_cache(maxsize=4096)
 def matcher(pattern: str) -> Callable[[str], bool]:
     """A predicate telling whether a name matches the Tango wildcard pattern."""
+    if pattern and not pattern.strip("*%"):
+        return lambda name: True
     if "*" not in pattern and "%" not in pattern:
         low = pattern.lower()
         return lambda name: name.lower() == low
