@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
-from .yamlread import LList, LMap, read_yaml
+from .yamlread import _REF, LMap, read_collecting
 
 INIT_FILE = "__init__.yml"
 LOCK_FILE = ".blisstango.lock"
-_REF = re.compile(r"^\$[A-Za-z0-9_][\w.\-]*$")
 _SPACE = re.compile(r"\s")
 
 
@@ -98,9 +97,9 @@ def iter_yaml_files(root: Path):
             yield folder, f"{folder}/{name}" if folder else name
 
 
-# Parsed files by absolute path: (content digest, data, problems). A reload re-parses
+# Parsed files by absolute path: (content digest, data, problems, (objects, refs)). A reload re-parses
 # only the files whose bytes changed; parsed data is shared read-only between trees.
-_parsed: dict[str, tuple[bytes, object, list[ConfigError]]] = {}
+_parsed: dict[str, tuple] = {}
 _parsed_lock = threading.Lock()
 
 
@@ -122,11 +121,12 @@ def scan(root: Path) -> ScanResult:
             digest = hashlib.blake2b(content, digest_size=16).digest()
             cached = _parsed.get(path)
             if cached is not None and cached[0] == digest:
-                data, problems = cached[1], cached[2]
+                _, data, problems, found = cached
             else:
-                data, problems = read_yaml(content.decode("utf-8"), rel)
+                data, problems, builder = read_collecting(content.decode("utf-8"), rel)
+                found = (builder.objects, builder.refs) if builder else ([], [])
                 with _parsed_lock:
-                    _parsed[path] = (digest, data, problems)
+                    _parsed[path] = (digest, data, problems, found)
         except (OSError, UnicodeDecodeError) as exc:
             res.errors.append(ConfigError(f"cannot read file: {exc}", rel, None))
             continue
@@ -139,7 +139,7 @@ def scan(root: Path) -> ScanResult:
         if rel.rpartition("/")[2] == INIT_FILE:
             _add_defaults(res, folder, rel, data)
         else:
-            _walk(res, data, rel, folder, None, 1)
+            _add_objects(res, rel, folder, *found)
     prefix = str(root) + os.sep
     with _parsed_lock:  # forget files of this tree that are gone
         for path in [p for p in _parsed if p.startswith(prefix) and p not in seen]:
@@ -163,31 +163,15 @@ def _add_defaults(res: ScanResult, folder: str, rel: str, data: object) -> None:
     res.defaults[folder] = Defaults(deep_merge(base.values, data), sources)
 
 
-def _walk(res: ScanResult, value, rel: str, folder: str, owner: Record | None, line: int):
-    """Find objects (mappings with a name) and `$references` at any depth of value."""
-    if isinstance(value, dict):
-        key_lines = value.key_lines if isinstance(value, LMap) else {}
-        if "name" in value:
-            name = value["name"]
-            if is_ref(name):
-                res.refs.append(Ref(name[1:], rel, key_lines.get("name", line),
-                                    owner.name if owner else None))
-            else:
-                owner = _new_record(res, value, rel, folder, owner) or owner
-        items = ((key_lines.get(k, line), v) for k, v in value.items() if k != "name")
-    elif isinstance(value, list):
-        lines = value.item_lines if isinstance(value, LList) else [line] * len(value)
-        items = zip(lines, value)
-    else:
-        if is_ref(value):
-            res.refs.append(Ref(value[1:], rel, line, owner.name if owner else None))
-        return
-    for item_line, item in items:
-        if type(item) is str:  # the common leaf: only a `$name` matters
-            if item[:1] == "$" and _REF.match(item):
-                res.refs.append(Ref(item[1:], rel, item_line, owner.name if owner else None))
-        elif isinstance(item, dict | list):
-            _walk(res, item, rel, folder, owner, item_line)
+def _add_objects(res: ScanResult, rel: str, folder: str, objects: list, refs: list) -> None:
+    """Records and references of one file, from what the YAML builder noted."""
+    owners: list[Record | None] = []  # by index in objects: the record, or for an
+    for data, outer in objects:        # invalid name the enclosing object's record
+        owner = owners[outer] if outer >= 0 else None
+        owners.append(_new_record(res, data, rel, folder, owner) or owner)
+    for target, line, outer in refs:
+        owner = owners[outer] if outer >= 0 else None
+        res.refs.append(Ref(target, rel, line, owner.name if owner else None))
 
 
 def _new_record(res, data: LMap, rel, folder, owner) -> Record | None:

@@ -7,9 +7,13 @@ reading the tree uses PyYAML's C parser (CSafeLoader) with a constructor that re
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from .errors import ConfigError
+
+_REF = re.compile(r"^\$[A-Za-z0-9_][\w.\-]*$")  # a `$name` reference
 
 try:
     _BaseLoader = yaml.CSafeLoader
@@ -67,6 +71,10 @@ class _LineLoader(_BaseLoader):
         pass
 
 
+class _Restart(Exception):
+    """A merge key was met: the mapping is flattened and built again."""
+
+
 class _Builder:
     """Turns composed nodes into LMap/LList/scalars.
 
@@ -74,10 +82,16 @@ class _Builder:
     per-object bookkeeping) costs most of the load time of a large tree.
     """
 
-    def __init__(self, loader: _LineLoader):
+    def __init__(self, loader: _LineLoader, collect: bool = False):
         self.loader = loader
         self.problems: list[tuple[int, str]] = []
         self.memo: dict[int, object] = {}
+        # With collect, the tree's objects and references are noted while building,
+        # which spares the loader a second walk over every value:
+        self.collect = collect
+        self.objects: list[tuple[LMap, int]] = []  # (mapping with a name, owner index)
+        self.refs: list[tuple[str, int, int]] = []  # (target, line, owner index)
+        self.owner = -1  # index in objects of the innermost enclosing object
 
     def build(self, node):
         cls = node.__class__
@@ -85,6 +99,8 @@ class _Builder:
             tag = node.tag
             value = node.value
             if tag == _STR:
+                if self.collect and value[:1] == "$" and _REF.match(value):
+                    self.refs.append((value[1:], node.start_mark.line + 1, self.owner))
                 return value
             if tag == _INT and value.isdigit():
                 return int(value)
@@ -125,16 +141,36 @@ class _Builder:
         data.key_lines = key_lines
         own_keys: set = set()
         scalar = yaml.ScalarNode
+        outer = self.owner
+        marks = (len(self.objects), len(self.refs))
+        if self.collect:
+            for key_node, value_node in node.value:
+                if key_node.value == "name" and key_node.__class__ is scalar:
+                    if not (value_node.__class__ is scalar and value_node.tag == _STR
+                            and _REF.match(value_node.value)):
+                        self.objects.append((data, outer))
+                        self.owner = len(self.objects) - 1
+                    break
+        try:
+            return self._fill(node, data, key_lines, own_keys, merged)
+        except _Restart:
+            del self.objects[marks[0]:]
+            del self.refs[marks[1]:]
+            self.owner = outer
+            own = sum(1 for k, _ in node.value if k.tag != _MERGE)
+            self.loader.flatten_mapping(node)
+            return self._map(node, len(node.value) - own)
+        finally:
+            self.owner = outer
+
+    def _fill(self, node, data: LMap, key_lines: dict, own_keys: set, merged: int) -> LMap:
+        scalar = yaml.ScalarNode
         for index, (key_node, value_node) in enumerate(node.value):
             tag = key_node.tag
             if tag == _STR and key_node.__class__ is scalar:
                 key = key_node.value  # the usual key: a plain string
             elif tag == _MERGE:  # `<<: *anchor`: flatten, then build it again
-                data.clear()
-                key_lines.clear()
-                own = sum(1 for k, _ in node.value if k.tag != _MERGE)
-                self.loader.flatten_mapping(node)
-                return self._map(node, len(node.value) - own)
+                raise _Restart
             else:
                 key = self.build(key_node)
             line = key_node.start_mark.line + 1
@@ -159,8 +195,15 @@ class _Builder:
 
 def read_yaml(text: str, file: str) -> tuple[object, list[ConfigError]]:
     """Parse one file's text; returns (data, problems). Data is None on a syntax error."""
+    data, problems, _ = read_collecting(text, file, collect=False)
+    return data, problems
+
+
+def read_collecting(text: str, file: str, collect: bool = True):
+    """(data, problems, builder): builder.objects and builder.refs list, in document
+    order, the mappings with a `name` and the `$references` (see _Builder)."""
     loader = _LineLoader(text)
-    builder = _Builder(loader)
+    builder = _Builder(loader, collect)
     try:
         node = loader.get_single_node()
         data = builder.build(node) if node is not None else None
@@ -172,12 +215,12 @@ def read_yaml(text: str, file: str) -> tuple[object, list[ConfigError]]:
         ctx = exc.context_mark
         if exc.context and ctx is not None and mark is not None and ctx.line != mark.line:
             col += f", {exc.context} started at line {ctx.line + 1}"
-        return None, [ConfigError(f"YAML syntax error: {what}{col}", file, line)]
+        return None, [ConfigError(f"YAML syntax error: {what}{col}", file, line)], None
     except yaml.YAMLError as exc:
-        return None, [ConfigError(f"YAML error: {exc}", file, None)]
+        return None, [ConfigError(f"YAML error: {exc}", file, None)], None
     finally:
         loader.dispose()
-    return data, [ConfigError(msg, file, line) for line, msg in builder.problems]
+    return data, [ConfigError(msg, file, line) for line, msg in builder.problems], builder
 
 
 def plain(value):
