@@ -7,6 +7,7 @@ ScanServer issue extends it with an alignment scan over the simulated diode.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -49,9 +50,13 @@ def _show_devices() -> None:
 
 def run_demo(port: int | None = None, run_dir: str | None = None) -> int:
     """Bring the demo beamline up, show it, bring it down. Returns the exit code."""
-    config_dir = demo_config()
+    rd = RunDir(Path(run_dir) if run_dir else default_run_dir(demo_config()))
+    # A fresh copy: the servers write to their configuration (Tango properties land in
+    # YAML), and the shipped tree must stay as shipped, even in a read-only install.
+    config_dir = rd.path / "config"
+    shutil.rmtree(config_dir, ignore_errors=True)
+    shutil.copytree(demo_config(), config_dir)
     _show_config(config_dir)
-    rd = RunDir(Path(run_dir) if run_dir else default_run_dir(config_dir))
     stack = Stack(config_dir, rd, port=port or _free_port())
     try:
         stack.start()
