@@ -19,6 +19,18 @@ from blisstango.core.config import load_tree
 from blisstango.core.config.tango_view import tango_view
 
 
+def wait_view(cfg, ready, timeout: float = 30.0):
+    """The tree's Tango view once ready(view) holds; it must parse and validate meanwhile."""
+    deadline = time.monotonic() + timeout
+    while True:
+        view = tango_view(load_tree(cfg))
+        assert not view.errors, view.errors
+        if ready(view):
+            return view
+        assert time.monotonic() < deadline, "YAML never got the writes"
+        time.sleep(0.1)
+
+
 def admin(db, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["tango_admin", *args], env={**os.environ, **db.env},
                           capture_output=True, text=True, timeout=30)
@@ -50,9 +62,11 @@ def test_tango_writes_land_in_yaml_and_survive_kill9(tmp_path, cfg, yamldb):
     # properties of a device no server defines are kept too (journal, not YAML)
     db.put_device_property("free/standing/dev", {"Note": ["kept"]})
 
-    # the YAML tree holds every write, parses, and kept the comments
-    view = tango_view(load_tree(cfg))
-    assert not view.errors, view.errors
+    # the YAML tree holds every write (written right after the journal acknowledged it),
+    # parses, and kept the comments
+    view = wait_view(cfg, lambda v: "Position" in v.devices["demo/axis/m0"].attribute_properties
+                     and "sys/tg_test/1" in v.devices and v.devices["sys/tg_test/1"].alias == "tg1"
+                     and "ampli" in v.devices["sys/tg_test/1"].attribute_properties)
     tg, m0 = view.devices["sys/tg_test/1"], view.devices["demo/axis/m0"]
     assert (tg.server, tg.klass, tg.alias, tg.file) == ("TangoTest/test", "TangoTest", "tg1", "tango/TangoTest.yml")
     assert tg.properties == {"Mode": ["fast"], "Values": ["1", "2"]}
@@ -78,7 +92,21 @@ def test_tango_writes_land_in_yaml_and_survive_kill9(tmp_path, cfg, yamldb):
     assert list(db.get_device_property("sys/tg_test/1", "Mode")["Mode"]) == ["fast"]
 
     assert admin(yamldb, "--delete-server", "TangoTest/test").returncode == 0
-    assert "sys/tg_test/1" not in tango_view(load_tree(cfg)).devices
+    wait_view(cfg, lambda v: "sys/tg_test/1" not in v.devices)
+
+
+def test_writes_acknowledged_before_kill9_reach_yaml_after_restart(cfg, yamldb):
+    """kill -9 right after a burst of writes: the journal has them, the restart writes YAML."""
+    db = tango.Database("127.0.0.1", yamldb.port)
+    names = [f"burst/dev/{i}" for i in range(50)]
+    db.command_inout("DbAddServer", ["Burst/1"] + [x for n in names for x in (n, "BurstClass")])
+    for i, n in enumerate(names):
+        db.put_device_property(n, {"Index": [str(i)]})
+    yamldb.kill()
+    yamldb.proc = BeaconDBProcess(yamldb.workdir, port=yamldb.port, config=cfg).start().proc
+    view = wait_view(cfg, lambda v: all(v.devices.get(n) and v.devices[n].properties.get("Index") for n in names))
+    assert [view.devices[n].properties["Index"] for n in names] == [[str(i)] for i in range(50)]
+    assert {view.devices[n].file for n in names} == {"tango/Burst.yml"}
 
 
 def test_demo_devices_exported_and_beacon_device(tmp_path, cfg):

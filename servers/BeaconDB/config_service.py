@@ -24,6 +24,7 @@ class ConfigService:
         self.view: TangoView | None = None
         self.errors: list[str] = []
         self.on_reload: list[Callable[[TangoView, TangoView | None], None]] = []
+        self.before_reload: list[Callable[[], object]] = []  # e.g. flush pending YAML writes
 
     def load(self) -> None:
         """First load: an invalid tree is fatal (nothing good to fall back on)."""
@@ -36,6 +37,8 @@ class ConfigService:
 
     def reload(self) -> dict:
         """Validate the tree on disk; switch to it only if it is valid."""
+        for hook in self.before_reload:
+            hook()
         try:
             tree = load_tree(self.root)
             view = tango_view(tree)

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     server = f"{SERVER_EXEC}/{opts.instance}"
     store = TangoStore()
-    service = None
+    service = yaml_sync = None
     if opts.config:
         from blisstango.core.config import ConfigError, ConfigErrors
 
@@ -80,9 +80,12 @@ def main(argv: list[str] | None = None) -> int:
         except (ConfigError, ConfigErrors) as exc:
             print(f"BeaconDB: invalid configuration {opts.config}:\n{exc}", file=sys.stderr)
             return 2
-        YamlSync(store, service, internal_servers={server}).install()
+        yaml_sync = YamlSync(store, service, internal_servers={server})
+        yaml_sync.install()
     journal = Journal(run_dir, f"beacondb-{opts.instance}")
     replayed = journal.attach(store)
+    if yaml_sync is not None:
+        yaml_sync.reconcile()  # what the journal replayed but YAML may miss (kill -9)
     log.info("state loaded from %s (%d journal records replayed)", run_dir, replayed)
     StarterNotifier(store, server_name=f"{SERVER_EXEC}/{opts.instance}").install()
     db_device.STORE[:] = [store]
@@ -133,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         run(classes, args=[SERVER_EXEC, opts.instance], util=util, post_init_callback=post_init,
             raises=True)
     finally:
+        if yaml_sync is not None:
+            yaml_sync.flush()
         journal.close()
         if redis is not None:
             redis.stop()

@@ -2,7 +2,10 @@
 
 At start (and on Reload) the Tango view of the tree replaces the store's devices and
 their (attribute) properties. Afterwards every Tango-API write to a device definition
-lands in YAML before the command is acknowledged, comments kept, atomically:
+lands in YAML, comments kept, atomically. The journal (fsync'd) acknowledges the write;
+YAML follows right after in a writer thread (ruamel round trips of big files take
+seconds, which no DB client should wait for). After a crash the journal replays what
+YAML may miss and `reconcile()` writes it. What goes where:
 
 * plain servers: their server-centric file under ``tango/`` (``tango/<Exec>.yml`` for a
   new server);
@@ -14,6 +17,9 @@ lands in YAML before the command is acknowledged, comments kept, atomically:
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -49,15 +55,22 @@ class YamlSync:
         self.suite: dict[str, str] = {}          # device key -> object name
         self.location: dict[str, str] = {}       # plain device key -> file
         self.server_file: dict[str, str] = {}    # executable lower -> file
-        self._styles: dict[str, rtyaml.Style] = {}
-        self._before: dict[str, tuple] = {}
+        self.yaml_state: dict[str, tuple] = {}   # device key -> state as written in YAML
+        self.errors: list[str] = []              # last write failures (retried)
+        self._docs: dict[str, tuple] = {}        # file -> (ruamel doc, style, stat)
+        self._dirty: set[str] = set()
+        self._busy = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="yaml-writer", daemon=True)
 
     def install(self) -> None:
         self.store.config_mode = True
         self.apply_view(self.service.view, None)
         self.store.validators.append(self.validate)
-        self.store.listeners.insert(0, self.after)  # YAML first, then the journal
+        self.store.listeners.insert(0, self.after)
+        self.service.before_reload.append(self.flush)
         self.service.on_reload.append(self.apply_view)
+        self._thread.start()
 
     # -- view -> store -----------------------------------------------------------------
     def apply_view(self, view: TangoView, old: TangoView | None) -> None:
@@ -66,7 +79,7 @@ class YamlSync:
             if old is not None:
                 for key in set(old.devices) - set(view.devices):
                     st._drop_device(key)
-            self.suite, self.location, self.server_file = {}, {}, {}
+            self.suite, self.location, self.server_file, self.yaml_state = {}, {}, {}, {}
             for key, d in view.devices.items():
                 prev = st.devices.get(key)
                 if prev is not None and prev.alias:
@@ -93,8 +106,9 @@ class YamlSync:
                 else:
                     self.location[key] = d.file
                     self.server_file.setdefault(d.server.split("/")[0].lower(), d.file)
+                self.yaml_state[key] = self._state(key)
 
-    # -- before a mutation: refuse what YAML cannot express, remember the old state ------
+    # -- before a mutation: refuse what YAML cannot express --------------------------------
     def _keys_of(self, op: str, args: tuple) -> list[str]:
         if op == "add_device":
             return [args[1].lower()]
@@ -113,80 +127,133 @@ class YamlSync:
         return []
 
     def validate(self, op: str, args: tuple) -> None:
-        self._before = {}
-        for key in self._keys_of(op, args):
+        self._pending = self._keys_of(op, args)
+        for key in self._pending:
             dev = self.store.devices.get(key)
-            if dev is not None and dev.server.lower() in self.internal:
-                continue
             obj = self.suite.get(key)
-            if obj is not None:
-                node = self.service.tree.get(obj) if self.service.tree else None
-                where = f" ({node.file}:{node.line})" if node else ""
-                klass = args[2] if op == "add_device" else dict((n.lower(), c) for n, c in args[1]).get(key) \
-                    if op == "add_devices" else None
-                if op in ("delete_device", "delete_server", "rename_server", "delete_device_alias") or (
-                        op in ("add_device", "add_devices") and (args[0] != dev.server or klass != dev.klass)):
-                    raise DbError(DB_SQLError, f"{dev.name} is the Tango device of configuration object "
-                                  f"{obj}{where}: change that object in YAML instead", f"DataBase::{op}")
-            self._before[key] = self._state(key)
+            if obj is None or dev is None:
+                continue
+            node = self.service.tree.get(obj) if self.service.tree else None
+            where = f" ({node.file}:{node.line})" if node else ""
+            klass = args[2] if op == "add_device" else dict((n.lower(), c) for n, c in args[1]).get(key) \
+                if op == "add_devices" else None
+            if op in ("delete_device", "delete_server", "rename_server", "delete_device_alias") or (
+                    op in ("add_device", "add_devices") and (args[0] != dev.server or klass != dev.klass)):
+                raise DbError(DB_SQLError, f"{dev.name} is the Tango device of configuration object "
+                              f"{obj}{where}: change that object in YAML instead", f"DataBase::{op}")
 
-    def _state(self, key: str) -> tuple:
+    def _state(self, key: str) -> tuple | None:
+        """(server, class, alias, properties, attribute properties) of a device, or None."""
         st = self.store
+        dev = st.devices.get(key)
+        if dev is None:
+            return None
         props = {n: list(v) for n, v in st.tables["device"].props(key).values()}
         attrs = {}
         for owner in st.tables["device_attr"].owners():
             if owner[0].lower() == key:
                 attrs[owner[1]] = {n: list(v) for n, v in st.tables["device_attr"].props(owner).values()}
-        dev = st.devices.get(key)
-        return (dev.alias if dev else None), props, attrs
+        return dev.server, dev.klass, dev.alias, props, attrs
 
-    # -- after the mutation (under the store lock, before the journal) -------------------
+    # -- after the mutation: mark the devices to write -------------------------------------
     def after(self, op: str, now: str, args: tuple) -> None:
         if op not in DEVICE_OPS | SERVER_OPS | PROP_OPS:
             return
-        if op in PROP_OPS and args[0] not in ("device", "device_attr"):
-            return
-        keys = set(self._before)
+        keys = set(getattr(self, "_pending", []))
         if op == "rename_server":
             keys |= {d.name.lower() for d in self.store.server_devices(args[1])}
-        plain = []
-        for key in sorted(keys):
-            dev = self.store.devices.get(key)
-            server = dev.server if dev else None
-            if (server or "").lower() in self.internal or (dev is not None and dev.klass == "DServer"):
+        self._mark(keys)
+
+    def _mark(self, keys) -> None:
+        keys = {k for k in keys if not k.startswith("dserver/")}
+        if keys:
+            with self._cond:
+                self._dirty |= keys
+                self._cond.notify_all()
+
+    def reconcile(self) -> None:
+        """Write to YAML whatever the store holds that YAML does not (journal replay)."""
+        with self.store.lock:
+            keys = {k for k, d in self.store.devices.items() if d.server.lower() not in self.internal
+                    and d.klass != "DServer"} | set(self.yaml_state)
+        self._mark(keys)
+
+    def flush(self, timeout: float = 60.0) -> bool:
+        """Wait until every pending write is in YAML (before a Reload, at shutdown)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._dirty or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.5))
+        return True
+
+    # -- writer thread ---------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._dirty:
+                    self._cond.wait()
+                self._busy = True
+            time.sleep(0.01)  # let a burst of writes coalesce into one file write
+            with self._cond:
+                keys, self._dirty = self._dirty, set()
+            try:
+                self._write(keys)
+            except Exception as exc:  # noqa: BLE001 - keep the DB up, retry later
+                log.exception("writing %d device(s) to YAML failed", len(keys))
+                self.errors = [f"{type(exc).__name__}: {exc}"]
+                with self._cond:
+                    self._dirty |= keys
+                time.sleep(1.0)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _write(self, keys: set[str]) -> None:
+        with self.store.lock:
+            wanted = {k: self._state(k) for k in keys}
+        plain = {}
+        for key, state in sorted(wanted.items()):
+            if state == self.yaml_state.get(key):
+                continue
+            if state is not None and state[0].lower() in self.internal:
                 continue
             if key in self.suite:
-                self._sync_suite(key, self._before.get(key))
+                self._sync_suite(key, self.yaml_state.get(key), state)
+                self.yaml_state[key] = state
             else:
-                plain.append(key)
+                plain[key] = state
         if plain:
             self._sync_plain(plain)
+        self.errors = []
 
     # -- suite objects: the object's tango block ---------------------------------------
-    def _sync_suite(self, key: str, before: tuple | None) -> None:
+    def _sync_suite(self, key: str, old: tuple | None, new: tuple | None) -> None:
         obj = self.suite[key]
-        alias0, props0, attrs0 = before or (None, {}, {})
-        alias1, props1, attrs1 = self._state(key)
-        try:
-            if alias1 != alias0:
-                if alias1 and alias1 != obj:
-                    self.writer.set_key(obj, ("tango", "alias"), alias1)
-                else:
-                    self._delete_key(obj, ("tango", "alias"))
-            for n, v in props1.items():
-                if props0.get(n) != v:
-                    self.writer.set_key(obj, ("tango", "properties", n), _yaml_value(v))
-            for n in set(props0) - set(props1):
-                self._delete_key(obj, ("tango", "properties", n))
-            for a, props in attrs1.items():
-                for n, v in props.items():
-                    if attrs0.get(a, {}).get(n) != v:
-                        self.writer.set_key(obj, ("tango", "attribute_properties", a, n), _yaml_value(v))
-            for a, props in attrs0.items():
-                for n in set(props) - set(attrs1.get(a, {})):
-                    self._delete_key(obj, ("tango", "attribute_properties", a, n))
-        except ConfigError as exc:
-            raise DbError(DB_SQLError, f"cannot write {obj}'s configuration: {exc}", "BeaconDB::yaml") from exc
+        if new is None:
+            return  # refused by validate(): suite devices are deleted in their object
+        _, _, alias0, props0, attrs0 = old or (None, None, None, {}, {})
+        _, _, alias1, props1, attrs1 = new
+        if alias1 != alias0:
+            if alias1 and alias1 != obj:
+                self.writer.set_key(obj, ("tango", "alias"), alias1)
+            else:
+                self._delete_key(obj, ("tango", "alias"))
+        for n, v in props1.items():
+            if props0.get(n) != v:
+                self.writer.set_key(obj, ("tango", "properties", n), _yaml_value(v))
+        for n in set(props0) - set(props1):
+            self._delete_key(obj, ("tango", "properties", n))
+        for a, props in attrs1.items():
+            for n, v in props.items():
+                if attrs0.get(a, {}).get(n) != v:
+                    self.writer.set_key(obj, ("tango", "attribute_properties", a, n), _yaml_value(v))
+        for a, props in attrs0.items():
+            for n in set(props) - set(attrs1.get(a, {})):
+                self._delete_key(obj, ("tango", "attribute_properties", a, n))
 
     def _delete_key(self, obj: str, path: tuple) -> None:
         try:
@@ -196,17 +263,21 @@ class YamlSync:
 
     # -- plain servers: tango/*.yml ----------------------------------------------------
     def _edit(self, rel: str, fn) -> None:
+        """Edit one file: the parsed document is cached while nobody else changes the file."""
         path = self.root / rel
         with TreeLock(self.root):
-            text = path.read_text() if path.exists() else ""
-            style = self._styles.get(rel)
-            if style is None:
-                style = rtyaml.detect_style(text) if text.strip() else rtyaml.Style()
-                self._styles[rel] = style
-            doc = rtyaml.load(text, style) if text.strip() else None
+            stat = _stat(path)
+            cached = self._docs.get(rel)
+            if cached is not None and cached[2] == stat:
+                doc, style = cached[0], cached[1]
+            else:
+                text = path.read_text() if path.exists() else ""
+                style = cached[1] if cached else (rtyaml.detect_style(text) if text.strip() else rtyaml.Style())
+                doc = rtyaml.load(text, style) if text.strip() else None
             doc = fn(doc)
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(path, rtyaml.dump(doc, style) if doc else "")
+            self._docs[rel] = (doc, style, _stat(path))
 
     @staticmethod
     def _blocks(doc) -> list:
@@ -226,46 +297,46 @@ class YamlSync:
                     del instances[inst]
         return doc
 
-    def _sync_plain(self, keys: list[str]) -> None:
+    def _sync_plain(self, wanted: dict[str, tuple | None]) -> None:
         """Write the devices' entries, one edit per file (a 500-device DbAddServer is one write)."""
         removals: dict[str, set[str]] = {}
-        writes: dict[str, list[str]] = {}
-        for key in keys:
-            dev = self.store.devices.get(key)
+        writes: dict[str, dict[str, tuple]] = {}
+        for key, state in wanted.items():
             old = self.location.get(key)
-            if dev is None:
+            if state is None:
                 if old:
                     removals.setdefault(old, set()).add(key)
-                    del self.location[key]
                 continue
-            exe = dev.server.split("/", 1)[0]
+            exe = state[0].split("/", 1)[0]
             target = self.server_file.get(exe.lower()) or old or f"{TANGO_FOLDER}/{exe}.yml"
             if old and old != target:
                 removals.setdefault(old, set()).add(key)
-            writes.setdefault(target, []).append(key)
+            writes.setdefault(target, {})[key] = state
             self.server_file.setdefault(exe.lower(), target)
         for rel, ks in removals.items():
             self._edit(rel, lambda doc, ks=ks: self._remove_entries(doc, ks))
-        for rel, ks in writes.items():
-            self._edit(rel, lambda doc, ks=ks: self._write_entries(doc, ks))
             for k in ks:
+                if self.location.get(k) == rel:
+                    del self.location[k]
+                if wanted.get(k) is None:
+                    self.yaml_state.pop(k, None)
+        for rel, states in writes.items():
+            self._edit(rel, lambda doc, states=states: self._write_entries(doc, states))
+            for k, state in states.items():
                 self.location[k] = rel
+                self.yaml_state[k] = state
 
-    def _write_entries(self, doc, keys: list[str]):
-        misplaced = {k for k in keys if not self._entry_in(doc, *self._server_of(k), k)}
+    def _write_entries(self, doc, states: dict[str, tuple]):
+        misplaced = {k for k, st in states.items() if not self._entry_in(doc, *st[0].split("/", 1), k)}
         doc = self._remove_entries(doc, misplaced) if misplaced else doc
-        for key in keys:
-            doc = self._write_entry(doc, key)
+        for key, state in states.items():
+            doc = self._write_entry(doc, key, state)
         return doc
 
-    def _server_of(self, key: str) -> tuple[str, str]:
-        exe, inst = self.store.devices[key].server.split("/", 1)
-        return exe, inst
-
-    def _write_entry(self, doc, key: str):
-        dev = self.store.devices[key]
-        exe, inst = self._server_of(key)
-        _, props, attrs = self._state(key)
+    def _write_entry(self, doc, key: str, state: tuple):
+        server, klass, alias, props, attrs = state
+        exe, inst = server.split("/", 1)
+        name = self.store.devices[key].name if key in self.store.devices else key
         block = next((b for b in self._blocks(doc) if str(b.get("server", "")).lower() == exe.lower()), None)
         if block is None:
             block = CommentedMap([("server", exe), ("instances", CommentedMap())])
@@ -286,11 +357,11 @@ class YamlSync:
             devices = body["devices"] = CommentedSeq()
         entry = next((e for e in devices if str(e.get("tango_name", "")).lower() == key), None)
         if entry is None:
-            entry = CommentedMap([("tango_name", dev.name), ("class", dev.klass)])
+            entry = CommentedMap([("tango_name", name), ("class", klass)])
             devices.append(entry)
-        _sync_map(entry, "class", dev.klass)
-        if dev.alias:
-            _sync_map(entry, "alias", dev.alias)
+        _sync_map(entry, "class", klass)
+        if alias:
+            _sync_map(entry, "alias", alias)
         else:
             entry.pop("alias", None)
         _sync_props(entry, "properties", props)
@@ -315,6 +386,14 @@ class YamlSync:
             if any(str(e.get("tango_name", "")).lower() == key for e in body.get("devices") or []):
                 return True
         return False
+
+
+def _stat(path: Path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
 
 
 def _sync_map(entry, key: str, value: str) -> None:
