@@ -1,0 +1,112 @@
+"""Follow a ScanServer's scans from Tango change events alone (RecordData).
+
+Each RecordData event is JSON: {"event": "start", scan, key, title, npoints, channels,
+attributes} when a scan starts, then {"event": "data" | "end", scan, npoints,
+data: {channel: {first, values}}} (+ end_reason, error at the end). Values are placed at
+their index, so a repeated message (the one a new subscription receives first) changes
+nothing. Works in any Tango client process; callbacks run in Tango's event thread.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import tango
+
+
+class ScanRecord:
+    """One scan rebuilt from RecordData messages."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.key = ""
+        self.title = ""
+        self.expected = 0
+        self.channels: list[str] = []
+        self.data: dict[str, list[float]] = {}
+        self.ended = threading.Event()
+        self.end_reason: str | None = None
+        self.error: str | None = None
+
+    def apply(self, msg: dict) -> None:
+        kind = msg.get("event")
+        if kind == "start":
+            self.key, self.title = msg.get("key", ""), msg.get("title", "")
+            self.expected = int(msg.get("npoints") or 0)
+            self.channels = list(msg.get("channels", []))
+            for c in self.channels:
+                self.data.setdefault(c, [])
+            return
+        for channel, chunk in (msg.get("data") or {}).items():
+            values = self.data.setdefault(channel, [])
+            first = int(chunk["first"])
+            if len(values) < first:
+                values.extend([float("nan")] * (first - len(values)))
+            values[first:first + len(chunk["values"])] = chunk["values"]
+        if kind == "end":
+            self.end_reason, self.error = msg.get("end_reason"), msg.get("error")
+            self.ended.set()
+
+    @property
+    def npoints(self) -> int:
+        """Complete points (every channel has them)."""
+        return min((len(v) for v in self.data.values()), default=0)
+
+    def row(self, i: int) -> dict[str, float]:
+        return {c: v[i] for c, v in self.data.items()}
+
+
+class RecordFollower:
+    """Subscribes to RecordData of a ScanServer device; records[scan number] -> ScanRecord.
+
+    on_message(record, msg) is called after each message is applied."""
+
+    def __init__(self, device: Any, on_message: Callable[[ScanRecord, dict], None] | None = None) -> None:
+        self.device = device
+        self.on_message = on_message
+        self.records: dict[int, ScanRecord] = {}
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+        self._id = device.subscribe_event("RecordData", tango.EventType.CHANGE_EVENT, self._event)
+
+    def _event(self, ev) -> None:
+        if ev.err:
+            self.errors.append(ev.errors[0].desc if ev.errors else "event error")
+            return
+        fmt, raw = ev.attr_value.value
+        if fmt != "json" or not raw:
+            return
+        msg = json.loads(raw)
+        if "scan" not in msg:
+            return
+        with self._lock:
+            rec = self.records.setdefault(int(msg["scan"]), ScanRecord(int(msg["scan"])))
+            rec.apply(msg)
+        if self.on_message is not None:
+            self.on_message(rec, msg)
+
+    def record(self, number: int, timeout: float = 10.0) -> ScanRecord:
+        """The record of scan `number`, waiting for its first message."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while number not in self.records:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no RecordData event of scan {number} within {timeout} s")
+            time.sleep(0.01)
+        return self.records[number]
+
+    def wait_end(self, number: int, timeout: float = 60.0) -> ScanRecord:
+        rec = self.record(number, timeout)
+        if not rec.ended.wait(timeout):
+            raise TimeoutError(f"scan {number}: no end event within {timeout} s")
+        return rec
+
+    def close(self) -> None:
+        try:
+            self.device.unsubscribe_event(self._id)
+        except tango.DevFailed:
+            pass

@@ -1,0 +1,154 @@
+"""AxisProxy: an AxisManager axis driven through Tango with the fewest round trips.
+
+What a ScanServer needs for the session's exported axes, per scan point: one GroupMove
+(or Position write), one server-side WaitMove (no client polling: the end of motion is
+known at once), one Position read. `remote.remote_axes` gives full Axis objects (motion
+hooks, groups, polling); this proxy is the scan fast path. Every Tango error becomes a
+MotionError/LimitError naming the axis. While a scan holds the axis' Beacon lock
+(`owner` set, changeable per scan), moves go through the manager's GroupMove with the
+"@owner" token the AxisManager accepts from the holder, and the position read after
+each motion is cached: nobody else can move a locked axis.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import tango
+
+from .errors import LimitError, MotionError
+
+_MOVING = (tango.DevState.MOVING, tango.DevState.RUNNING)
+#: WaitMove lasts as long as a motion: its own proxy, with a long timeout
+_WAIT_TIMEOUT_MS = 24 * 3600 * 1000
+
+
+class AxisProxy:
+    """A BlissAxis Tango device seen as an axis (gevent green proxies)."""
+
+    def __init__(self, name: str, device: str, manager: str | None = None, timeout_ms: int = 3000) -> None:
+        self.name = name
+        self.device = device
+        self.manager_device = manager
+        green = tango.GreenMode.Gevent
+        self._proxy: Any = tango.DeviceProxy(device, green_mode=green)
+        self._proxy.set_timeout_millis(timeout_ms)
+        self._waiter: Any = tango.DeviceProxy(device, green_mode=green)
+        self._waiter.set_timeout_millis(_WAIT_TIMEOUT_MS)
+        self._manager: Any = None
+        if manager:
+            self._manager = tango.DeviceProxy(manager, green_mode=green)
+            self._manager.set_timeout_millis(timeout_ms)
+        self._owner: str | None = None
+        self._cached: float | None = None
+        self._unit: str | None = None
+
+    def _call(self, what: str, fn, *args):
+        try:
+            return fn(*args)
+        except tango.DevFailed as exc:
+            err = exc.args[0]
+            desc = err.desc.strip()
+            if err.reason == "LimitError":
+                raise LimitError(desc) from None
+            if desc.startswith(f"{self.name}:"):
+                raise MotionError(desc) from None
+            raise MotionError(f"{self.name}: {what} on {self.device} failed: {desc}") from None
+
+    @property
+    def owner(self) -> str | None:
+        """Beacon lock owner description this process holds the axis with (None: not locked)."""
+        return self._owner
+
+    @owner.setter
+    def owner(self, value: str | None) -> None:
+        self._owner = value
+        self._cached = None
+
+    # ------------------------------------------------------------------ reading
+    def _read(self, attr: str) -> Any:
+        return self._call(f"read {attr}", self._proxy.read_attribute, attr).value
+
+    @property
+    def position(self) -> float:
+        if self._cached is not None:
+            return self._cached
+        return float(self._read("Position"))
+
+    @property
+    def state(self) -> str:
+        return str(self._call("State", self._proxy.state))
+
+    @property
+    def is_moving(self) -> bool:
+        return self._call("State", self._proxy.state) in _MOVING
+
+    @property
+    def unit(self) -> str | None:
+        if self._unit is None:
+            try:
+                self._unit = self._proxy.get_attribute_config("Position").unit or ""
+            except tango.DevFailed:
+                return None
+        return self._unit or None
+
+    @property
+    def limits(self) -> tuple[float, float]:
+        lo, hi = self._read("Limits")
+        return float(lo), float(hi)
+
+    def check_limits(self, user_pos: float) -> None:
+        """LimitError naming the axis, the value and the limit if user_pos is out of range."""
+        if not math.isfinite(user_pos):
+            raise LimitError(f"{self.name}: target {user_pos} is not a finite number")
+        lo, hi = self.limits
+        if user_pos < lo:
+            raise LimitError(f"{self.name}: {user_pos:g} is below the low limit {lo:g}")
+        if user_pos > hi:
+            raise LimitError(f"{self.name}: {user_pos:g} is above the high limit {hi:g}")
+
+    def _rw(self, attr: str, value: float | None = None) -> float:
+        if value is None:
+            return float(self._read(attr))
+        self._call(f"write {attr}", self._proxy.write_attribute, attr, float(value))
+        return float(value)
+
+    velocity = property(lambda self: self._rw("Velocity"), lambda self, v: self._rw("Velocity", v))
+    acceleration = property(lambda self: self._rw("Acceleration"), lambda self, v: self._rw("Acceleration", v))
+
+    # ------------------------------------------------------------------ motion
+    def move(self, target: float, wait: bool = True, relative: bool = False) -> None:
+        if relative:
+            target = self.position + target
+        self._cached = None
+        if self._owner and self._manager is not None:
+            self._call("GroupMove", self._manager.command_inout, "GroupMove",
+                       [f"@{self._owner}", self.name, repr(float(target))])
+        else:
+            self._call("write Position", self._proxy.write_attribute, "Position", float(target))
+        if wait:
+            self.wait_move()
+
+    def rmove(self, delta: float, wait: bool = True) -> None:
+        self.move(delta, wait=wait, relative=True)
+
+    def wait_move(self, timeout: float | None = None) -> None:
+        self._call("WaitMove", self._waiter.command_inout, "WaitMove")
+        if self._owner:
+            self._cached = float(self._read("Position"))
+
+    def stop(self, wait: bool = True) -> None:
+        self._cached = None
+        self._call("Stop", self._proxy.command_inout, "Stop")
+        if wait:
+            self.wait_move()
+
+    def abort(self, wait: bool = True) -> None:
+        self._cached = None
+        self._call("Abort", self._proxy.command_inout, "Abort")
+        if wait:
+            self.wait_move()
+
+    def __repr__(self) -> str:
+        return f"<AxisProxy {self.name} on {self.device}>"

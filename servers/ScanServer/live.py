@@ -1,0 +1,94 @@
+"""Live view of the running scan for Tango clients: new points pulled every period.
+
+The feed reads the scan's channels the way the Redis publisher does (the points each
+channel keeps), so acquisition does no extra work per point. Every period (100 ms) it
+hands the device one Update: the new points per scalar channel since the last update
+(RecordData), the whole data so far (spectrum attributes), the last complete point and
+the progress; a final update follows the end of the scan.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from blisstango.core.scanning import Scan
+
+_NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
+
+
+def attribute_names(channels: list[str]) -> dict[str, str]:
+    """Tango attribute name per channel: the short name (after the last ':') when unique,
+    else the full name with ':' -> '_'."""
+    short = {c: _NOT_NAME.sub("_", c.rsplit(":", 1)[-1]) for c in channels}
+    counts: dict[str, int] = {}
+    for s in short.values():
+        counts[s.lower()] = counts.get(s.lower(), 0) + 1
+    out = {}
+    for c, s in short.items():
+        name = s if counts[s.lower()] == 1 else _NOT_NAME.sub("_", c)
+        if not name[0].isalpha():
+            name = "ch_" + name
+        out[c] = name
+    return out
+
+
+@dataclass
+class Update:
+    new: dict[str, tuple[int, list]] = field(default_factory=dict)   # channel -> (first index, values)
+    data: dict[str, np.ndarray] = field(default_factory=dict)        # channel -> all points so far
+    npoints: int = 0                                                 # complete points so far
+    progress: float = 0.0
+    last_point: dict[str, float] = field(default_factory=dict)
+    final: bool = False
+
+
+class LiveFeed:
+    """Follows one scan's scalar channels; `updates()` yields an Update every period."""
+
+    def __init__(self, scan: Scan, period: float = 0.1) -> None:
+        self.scan = scan
+        self.period = period
+        self.channels = {c.name: c for c in scan.chain.channels if c.kind == "data" and not c.shape}
+        self.names = attribute_names(list(self.channels))
+        self.expected = int(scan.scan_info.get("npoints") or 0)
+        self._arrays: dict[str, list[np.ndarray]] = {c: [] for c in self.channels}
+        self._sent = dict.fromkeys(self.channels, 0)
+        self._items = dict.fromkeys(self.channels, 0)
+
+    def _pull(self, final: bool) -> Update:
+        up = Update(final=final)
+        for name, ch in self.channels.items():
+            blocks, end = ch.blocks(self._items[name])
+            self._items[name] = end
+            if blocks:
+                new = np.concatenate([b.reshape(-1) for b in blocks]).astype(float, copy=False)
+                up.new[name] = (self._sent[name], new.tolist())
+                self._sent[name] += len(new)
+                self._arrays[name].append(new)
+                if len(self._arrays[name]) > 1:
+                    self._arrays[name] = [np.concatenate(self._arrays[name])]
+            arrs = self._arrays[name]
+            up.data[name] = arrs[0] if arrs else np.empty(0)
+        counts = [len(a) for a in up.data.values()]
+        up.npoints = min(counts) if counts else 0
+        if up.npoints:
+            up.last_point = {n: float(a[up.npoints - 1]) for n, a in up.data.items()}
+        if self.expected:
+            up.progress = min(100.0, 100.0 * up.npoints / self.expected)
+        if final and self.scan.end_reason is not None and self.scan.end_reason.value == "SUCCESS":
+            up.progress = 100.0
+        return up
+
+    def run(self, push) -> None:
+        """push(Update) every period while the scan runs, then once more with final=True."""
+        task = self.scan._task
+        while task is not None and not task.ready():
+            task.join(self.period)
+            if not task.ready():
+                up = self._pull(False)
+                if up.new:
+                    push(up)
+        push(self._pull(True))

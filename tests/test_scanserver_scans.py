@@ -1,0 +1,192 @@
+"""ScanServer end to end: the demo stack (Redis, BeaconDB, AxisManager, NexusWriter,
+ScanServer) started by `blisstango up`, scans driven through Tango only."""
+
+import json
+import time
+
+import h5py
+import numpy as np
+import pytest
+import tango
+from helpers.nexus import wait_complete
+from helpers.scan_stack import DemoStack
+
+from blisstango.clients.scan_events import RecordFollower
+from blisstango.core.data import ScanReader
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    from conftest import DEMO_CONFIG
+
+    s = DemoStack(tmp_path_factory.mktemp("scanserver"), DEMO_CONFIG)
+    try:
+        s.up()
+        yield s
+    finally:
+        s.down()
+
+
+@pytest.fixture
+def scan_dev(stack):
+    dev = stack.device("demo/scan/demo", timeout_ms=120000)
+    dev.WaitScan(60)
+    return dev
+
+
+@pytest.fixture
+def follower(scan_dev):
+    f = RecordFollower(scan_dev)
+    yield f
+    f.close()
+
+
+def _file_entry(path, entry):
+    with h5py.File(path, "r", locking=False) as f:
+        e = f[entry]
+        meas = {k: e["measurement"][k][()] for k in e["measurement"]}
+        plot = e[e.attrs["default"]] if "default" in e.attrs else None
+        nxdata = None if plot is None else {k: (v.decode() if isinstance(v, bytes) else v)
+                                              for k, v in plot.attrs.items()}
+        return meas, {k: (v.decode() if isinstance(v, bytes) else v) for k, v in e.attrs.items()}, nxdata, \
+            (e["end_reason"][()].decode() if "end_reason" in e else None)
+
+
+def test_ascan_points_are_identical_in_events_redis_and_file(stack, scan_dev, follower):
+    progress = []
+    pid = scan_dev.subscribe_event("Progress", tango.EventType.CHANGE_EVENT,
+                                   lambda ev: None if ev.err else progress.append(ev.attr_value.value))
+    spectra = []
+    sid = scan_dev.subscribe_event("ScanNumber", tango.EventType.CHANGE_EVENT, lambda ev: None)
+    try:
+        n = scan_dev.ascan(["m0", "1", "4", "12", "0", "diode"])
+        assert scan_dev.WaitScan(60)
+        rec = follower.wait_end(n, 30)
+    finally:
+        scan_dev.unsubscribe_event(pid)
+        scan_dev.unsubscribe_event(sid)
+    assert rec.end_reason == "SUCCESS" and rec.error is None
+    assert rec.npoints == 13
+    assert rec.title == "ascan m0 1 4 12 0"
+    ev_m0 = np.array(rec.data["axis:m0"])
+    ev_diode = np.array(rec.data["simulation:diode"])
+    np.testing.assert_allclose(ev_m0, np.linspace(1, 4, 13), atol=1e-3)
+    assert ev_diode.argmax() == int(np.argmin(abs(ev_m0 - 2.5)))       # the demo peak
+    assert progress and progress[-1] == 100.0
+    spectra = scan_dev.read_attribute("diode").value
+    np.testing.assert_array_equal(spectra, ev_diode)
+    assert json.loads(scan_dev.LastPoint)["simulation:diode"] == ev_diode[-1]
+
+    # Redis: the same points, bit for bit
+    info = json.loads(scan_dev.ScanInfo)
+    reader = ScanReader(stack.data_redis(), info["key"])
+    for channel, values in rec.data.items():
+        np.testing.assert_array_equal(reader.read_all(channel), np.array(values))
+    assert reader.info["end_reason"] == "SUCCESS"
+
+    # the NexusWriter's file: the same points again, a NeXus default plot
+    entry = f"{n}.1"
+    wait_complete(info["filename"], entry, timeout=60)
+    meas, attrs, nxdata, end_reason = _file_entry(info["filename"], entry)
+    np.testing.assert_array_equal(meas["m0"], ev_m0)
+    np.testing.assert_array_equal(meas["diode"], ev_diode)
+    assert attrs["NX_class"] == "NXentry"
+    assert nxdata["NX_class"] == "NXdata" and "signal" in nxdata
+    assert end_reason == "SUCCESS"
+
+
+def test_runscan_two_level_chain_rebuilt_from_events(stack, scan_dev, follower):
+    desc = {"title": "motor over timer", "chain": [
+        {"type": "step", "axes": [{"axis": "m1", "start": 0, "stop": 2, "intervals": 4}], "children": [
+            {"type": "timer", "count_time": 0.01, "children": [{"counters": ["diode", "diode2"]}]}]}]}
+    n = scan_dev.RunScan(json.dumps(desc))
+    assert scan_dev.WaitScan(60)
+    rec = follower.wait_end(n, 30)
+    assert rec.end_reason == "SUCCESS", rec.error
+    assert set(rec.data) == {"axis:m1", "timer:elapsed_time", "timer:epoch", "simulation:diode",
+                             "simulation:diode2"}
+    assert rec.npoints == 5
+    np.testing.assert_allclose(rec.data["axis:m1"], [0, 0.5, 1, 1.5, 2], atol=2e-3)
+    reader = ScanReader(stack.data_redis(), json.loads(scan_dev.ScanInfo)["key"])
+    for channel, values in rec.data.items():
+        np.testing.assert_array_equal(reader.read_all(channel), np.array(values))
+    assert json.loads(scan_dev.ScanInfo)["chain"][0]["children"][0]["name"] == "timer"
+
+
+def test_chain_building_commands(scan_dev, follower):
+    scan_dev.ChainCreate(json.dumps({"title": "built step by step"}))
+    top = scan_dev.ChainAddMaster(json.dumps({"type": "step", "axes": [{"axis": "m0", "positions": [2, 2.5, 3]}]}))
+    timer = scan_dev.ChainAddMaster(json.dumps({"type": "timer", "count_time": 0, "parent": top}))
+    scan_dev.ChainAddSlave(json.dumps({"parent": timer, "counters": ["diode"]}))
+    scan_dev.ChainAddPreset(json.dumps({"type": "sleep", "before": 0.01}))
+    prepared = json.loads(scan_dev.ChainPrepare())
+    assert prepared["chain"][0]["children"][0]["type"] == "timer"
+    n = scan_dev.ChainStart()
+    assert scan_dev.WaitScan(60)
+    rec = follower.wait_end(n, 30)
+    assert rec.end_reason == "SUCCESS", rec.error
+    np.testing.assert_allclose(rec.data["axis:m0"], [2, 2.5, 3], atol=2e-3)
+    assert rec.title == "built step by step"
+    with pytest.raises(tango.DevFailed, match="no master with id 'nope'"):
+        scan_dev.ChainAddSlave(json.dumps({"parent": "nope", "counters": ["diode"]}))
+
+
+def test_scanned_axis_is_locked_for_other_clients(stack, scan_dev, follower):
+    m1 = stack.device("demo/axis/m1")
+    n = scan_dev.ascan(["m1", "0", "10", "10", "0.1", "diode2"])
+    follower.record(n)
+    time.sleep(0.5)
+    assert scan_dev.state() == tango.DevState.RUNNING
+    with pytest.raises(tango.DevFailed) as err:
+        m1.write_attribute("Position", 50.0)
+    desc = err.value.args[0].desc
+    assert f"ScanServer demo: scan {n} (ascan m1 0 10 10 0.1)" in desc and "m1" in desc
+    assert scan_dev.WaitScan(60)
+    assert follower.wait_end(n).end_reason == "SUCCESS"
+    m1.write_attribute("Position", 1.5)  # allowed once the scan is over
+    m1.WaitMove()
+    assert abs(m1.read_attribute("Position").value - 1.5) < 1e-2
+
+
+@pytest.mark.parametrize("command, args, message", [
+    ("ascan", ["m9", "0", "1", "5", "0", "diode"], "unknown axis 'm9'"),
+    ("ascan", ["m0", "0", "1", "0", "0", "diode"], "intervals 0 must be >= 1"),
+    ("ascan", ["m0", "0", "12", "5", "0", "diode"], "m0: 12 is above the high limit 10"),
+    ("ascan", ["m0", "zero", "1", "5", "0", "diode"], "start 'zero' (argument 2) is not a number"),
+    ("ascan", ["m0", "0", "1", "5", "0", "dio"], "unknown counter 'dio'"),
+    ("dscan", ["m0", "-30", "1", "5", "0", "diode"], "below the low limit -10"),
+    ("amesh", ["m0", "0", "1", "2", "m1", "0", "1", "x", "0"], "intervals 2 'x' (argument 8) is not an integer"),
+    ("loopscan", ["0", "0.1"], "npoints 0 must be >= 1"),
+    ("RunScan", "{not json", "malformed JSON"),
+    ("RunScan", json.dumps({"chain": [{"type": "step", "axes": [{"axis": "m0", "start": 0, "stop": 99,
+                                                                "intervals": 2}]}]}),
+     "m0: 99 is above the high limit 10"),
+    ("RunScan", json.dumps({"chain": [{"type": "timer", "count_time": 0, "children": [{"counters": ["x"]}]}]}),
+     "chain[0].children[0]: unknown counter 'x'"),
+    ("RunScan", json.dumps({"chain": [{"type": "warp"}]}), "chain[0]: type 'warp' is not a master type"),
+])
+def test_bad_arguments_are_refused_before_anything_moves(stack, scan_dev, command, args, message):
+    m0 = stack.device("demo/axis/m0")
+    before_pos = m0.read_attribute("Position").value
+    before_nb = scan_dev.ScanNumber
+    with pytest.raises(tango.DevFailed) as err:
+        scan_dev.command_inout(command, args)
+    assert message in err.value.args[0].desc
+    assert err.value.args[0].reason == "ScanArgumentError"
+    assert scan_dev.ScanNumber == before_nb
+    assert m0.read_attribute("Position").value == before_pos
+    assert m0.state() == tango.DevState.ON
+    assert scan_dev.state() in (tango.DevState.ON, tango.DevState.ALARM)
+
+
+def test_a_second_scan_is_refused_while_one_runs(scan_dev, follower):
+    n = scan_dev.timescan(["0.01", "diode2"])
+    follower.record(n)
+    with pytest.raises(tango.DevFailed, match=f"scan {n} .*is running"):
+        scan_dev.ct(["0.1", "diode"])
+    scan_dev.StopScan()
+    assert scan_dev.WaitScan(30)
+    rec = follower.wait_end(n)
+    assert rec.end_reason == "USER_STOP" and rec.npoints > 0
