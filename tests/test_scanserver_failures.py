@@ -1,0 +1,93 @@
+"""ScanServer when the hardware server dies mid-scan: kill -9 of the AxisManager."""
+
+import json
+import os
+import signal
+import time
+
+import h5py
+import numpy as np
+import pytest
+import tango
+from helpers.nexus import wait_complete
+from helpers.scan_stack import DemoStack
+
+from blisstango.clients.scan_events import RecordFollower
+from blisstango.core.data import ScanReader
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def stack(tmp_path, demo_config):
+    s = DemoStack(tmp_path, demo_config)
+    try:
+        s.up()
+        yield s
+    finally:
+        s.down()
+
+
+def _wait_axis_back(stack, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if stack.device("demo/axis/m0").state() == tango.DevState.ON:
+                return
+        except tango.DevFailed:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError("AxisManager not restarted by the launcher:\n" + stack.log("AxisManager_demo"))
+        time.sleep(0.2)
+
+
+def test_kill9_axismanager_mid_scan(stack):
+    dev = stack.device("demo/scan/demo", timeout_ms=120000)
+    follower = RecordFollower(dev)
+    try:
+        n = dev.ascan(["m0", "0", "8", "40", "0.05", "diode"])
+        rec = follower.record(n)
+        deadline = time.monotonic() + 30
+        while rec.npoints < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert rec.npoints >= 5
+        os.kill(stack.pid("AxisManager/demo"), signal.SIGKILL)
+        killed = time.monotonic()
+        while dev.state() == tango.DevState.RUNNING and time.monotonic() - killed < 20:
+            time.sleep(0.02)
+        ended_after = time.monotonic() - killed
+        rec = follower.wait_end(n, 10)
+    finally:
+        follower.close()
+    assert ended_after <= 3.0, f"scan still running {ended_after:.1f} s after the kill"
+    assert dev.state() == tango.DevState.ALARM
+    assert "m0" in dev.status() and "FAILURE" in dev.status()
+    assert rec.end_reason == "FAILURE" and "m0" in rec.error
+    assert 5 <= rec.npoints < 41
+
+    info = json.loads(dev.ScanInfo)
+    reader = ScanReader(stack.data_redis(), info["key"])
+    assert reader.info["end_reason"] == "FAILURE" and "m0" in reader.info["error"]
+    for channel, values in rec.data.items():
+        np.testing.assert_array_equal(reader.read_all(channel)[:len(values)], np.array(values))
+
+    wait_complete(info["filename"], f"{n}.1", timeout=60)
+    with h5py.File(info["filename"], "r", locking=False) as f:
+        entry = f[f"{n}.1"]
+        assert entry["end_reason"][()].decode() == "FAILURE"
+        m0 = entry["measurement/m0"][()]
+        assert len(m0) >= rec.npoints
+        np.testing.assert_array_equal(m0[:rec.npoints], rec.data["axis:m0"][:rec.npoints])
+
+    # the ScanServer stays usable: once the launcher restarted the AxisManager, scans work again
+    _wait_axis_back(stack)
+    follower = RecordFollower(dev)
+    try:
+        n2 = dev.ascan(["m0", "2", "3", "4", "0", "diode"])
+        assert dev.WaitScan(60)
+        rec2 = follower.wait_end(n2, 30)
+    finally:
+        follower.close()
+    assert rec2.end_reason == "SUCCESS", rec2.error
+    assert rec2.npoints == 5 and n2 == n + 1
+    assert dev.state() == tango.DevState.ON
