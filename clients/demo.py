@@ -1,8 +1,9 @@
 """`blisstango demo`: the demo beamline brought up on its embedded defaults.
 
-Today it starts the whole stack (Redis, BeaconDB, every implied server), shows what
-runs and which Tango devices the beamline exports, then stops everything. The
-ScanServer issue extends it with an alignment scan over the simulated diode.
+Starts the whole stack (Redis, BeaconDB, every implied server), shows what runs and
+which Tango devices the beamline exports, runs an alignment ascan of m0 over the
+simulated diode through the ScanServer (live table from Tango events), prints the peak
+found and the HDF5 file the NexusWriter wrote, then stops everything.
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ def _show_devices() -> None:
         print(f"  {name:32} {alias}")
 
 
+def _alignment(data_dir: Path) -> None:
+    from blisstango.clients.demo_scan import run_alignment
+
+    print("alignment scan of m0 over the diode, through demo/scan/demo:")
+    res = run_alignment(data_dir)
+    print(f"peak of diode at m0 = {res['peak']:.3f} mm (cen {res['cen']:.3f}, fwhm {res['fwhm']:.3f}) "
+          f"from {res['points']} points")
+    print(f"HDF5 file: {res['file']} entry {res['entry']}")
+
+
 def run_demo(port: int | None = None, run_dir: str | None = None) -> int:
     """Bring the demo beamline up, show it, bring it down. Returns the exit code."""
     rd = RunDir(Path(run_dir) if run_dir else default_run_dir(demo_config()))
@@ -62,6 +73,7 @@ def run_demo(port: int | None = None, run_dir: str | None = None) -> int:
         stack.start()
         print_status(rd)
         _show_devices()
+        _alignment(rd.sub("data"))
     except (RuntimeError, TimeoutError, FileNotFoundError) as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
