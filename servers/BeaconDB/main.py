@@ -14,6 +14,7 @@ import socket  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import gevent  # noqa: E402
 import tango  # noqa: E402
 from tango.server import run  # noqa: E402
 
@@ -118,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     store.mutate("add_device", server, DB_DEVICE, "DataBase", None)
     store.mutate("add_device", server, BEACON_DEVICE, "Beacon", None)
 
+    # YAML round trips run in a writer thread: let DB commands take the GIL from it quickly.
+    sys.setswitchinterval(0.001)
     tango.Util.set_use_db(False)
     util = tango.Util([SERVER_EXEC, opts.instance, "-ORBendPoint", f"giop:tcp:{host}:{port}"])
     util.set_serial_model(tango.SerialModel.NO_SYNC)
@@ -133,8 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"BeaconDB ready on {host}:{port} (run dir {run_dir})", file=sys.stderr, flush=True)
 
     try:
+        # The C++ loop owns the main thread: give its gevent hub (the Redis supervisor's
+        # watcher greenlet) a turn on every loop iteration.
         run(classes, args=[SERVER_EXEC, opts.instance], util=util, post_init_callback=post_init,
-            raises=True)
+            event_loop=lambda: gevent.sleep(0.05), raises=True)
     finally:
         if yaml_sync is not None:
             yaml_sync.flush()

@@ -196,9 +196,7 @@ class YamlSync:
                 while not self._dirty:
                     self._cond.wait()
                 self._busy = True
-            time.sleep(0.01)  # let a burst of writes coalesce into one file write
-            with self._cond:
-                keys, self._dirty = self._dirty, set()
+            keys = self._coalesce()
             try:
                 self._write(keys)
             except Exception as exc:  # noqa: BLE001 - keep the DB up, retry later
@@ -211,6 +209,19 @@ class YamlSync:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
+
+    def _coalesce(self, quiet: float = 0.05, longest: float = 1.0) -> set[str]:
+        """Collect dirty keys until writes pause for `quiet` s (at most `longest` s): a burst
+        of puts to one big file becomes one ruamel round trip, not one per put."""
+        start = time.monotonic()
+        while True:
+            with self._cond:
+                before = len(self._dirty)
+            time.sleep(quiet)
+            with self._cond:
+                if len(self._dirty) == before or time.monotonic() - start > longest:
+                    keys, self._dirty = self._dirty, set()
+                    return keys
 
     def _write(self, keys: set[str]) -> None:
         with self.store.lock:

@@ -1,0 +1,42 @@
+"""BeaconDB's embedded Redis: URLs served by sys/beacon/1, restarted after a crash."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import psutil
+import redis
+import tango
+from helpers.tango_db import BeaconDBProcess
+
+
+def test_embedded_redis_urls_and_restart_after_kill(tmp_path):
+    db = BeaconDBProcess(tmp_path / "beacondb", extra=[]).start()
+    try:
+        beacon = tango.DeviceProxy(f"tango://{db.tango_host}/sys/beacon/1")
+        urls = {"settings": beacon.SettingsRedisUrl, "data": beacon.DataRedisUrl}
+        assert urls["settings"] != urls["data"]
+        for url in urls.values():
+            assert redis.Redis.from_url(url).ping()
+        settings = redis.Redis.from_url(urls["settings"])
+        port = settings.connection_pool.connection_kwargs["port"]
+        victim = next(c for c in psutil.Process(db.proc.pid).children(recursive=True)
+                      if any(f":{port}" in part for part in c.cmdline()))
+        os.kill(victim.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if redis.Redis.from_url(urls["settings"]).ping():
+                    break
+            except redis.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "settings Redis not restarted"
+            time.sleep(0.2)
+        assert beacon.SettingsRedisUrl == urls["settings"]
+    finally:
+        db.stop()
+    assert not [c for c in psutil.process_iter(["cmdline"])
+                if any(f":{port}" in part for part in (c.info["cmdline"] or []))
+                and "redis-server" in " ".join(c.info["cmdline"] or [])]
