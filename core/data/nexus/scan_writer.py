@@ -41,7 +41,7 @@ class ScanWriteError(Exception):
 
 
 def wants_nexus(info: dict) -> bool:
-    return bool(info.get("save", True)) and info.get("writer", "nexus") == "nexus" and bool(
+    return bool(info.get("save", True)) and info.get("writer", "nexus") in ("nexus", "hdf5") and bool(
         info.get("filename")) and info.get("scan_nb") is not None
 
 
