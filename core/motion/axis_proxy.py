@@ -7,12 +7,19 @@ hooks, groups, polling); this proxy is the scan fast path. Every Tango error bec
 MotionError/LimitError naming the axis. While a scan holds the axis' Beacon lock
 (`owner` set, changeable per scan), moves go through the manager's GroupMove with the
 "@owner" token the AxisManager accepts from the holder, and the position read after
-each motion is cached: nobody else can move a locked axis.
+each motion is cached: nobody else can move a locked axis. An idle axis' position comes
+from its Position change events (the AxisManager always pushes the final one), so
+counters that follow an axis (simulation counters) cost no round trip per point.
+
+Short calls are synchronous (PyTango's gevent executor adds ~1 ms per call here) with a
+short timeout, so the hub is never held long; WaitMove first waits synchronously for a
+few ms (most scan steps end by then), then in green mode for long motions.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import tango
@@ -22,27 +29,59 @@ from .errors import LimitError, MotionError
 _MOVING = (tango.DevState.MOVING, tango.DevState.RUNNING)
 #: WaitMove lasts as long as a motion: its own proxy, with a long timeout
 _WAIT_TIMEOUT_MS = 24 * 3600 * 1000
+#: a synchronous WaitMove blocks the hub at most this long before going green
+_QUICK_WAIT_MS = 20
 
 
 class AxisProxy:
     """A BlissAxis Tango device seen as an axis (gevent green proxies)."""
 
-    def __init__(self, name: str, device: str, manager: str | None = None, timeout_ms: int = 3000) -> None:
+    def __init__(self, name: str, device: str, manager: str | None = None, timeout_ms: int = 1500,
+                 events: bool = True) -> None:
         self.name = name
         self.device = device
         self.manager_device = manager
-        green = tango.GreenMode.Gevent
-        self._proxy: Any = tango.DeviceProxy(device, green_mode=green)
+        sync, green = tango.GreenMode.Synchronous, tango.GreenMode.Gevent
+        self._proxy: Any = tango.DeviceProxy(device, green_mode=sync)
         self._proxy.set_timeout_millis(timeout_ms)
+        self._quick: Any = tango.DeviceProxy(device, green_mode=sync)
+        self._quick.set_timeout_millis(_QUICK_WAIT_MS)
         self._waiter: Any = tango.DeviceProxy(device, green_mode=green)
         self._waiter.set_timeout_millis(_WAIT_TIMEOUT_MS)
         self._manager: Any = None
         if manager:
-            self._manager = tango.DeviceProxy(manager, green_mode=green)
+            self._manager = tango.DeviceProxy(manager, green_mode=sync)
             self._manager.set_timeout_millis(timeout_ms)
         self._owner: str | None = None
         self._cached: float | None = None
+        self._idle_position: float | None = None  # from change events, None while moving/unknown
+        self._move_started = 0.0
         self._unit: str | None = None
+        self._event_id: int | None = None
+        if events:
+            try:
+                self._event_id = self._proxy.subscribe_event("Position", tango.EventType.CHANGE_EVENT,
+                                                             self._on_position, stateless=True)
+            except tango.DevFailed:
+                self._event_id = None
+
+    def _on_position(self, ev) -> None:
+        """Tango event thread: keep the position of an idle axis (quality VALID)."""
+        if ev.err or ev.attr_value is None:
+            self._idle_position = None
+            return
+        value = ev.attr_value
+        if value.time.totime() < self._move_started:
+            return  # sent before our last move started (late delivery): stale
+        self._idle_position = float(value.value) if value.quality == tango.AttrQuality.ATTR_VALID else None
+
+    def close(self) -> None:
+        if self._event_id is not None:
+            try:
+                self._proxy.unsubscribe_event(self._event_id)
+            except tango.DevFailed:
+                pass
+            self._event_id = None
 
     def _call(self, what: str, fn, *args):
         try:
@@ -74,6 +113,8 @@ class AxisProxy:
     def position(self) -> float:
         if self._cached is not None:
             return self._cached
+        if self._idle_position is not None:
+            return self._idle_position
         return float(self._read("Position"))
 
     @property
@@ -121,7 +162,8 @@ class AxisProxy:
     def move(self, target: float, wait: bool = True, relative: bool = False) -> None:
         if relative:
             target = self.position + target
-        self._cached = None
+        self._cached = self._idle_position = None
+        self._move_started = time.time()
         if self._owner and self._manager is not None:
             self._call("GroupMove", self._manager.command_inout, "GroupMove",
                        [f"@{self._owner}", self.name, repr(float(target))])
@@ -134,21 +176,32 @@ class AxisProxy:
         self.move(delta, wait=wait, relative=True)
 
     def wait_move(self, timeout: float | None = None) -> None:
-        self._call("WaitMove", self._waiter.command_inout, "WaitMove")
+        try:
+            self._quick.command_inout("WaitMove")
+        except tango.DevFailed as exc:
+            if not any(e.reason == "API_DeviceTimedOut" for e in exc.args):
+                self._call("WaitMove", _raise, exc)
+            self._call("WaitMove", self._waiter.command_inout, "WaitMove")
         if self._owner:
             self._cached = float(self._read("Position"))
 
     def stop(self, wait: bool = True) -> None:
-        self._cached = None
+        self._cached = self._idle_position = None
+        self._move_started = time.time()
         self._call("Stop", self._proxy.command_inout, "Stop")
         if wait:
             self.wait_move()
 
     def abort(self, wait: bool = True) -> None:
-        self._cached = None
+        self._cached = self._idle_position = None
+        self._move_started = time.time()
         self._call("Abort", self._proxy.command_inout, "Abort")
         if wait:
             self.wait_move()
 
     def __repr__(self) -> str:
         return f"<AxisProxy {self.name} on {self.device}>"
+
+
+def _raise(exc: BaseException):
+    raise exc
