@@ -205,3 +205,38 @@ def test_ascan_run_by_core_scanning_is_written(redis_servers, data, service, tmp
         assert e["end_reason"][()] == b"SUCCESS"
         assert e[f"instrument/positioners_start/{ax.name}"][()] == scan.scan_info["positioners"][ax.name]
         assert e["title"][()].decode() == scan.scan_info["title"]
+
+
+def test_scan_that_never_ends_gives_way_to_the_next_scan_of_its_file(data, tmp_path, request):
+    """A publisher that dies mid-scan never closes its scan: once the next scan of the same
+    file waits and no data came for stall_timeout, the writer closes the first entry with
+    the points it got (end_reason FAILURE, error says why) and writes the next one."""
+    from blisstango.core.data import ScanPublisher
+    from blisstango.core.data.nexus import WriterService
+
+    session = f"st{abs(hash(request.node.nodeid)) % 10**8}"
+    svc = WriterService(data, [session], flush_period=0.05, stall_timeout=1.0).start()
+    try:
+        svc.ready.wait(10)
+        path = tmp_path / "stall.h5"
+        dead = ScanPublisher(data, session, {"scan_nb": 1, "title": "dies", "filename": str(path),
+                                             "writer": "nexus", "save": True})
+        dead.add_channel("sim:diode", "float64", ())
+        dead_key = dead.create()
+        dead.set_state("STARTED")
+        dead.push("sim:diode", np.arange(10.0))
+        dead.flush()
+        dead._flusher.kill()  # the publisher's process "dies": the scan is never closed
+        gevent.sleep(0.5)
+        assert svc.writers[dead_key].state.value == "WRITING"
+        key2 = publish_scan(data, session, str(path), 7, scan_nb=2)
+        w2 = svc.wait_scan(key2, timeout=30)
+        assert w2.state.value == "DONE", w2.error
+        w1 = svc.writers[dead_key]
+        assert w1.state.value == "DONE" and "never ended" in w1.error
+    finally:
+        svc.stop()
+    with h5py.File(path, "r") as f:
+        assert np.array_equal(f["1.1/instrument/diode/data"][()], np.arange(10.0))
+        assert f["1.1/end_reason"][()] == b"FAILURE" and b"never ended" in f["1.1/error"][()]
+        assert f["2.1/instrument/diode/data"].shape == (7,) and f["2.1/end_reason"][()] == b"SUCCESS"

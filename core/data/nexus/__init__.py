@@ -9,9 +9,9 @@ One file per dataset (the scan info's `filename`), one NXentry `<scan_nb>.1` per
 from .entry import create_skeleton, entry_name, finalize, is_complete
 from .h5files import open_for_write, recover
 from .naming import ChannelPlace, default_plot, places
-from .scan_writer import ScanWriteError, ScanWriter, WriteState, wants_nexus
+from .scan_writer import ScanAbandoned, ScanWriteError, ScanWriter, WriteState, wants_nexus
 from .service import WriterService
 
-__all__ = ["ChannelPlace", "ScanWriteError", "ScanWriter", "WriteState", "WriterService", "create_skeleton",
+__all__ = ["ChannelPlace", "ScanAbandoned", "ScanWriteError", "ScanWriter", "WriteState", "WriterService", "create_skeleton",
            "default_plot", "entry_name", "finalize", "is_complete", "open_for_write", "places", "recover",
            "wants_nexus"]

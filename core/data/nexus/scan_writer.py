@@ -40,6 +40,11 @@ class ScanWriteError(Exception):
     """A scan cannot be written to its file (message names the file and the cause)."""
 
 
+class ScanAbandoned(Exception):
+    """Raised into a writer whose scan stopped sending data and never closed (its
+    publisher died) while a newer scan waits for the same file."""
+
+
 def wants_nexus(info: dict) -> bool:
     return bool(info.get("save", True)) and info.get("writer", "nexus") in ("nexus", "hdf5") and bool(
         info.get("filename")) and info.get("scan_nb") is not None
@@ -65,6 +70,7 @@ class ScanWriter:
         self.started = self.ended = None
         self.swmr = False
         self.found_complete = False  # the entry was already complete: nothing to do
+        self.last_activity = time.monotonic()  # last point received (for stall detection)
         self._file: h5py.File | None = None
         self._dirty = False
 
@@ -80,6 +86,9 @@ class ScanWriter:
                     log.warning("scan %s: data Redis unreachable (%s); resuming from the file", self.key, exc)
                     self._close()
                     gevent.sleep(self.redis_retry)
+        except ScanAbandoned as exc:
+            self._close()
+            self._finish_abandoned(str(exc))
         except KeyError as exc:  # the scan expired or was deleted from the data Redis
             self._fail(f"{self.filename or self.key}: {exc.args[0] if exc.args else exc}")
         except (OSError, ScanWriteError, ValueError, RuntimeError) as exc:
@@ -119,6 +128,7 @@ class ScanWriter:
             self.state = WriteState.DONE
             return
         self.state = WriteState.WRITING
+        self.last_activity = time.monotonic()
         self._stream(info)
         self._close()
         self.state = WriteState.FINISHING
@@ -172,12 +182,26 @@ class ScanWriter:
                 else:
                     self._append(group[place.dataset], data)
                 self.progress[batch.channel] += len(data)
+                self.last_activity = time.monotonic()
                 self.points_written += len(data)
                 self._dirty = True
         finally:
             flusher.kill()
         if self._file is not None:
             self._file.flush()
+
+    def _finish_abandoned(self, why: str) -> None:
+        """Close the entry with the points received; end_reason FAILURE, error = why."""
+        info = self.reader.info
+        timings = info.get("timings") or {}
+        info.update(end_reason="FAILURE", error=why, end_time=max(
+            [v for v in timings.values() if isinstance(v, int | float)], default=None))
+        self._file = open_for_write(self.filename)
+        nxentry.finalize(self._file, info)
+        self._close()
+        self.state = WriteState.DONE
+        self.error = why
+        log.warning("scan %s: %s", self.key, why)
 
     def _append(self, ds: h5py.Dataset, data: np.ndarray) -> None:
         n, k = ds.shape[0], data.shape[0]

@@ -22,7 +22,7 @@ import redis
 
 from .. import layout
 from ..reader import ScanReader
-from .scan_writer import ScanWriter, WriteState
+from .scan_writer import ScanAbandoned, ScanWriter, WriteState
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +33,16 @@ class WriterService:
 
     def __init__(self, connection: redis.Redis, sessions: Iterable[str] | None = None, *,
                  filename_map: Callable[[str], str] | None = None, flush_period: float = 0.1,
-                 keep: int = 100, catch_up: bool = True) -> None:
+                 keep: int = 100, catch_up: bool = True, stall_timeout: float = 30.0) -> None:
         self.redis = connection
         self.sessions = sorted(sessions) if sessions else None
         self.filename_map = filename_map
         self.flush_period = flush_period
         self.keep = keep
         self.catch_up = catch_up
+        self.stall_timeout = stall_timeout
+        self._holder: dict[str, ScanWriter] = {}
+        self._waiting: dict[str, int] = {}
         self.writers: OrderedDict[str, ScanWriter] = OrderedDict()
         self.scans_written = 0
         self.last_error: str | None = None
@@ -140,6 +143,7 @@ class WriterService:
                     last_score = max(last_score, score)
                     self._found(raw.decode())
                 self.ready.set()
+                self._abandon_stalled()
                 reply = self.redis.xread(dict(self._last_ids), block=200, count=100) if self._last_ids \
                     else gevent.sleep(0.2)
                 if self.redis_error:
@@ -156,6 +160,26 @@ class WriterService:
                     self.redis_error = str(exc)
                     self._notify()
                 gevent.sleep(0.5)
+
+    def _abandon_stalled(self) -> None:
+        """A scan whose publisher died never closes: once a newer scan waits for its file
+        and it had no data for stall_timeout, close its entry with what it received."""
+        now = time.monotonic()
+        for path, w in list(self._holder.items()):
+            if not self._waiting.get(path) or now - w.last_activity < self.stall_timeout:
+                continue
+            if w.state not in (WriteState.WRITING, WriteState.FINISHING):
+                continue
+            try:
+                if w.reader.state in ("STOPPED", "CLOSED"):
+                    continue  # still finishing normally
+            except KeyError:
+                pass  # expired from the data Redis: it will never end either
+            task = self._tasks.get(w.key)
+            if task is not None:
+                task.kill(ScanAbandoned(f"scan {w.key} sent no data for {now - w.last_activity:.0f} s and never "
+                                        f"ended, and a newer scan waits for {path}: closed with the points "
+                                        f"received"), block=False)
 
     def _last_id(self, stream: str):
         last = self.redis.xrevrange(stream, count=1)
@@ -192,9 +216,13 @@ class WriterService:
             return
         path = str(info.get("filename") or "")
         lock = self._file_locks.setdefault(path, gevent.lock.Semaphore())
+        self._waiting[path] = self._waiting.get(path, 0) + 1
         with lock:
+            self._waiting[path] -= 1
+            self._holder[path] = writer
             self._notify()
             writer.run()
+            self._holder.pop(path, None)
         self._tasks.pop(writer.key, None)
         if writer.state is WriteState.DONE:
             if not writer.found_complete:
