@@ -240,3 +240,30 @@ def test_scan_that_never_ends_gives_way_to_the_next_scan_of_its_file(data, tmp_p
         assert np.array_equal(f["1.1/instrument/diode/data"][()], np.arange(10.0))
         assert f["1.1/end_reason"][()] == b"FAILURE" and b"never ended" in f["1.1/error"][()]
         assert f["2.1/instrument/diode/data"].shape == (7,) and f["2.1/end_reason"][()] == b"SUCCESS"
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # HDF5 ids of the dead file
+def test_full_disk_mid_scan_is_a_fault_and_acquisition_goes_on(data, service, tmp_path):
+    """The file cannot grow past a limit (RLIMIT_FSIZE: writes fail with EFBIG as on a full
+    disk): FAULT naming the file and the OS error; every point still reaches the data Redis."""
+    import resource
+    import signal
+
+    from blisstango.core.data import ScanReader
+
+    path = tmp_path / "full_data.h5"
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, old_limit[1]))
+    try:
+        key = publish_scan(data, service.session, str(path), 3000, block=20, period=0.002)
+        w = service.wait_scan(key, timeout=30)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+    assert w.state.value == "FAULT"
+    assert w.error.startswith(f"{path}: [Errno 27] File too large"), w.error
+    assert service.state == "FAULT" and str(path) in service.status
+    reader = ScanReader(data, key)
+    assert reader.info["end_reason"] == "SUCCESS"
+    assert len(reader.read_all("sim:spectrum", timeout=5)) == 3000

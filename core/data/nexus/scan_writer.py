@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -92,7 +93,7 @@ class ScanWriter:
         except KeyError as exc:  # the scan expired or was deleted from the data Redis
             self._fail(f"{self.filename or self.key}: {exc.args[0] if exc.args else exc}")
         except (OSError, ScanWriteError, ValueError, RuntimeError) as exc:
-            self._fail(f"{self.filename}: {exc}" if self.filename and self.filename not in str(exc) else str(exc))
+            self._fail(_describe(exc, self.filename))
         finally:
             self._close()
             self.ended = time.monotonic()
@@ -247,3 +248,15 @@ def _after(batch: Batch, start: int):
     if skip >= batch.count:
         return None
     return batch.data[skip:]
+
+
+_HDF5_OS_ERROR = re.compile(r"errno = (\d+), error message = '([^']*)'")
+
+
+def _describe(exc: Exception, filename: str | None) -> str:
+    """'<file>: <OS error>' — HDF5's long write-failure text reduced to its errno and message."""
+    text = str(exc)
+    found = _HDF5_OS_ERROR.search(text)
+    if found:
+        text = f"[Errno {found.group(1)}] {found.group(2)} (HDF5: {text.split('(', 1)[0].strip()})"
+    return f"{filename}: {text}" if filename and filename not in text else text
