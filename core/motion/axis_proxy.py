@@ -22,6 +22,7 @@ import math
 import time
 from typing import Any
 
+import gevent
 import tango
 
 from .errors import LimitError, MotionError
@@ -56,6 +57,8 @@ class AxisProxy:
         self._cached: float | None = None
         self._idle_position: float | None = None  # from change events, None while moving/unknown
         self._move_started = 0.0
+        self._target: float | None = None
+        self._tolerance: float | None = None
         self._unit: str | None = None
         self._event_id: int | None = None
         if events:
@@ -164,6 +167,7 @@ class AxisProxy:
             target = self.position + target
         self._cached = self._idle_position = None
         self._move_started = time.time()
+        self._target = float(target)
         if self._owner and self._manager is not None:
             self._call("GroupMove", self._manager.command_inout, "GroupMove",
                        [f"@{self._owner}", self.name, repr(float(target))])
@@ -183,7 +187,28 @@ class AxisProxy:
                 self._call("WaitMove", _raise, exc)
             self._call("WaitMove", self._waiter.command_inout, "WaitMove")
         if self._owner:
-            self._cached = float(self._read("Position"))
+            self._cached = self._final_position()
+
+    def _final_position(self) -> float:
+        """The final Position event when it arrived and sits at the target (within the
+        axis tolerance: a late event of an earlier motion cannot pass as this one's end
+        unless it is the same position), else a read."""
+        if self._target is not None:
+            for _ in range(2):
+                value = self._idle_position
+                if value is not None and abs(value - self._target) <= self.tolerance:
+                    return value
+                gevent.sleep(0)  # the event may be a moment behind the WaitMove reply
+        return float(self._read("Position"))
+
+    @property
+    def tolerance(self) -> float:
+        if self._tolerance is None:
+            try:
+                self._tolerance = abs(float(self._read("Tolerance")))
+            except MotionError:
+                return 0.0
+        return self._tolerance
 
     def stop(self, wait: bool = True) -> None:
         self._cached = self._idle_position = None

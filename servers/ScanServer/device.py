@@ -247,6 +247,8 @@ class ScanServer(Device):
                     end_reason=scan.end_reason.value if scan.end_reason else None,
                     error=f"{type(scan.error).__name__}: {scan.error}" if scan.error else None,
                     attributes=self.channel_attrs, time=time.time())
+        if scan.state.value == "DONE":
+            info["statistics"] = scan.statistics
         return json.dumps(info, default=str)
 
     # ------------------------------------------------------------------ attributes
