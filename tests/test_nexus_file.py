@@ -267,3 +267,21 @@ def test_full_disk_mid_scan_is_a_fault_and_acquisition_goes_on(data, service, tm
     reader = ScanReader(data, key)
     assert reader.info["end_reason"] == "SUCCESS"
     assert len(reader.read_all("sim:spectrum", timeout=5)) == 3000
+
+
+def test_half_made_entry_is_redone_and_foreign_entry_refused(data, service, tmp_path):
+    """An entry without its scan_key (a writer killed while making it) is made again; an
+    entry of another scan with the same number is never overwritten (FAULT names both)."""
+    path = tmp_path / "prior.h5"
+    with h5py.File(path, "w") as f:
+        f.create_group("1.1/instrument")  # what a writer killed mid-skeleton leaves
+        f.create_group("2.1").attrs["scan_key"] = "other-2-deadbeef"
+    key1 = publish_scan(data, service.session, str(path), 5, scan_nb=1)
+    assert service.wait_scan(key1, timeout=30).state.value == "DONE"
+    key2 = publish_scan(data, service.session, str(path), 5, scan_nb=2)
+    w2 = service.wait_scan(key2, timeout=30)
+    assert w2.state.value == "FAULT"
+    assert str(path) in w2.error and "other-2-deadbeef" in w2.error and key2 in w2.error
+    with h5py.File(path, "r") as f:
+        assert f["1.1/instrument/diode/data"].shape == (5,)
+        assert list(f["2.1"]) == []

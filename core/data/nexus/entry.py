@@ -51,7 +51,6 @@ def create_skeleton(f: h5py.File, info: dict) -> h5py.Group:
     f.attrs["creator"] = "blisstango NexusWriter"
     entry = f.create_group(name)
     entry.attrs["NX_class"] = "NXentry"
-    entry.attrs["scan_key"] = info["key"]
     entry.create_dataset("title", data=str(info.get("title", info.get("name", ""))), dtype=STR)
     instrument = entry.create_group("instrument")
     instrument.attrs["NX_class"] = "NXinstrument"
@@ -84,6 +83,7 @@ def create_skeleton(f: h5py.File, info: dict) -> h5py.Group:
     _plot(entry, info, where)
     entry.attrs["default"] = PLOT
     f.attrs["default"] = name
+    entry.attrs["scan_key"] = info["key"]  # last: an entry without it is a killed writer's half-made one
     return entry
 
 

@@ -118,6 +118,9 @@ class ScanWriter:
         self.entry = nxentry.entry_name(info)
         self._file = open_for_write(self.filename)
         group = self._file.get(self.entry)
+        if group is not None and "scan_key" not in group.attrs:  # skeleton cut short by a kill
+            del self._file[self.entry]
+            group = None
         if group is None:
             group = nxentry.create_skeleton(self._file, info)
         elif group.attrs.get("scan_key") != info["key"]:
