@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from datetime import datetime
 
 import gevent
@@ -106,10 +108,16 @@ def test_reader_sees_points_during_the_scan(data, service, tmp_path):
             gevent.sleep(0.3)  # > flush period: the writer has flushed what it got
             with h5py.File(path, "r", swmr=True, locking=False) as f:
                 seen.append(f["1.1/instrument/diode/data"].shape[0])
+            if i == 200:  # silx (its viewer), in another process, opens the file being written
+                out = subprocess.run([sys.executable, "-c", "import silx.io, sys\n"
+                                      "with silx.io.open(sys.argv[1]) as f: print(len(f['1.1/measurement/diode']))",
+                                      str(path)], capture_output=True, text=True, timeout=60)
+                assert out.returncode == 0, out.stderr
+                seen.append(int(out.stdout))
 
     key = publish_scan(data, service.session, str(path), 300, period=0.002, block=10, on_point=probe)
     assert service.wait_scan(key, timeout=30).state.value == "DONE"
-    assert len(seen) == 2 and 0 < seen[0] < seen[1] <= 300, seen
+    assert len(seen) == 3 and 0 < seen[0] < seen[1] <= seen[2] <= 300, seen
     with h5py.File(path, "r") as f:
         assert f["1.1/instrument/diode/data"].shape == (300,)
 
