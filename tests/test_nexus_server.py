@@ -137,3 +137,24 @@ def test_server_killed_mid_scan_and_restarted_writes_the_same_file(stack, tmp_pa
         _wait(lambda: dev.ScansWritten == 1, what="restarted server counts the resumed scan")
     finally:
         ref.stop()
+
+
+def test_tango_view_one_writer_device_per_instance(tmp_path):
+    """Sessions imply the writer; all of them share `<domain>/writer/default` (no device per
+    session, no alias), a session may name its own writer instance."""
+    from helpers.config_trees import write
+
+    from blisstango.core.config import load_tree
+    from blisstango.core.config.servers import implied_servers
+    from blisstango.core.config.tango_view import tango_view
+
+    cfg = copy_demo(tmp_path / "cfg")
+    write(cfg, "sessions/more.yml", "- name: optics\n  config-objects: [m1]\n"
+                                    "- name: sample\n  config-objects: [m0]\n  tango: {writer: fast}\n")
+    tree = load_tree(cfg)
+    view = tango_view(tree)
+    assert not view.errors, view.errors
+    writers = {d.name: d for d in view.devices.values() if d.server.startswith("NexusWriter/")}
+    assert sorted(writers) == ["demo/writer/default", "demo/writer/fast"]
+    assert writers["demo/writer/default"].klass == "NexusWriter" and writers["demo/writer/default"].alias is None
+    assert ("NexusWriter", "default") in implied_servers(tree) and ("NexusWriter", "fast") in implied_servers(tree)
