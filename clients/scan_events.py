@@ -34,6 +34,10 @@ class ScanRecord:
     def apply(self, msg: dict) -> None:
         kind = msg.get("event")
         if kind == "start":
+            if msg.get("key") != self.key:  # unsaved scans (ct) all have number 0: a new one
+                self.data = {}
+                self.ended.clear()
+                self.end_reason = self.error = None
             self.key, self.title = msg.get("key", ""), msg.get("title", "")
             self.expected = int(msg.get("npoints") or 0)
             self.channels = list(msg.get("channels", []))

@@ -190,3 +190,51 @@ def test_a_second_scan_is_refused_while_one_runs(scan_dev, follower):
     assert scan_dev.WaitScan(30)
     rec = follower.wait_end(n)
     assert rec.end_reason == "USER_STOP" and rec.npoints > 0
+
+
+@pytest.mark.parametrize("command, args, npoints, axes", [
+    ("ct", ["0.01", "diode"], 1, []),
+    ("loopscan", ["3", "0", "diode"], 3, []),
+    ("timescan", ["0", "diode", "npoints=4"], 4, []),
+    ("dscan", ["m0", "-0.5", "0.5", "4", "0", "diode"], 5, ["m0"]),
+    ("a2scan", ["m0", "0", "1", "m1", "0", "2", "3", "0", "diode", "diode2"], 4, ["m0", "m1"]),
+    ("d2scan", ["m0", "-1", "0", "m1", "0", "1", "2", "0", "diode"], 3, ["m0", "m1"]),
+    ("anscan", ["m0", "0", "1", "m1", "0", "1", "2", "0", "diode"], 3, ["m0", "m1"]),
+    ("amesh", ["m0", "0", "1", "2", "m1", "0", "1", "1", "0", "diode"], 6, ["m0", "m1"]),
+    ("dmesh", ["m0", "0", "1", "2", "m1", "0", "1", "1", "0", "diode", "backnforth=true"], 6, ["m0", "m1"]),
+    ("lookupscan", ["m0", "0,0.5,2", "m1", "1,2,3", "0", "diode"], 3, ["m0", "m1"]),
+    ("pointscan", ["m0", "0,1", "0", "diode"], 2, ["m0"]),
+    ("cscan", ["m0", "0", "1", "5", "0.5", "diode"], 5, ["m0"]),
+])
+def test_standard_scans_as_commands(stack, scan_dev, follower, command, args, npoints, axes):
+    motors = {a: stack.device(f"demo/axis/{a}") for a in ("m0", "m1")}
+    start = {a: d.read_attribute("Position").value for a, d in motors.items()}
+    n = scan_dev.command_inout(command, args)
+    assert scan_dev.WaitScan(60)
+    rec = follower.wait_end(n, 30)
+    assert rec.end_reason == "SUCCESS", rec.error
+    assert rec.npoints == npoints
+    assert sorted(c.split(":", 1)[1] for c in rec.data if c.startswith("axis:")) == axes
+    assert json.loads(scan_dev.ScanInfo)["type"] == command
+    if command.startswith("d"):  # relative scans come back where they started
+        for a in axes:
+            assert abs(motors[a].read_attribute("Position").value - start[a]) < 1e-2
+
+
+def test_no_counter_given_uses_the_active_measurement_group(scan_dev, follower):
+    assert scan_dev.ActiveMeasurementGroup == "demo_counters"
+    n = scan_dev.ct(["0.01"])
+    assert scan_dev.WaitScan(30)
+    rec = follower.wait_end(n, 30)
+    assert {"simulation:diode", "simulation:diode2"} <= set(rec.data)
+    with pytest.raises(tango.DevFailed, match="no measurement group 'nope'"):
+        scan_dev.write_attribute("ActiveMeasurementGroup", "nope")
+
+
+def test_session_loaded_from_beacon(stack, scan_dev):
+    assert set(scan_dev.Axes) == {"m0", "m1", "sl_up", "sl_down", "sl_vgap", "sl_voffset"}
+    assert {"diode", "diode2"} <= set(scan_dev.Counters)
+    assert "demo session ready" in stack.log("ScanServer_demo")   # the setup file ran
+    saving = json.loads(scan_dev.SCAN_SAVING)
+    assert saving["base_path"] == str(stack.data_dir)
+    assert saving["filename"] == str(stack.data_dir / "demo" / "demo_data.h5")

@@ -17,6 +17,7 @@ from blisstango.core.beacon.locks import Lock, LockError, who_locked
 from blisstango.core.motion.axis_proxy import AxisProxy
 from blisstango.core.motion.errors import MotionError
 from blisstango.core.scanning import Scan, ScanPreset, SoftwarePositionTriggerMaster, StepMaster
+from blisstango.core.scanning.scan import ScanState
 
 from .arguments import ScanArgumentError
 
@@ -119,13 +120,13 @@ class ScanRunner:
         scan.add_preset(LockPreset(self.session, axes))
         self.scan = scan
         task = scan.start()
-        while scan.scan_number is None and not task.ready():
+        while scan.state is ScanState.IDLE and not task.ready():  # created, locks taken
             gevent.sleep(0.001)
         self.on_start(scan)
         self._watcher = gevent.spawn(self._watch, scan, task)
-        if task.ready() and scan.scan_number is None:
-            raise ScanArgumentError(f"scan could not be created: {scan.error}")
-        return int(scan.scan_number)
+        if task.ready() and scan.key is None and scan.error is not None:
+            raise ScanArgumentError(f"scan could not be created: {type(scan.error).__name__}: {scan.error}")
+        return int(scan.scan_number or 0)  # 0: a scan that is not saved (ct) has no number
 
     def _watch(self, scan: Scan, task: gevent.Greenlet) -> None:
         task.join()
