@@ -158,3 +158,30 @@ def test_tango_view_one_writer_device_per_instance(tmp_path):
     assert sorted(writers) == ["demo/writer/default", "demo/writer/fast"]
     assert writers["demo/writer/default"].klass == "NexusWriter" and writers["demo/writer/default"].alias is None
     assert ("NexusWriter", "default") in implied_servers(tree) and ("NexusWriter", "fast") in implied_servers(tree)
+
+
+def test_server_survives_a_data_redis_restart(stack, tmp_path):
+    """kill -9 of Beacon's embedded data redis-server (restarted by its supervisor): the
+    server keeps following and writes the next scan."""
+    import os
+    import signal
+
+    db, writer, data = stack
+    dev = tango.DeviceProxy(writer.device)
+    pid_file = next(p for p in (db.workdir / "run").rglob("data.pid") if p.parent.name == "redis")
+    old_pid = int(pid_file.read_text())
+    os.kill(old_pid, signal.SIGKILL)
+
+    def back():
+        try:
+            return int(pid_file.read_text()) != old_pid and data.ping()
+        except (OSError, ValueError, redis.ConnectionError):
+            return False
+
+    _wait(back, what="data redis-server restarted")
+    path = tmp_path / "after_restart.h5"
+    publish_scan(data, "demo", str(path), 25, block=5)
+    _wait(lambda: dev.ScansWritten == 1, what="scan written after the restart")
+    assert dev.state() == tango.DevState.ON and dev.CurrentFile == str(path)
+    with h5py.File(path, "r") as f:
+        assert f["1.1/measurement/diode"].shape == (25,)
