@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 import tango
+from helpers.config_trees import copy_demo
 from helpers.procs import kill_tree, start
-from helpers.tango_db import BeaconDBProcess
+from helpers.tango_db import BeaconDBProcess, wait_view
 
 TANGOTEST = "/usr/lib/tango/TangoTest"
 HELPERS = Path(__file__).parent / "helpers"
@@ -88,35 +89,56 @@ def test_tangotest_serves_attributes_and_change_events(beacondb, tangotest, monk
     assert all(isinstance(e.attr_value.value, int) for e in good)
 
 
-def test_kill9_keeps_acknowledged_writes_and_exported_devices(tmp_path, tangotest, beacondb):
-    db = tango.Database("127.0.0.1", beacondb.port)
-    db.add_device(_info("W/1", "test/writer/1", "Writer"))
-    writers = [subprocess.Popen([sys.executable, str(HELPERS / "db_writer.py"), "test/writer/1", str(k)],
-                                stdout=subprocess.PIPE, text=True, env={**os.environ, **beacondb.env})
-               for k in range(3)]
-    seen = {k: [w.stdout.readline() for _ in range(20)] for k, w in enumerate(writers)}
-    assert all(lines[-1].startswith("ack ") for lines in seen.values()), seen
-    beacondb.kill()  # SIGKILL while the writers write
-    acked = {}
-    for k, w in enumerate(writers):
-        out, _ = w.communicate(timeout=60)
-        lines = [ln for ln in seen[k] + out.splitlines() if ln.startswith("ack ")]
-        acked[k] = int(lines[-1].split()[1])
+@pytest.mark.parametrize("mode", ["journal", "yaml"])
+def test_kill9_keeps_acknowledged_writes_and_exported_devices(tmp_path, mode):
+    """kill -9 under 3 writing clients, with TangoTest running; journal-only and YAML tree."""
+    cfg = copy_demo(tmp_path / "cfg") if mode == "yaml" else None
+    beacondb = BeaconDBProcess(tmp_path / "beacondb", config=cfg).start()
+    tangotest = None
+    writers = []
+    try:
+        assert admin(beacondb, "--add-server", "TangoTest/test", "TangoTest", "sys/tg_test/1").returncode == 0
+        tangotest = start([TANGOTEST, "test"], tmp_path / "tangotest.log", env=beacondb.env)
+        db = tango.Database("127.0.0.1", beacondb.port)
+        wait_exported(db, "sys/tg_test/1")
+        db.add_device(_info("Writer/1", "test/writer/1", "Writer"))
+        writers = [subprocess.Popen([sys.executable, str(HELPERS / "db_writer.py"), "test/writer/1", str(k)],
+                                    stdout=subprocess.PIPE, text=True, env={**os.environ, **beacondb.env})
+                   for k in range(3)]
+        seen = {k: [w.stdout.readline() for _ in range(20)] for k, w in enumerate(writers)}
+        assert all(lines[-1].startswith("ack ") for lines in seen.values()), seen
+        beacondb.kill()  # SIGKILL while the writers write
+        acked = {}
+        for k, w in enumerate(writers):
+            out, _ = w.communicate(timeout=60)
+            lines = [ln for ln in seen[k] + out.splitlines() if ln.startswith("ack ")]
+            acked[k] = int(lines[-1].split()[1])
 
-    again = BeaconDBProcess(beacondb.workdir, port=beacondb.port).start()
-    beacondb.proc = again.proc  # the fixture stops it
-    db = tango.Database("127.0.0.1", beacondb.port)
-    for k, n in acked.items():
-        stored = db.get_device_property("test/writer/1", f"w_{k}")[f"w_{k}"]
-        # the last acknowledged value, or the one the DB applied but could not acknowledge
-        assert stored and int(stored[0]) in (n, n + 1), (k, n, stored)
-    # TangoTest was not restarted: its exported IOR survived, a new client reaches it.
-    assert tangotest.poll() is None
-    probe = subprocess.run(
-        [sys.executable, "-c", "import tango; d = tango.DeviceProxy('sys/tg_test/1'); "
-         "print(d.read_attribute('long_scalar').value, d.state())"],
-        env={**os.environ, **beacondb.env}, capture_output=True, text=True, timeout=60)
-    assert probe.returncode == 0 and probe.stdout.split()[1] == "RUNNING", probe.stderr
+        beacondb.proc = BeaconDBProcess(beacondb.workdir, port=beacondb.port, config=cfg).start().proc
+        db = tango.Database("127.0.0.1", beacondb.port)
+        stored = {}
+        for k, n in acked.items():
+            value = db.get_device_property("test/writer/1", f"w_{k}")[f"w_{k}"]
+            # the last acknowledged value, or the one the DB applied but could not acknowledge
+            assert value and int(value[0]) in (n, n + 1), (k, n, value)
+            stored[f"w_{k}"] = [value[0]]
+        if cfg is not None:  # the YAML tree parses and holds what the database serves
+            wait_view(cfg, lambda v: "test/writer/1" in v.devices and all(
+                v.devices["test/writer/1"].properties.get(p) == val for p, val in stored.items()))
+        # TangoTest was not restarted: its exported IOR survived, a new client reaches it.
+        assert tangotest.poll() is None
+        probe = subprocess.run(
+            [sys.executable, "-c", "import tango; d = tango.DeviceProxy('sys/tg_test/1'); "
+             "print(d.read_attribute('long_scalar').value, d.state())"],
+            env={**os.environ, **beacondb.env}, capture_output=True, text=True, timeout=60)
+        assert probe.returncode == 0 and probe.stdout.split()[1] == "RUNNING", probe.stderr
+    finally:
+        for w in writers:
+            if w.poll() is None:
+                w.kill()
+        if tangotest is not None:
+            kill_tree(tangotest.pid)
+        beacondb.stop()
 
 
 def _info(server: str, name: str, klass: str) -> tango.DbDevInfo:

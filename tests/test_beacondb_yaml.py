@@ -13,22 +13,7 @@ import pytest
 import tango
 from helpers.config_trees import copy_demo, write
 from helpers.procs import kill_tree, start
-from helpers.tango_db import BIN, BeaconDBProcess
-
-from blisstango.core.config import load_tree
-from blisstango.core.config.tango_view import tango_view
-
-
-def wait_view(cfg, ready, timeout: float = 30.0):
-    """The tree's Tango view once ready(view) holds; it must parse and validate meanwhile."""
-    deadline = time.monotonic() + timeout
-    while True:
-        view = tango_view(load_tree(cfg))
-        assert not view.errors, view.errors
-        if ready(view):
-            return view
-        assert time.monotonic() < deadline, "YAML never got the writes"
-        time.sleep(0.1)
+from helpers.tango_db import BIN, BeaconDBProcess, wait_view
 
 
 def admin(db, *args: str) -> subprocess.CompletedProcess:

@@ -97,3 +97,18 @@ class SqliteDBProcess(DbProcess):
     def command(self) -> list[str]:
         return [sys.executable, "-m", "tango.databaseds.database", "--host", "127.0.0.1",
                 "--port", str(self.port), "2"]
+
+
+def wait_view(cfg, ready, timeout: float = 30.0):
+    """The tree's Tango view once ready(view) holds; it must parse and validate meanwhile."""
+    from blisstango.core.config import load_tree
+    from blisstango.core.config.tango_view import tango_view
+
+    deadline = time.monotonic() + timeout
+    while True:
+        view = tango_view(load_tree(cfg))
+        assert not view.errors, view.errors
+        if ready(view):
+            return view
+        assert time.monotonic() < deadline, "YAML never got the writes"
+        time.sleep(0.1)
