@@ -95,6 +95,14 @@ def test_ascan_points_are_identical_in_events_redis_and_file(stack, scan_dev, fo
     assert attrs["NX_class"] == "NXentry"
     assert nxdata["NX_class"] == "NXdata" and "signal" in nxdata
     assert end_reason == "SUCCESS"
+    import silx.io
+    from silx.io.nxdata import get_default
+
+    with silx.io.open(info["filename"]) as f:   # silx finds the default plot of the entry
+        plot = get_default(f[entry])
+        assert plot is not None and plot.is_valid
+        np.testing.assert_array_equal(plot.signal[()], ev_diode)
+        np.testing.assert_array_equal(plot.axes[0][()], ev_m0)
 
 
 def test_runscan_two_level_chain_rebuilt_from_events(stack, scan_dev, follower):
@@ -238,3 +246,18 @@ def test_session_loaded_from_beacon(stack, scan_dev):
     saving = json.loads(scan_dev.SCAN_SAVING)
     assert saving["base_path"] == str(stack.data_dir)
     assert saving["filename"] == str(stack.data_dir / "demo" / "demo_data.h5")
+
+
+def test_abort_stops_the_motion_at_once(stack, scan_dev, follower):
+    n = scan_dev.ascan(["m1", "0", "100", "5", "0", "diode2"])   # 20 deg steps at 10 deg/s
+    follower.record(n)
+    time.sleep(0.5)
+    scan_dev.AbortScan()
+    rec = follower.wait_end(n, 10)
+    assert rec.end_reason == "USER_ABORT"
+    m1 = stack.device("demo/axis/m1")
+    assert m1.state() == tango.DevState.ON
+    assert m1.read_attribute("Position").value < 20.0          # stopped before the first point
+    assert scan_dev.state() == tango.DevState.ON
+    m1.write_attribute("Position", 0.0)                        # lock released
+    m1.WaitMove()
