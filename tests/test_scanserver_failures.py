@@ -91,3 +91,22 @@ def test_kill9_axismanager_mid_scan(stack):
     assert rec2.end_reason == "SUCCESS", rec2.error
     assert rec2.npoints == 5 and n2 == n + 1
     assert dev.state() == tango.DevState.ON
+
+
+def test_setup_file_error_is_reported_and_scans_still_work(tmp_path, demo_config):
+    s = DemoStack(tmp_path, demo_config)
+    setup = s.config / "sessions" / "demo_setup.py"
+    setup.write_text(setup.read_text() + "x = 1\nundefined_name + 1\n")
+    lines = setup.read_text().count("\n")
+    try:
+        s.up()
+        dev = s.device("demo/scan/demo", timeout_ms=60000)
+        assert dev.state() == tango.DevState.ALARM
+        status = dev.status()
+        assert "demo_setup.py" in status and f"line {lines}" in status and "NameError" in status
+        n = dev.loopscan(["2", "0", "diode"])
+        assert dev.WaitScan(30)
+        assert json.loads(dev.ScanInfo)["end_reason"] == "SUCCESS" and n >= 1
+        assert dev.state() == tango.DevState.ON
+    finally:
+        s.down()

@@ -186,19 +186,32 @@ def load_session(name: str, beacon_device: str = BEACON_DEVICE) -> SessionObject
     return session
 
 
-def run_setup(session: SessionObjects) -> None:
-    """Run the setup text in the namespace; an error is kept in setup_error (file and line)."""
-    if not session.setup_text.strip():
-        return
-    where = ", ".join(session.setup_files) or f"setup of session {session.name}"
-    try:
-        code = compile(session.setup_text, where, "exec")
-        exec(code, session.namespace)  # noqa: S102 - the session's own setup file, as in BLISS
-    except Exception as exc:  # noqa: BLE001 - reported in Status, the server stays up
-        import traceback
+def setup_segments(text: str, files: list[str]) -> list[tuple[str, str]]:
+    """(file, source) per setup file: GetSession heads each file's text with `# --- <path>`;
+    compiling each body alone under its path gives tracebacks the file's own line numbers."""
+    headers = {f"# --- {f}": f for f in files}
+    segments: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line in headers:
+            segments.append((headers[line], []))
+        elif segments:
+            segments[-1][1].append(line)
+        else:
+            segments.append(("<setup>", [line]))
+    return [(f, "\n".join(body) + "\n") for f, body in segments]
 
-        tb = traceback.extract_tb(exc.__traceback__)
-        line = tb[-1].lineno if tb else getattr(exc, "lineno", "?")
-        session.setup_error = f"setup file {where} line {line}: {type(exc).__name__}: {exc}"
-        log.error("session %s: %s", session.name, session.setup_error)
+
+def run_setup(session: SessionObjects) -> None:
+    """Run the setup files in the namespace; an error is kept in setup_error (file, line)."""
+    import traceback
+
+    for path, source in setup_segments(session.setup_text, session.setup_files):
+        try:
+            exec(compile(source, path, "exec"), session.namespace)  # noqa: S102 - the session's setup, as in BLISS
+        except Exception as exc:  # noqa: BLE001 - reported in Status, the server stays up
+            frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
+            line = frames[-1].lineno if frames else getattr(exc, "lineno", "?")
+            session.setup_error = f"setup file {path} line {line}: {type(exc).__name__}: {exc}"
+            log.error("session %s: %s", session.name, session.setup_error)
+            break
     session.refresh_from_namespace()
