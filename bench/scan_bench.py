@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/scan_bench.py [--n 100 1000] [--timescan-points 5000]
 
+axis_move_floor: a plain client's write Position + WaitMove on the same axis (the
+AxisManager's own cost per step) and a Position read, for comparison.
+
 ascan_dead_time: `ascan m0 0 1 N 0 diode` on demo/scan/demo (the demo stack started by
 `blisstango up`, m0 an AxisManager Mockup axis made fast enough that motion time is
 negligible, count time 0, a RecordData subscriber attached as a client would be, Redis
@@ -68,6 +71,23 @@ def _timing(redis_client, key: str) -> dict:
     return {"points": points, "seconds": info["end_time"] - info["start_time"]}
 
 
+def _move_floor(m0, n: int = 200) -> dict:
+    """The AxisManager's own cost per step, seen by a plain synchronous client: write
+    Position + WaitMove (+ a Position read), no scan: the floor of a step through Tango."""
+    pos = 0.0
+    t0 = time.perf_counter()
+    for i in range(n):
+        pos = 0.001 * (i % 2)
+        m0.write_attribute("Position", pos)
+        m0.command_inout("WaitMove")
+    moved = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(n):
+        m0.read_attribute("Position")
+    read = time.perf_counter() - t0
+    return {"ms_write_and_waitmove": 1e3 * moved / n, "ms_read_position": 1e3 * read / n}
+
+
 def through_tango(workdir: Path, ns: list[int], timescan_points: int) -> dict:
     import redis
     import tango
@@ -97,6 +117,7 @@ def through_tango(workdir: Path, ns: list[int], timescan_points: int) -> dict:
             wait_written(writer, key, 120)
             out[f"ascan_{n}"] = {"points": n + 1, "ms_per_point": 1e3 * t["seconds"] / (n + 1),
                                  "events_points": rec.npoints}
+        out["axis_move_floor"] = _move_floor(m0)
         t0 = time.monotonic()
         number = dev.timescan(["0", "diode", "diode2", f"npoints={timescan_points}"])
         dev.WaitScan(0)
