@@ -79,3 +79,30 @@ def test_validation_errors_name_file_and_line(tmp_path):
     for parts in expect:
         assert any(all(p in e for p in parts) for e in errors), (parts, errors)
     assert len(errors) == len(expect), errors
+
+
+def test_globals_block(tmp_path):
+    root = copy_demo(tmp_path / "cfg")
+    write(root, "tango/globals.yml", """
+        # class and free-object properties, attribute aliases
+        classes:
+          TangoTest:
+            properties: {Doc: [a, b]}
+            attribute_properties: {ampli: {unit: mV}}
+        free_properties:
+          Beamline: {energy: 12.4}
+        attribute_aliases:
+          amp: sys/tg_test/1/Ampli
+        """)
+    view = tango_view(load_tree(root))
+    assert not view.errors, view.errors
+    assert view.class_properties == {"TangoTest": {"Doc": ["a", "b"]}}
+    assert view.class_attribute_properties == {"TangoTest": {"ampli": {"unit": ["mV"]}}}
+    assert view.free_properties == {"Beamline": {"energy": ["12.4"]}}
+    assert view.attribute_aliases == {"amp": "sys/tg_test/1/ampli"}
+    write(root, "tango/more.yml", """
+        attribute_aliases: {bad: not/an/attribute}
+        classes: []
+        """)
+    errors = [str(e) for e in tango_view(load_tree(root)).errors]
+    assert any(e.startswith("tango/more.yml:1:") and "second globals block" in e for e in errors), errors

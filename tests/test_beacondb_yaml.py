@@ -46,6 +46,11 @@ def test_tango_writes_land_in_yaml_and_survive_kill9(tmp_path, cfg, yamldb):
         db.delete_device("demo/axis/m0")
     # properties of a device no server defines are kept too (journal, not YAML)
     db.put_device_property("free/standing/dev", {"Note": ["kept"]})
+    # class and free-object properties, attribute aliases: the globals block of tango/
+    db.put_class_property("TangoTest", {"Doc": ["a", "b"]})
+    db.put_class_attribute_property("TangoTest", {"ampli": {"unit": ["mV"]}})
+    db.put_property("Beamline", {"energy": ["12.4"]})
+    db.command_inout("DbPutAttributeAlias", ["sys/tg_test/1/ampli", "amp"])
 
     # the YAML tree holds every write (written right after the journal acknowledged it),
     # parses, and kept the comments
@@ -58,6 +63,11 @@ def test_tango_writes_land_in_yaml_and_survive_kill9(tmp_path, cfg, yamldb):
     assert tg.attribute_properties == {"ampli": {"unit": ["V"], "max_value": ["10"]}}
     assert m0.properties["EventPeriod"] == ["0.1"]
     assert m0.attribute_properties == {"Position": {"format": ["%8.3f"]}}
+    view = wait_view(cfg, lambda v: v.attribute_aliases == {"amp": "sys/tg_test/1/ampli"})
+    assert view.globals_file == "tango/globals.yml"
+    assert view.class_properties == {"TangoTest": {"Doc": ["a", "b"]}}
+    assert view.class_attribute_properties == {"TangoTest": {"ampli": {"unit": ["mV"]}}}
+    assert view.free_properties == {"Beamline": {"energy": ["12.4"]}}
     after = (cfg / "motors/mockup.yml").read_text().splitlines()
     assert all(c in after for c in comments_before)
 
@@ -74,6 +84,10 @@ def test_tango_writes_land_in_yaml_and_survive_kill9(tmp_path, cfg, yamldb):
     yamldb.proc = BeaconDBProcess(yamldb.workdir, port=yamldb.port, config=cfg).start().proc
     db = tango.Database("127.0.0.1", yamldb.port)
     assert list(db.get_device_property("free/standing/dev", "Note")["Note"]) == ["kept"]
+    assert list(db.get_class_property("TangoTest", "Doc")["Doc"]) == ["a", "b"]
+    assert list(db.get_property("Beamline", "energy")["energy"]) == ["12.4"]
+    assert db.command_inout("DbGetAttributeAlias", "amp") == "sys/tg_test/1/ampli"
+    assert list(db.get_class_attribute_property("TangoTest", "ampli")["ampli"]["unit"]) == ["mV"]
     assert list(db.get_device_property("sys/tg_test/1", "Mode")["Mode"]) == ["fast"]
 
     assert admin(yamldb, "--delete-server", "TangoTest/test").returncode == 0

@@ -63,6 +63,12 @@ class TangoView:
     devices: dict[str, TangoDevice] = field(default_factory=dict)   # lower-case name ->
     errors: list[ConfigError] = field(default_factory=list)
     aliases: dict[str, TangoDevice] = field(default_factory=dict)   # lower-case alias ->
+    # the `globals` block of tango/ (class and free-object properties, attribute aliases)
+    class_properties: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    class_attribute_properties: dict[str, dict[str, dict[str, list[str]]]] = field(default_factory=dict)
+    free_properties: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    attribute_aliases: dict[str, str] = field(default_factory=dict)
+    globals_file: str | None = None
 
     def by_server(self, server: str) -> list[TangoDevice]:
         low = server.lower()
@@ -199,6 +205,9 @@ def _plain(tree: Any, file: str, view: TangoView) -> None:
     blocks = data if isinstance(data, list) else [data]
     for block in blocks:
         line = getattr(block, "line", 1)
+        if isinstance(block, dict) and "server" not in block and set(block) & set(GLOBAL_KEYS):
+            _globals(block, file, line, view)
+            continue
         if not isinstance(block, dict) or not isinstance(block.get("server"), str):
             view.errors.append(ConfigError("malformed server block: needs `server: <executable>` and "
                                            "`instances: {<instance>: {devices: [...]}}`", file, line))
@@ -240,6 +249,55 @@ def _plain(tree: Any, file: str, view: TangoView) -> None:
                     attribute_properties=_attr_props(entry.get("attribute_properties"), where,
                                                      view.errors, "attribute_properties"),
                     file=file, line=eline))
+
+
+GLOBAL_KEYS = ("classes", "free_properties", "attribute_aliases")
+
+
+def _globals(block: dict, file: str, line: int, view: TangoView) -> None:
+    """classes: {Class: {properties, attribute_properties}}, free_properties: {Object:
+    {prop: value}}, attribute_aliases: {alias: domain/family/member/attribute}."""
+    unknown = set(block) - set(GLOBAL_KEYS)
+    if unknown:
+        view.errors.append(ConfigError(f"globals block: unknown keys {sorted(unknown)} "
+                                       f"(allowed: {', '.join(GLOBAL_KEYS)})", file, line))
+    if view.globals_file is not None:
+        view.errors.append(ConfigError(f"a second globals block (the first is in {view.globals_file})",
+                                       file, line))
+        return
+    view.globals_file = file
+    where = (file, line)
+    classes = block.get("classes") or {}
+    if not isinstance(classes, dict):
+        view.errors.append(ConfigError("`classes` must map class names to {properties, "
+                                       "attribute_properties}", *where))
+        classes = {}
+    for klass, body in classes.items():
+        body = body or {}
+        if not isinstance(body, dict) or set(body) - {"properties", "attribute_properties"}:
+            view.errors.append(ConfigError(f"class {klass}: only `properties` and "
+                                           "`attribute_properties` are allowed", *where))
+            continue
+        view.class_properties[str(klass)] = _props(body.get("properties"), where, view.errors,
+                                                   f"classes.{klass}.properties")
+        view.class_attribute_properties[str(klass)] = _attr_props(
+            body.get("attribute_properties"), where, view.errors, f"classes.{klass}.attribute_properties")
+    free = block.get("free_properties") or {}
+    if not isinstance(free, dict):
+        view.errors.append(ConfigError("`free_properties` must map object names to properties", *where))
+        free = {}
+    for obj, props in free.items():
+        view.free_properties[str(obj)] = _props(props, where, view.errors, f"free_properties.{obj}")
+    aliases = block.get("attribute_aliases") or {}
+    if not isinstance(aliases, dict):
+        view.errors.append(ConfigError("`attribute_aliases` must map aliases to attribute names", *where))
+        aliases = {}
+    for alias, attr in aliases.items():
+        if not isinstance(attr, str) or len(attr.split("/")) != 4:
+            view.errors.append(ConfigError(f"attribute alias {alias}: {attr!r} is not "
+                                           "domain/family/member/attribute", *where))
+            continue
+        view.attribute_aliases[str(alias)] = attr.lower()
 
 
 def tango_view(tree: Any, kinds: list[ServerKind] | None = None) -> TangoView:

@@ -291,9 +291,11 @@ class TangoStore:
                     row for row in tables["device"]["data"] if row[0].lower() not in self.devices]
                 tables["device_attr"]["data"] = [
                     row for row in tables["device_attr"]["data"] if row[0][0].lower() not in self.devices]
+                for k in ("class", "class_attr", "object"):  # the YAML globals block holds these
+                    tables[k]["data"] = []
                 return {
                     "exports": {k: d.dump()[4:] for k, d in self.devices.items() if d.ior != "nada"},
-                    "attr_aliases": list(self.attr_aliases.values()),
+                    "attr_aliases": [],
                     "server_info": list(self.server_info.values()),
                     "events": self.events,
                     "tables": tables,
@@ -321,8 +323,9 @@ class TangoStore:
                 tables = {k: PropTable.load(v) for k, v in state["tables"].items()}
                 for k in ("device", "device_attr"):
                     tables[k].data = {**tables[k].data, **self.tables[k].data}
+                for k in ("class", "class_attr", "object"):
+                    tables[k].data = self.tables[k].data
                 self.tables = tables
-                self.attr_aliases = {a.lower(): (a, attr) for a, attr in state["attr_aliases"]}
                 self.server_info = {i[0].lower(): i for i in state["server_info"]}
                 self.events = state["events"]
                 self.hist_id = state["hist_id"]

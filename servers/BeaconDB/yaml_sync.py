@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 DEVICE_OPS = {"add_device", "add_devices", "delete_device", "put_device_alias", "delete_device_alias"}
 SERVER_OPS = {"delete_server", "rename_server"}
+GLOBAL_OPS = {"put_attribute_alias", "delete_attribute_alias"}
+GLOBALS = "@globals"  # dirty marker for the globals block (never a device name: no '/')
 PROP_OPS = {"put_props", "delete_props", "put_attr_props", "delete_attr_props",
             "delete_all_attr_props", "delete_attribute"}
 
@@ -56,6 +58,7 @@ class YamlSync:
         self.location: dict[str, str] = {}       # plain device key -> file
         self.server_file: dict[str, str] = {}    # executable lower -> file
         self.yaml_state: dict[str, tuple] = {}   # device key -> state as written in YAML
+        self.globals_file: str | None = None
         self.errors: list[str] = []              # last write failures (retried)
         self._docs: dict[str, tuple] = {}        # file -> (ruamel doc, style, stat)
         self._dirty: set[str] = set()
@@ -107,6 +110,33 @@ class YamlSync:
                     self.location[key] = d.file
                     self.server_file.setdefault(d.server.split("/")[0].lower(), d.file)
                 self.yaml_state[key] = self._state(key)
+            self._apply_globals(view)
+
+    def _apply_globals(self, view: TangoView) -> None:
+        st = self.store
+        self.globals_file = view.globals_file
+        st.tables["class"].data = {k.lower(): (k, {n.lower(): (n, v) for n, v in p.items()})
+                                   for k, p in view.class_properties.items() if p}
+        st.tables["object"].data = {k.lower(): (k, {n.lower(): (n, v) for n, v in p.items()})
+                                    for k, p in view.free_properties.items() if p}
+        st.tables["class_attr"].data = {
+            (k.lower(), a.lower()): ((k, a), {n.lower(): (n, v) for n, v in p.items()})
+            for k, attrs in view.class_attribute_properties.items() for a, p in attrs.items() if p}
+        st.attr_aliases = {a.lower(): (a, attr) for a, attr in view.attribute_aliases.items()}
+        self.yaml_state[GLOBALS] = self._globals_state()
+
+    def _globals_state(self) -> tuple:
+        st = self.store
+        classes = {owner: {n: list(v) for n, v in props.values()}
+                   for owner, props in st.tables["class"].data.values() if props}
+        class_attrs: dict = {}
+        for (klass, attr), props in st.tables["class_attr"].data.values():
+            if props:
+                class_attrs.setdefault(klass, {})[attr] = {n: list(v) for n, v in props.values()}
+        free = {owner: {n: list(v) for n, v in props.values()}
+                for owner, props in st.tables["object"].data.values() if props}
+        aliases = {a: attr for a, attr in st.attr_aliases.values()}
+        return classes, class_attrs, free, aliases
 
     # -- before a mutation: refuse what YAML cannot express --------------------------------
     def _keys_of(self, op: str, args: tuple) -> list[str]:
@@ -157,6 +187,9 @@ class YamlSync:
 
     # -- after the mutation: mark the devices to write -------------------------------------
     def after(self, op: str, now: str, args: tuple) -> None:
+        if op in GLOBAL_OPS or (op in PROP_OPS and args[0] in ("class", "class_attr", "object")):
+            self._mark({GLOBALS})
+            return
         if op not in DEVICE_OPS | SERVER_OPS | PROP_OPS:
             return
         keys = set(getattr(self, "_pending", []))
@@ -175,7 +208,7 @@ class YamlSync:
         """Write to YAML whatever the store holds that YAML does not (journal replay)."""
         with self.store.lock:
             keys = {k for k, d in self.store.devices.items() if d.server.lower() not in self.internal
-                    and d.klass != "DServer"} | set(self.yaml_state)
+                    and d.klass != "DServer"} | set(self.yaml_state) | {GLOBALS}
         self._mark(keys)
 
     def flush(self, timeout: float = 60.0) -> bool:
@@ -224,6 +257,15 @@ class YamlSync:
                     return keys
 
     def _write(self, keys: set[str]) -> None:
+        if GLOBALS in keys:
+            keys = keys - {GLOBALS}
+            with self.store.lock:
+                state = self._globals_state()
+            if state != self.yaml_state.get(GLOBALS):
+                rel = self.globals_file or f"{TANGO_FOLDER}/globals.yml"
+                self._edit(rel, lambda doc: self._write_globals(doc, state))
+                self.globals_file = rel
+                self.yaml_state[GLOBALS] = state
         with self.store.lock:
             wanted = {k: self._state(k) for k in keys}
         plain = {}
@@ -387,6 +429,67 @@ class YamlSync:
                 _sync_props(attr_map, a, p)
             if not attr_map:
                 del entry["attribute_properties"]
+        return doc
+
+    def _write_globals(self, doc, state: tuple):
+        classes, class_attrs, free, aliases = state
+        block = next((b for b in self._blocks(doc) if "server" not in b), None)
+        if block is None:
+            block = CommentedMap()
+            if doc is None:
+                doc = block
+            elif isinstance(doc, list):
+                doc.insert(0, block)
+            else:
+                doc = CommentedSeq([block, doc])
+        cmap = block.get("classes")
+        if classes or class_attrs or cmap:
+            if cmap is None:
+                cmap = block["classes"] = CommentedMap()
+            for k in list(cmap):
+                if k not in classes and k not in class_attrs:
+                    del cmap[k]
+            for k in sorted(set(classes) | set(class_attrs)):
+                body = cmap.get(k)
+                if body is None:
+                    body = cmap[k] = CommentedMap()
+                _sync_props(body, "properties", classes.get(k, {}))
+                attrs = class_attrs.get(k, {})
+                amap = body.get("attribute_properties")
+                if attrs or amap is not None:
+                    if amap is None:
+                        amap = body["attribute_properties"] = CommentedMap()
+                    for a in list(amap):
+                        if a not in attrs:
+                            del amap[a]
+                    for a, p in attrs.items():
+                        _sync_props(amap, a, p)
+                    if not amap:
+                        del body["attribute_properties"]
+            if not cmap:
+                del block["classes"]
+        fmap = block.get("free_properties")
+        if free or fmap is not None:
+            if fmap is None:
+                fmap = block["free_properties"] = CommentedMap()
+            for k in list(fmap):
+                if k not in free:
+                    del fmap[k]
+            for k, p in free.items():
+                _sync_props(fmap, k, p)
+            if not fmap:
+                del block["free_properties"]
+        amap = block.get("attribute_aliases")
+        if aliases or amap is not None:
+            if amap is None:
+                amap = block["attribute_aliases"] = CommentedMap()
+            for k in list(amap):
+                if k not in aliases:
+                    del amap[k]
+            for k, v in aliases.items():
+                _sync_map(amap, k, v)
+            if not amap:
+                del block["attribute_aliases"]
         return doc
 
     def _entry_in(self, doc, exe: str, inst: str, key: str) -> bool:
