@@ -60,13 +60,19 @@ def test_ascan_points_are_identical_in_events_redis_and_file(stack, scan_dev, fo
                                    lambda ev: None if ev.err else progress.append(ev.attr_value.value))
     spectra = []
     sid = scan_dev.subscribe_event("ScanNumber", tango.EventType.CHANGE_EVENT, lambda ev: None)
+    did = None
     try:
         n = scan_dev.ascan(["m0", "1", "4", "12", "0", "diode"])
+        # the per-channel spectrum exists as soon as the command returned
+        did = scan_dev.subscribe_event("diode", tango.EventType.CHANGE_EVENT,
+                                       lambda ev: None if ev.err else spectra.append(ev.attr_value.value))
         assert scan_dev.WaitScan(60)
         rec = follower.wait_end(n, 30)
     finally:
         scan_dev.unsubscribe_event(pid)
         scan_dev.unsubscribe_event(sid)
+        if did is not None:
+            scan_dev.unsubscribe_event(did)
     assert rec.end_reason == "SUCCESS" and rec.error is None
     assert rec.npoints == 13
     assert rec.title == "ascan m0 1 4 12 0"
@@ -75,8 +81,8 @@ def test_ascan_points_are_identical_in_events_redis_and_file(stack, scan_dev, fo
     np.testing.assert_allclose(ev_m0, np.linspace(1, 4, 13), atol=1e-3)
     assert ev_diode.argmax() == int(np.argmin(abs(ev_m0 - 2.5)))       # the demo peak
     assert progress and progress[-1] == 100.0
-    spectra = scan_dev.read_attribute("diode").value
-    np.testing.assert_array_equal(spectra, ev_diode)
+    np.testing.assert_array_equal(spectra[-1], ev_diode)     # the final spectrum event
+    np.testing.assert_array_equal(scan_dev.read_attribute("diode").value, ev_diode)
     assert json.loads(scan_dev.LastPoint)["simulation:diode"] == ev_diode[-1]
 
     # Redis: the same points, bit for bit
