@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, help="TANGO_HOST port (default: a free one)")
     demo.add_argument("--run-dir", help="folder for the demo's logs and state")
 
+    shell = sub.add_parser("shell", help="the scientist's shell (itango) on a session of the beamline")
+    shell.add_argument("-s", "--session", required=True, help="session name (from Beacon, via TANGO_HOST)")
+    shell.add_argument("ipython_args", nargs=argparse.REMAINDER, help="passed on to IPython")
+
     config = sub.add_parser("config", help="load a configuration tree and list its objects and sessions")
     config.add_argument("config_dir", type=Path)
     return parser
@@ -52,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         from blisstango.core.config.cli import main as config_main
 
         return config_main([str(args.config_dir)])
+    if args.command == "shell":
+        from blisstango.clients.itango_profile.shell import run_shell
+
+        return run_shell(args.session, args.ipython_args)
     if args.command == "demo":
         from blisstango.clients.demo import run_demo
 

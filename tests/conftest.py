@@ -110,3 +110,25 @@ def scan_context(data_redis, request):
     previous = set_context(ctx)
     yield ctx
     set_context(previous)
+
+
+# ---- the scientist's shell (issue 7) -----------------------------------------------------
+@pytest.fixture(scope="session")
+def shell_stack(tmp_path_factory):
+    """A demo stack (`blisstango up` of a copy of examples/demo_beamline), shared by the
+    shell tests; `blisstango down` at the end."""
+    from helpers.shell import DemoStack
+
+    stack = DemoStack(DEMO_CONFIG, tmp_path_factory.mktemp("shell_stack"))
+    yield stack
+    stack.close()
+
+
+@pytest.fixture
+def shell(shell_stack, tmp_path):
+    """A real `blisstango shell -s demo` in a pseudo-terminal, its state dir in tmp_path."""
+    from helpers.shell import Shell
+
+    sh = Shell(shell_stack, tmp_path / "state")
+    yield sh
+    sh.close()

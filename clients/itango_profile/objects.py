@@ -1,0 +1,314 @@
+"""Client objects of a session, backed by Tango proxies, with the BLISS vocabulary.
+
+Usable without IPython (scripts, notebooks, tests): `load_session("demo")` asks the
+Beacon device for the session's objects and wraps each one the Tango database exports
+(axes by alias, the session's ScanServer) in a small client object. Counters are not
+Tango devices: they are named objects the ScanServer resolves by name.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import tango
+
+BEACON_DEVICE = "sys/beacon/1"
+AXIS_CLASSES = {"BlissAxis"}
+SCAN_SERVER_CLASS = "ScanServer"
+
+
+class ShellError(Exception):
+    """An error a person can act on, shown as one line by the shell."""
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for an error: the first DevFailed reason and description (the device's
+    own words, e.g. `LimitError: m0: 1000.0 is above the high limit 10.0`)."""
+    if isinstance(exc, tango.DevFailed) and exc.args:
+        err = exc.args[0]
+        desc = " ".join(str(err.desc).split())
+        return f"{err.reason}: {desc}"
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
+def proxy(device: str) -> tango.DeviceProxy:
+    return tango.DeviceProxy(device)
+
+
+class AxisClient:
+    """An axis served by an AxisManager (`<domain>/axis/<name>`), used like a BLISS axis."""
+
+    def __init__(self, name: str, device: str) -> None:
+        self.name = name
+        self.device_name = device
+        self.device = proxy(device)
+
+    def __repr__(self) -> str:
+        try:
+            return (f"AXIS {self.name} ({self.device_name}): position {self.position:g} "
+                    f"{self.unit}, dial {self.dial:g}, limits {tuple(self.limits)}, "
+                    f"velocity {self.velocity:g}, state {self.state}")
+        except tango.DevFailed as exc:
+            return f"AXIS {self.name} ({self.device_name}): {error_line(exc)}"
+
+    def __str__(self) -> str:
+        return self.name
+
+    # ---- readings
+    @property
+    def position(self) -> float:
+        return float(self.device.read_attribute("Position").value)
+
+    @position.setter
+    def position(self, value: float) -> None:
+        self.move(value)
+
+    @property
+    def dial(self) -> float:
+        return float(self.device.read_attribute("Dial_position").value)
+
+    @property
+    def unit(self) -> str:
+        return str(self.device.read_attribute("Unit").value or "")
+
+    @property
+    def state(self) -> str:
+        return str(self.device.state())
+
+    @property
+    def status(self) -> str:
+        return str(self.device.status())
+
+    @property
+    def is_moving(self) -> bool:
+        return self.device.state() == tango.DevState.MOVING
+
+    def _rw(name: str, doc: str):  # noqa: N805 - property factory used in the class body
+        def get(self):
+            return self.device.read_attribute(name).value
+
+        def put(self, value):
+            self.device.write_attribute(name, value)
+
+        return property(get, put, doc=doc)
+
+    velocity = _rw("Velocity", "user units / s")
+    acceleration = _rw("Acceleration", "user units / s2")
+    acctime = _rw("AccTime", "s")
+    offset = _rw("Offset", "user = sign * dial + offset")
+    sign = _rw("Sign", "user = sign * dial + offset")
+    backlash = _rw("Backlash", "user units")
+    low_limit = _rw("Low_limit", "user units")
+    high_limit = _rw("High_limit", "user units")
+    del _rw
+
+    @property
+    def limits(self) -> tuple[float, float]:
+        low, high = self.device.read_attribute("Limits").value
+        return float(low), float(high)
+
+    @limits.setter
+    def limits(self, value: tuple[float, float]) -> None:
+        self.device.write_attribute("Limits", [float(v) for v in value])
+
+    # ---- motion
+    def move(self, position: float, wait: bool = True, relative: bool = False) -> None:
+        target = float(position) + (self.position if relative else 0.0)
+        self.device.write_attribute("Position", target)
+        if wait:
+            self.wait_move()
+
+    def rmove(self, delta: float, wait: bool = True) -> None:
+        self.move(delta, wait=wait, relative=True)
+
+    def wait_move(self, timeout: float | None = None, poll: float = 0.02) -> None:
+        """Wait for the end of the motion; an axis ending in FAULT/ALARM raises."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.device.state() == tango.DevState.MOVING:
+            if end is not None and time.monotonic() > end:
+                raise ShellError(f"{self.name}: still moving after {timeout} s")
+            time.sleep(poll)
+        if self.device.state() == tango.DevState.FAULT:
+            raise ShellError(f"{self.name}: {self.status.strip()}")
+
+    def stop(self, wait: bool = True) -> None:
+        self.device.command_inout("Stop")
+        if wait:
+            self.wait_move()
+
+    def abort(self, wait: bool = True) -> None:
+        self.device.command_inout("Abort")
+        if wait:
+            self.wait_move()
+
+    def position_to(self, user: float) -> None:
+        """Redefine the user position (the offset changes), as BLISS `position = ...` on a stopped axis."""
+        self.device.command_inout("SetPosition", float(user))
+
+    def dial_to(self, dial: float) -> None:
+        self.device.command_inout("SetDial", float(dial))
+
+    def sync_hard(self) -> float:
+        """Read the position afresh from the device (no client cache)."""
+        self.device.set_source(tango.DevSource.DEV)
+        try:
+            return self.position
+        finally:
+            self.device.set_source(tango.DevSource.CACHE_DEV)
+
+
+class CounterClient:
+    """A counter of the session: the ScanServer reads it; the shell names it."""
+
+    def __init__(self, name: str, config: dict) -> None:
+        self.name = name
+        self.config = config
+        self.unit = config.get("unit")
+
+    @property
+    def fullname(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        cls = self.config.get("class", self.config.get("plugin", "counter"))
+        return f"COUNTER {self.name} ({cls}, unit {self.unit or '-'})"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConfigObject:
+    """Any other session object: its configuration, by name."""
+
+    def __init__(self, name: str, config: dict) -> None:
+        self.name = name
+        self.config = config
+
+    def __repr__(self) -> str:
+        return f"{self.config.get('plugin', 'object')} {self.name}: {self.config}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScanServerClient:
+    """The session's ScanServer device: scan commands take strings, return the scan number."""
+
+    def __init__(self, session: str, device: str) -> None:
+        self.session = session
+        self.device_name = device
+        self.device = proxy(device)
+        self.device.set_timeout_millis(10000)
+
+    def __repr__(self) -> str:
+        try:
+            return f"SCAN SERVER {self.device_name}: {self.device.state()} {self.device.status().strip()}"
+        except tango.DevFailed as exc:
+            return f"SCAN SERVER {self.device_name}: {error_line(exc)}"
+
+    def run(self, command: str, args: list[str]) -> int:
+        return int(self.device.command_inout(command, [str(a) for a in args]))
+
+    @property
+    def scan_saving(self) -> dict:
+        return json.loads(self.device.read_attribute("SCAN_SAVING").value)
+
+    @scan_saving.setter
+    def scan_saving(self, values: dict) -> None:
+        self.device.write_attribute("SCAN_SAVING", json.dumps(values))
+
+    @property
+    def active_mg(self) -> str:
+        return str(self.device.read_attribute("ActiveMeasurementGroup").value)
+
+    @active_mg.setter
+    def active_mg(self, name: str) -> None:
+        self.device.write_attribute("ActiveMeasurementGroup", str(name))
+
+
+class Session:
+    """What `load_session` found: the namespace and the objects by kind."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.objects: list[str] = []
+        self.axes: dict[str, AxisClient] = {}
+        self.counters: dict[str, CounterClient] = {}
+        self.others: dict[str, Any] = {}
+        self.scan_server: ScanServerClient | None = None
+        self.setup_files: list[str] = []
+        self.setup_text = ""
+        self.beacon = proxy(BEACON_DEVICE)
+
+    @property
+    def namespace(self) -> dict[str, Any]:
+        ns: dict[str, Any] = {**self.others, **self.counters, **self.axes}
+        if self.scan_server is not None:
+            ns["scan_server"] = self.scan_server
+        return ns
+
+    def get_scan_server(self) -> ScanServerClient:
+        if self.scan_server is None:
+            self.scan_server = find_scan_server(self)
+        return self.scan_server
+
+
+def _alias_device(db: tango.Database, name: str) -> tuple[str, str] | None:
+    try:
+        device = db.get_device_from_alias(name)
+    except tango.DevFailed:
+        return None
+    try:
+        return device, db.get_class_for_device(device)
+    except tango.DevFailed:
+        return device, ""
+
+
+def find_scan_server(session: Session) -> ScanServerClient:
+    """The ScanServer of the session: the device aliased by the session name, else
+    `<domain>/scan/<session>` (domain from the session's configuration)."""
+    db = tango.Database()
+    found = _alias_device(db, session.name)
+    if found and found[1] == SCAN_SERVER_CLASS:
+        return ScanServerClient(session.name, found[0])
+    config = json.loads(session.beacon.GetObjectConfig(session.name))
+    domain = (config.get("tango") or {}).get("domain") or "demo"
+    device = f"{domain}/scan/{session.name}"
+    names = db.get_device_exported(device)
+    if not list(names):
+        raise ShellError(f"session {session.name}: no ScanServer exported as {device} "
+                         f"(is `ScanServer {session.name}` running?)")
+    return ScanServerClient(session.name, device)
+
+
+def load_session(name: str) -> Session:
+    """Build the client objects of session `name` through TANGO_HOST only."""
+    session = Session(name)
+    try:
+        info = json.loads(session.beacon.GetSession(name))
+    except tango.DevFailed as exc:
+        raise ShellError(f"session {name}: {error_line(exc)}") from None
+    session.objects = list(info.get("objects", []))
+    session.setup_files = list(info.get("setup_files", []))
+    session.setup_text = info.get("setup_text") or ""
+    db = tango.Database()
+    for obj in session.objects:
+        found = _alias_device(db, obj)
+        if found and found[1] in AXIS_CLASSES:
+            session.axes[obj] = AxisClient(obj, found[0])
+            continue
+        if found:
+            session.others[obj] = proxy(found[0])
+            continue
+        config = json.loads(session.beacon.GetObjectConfig(obj))
+        if config.get("plugin") == "counters" and config.get("class") != "MeasurementGroup":
+            session.counters[obj] = CounterClient(obj, config)
+        else:
+            session.others[obj] = ConfigObject(obj, config)
+    try:
+        session.scan_server = find_scan_server(session)
+    except (ShellError, tango.DevFailed):
+        session.scan_server = None   # motion works without it; scans say what is missing
+    return session
