@@ -222,9 +222,9 @@ STANDARD_SCANS: dict[str, tuple[Callable, Callable, str]] = {
 def build_standard_scan(scan_type: str, tokens: list[str], session: SessionObjects, context) -> Any:
     """The Scan (not started) for `scan_type tokens...`; ScanArgumentError if anything is wrong."""
     parser, fn, usage = STANDARD_SCANS[scan_type]
-    args = Args(scan_type, list(tokens), session)
-    args.options["context"] = context
     try:
+        args = Args(scan_type, list(tokens), session)
+        args.options["context"] = context
         return parser(args, fn)
     except ScanArgumentError as exc:
         raise ScanArgumentError(f"{exc} (usage: {scan_type} {usage})") from None
