@@ -32,6 +32,8 @@ from .session import SessionObjects, load_session, run_setup
 
 log = logging.getLogger(__name__)
 MAX_POINTS = 1 << 24
+#: spectra longer than this are pushed at most once a second (RecordData stays at EventPeriod)
+SPECTRUM_SLOW_ABOVE = 100_000
 _EVENT_ATTRS = ("ScanNumber", "ScanTitle", "Progress", "ScanInfo", "LastPoint", "Channels", "RecordData",
                 "SCAN_SAVING", "ActiveMeasurementGroup", "ScanKey")
 
@@ -78,6 +80,7 @@ class ScanServer(Device):
         self.channel_data: dict[str, np.ndarray] = {}
         self.problem = ""
         self._feed: gevent.Greenlet | None = None
+        self._spectra_pushed = 0.0
         for name in _EVENT_ATTRS:
             self.set_change_event(name, True, False)
         self.set_change_event("State", True, False)
@@ -211,11 +214,15 @@ class ScanServer(Device):
             scan = self.runner.scan
             msg.update(end_reason=scan.end_reason.value if scan.end_reason else None,
                        error=f"{type(scan.error).__name__}: {scan.error}" if scan.error else None)
-        for channel, data in up.data.items():
-            name = self.channel_attrs.get(channel)
-            if name is not None:
-                self.channel_data[name] = data
-                self.push_change_event(name, data)
+        now = time.monotonic()
+        big = max((len(d) for d in up.data.values()), default=0) > SPECTRUM_SLOW_ABOVE
+        if up.final or not big or now - self._spectra_pushed >= 1.0:
+            self._spectra_pushed = now  # long scans: whole spectra at most once a second
+            for channel, data in up.data.items():
+                name = self.channel_attrs.get(channel)
+                if name is not None:
+                    self.channel_data[name] = data
+                    self.push_change_event(name, data)
         self.progress = up.progress
         self.push_change_event("Progress", self.progress)
         if up.last_point:

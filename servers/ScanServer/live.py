@@ -54,7 +54,7 @@ class LiveFeed:
         self.channels = {c.name: c for c in scan.chain.channels if c.kind == "data" and not c.shape}
         self.names = attribute_names(list(self.channels))
         self.expected = int(scan.scan_info.get("npoints") or 0)
-        self._arrays: dict[str, list[np.ndarray]] = {c: [] for c in self.channels}
+        self._buffers = {c: np.empty(1024) for c in self.channels}  # grown by doubling
         self._sent = dict.fromkeys(self.channels, 0)
         self._items = dict.fromkeys(self.channels, 0)
 
@@ -63,15 +63,18 @@ class LiveFeed:
         for name, ch in self.channels.items():
             blocks, end = ch.blocks(self._items[name])
             self._items[name] = end
+            n = self._sent[name]
             if blocks:
                 new = np.concatenate([b.reshape(-1) for b in blocks]).astype(float, copy=False)
-                up.new[name] = (self._sent[name], new.tolist())
-                self._sent[name] += len(new)
-                self._arrays[name].append(new)
-                if len(self._arrays[name]) > 1:
-                    self._arrays[name] = [np.concatenate(self._arrays[name])]
-            arrs = self._arrays[name]
-            up.data[name] = arrs[0] if arrs else np.empty(0)
+                up.new[name] = (n, new.tolist())
+                buf = self._buffers[name]
+                if n + len(new) > len(buf):
+                    grown = np.empty(max(2 * len(buf), n + len(new)))
+                    grown[:n] = buf[:n]
+                    self._buffers[name] = buf = grown
+                buf[n:n + len(new)] = new
+                n = self._sent[name] = n + len(new)
+            up.data[name] = self._buffers[name][:n]
         counts = [len(a) for a in up.data.values()]
         up.npoints = min(counts) if counts else 0
         if up.npoints:
