@@ -267,3 +267,27 @@ def test_abort_stops_the_motion_at_once(stack, scan_dev, follower):
     assert scan_dev.state() == tango.DevState.ON
     m1.write_attribute("Position", 0.0)                        # lock released
     m1.WaitMove()
+
+
+def test_scan_refused_while_another_client_holds_an_axis_lock(stack, scan_dev):
+    from blisstango.core.beacon import connection
+    from blisstango.core.beacon.locks import Lock
+
+    saved = connection.configured_urls()
+    beacon = stack.device("sys/beacon/1")
+    connection.configure(beacon.SettingsRedisUrl, beacon.DataRedisUrl)
+    try:
+        held = Lock("m0", owner="alignment by hand")
+        held.acquire()
+        try:
+            before = scan_dev.ScanNumber
+            with pytest.raises(tango.DevFailed) as err:
+                scan_dev.ascan(["m0", "0", "1", "2", "0", "diode"])
+            assert "m0 is locked by 'alignment by hand': nothing started" in err.value.args[0].desc
+            assert scan_dev.ScanNumber == before
+        finally:
+            held.release()
+    finally:
+        connection.configure(*saved)
+    n = scan_dev.ascan(["m0", "0", "1", "2", "0", "diode"])   # free again
+    assert scan_dev.WaitScan(30) and n == before + 1
