@@ -291,3 +291,15 @@ def test_scan_refused_while_another_client_holds_an_axis_lock(stack, scan_dev):
         connection.configure(*saved)
     n = scan_dev.ascan(["m0", "0", "1", "2", "0", "diode"])   # free again
     assert scan_dev.WaitScan(30) and n == before + 1
+
+
+def test_scanning_a_calc_axis_locks_its_reals(stack, scan_dev, follower):
+    n = scan_dev.ascan(["sl_vgap", "0", "1", "4", "0.2", "diode"])
+    follower.record(n)
+    with pytest.raises(tango.DevFailed) as err:
+        stack.device("demo/axis/sl_up").write_attribute("Position", 0.3)
+    assert f"sl_up: locked by 'ScanServer demo: scan {n} (ascan sl_vgap" in err.value.args[0].desc
+    assert scan_dev.WaitScan(60)
+    rec = follower.wait_end(n)
+    assert rec.end_reason == "SUCCESS", rec.error
+    np.testing.assert_allclose(rec.data["axis:sl_vgap"], [0, 0.25, 0.5, 0.75, 1], atol=2e-3)

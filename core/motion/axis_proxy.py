@@ -42,6 +42,8 @@ class AxisProxy:
         self.name = name
         self.device = device
         self.manager_device = manager
+        #: names of the real axes behind a calc axis (locked with it during a scan)
+        self.reals: list[str] = []
         sync, green = tango.GreenMode.Synchronous, tango.GreenMode.Gevent
         self._proxy: Any = tango.DeviceProxy(device, green_mode=sync)
         self._proxy.set_timeout_millis(timeout_ms)

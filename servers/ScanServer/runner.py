@@ -56,6 +56,11 @@ def check_limits(scan: Scan) -> None:
         raise ScanArgumentError(f"{scan.scan_info.get('title', scan.name)}: {exc}") from None
 
 
+def lock_names(axes: list) -> list[str]:
+    """The axes and, for calc axes, their reals."""
+    return list(dict.fromkeys(n for ax in axes for n in [ax.name, *getattr(ax, "reals", [])]))
+
+
 class LockPreset(ScanPreset):
     """Holds the Beacon locks of the scanned axes from before prepare to after the scan,
     naming the scan as owner; remote axes move through the holder token meanwhile."""
@@ -70,7 +75,7 @@ class LockPreset(ScanPreset):
         if not self.axes:
             return
         self.owner = f"ScanServer {self.session}: scan {scan.scan_number} ({scan.scan_info.get('title', scan.name)})"
-        self.lock = Lock(*[ax.name for ax in self.axes], owner=self.owner, timeout=0)
+        self.lock = Lock(*lock_names(self.axes), owner=self.owner, timeout=0)
         self.lock.acquire()
         for ax in self.axes:
             if isinstance(ax, AxisProxy):
@@ -112,7 +117,7 @@ class ScanRunner:
         self.check_free()
         check_limits(scan)
         axes = scan_axes(scan)
-        held = {n: h for n, h in who_locked([ax.name for ax in axes]).items()}
+        held = who_locked(lock_names(axes))
         if held:
             name, holder = next(iter(held.items()))
             raise ScanArgumentError(f"{scan.scan_info.get('title', scan.name)}: {name} is locked by "

@@ -146,6 +146,22 @@ def _manager_of(db: Any, device: str, cache: dict[str, str | None]) -> str | Non
     return cache[server]
 
 
+def calc_reals(beacon: Any) -> dict[str, list[str]]:
+    """{calc axis: its real axes} from the emotion controllers that list `$real` references
+    (a scan of a calc axis locks its reals too: they are what moves)."""
+    out: dict[str, list[str]] = {}
+    for name in beacon.ListObjects(["*", "emotion"]):
+        axes = json.loads(beacon.GetObjectConfig(name)).get("axes")
+        if not isinstance(axes, list):
+            continue
+        names = [str(a.get("name", "")) for a in axes if isinstance(a, dict)]
+        reals = [n[1:] for n in names if n.startswith("$")]
+        if reals:
+            for calc in (n for n in names if not n.startswith("$")):
+                out[calc] = reals
+    return out
+
+
 def load_session(name: str, beacon_device: str = BEACON_DEVICE) -> SessionObjects:
     """Build the session's client-side objects (the setup file is run separately)."""
     beacon = tango.DeviceProxy(beacon_device, green_mode=tango.GreenMode.Gevent)
@@ -171,6 +187,10 @@ def load_session(name: str, beacon_device: str = BEACON_DEVICE) -> SessionObject
             remote[obj] = session.axes[obj] = axis
         else:
             remote[obj] = session.devices[obj] = tango.DeviceProxy(device, green_mode=tango.GreenMode.Gevent)
+    if session.axes:
+        reals = calc_reals(beacon)
+        for axis in session.axes.values():
+            axis.reals = list(reals.get(axis.name, []))
     factory = RemoteFactory(beacon, remote)
     for obj in session.objects:
         if obj in remote:
