@@ -110,3 +110,28 @@ def test_setup_file_error_is_reported_and_scans_still_work(tmp_path, demo_config
         assert dev.state() == tango.DevState.ON
     finally:
         s.down()
+
+
+def test_kill9_nexuswriter_mid_scan_file_still_complete(stack):
+    """Acquisition never waits for the writer; the restarted writer completes the entry."""
+    dev = stack.device("demo/scan/demo", timeout_ms=120000)
+    follower = RecordFollower(dev)
+    try:
+        n = dev.ascan(["m1", "0", "10", "30", "0.02", "diode2"])
+        rec = follower.record(n)
+        deadline = time.monotonic() + 30
+        while rec.npoints < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(stack.pid("NexusWriter/default"), signal.SIGKILL)
+        assert dev.WaitScan(120)
+        rec = follower.wait_end(n, 10)
+    finally:
+        follower.close()
+    assert rec.end_reason == "SUCCESS" and rec.npoints == 31
+    info = json.loads(dev.ScanInfo)
+    wait_complete(info["filename"], f"{n}.1", timeout=90)   # written by the restarted writer
+    with h5py.File(info["filename"], "r", locking=False) as f:
+        meas = f[f"{n}.1"]["measurement"]
+        np.testing.assert_array_equal(meas["m1"][()], rec.data["axis:m1"])
+        np.testing.assert_array_equal(meas["diode2"][()], rec.data["simulation:diode2"])
+        assert f[f"{n}.1"]["end_reason"][()].decode() == "SUCCESS"
