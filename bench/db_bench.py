@@ -119,12 +119,27 @@ def pinger(ndev: int) -> None:
     sys.exit(1 if pending else 0)
 
 
-def yaml_load_time(workdir: Path, ndev: int) -> float | None:
+def yaml_mode(workdir: Path, ndev: int, calls: int) -> dict:
+    """BeaconDB on a YAML tree of ndev plain devices (500 per file): in-process load of the
+    tree and its Tango view, process start until DbInfo answers, and write latency."""
+    from blisstango.core.config.tango_view import bench_tree_load
+
+    tree = workdir / "yaml_tree"
+    out = {f"tree_load_{ndev}_devices_s": round(bench_tree_load(tree, ndev), 3)}
+    t0 = time.perf_counter()
+    proc = BeaconDBProcess(workdir / "beacondb_yaml", config=tree).start()
+    out[f"process_start_{ndev}_devices_s"] = round(time.perf_counter() - t0, 2)
     try:
-        from blisstango.core.config.tango_view import bench_tree_load
-    except ImportError:
-        return None
-    return round(bench_tree_load(workdir / "yaml_tree", ndev), 3)
+        db = tango.Database("127.0.0.1", proc.port)
+        assert len(db.command_inout("DbGetDeviceWideList", "bench/dev/*")) == ndev
+        out["DbGetDeviceProperty_2"] = latency(
+            lambda i: db.command_inout("DbGetDeviceProperty", [f"bench/dev/{i % ndev}", "p0", "p1"]), calls)
+        out["DbPutDeviceProperty_into_500_device_file"] = latency(
+            lambda i: db.command_inout("DbPutDeviceProperty", [f"bench/dev/{i % 500}", "1", "p0", "1", str(i)]),
+            max(10, calls // 10))
+    finally:
+        proc.stop()
+    return out
 
 
 def measure(kind: str, cls, args, workdir: Path) -> dict:
@@ -172,7 +187,7 @@ def main() -> None:
         result = {"devices": args.devices,
                   "beacondb": measure("beacondb", BeaconDBProcess, args, work),
                   "pytango_sqlite": measure("sqlite", SqliteDBProcess, args, work)}
-        result["beacondb"][f"yaml_load_{args.yaml_devices}_devices_s"] = yaml_load_time(work, args.yaml_devices)
+        result["beacondb_yaml_mode"] = yaml_mode(work, args.yaml_devices, args.calls)
     b, s = result["beacondb"], result["pytango_sqlite"]
     result["ratios_beacondb_over_sqlite"] = {
         "read_throughput_4_clients": round(b["read_throughput_4_clients"] / s["read_throughput_4_clients"], 2),
