@@ -52,8 +52,12 @@ class StatusLine:
     def __init__(self, stream=None) -> None:
         self.stream = stream or sys.stdout
         self._last = 0
+        self._text = ""
 
     def show(self, text: str) -> None:
+        if text == self._text and self._last:
+            return
+        self._text = text
         pad = max(0, self._last - len(text))
         self.stream.write("\r" + text + " " * pad)
         self.stream.flush()
@@ -64,6 +68,7 @@ class StatusLine:
             self.stream.write("\r" + " " * self._last + "\r")
             self.stream.flush()
             self._last = 0
+            self._text = ""
 
     def done(self, text: str | None = None) -> None:
         if text is not None:
@@ -72,3 +77,4 @@ class StatusLine:
             self.stream.write("\n")
             self.stream.flush()
         self._last = 0
+        self._text = ""

@@ -86,11 +86,18 @@ class PositionWatch:
     def __init__(self, axes: list[AxisClient]) -> None:
         self.values = {ax.name: ax.position for ax in axes}
         self._subs: list[tuple[AxisClient, int]] = []
+        self._read: list[AxisClient] = []      # axes without events: read instead
         for ax in axes:
-            sub = ax.device.subscribe_event("Position", tango.EventType.CHANGE_EVENT, 1000)
+            try:
+                sub = ax.device.subscribe_event("Position", tango.EventType.CHANGE_EVENT, 1000)
+            except tango.DevFailed:
+                self._read.append(ax)
+                continue
             self._subs.append((ax, sub))
 
     def poll(self) -> dict[str, float]:
+        for ax in self._read:
+            self.values[ax.name] = ax.position
         for ax, sub in self._subs:
             for ev in ax.device.get_events(sub):
                 if not ev.err and ev.attr_value is not None and ev.attr_value.value is not None:

@@ -143,8 +143,9 @@ class ScanCommands:
         deadline = time.monotonic() + timeout
         while True:
             reader = watcher.next_scan(timeout=max(0.1, deadline - time.monotonic()))
-            # an unsaved scan (ct) has no number: the session's next scan is ours
-            if reader.key.startswith((f"{self.session.name}-{number}-", f"{self.session.name}-None-")):
+            middle = reader.key[len(self.session.name) + 1:].rsplit("-", 1)[0]
+            # an unsaved scan (ct, number 0) has no number in its key: the next one is ours
+            if middle == str(number) or (number <= 0 and not middle.isdigit()):
                 return reader
 
     def run(self, scan_type: str, args: Sequence[Any], options: dict[str, Any]) -> LastScan:
