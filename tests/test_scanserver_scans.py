@@ -200,10 +200,14 @@ def test_a_second_scan_is_refused_while_one_runs(scan_dev, follower):
     follower.record(n)
     with pytest.raises(tango.DevFailed, match=f"scan {n} .*is running"):
         scan_dev.ct(["0.1", "diode"])
+    rec = follower.record(n)
+    deadline = time.monotonic() + 10
+    while rec.npoints < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
     scan_dev.StopScan()
     assert scan_dev.WaitScan(30)
     rec = follower.wait_end(n)
-    assert rec.end_reason == "USER_STOP" and rec.npoints > 0
+    assert rec.end_reason == "USER_STOP" and rec.npoints >= 3
 
 
 @pytest.mark.parametrize("command, args, npoints, axes", [
@@ -303,3 +307,28 @@ def test_scanning_a_calc_axis_locks_its_reals(stack, scan_dev, follower):
     rec = follower.wait_end(n)
     assert rec.end_reason == "SUCCESS", rec.error
     np.testing.assert_allclose(rec.data["axis:sl_vgap"], [0, 0.25, 0.5, 0.75, 1], atol=2e-3)
+
+
+def test_concurrent_scan_commands_start_exactly_one_scan(stack, scan_dev, follower):
+    import threading
+
+    results = []
+
+    def client():
+        dev = stack.device("demo/scan/demo")
+        try:
+            results.append(("scan", dev.loopscan(["20", "0.01", "diode2"])))
+        except tango.DevFailed as exc:
+            results.append(("refused", exc.args[0].desc))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    started = [r[1] for r in results if r[0] == "scan"]
+    refused = [r[1] for r in results if r[0] == "refused"]
+    assert len(started) == 1 and len(refused) == 3, results
+    assert all("is running" in d or "being started" in d for d in refused), refused
+    assert scan_dev.WaitScan(60)
+    assert follower.wait_end(started[0]).npoints == 20

@@ -149,9 +149,11 @@ class ScanServer(Device):
     def _start(self, build, what: str) -> int:
         self._session_or_fail()
         try:
-            self.runner.check_free()
-            scan = build()
-            return self.runner.start(scan)
+            self.runner.reserve()
+            try:
+                return self.runner.start(build())
+            finally:
+                self.runner.release()
         except ScanArgumentError as exc:
             _throw("ScanArgumentError", str(exc), f"ScanServer.{what}")
         except Exception as exc:  # noqa: BLE001 - every refusal reaches the client as DevFailed

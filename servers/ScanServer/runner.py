@@ -101,20 +101,35 @@ class ScanRunner:
         self.on_end = on_end
         self.scan: Scan | None = None
         self._watcher: gevent.Greenlet | None = None
+        self._starting = False  # a command is between its checks and the scan's start
 
     @property
     def running(self) -> bool:
         return self._watcher is not None and not self._watcher.ready()
 
     def check_free(self) -> None:
+        if self._starting:
+            raise ScanArgumentError("another scan is being started: wait for it")
+        self._check_idle()
+
+    def _check_idle(self) -> None:
         if self.running:
             s = self.scan
             raise ScanArgumentError(f"scan {s.scan_number} ({s.scan_info.get('title')}) is running: "
                                     "stop it or wait for its end")
 
-    def start(self, scan: Scan) -> int:
-        """Check, lock-check, start; returns the scan number once it is known."""
+    def reserve(self) -> None:
+        """Claim the slot for one command (greenlets of concurrent clients interleave on I/O)."""
         self.check_free()
+        self._starting = True
+
+    def release(self) -> None:
+        self._starting = False
+
+    def start(self, scan: Scan) -> int:
+        """Check, lock-check, start; returns the scan number once it is known. The caller
+        holds the slot (reserve) while it builds the scan."""
+        self._check_idle()
         check_limits(scan)
         axes = scan_axes(scan)
         held = who_locked(lock_names(axes))
