@@ -149,3 +149,36 @@ def test_lslock_shows_a_held_lock(shell, shell_stack):
             lk.release()
     finally:
         connection.reset()
+
+
+def test_ctrl_c_during_umv_stops_the_motion(shell, shell_stack):
+    m0 = shell_stack.device("demo/axis/m0")
+    shell.run("mv m0 -8")
+    shell.send("umv m0 8")
+    shell.child.expect(r"m0 -[0-7]\.\d+", timeout=30)          # on its way
+    shell.child.sendintr()
+    out = shell.wait_prompt(timeout=10)
+    assert "Interrupted" in out and "Traceback" not in out
+    assert str(m0.state()) == "ON"
+    p = m0.Position
+    time.sleep(0.3)
+    assert m0.Position == p and p < 8
+
+
+def test_itango_started_by_hand_loads_the_session(shell_stack, tmp_path):
+    """`itango --ext=blisstango.clients.itango_profile` with BLISSTANGO_SESSION (README)."""
+    from helpers.shell import BIN, Shell
+
+    sh = Shell(shell_stack, tmp_path / "state",
+               argv=[str(BIN / "itango"), "--ext=blisstango.clients.itango_profile",
+                     f"--HistoryManager.hist_file={tmp_path / 'itango_history.sqlite'}"],
+               env={"BLISSTANGO_SESSION": "demo"})
+    try:
+        out = sh.run("wa")
+        assert re.search(rf"^m0\s+{NUM}\s+{NUM}\s+mm", out, re.M), out
+        out = sh.run("mv m0 1000")
+        assert "m0: 1000.0 is above the high limit 10.0" in out and "Traceback" not in out
+        out = sh.run("lsdev demo/axis/m.*")                      # itango's own magic is there
+        assert "demo/axis/m0" in out
+    finally:
+        sh.close()

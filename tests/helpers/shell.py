@@ -129,18 +129,21 @@ class TerminalProcess(pexpect.fdpexpect.fdspawn):
 class Shell:
     """One `blisstango shell -s demo` in a pty; `run(line)` returns what the command printed."""
 
-    def __init__(self, stack: DemoStack, state_dir: Path, session: str = "demo") -> None:
+    def __init__(self, stack: DemoStack, state_dir: Path, session: str = "demo",
+                 argv: list[str] | None = None, env: dict | None = None) -> None:
+        """argv: another command than `blisstango shell -s <session>` (itango itself)."""
         env = dict(os.environ, TANGO_HOST=stack.tango_host, XDG_STATE_HOME=str(state_dir),
-                   NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm")
+                   NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm", **(env or {}))
         self.prompt_name = session.upper()
-        self.child = TerminalProcess([str(BIN / "blisstango"), "shell", "-s", session], env=env,
-                                     timeout=60)
+        argv = argv or [str(BIN / "blisstango"), "shell", "-s", session]
+        self.child = TerminalProcess(argv, env=env, timeout=60)
         self.count = 1
         self.child.expect(self._prompt(1), timeout=60)
         self.banner = self.child.before
 
     def _prompt(self, n: int) -> str:
-        return rf"{self.prompt_name} \[{n}\]:"
+        color = r"(?:\x1b\[[0-9;]*m)?"
+        return rf"{self.prompt_name} \[{color}{n}{color}\]:"
 
     def send(self, line: str) -> None:
         self.child.sendline(line)
