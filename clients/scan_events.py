@@ -110,7 +110,10 @@ class RecordFollower:
         return rec
 
     def close(self) -> None:
+        if self._id is None:
+            return
+        event_id, self._id = self._id, None
         try:
-            self.device.unsubscribe_event(self._id)
-        except tango.DevFailed:
+            self.device.unsubscribe_event(event_id)
+        except (tango.DevFailed, KeyError):
             pass

@@ -332,3 +332,20 @@ def test_concurrent_scan_commands_start_exactly_one_scan(stack, scan_dev, follow
     assert all("is running" in d or "being started" in d for d in refused), refused
     assert scan_dev.WaitScan(60)
     assert follower.wait_end(started[0]).npoints == 20
+
+
+def test_init_reloads_the_session(stack, scan_dev, follower):
+    scan_dev.Init()
+    deadline = time.monotonic() + 30
+    while scan_dev.state() not in (tango.DevState.ON, tango.DevState.ALARM) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert scan_dev.state() == tango.DevState.ON
+    assert json.loads(scan_dev.SCAN_SAVING)["base_path"] == str(stack.data_dir)   # persisted in Beacon
+    follower.close()
+    f = RecordFollower(scan_dev)
+    try:
+        n = scan_dev.ascan(["m0", "0", "1", "2", "0", "diode"])
+        assert scan_dev.WaitScan(30)
+        assert f.wait_end(n).end_reason == "SUCCESS"
+    finally:
+        f.close()

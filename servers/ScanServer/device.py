@@ -93,6 +93,8 @@ class ScanServer(Device):
             self._boot_task.kill(block=False)
         if getattr(self, "runner", None) is not None and self.runner.running:
             self.runner.abort()
+        for axis in (self.session.axes.values() if getattr(self, "session", None) else []):
+            axis.close()  # event subscriptions (Init builds everything again)
         super().delete_device()
 
     def _boot(self) -> None:
