@@ -1,9 +1,8 @@
-"""DbInfo, DbGetCSDbServerList, DbMySqlSelect, DbGetDataForServerCache."""
+"""DbInfo, DbGetCSDbServerList, DbMySqlSelect (DbGetDataForServerCache: server_cache)."""
 
 from __future__ import annotations
 
 from . import sql_select
-from .errors import API_CommandNotImplemented, DbError
 from .registry import LONGSTRS, STR, STRS, VOID, db_command
 from .store import TangoStore
 
@@ -43,12 +42,3 @@ def DbGetCSDbServerList(store: TangoStore, argin=None):
 @db_command(STR, LONGSTRS)
 def DbMySqlSelect(store: TangoStore, argin):
     return sql_select.select(store, argin)
-
-
-@db_command(STRS, STRS)
-def DbGetDataForServerCache(store: TangoStore, argin):
-    # Clients fall back to one call per item when this fails (as with PyTango's server).
-    raise DbError(API_CommandNotImplemented,
-                  "DbGetDataForServerCache is not implemented by BeaconDB; "
-                  "the client falls back to individual database calls",
-                  "DataBase::DbGetDataForServerCache()")

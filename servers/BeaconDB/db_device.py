@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 
 import tango
-from tango.server import Device, command
+from tango.server import Device, attribute, command
 
-from . import cmds_devices, cmds_misc, cmds_props  # noqa: F401  (register commands)
+from . import cmds_devices, cmds_misc, cmds_props, server_cache  # noqa: F401  (register commands)
 from .errors import DB_IncorrectArguments, DbError
 from .registry import COMMANDS, DbCommand
+from .server_cache import RELEASE
 from .store import TangoStore
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,13 @@ def _build():
     def ResetTimingValues(self):
         """Kept for clients of the C++ DataBaseds; BeaconDB keeps no timing table."""
 
+    def read_StoredProcedureRelease(self):
+        """cppTango sends its major release with DbGetDataForServerCache (and then reads
+        pipe properties from the reply) only if this reads 'release 1.9' or later."""
+        return RELEASE
+
     attrs["init_device"] = init_device
+    attrs["StoredProcedureRelease"] = attribute(read_StoredProcedureRelease, dtype=str)
     attrs["ResetTimingValues"] = command(ResetTimingValues)
     attrs["__doc__"] = "Tango DataBase device served by BeaconDB."
     return type("DataBase", (Device,), attrs)

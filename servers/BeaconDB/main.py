@@ -18,7 +18,7 @@ import gevent  # noqa: E402
 import tango  # noqa: E402
 from tango.server import run  # noqa: E402
 
-from . import beacon_device, cmds_misc, db_device, tango_run  # noqa: E402
+from . import beacon_device, cmds_misc, db_device, server_cache, tango_run  # noqa: E402
 from .journal import Journal  # noqa: E402
 from .starter import StarterNotifier  # noqa: E402
 from .store import TangoStore  # noqa: E402
@@ -41,6 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--redis-settings", default=None, help="URL of the settings Redis (else embedded)")
     p.add_argument("--redis-data", default=None, help="URL of the data Redis (else embedded)")
     p.add_argument("--no-redis", action="store_true", help="serve no Redis URLs (database only)")
+    p.add_argument("--no-server-cache", action="store_true",
+                   help="answer DbGetDataForServerCache with API_CommandNotImplemented: device "
+                   "servers then read each item with its own call (for comparisons)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
 
@@ -93,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     public_host = host if host not in ("0.0.0.0", "") else socket.gethostname()
     cmds_misc.SERVED_AT[:] = [f"{public_host}:{port}"]
+    server_cache.ENABLED[:] = [not opts.no_server_cache]
     # Tango clients inside this process (Starter notices, Beacon) use this very database.
     os.environ["TANGO_HOST"] = f"{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
 
