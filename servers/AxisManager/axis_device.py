@@ -38,10 +38,12 @@ class BlissAxis(Device):
     def _object_name(self) -> str:
         if self.ObjectName:
             return self.ObjectName
-        try:
-            return tango.Database().get_alias_from_device(self.get_name())
-        except Exception:
-            return self.get_name().rsplit("/", 1)[-1]
+        if self._use_db():
+            try:
+                return tango.Database().get_alias_from_device(self.get_name())
+            except tango.DevFailed:
+                pass
+        return self.get_name().rsplit("/", 1)[-1]
 
     def init_device(self) -> None:
         super().init_device()

@@ -9,6 +9,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 DEMO_AXES = ("m0", "m1", "sl_up", "sl_down", "sl_vgap", "sl_voffset")
+
+
+def _fresh_tango_gevent_executor() -> None:
+    """A test context forks this process: the child must not inherit PyTango's gevent
+    executor and thread pools (their threads do not exist there; the server would hang)."""
+    try:
+        from tango import gevent_executor as ge
+    except ImportError:
+        return
+    ge._MAIN_EXECUTOR = None
+    ge._THREAD_POOL = None
+    ge._THREAD_EXECUTORS.clear()
+
+
+os.register_at_fork(after_in_child=_fresh_tango_gevent_executor)
 MANAGER = "demo/axismanager/demo"
 
 
@@ -22,7 +37,8 @@ def axis_context(tree: Path, redis_url: str, axes=DEMO_AXES, event_period: float
 
     props = {} if event_period is None else {"EventPeriod": event_period}
     devices = [
-        {"class": BlissAxis, "devices": [{"name": f"demo/axis/{n}", "properties": props} for n in axes]},
+        {"class": BlissAxis, "devices": [{"name": f"demo/axis/{n}", "properties": {"ObjectName": n, **props}}
+                                         for n in axes]},
         {"class": AxisManagerDevice, "devices": [{"name": MANAGER}]},
     ]
     old = {k: os.environ.get(k) for k in ("BLISSTANGO_CONFIG", "BLISSTANGO_SETTINGS_REDIS")}
