@@ -157,9 +157,9 @@ def main() -> int:
         tt = start(["/usr/lib/tango/TangoTest", "bench", "-nodb", "-dlist", "sys/tg_test/1",
                     "-ORBendPoint", f"giop:tcp:127.0.0.1:{port}"], work / "tangotest.log")
         wait_port(port)
-        peer = tango.DeviceProxy(f"tango://127.0.0.1:{port}/sys/tg_test/1#dbase=no")
-        for _ in range(100):
+        for _ in range(200):  # the port opens before the device is exported
             try:
+                peer = tango.DeviceProxy(f"tango://127.0.0.1:{port}/sys/tg_test/1#dbase=no")
                 peer.ping()
                 break
             except tango.DevFailed:
