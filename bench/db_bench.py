@@ -8,6 +8,11 @@ DbImportDevice, DbPutDeviceProperty, DbGetDeviceExportedList("*") with N devices
 registered; read throughput (calls/s) with 1 and 4 client processes; time until a
 server with 500 devices (bench/ping_server.py) answers ping on all of them. For BeaconDB also
 the load time of a 10,000-device YAML tree (when the config layer is available).
+
+Server cache: start-up time of the same 500-device server (each device with 5 device
+properties and 3 attribute properties) against BeaconDB serving DbGetDataForServerCache
+and against BeaconDB --no-server-cache (the per-item fallback); median of --repeats.
+``--only server-cache`` runs just that part.
 """
 
 from __future__ import annotations
@@ -142,6 +147,31 @@ def yaml_mode(workdir: Path, ndev: int, calls: int) -> dict:
     return out
 
 
+def server_cache_start(workdir: Path, ndev: int, repeats: int) -> dict:
+    """Start-up (until every device answers ping) with and without the server cache."""
+    out = {}
+    for label, extra in (("with_cache", []), ("without_cache", ["--no-server-cache"])):
+        proc = BeaconDBProcess(workdir / f"beacondb_{label}", extra=["--no-redis", *extra]).start()
+        try:
+            db = tango.Database("127.0.0.1", proc.port)
+            db.set_timeout_millis(60_000)
+            names = [f"ping/test/{i}" for i in range(ndev)]
+            db.command_inout("DbAddServer", ["PingServer/ping"] + [x for nm in names for x in (nm, "PingDevice")])
+            for name in names:
+                db.command_inout("DbPutDeviceProperty",
+                                 [name, "5"] + [x for p in PROPS for x in (p, "1", f"value of {p}")])
+                db.command_inout("DbPutDeviceAttributeProperty2",
+                                 [name, "1", "value", "3", "min_value", "1", "0", "max_value", "1", "10",
+                                  "unit", "1", "mm"])
+            times = [ping_time(proc, workdir, ndev) for _ in range(repeats)]
+            out[label] = {"runs_s": times,
+                          "median_s": statistics.median(t for t in times if t is not None)}
+        finally:
+            proc.stop()
+    out["speedup"] = round(out["without_cache"]["median_s"] / out["with_cache"]["median_s"], 2)
+    return out
+
+
 def measure(kind: str, cls, args, workdir: Path) -> dict:
     proc = cls(workdir / kind).start()
     try:
@@ -181,13 +211,20 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--ping-devices", type=int, default=500)
     p.add_argument("--yaml-devices", type=int, default=10000)
+    p.add_argument("--repeats", type=int, default=3, help="server starts per mode (server cache)")
+    p.add_argument("--only", choices=["server-cache"], default=None)
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="db_bench_") as tmp:
         work = Path(tmp)
+        cache = server_cache_start(work, args.ping_devices, args.repeats)
+        if args.only == "server-cache":
+            print(json.dumps({f"server_start_{args.ping_devices}_devices": cache}, indent=2))
+            return
         result = {"devices": args.devices,
                   "beacondb": measure("beacondb", BeaconDBProcess, args, work),
                   "pytango_sqlite": measure("sqlite", SqliteDBProcess, args, work)}
         result["beacondb_yaml_mode"] = yaml_mode(work, args.yaml_devices, args.calls)
+        result[f"server_start_{args.ping_devices}_devices"] = cache
     b, s = result["beacondb"], result["pytango_sqlite"]
     result["ratios_beacondb_over_sqlite"] = {
         "read_throughput_4_clients": round(b["read_throughput_4_clients"] / s["read_throughput_4_clients"], 2),
