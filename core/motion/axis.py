@@ -9,7 +9,6 @@ greenlet per axis, so one slow axis never blocks another.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -18,89 +17,18 @@ from typing import TYPE_CHECKING, Any
 import gevent
 import gevent.event
 
+from .axis_settings import SETTING_KEYS, AxisSettings  # noqa: F401 - re-exported
 from .errors import EncoderDiscrepancyError, LimitError, MotionError
+from .motion import HookRun, Motion, run_pre_hooks, start_motions  # noqa: F401 - re-exported
+from .motion import finite as _finite
 from .state import AxisState
 
 if TYPE_CHECKING:
     from .controller import Controller
     from .encoder import Encoder
 
-log = logging.getLogger("blisstango.motion")
 
-#: settings persisted per axis (Redis hash settings:<axis>), YAML values as defaults
-SETTING_KEYS = ("velocity", "acceleration", "low_limit", "high_limit", "offset", "sign", "backlash")
-
-
-def _finite(axis: str, what: str, value: Any) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise MotionError(f"{axis}: {what} {value!r} is not a number") from None
-    if not math.isfinite(v):
-        raise MotionError(f"{axis}: {what} {value!r} is not a finite number")
-    return v
-
-
-class Motion:
-    """One leg of hardware motion for one axis; `target_steps` is what the controller gets."""
-
-    def __init__(self, axis: Axis, target_dial: float, user_target: float, kind: str = "move",
-                 backlash_dial: float | None = None) -> None:
-        self.axis = axis
-        self.kind = kind
-        self.user_target = user_target
-        self.target_dial = target_dial
-        self.target_steps = target_dial * axis.steps_per_unit
-        self.backlash_dial = backlash_dial  # final-approach target (dial) after this leg
-        self.started_at: float | None = None  # set by the controller (time.monotonic())
-        self.jog_velocity: float = 0.0  # steps/s for kind == "jog"
-        self.jog_direction: int = 0
-        self.hook_runs: list[HookRun] = []  # post_move once all motions of a hook ended
-
-    @property
-    def delta_steps(self) -> float:
-        return self.target_steps - self.axis.controller.read_position(self.axis)
-
-    def __repr__(self) -> str:
-        return f"<Motion {self.axis.name} {self.kind} -> dial {self.target_dial}>"
-
-
-class HookRun:
-    """One hook over the motions started together: pre_move once before the start,
-    post_move once when the last of them has ended (its error goes to that axis)."""
-
-    def __init__(self, hook: Any, motions: list[Motion]) -> None:
-        self.hook = hook
-        self.motions = motions
-        self.pending = {id(m) for m in motions}
-        for m in motions:
-            m.hook_runs.append(self)
-
-    def ended(self, motion: Motion) -> Exception | None:
-        self.pending.discard(id(motion))
-        if self.pending:
-            return None
-        try:
-            self.hook.post_move(self.motions)
-        except Exception as exc:
-            return MotionError(f"{motion.axis.name}: post-move hook {self.hook!r} failed: {exc}")
-        return None
-
-
-def run_pre_hooks(motions: list[Motion]) -> None:
-    """pre_move of every hook of these motions, once each, with its own motions."""
-    hooks: list[Any] = []
-    for m in motions:
-        for h in m.axis.motion_hooks:
-            if h not in hooks:
-                hooks.append(h)
-    for h in hooks:
-        mine = [m for m in motions if h in m.axis.motion_hooks]
-        h.pre_move(mine)
-        HookRun(h, mine)
-
-
-class Axis:
+class Axis(AxisSettings):
     """A motor as BLISS users know it; see module docstring for conventions."""
 
     def __init__(self, name: str, controller: Controller, config: dict) -> None:
@@ -138,55 +66,6 @@ class Axis:
         return f"<Axis {self.name} ({type(self.controller).__name__} {self.controller.name})>"
 
     # -- settings --------------------------------------------------------------------
-    def _config_defaults(self) -> dict[str, Any]:
-        c = self.config
-        sign = int(c.get("sign", 1))
-        return {
-            "velocity": float(c.get("velocity", 1.0)),
-            "acceleration": float(c.get("acceleration", 10.0)),
-            "low_limit": None if c.get("low_limit") is None else float(c["low_limit"]),
-            "high_limit": None if c.get("high_limit") is None else float(c["high_limit"]),
-            "offset": float(c.get("offset", 0.0)),
-            "sign": -1 if sign < 0 else 1,
-            "backlash": float(c.get("backlash", 0.0)),
-            "dial_position": None,
-        }
-
-    @property
-    def settings(self) -> Any:
-        """The persistent settings hash (core.beacon HashSetting)."""
-        if self._settings_obj is None:
-            self._settings_obj = self.controller.settings_factory(self.name, self._config_defaults())
-        return self._settings_obj
-
-    def _get(self, key: str) -> Any:
-        if self._cache is None:
-            defaults = self._config_defaults()
-            stored = self.settings.get_all()
-            self._cache = {k: stored.get(k, defaults.get(k)) for k in defaults}
-        return self._cache[key]
-
-    def _put(self, key: str, value: Any) -> None:
-        self._get(key)
-        self.settings[key] = value
-        assert self._cache is not None
-        self._cache[key] = value
-
-    def _apply_settings_to_hardware(self) -> None:
-        """Called once at axis init: the hardware gets the persisted velocity/acceleration;
-        a hardware position far from the last known one is reported (moved while unwatched)."""
-        last = self._get("dial_position")
-        if last is not None:
-            dial = self.controller.read_position(self) / self.steps_per_unit
-            if abs(dial - float(last)) > max(self.tolerance, 1.0 / abs(self.steps_per_unit)):
-                log.warning("%s: hardware reports dial %s but the last known dial was %s",
-                            self.name, dial, last)
-        if self.controller.hardware_owns_velocity:
-            return
-        spu = abs(self.steps_per_unit)
-        self.controller.set_velocity(self, self._get("velocity") * spu)
-        self.controller.set_acceleration(self, self._get("acceleration") * spu)
-
     def _hw(self) -> Controller:
         self.controller._ensure_axis_init(self)
         return self.controller
@@ -676,43 +555,6 @@ class Axis:
             self.wait_move()
 
     # -- configuration round trip -----------------------------------------------------------
-    def apply_config(self) -> None:
-        """Forget persisted settings: YAML values are used again (the position is kept)."""
-        self._refuse_if_moving("apply its configuration")
-        for key in SETTING_KEYS:
-            self.settings[key] = None
-        self._cache = None
-        if self.name in self.controller._axes_initialized:
-            self._apply_settings_to_hardware()
-        self._notify_position()
-
-    def settings_to_config(self) -> None:
-        """Write the current settings into the YAML file (comments kept) via ConfigWriter."""
-        if not self.controller.config_root:
-            raise MotionError(f"{self.name}: built without a configuration tree, nothing to write")
-        from blisstango.core.config.writer import ConfigWriter
-
-        w = ConfigWriter(self.controller.config_root)
-        values: dict[str, Any] = {
-            "velocity": self.velocity,
-            "acceleration": self.acceleration,
-            "low_limit": self._get("low_limit"),
-            "high_limit": self._get("high_limit"),
-            "backlash": self.backlash,
-        }
-        if self.sign != 1 or "sign" in self.config:
-            values["sign"] = self.sign
-        if self.offset != 0 or "offset" in self.config:
-            values["offset"] = self.offset
-        for key, value in values.items():
-            if value is None:
-                if key in self.config:
-                    w.delete_key(self.name, key)
-                    del self.config[key]
-            else:
-                w.set_key(self.name, key, value)
-                self.config[key] = value
-        self._settings_obj = None  # defaults changed: rebuild with the new YAML values
 
     def info(self) -> str:
         low, high = self.limits
@@ -721,42 +563,3 @@ class Axis:
                 f"(dial {self.dial}, offset {self.offset}, sign {self.sign})\n"
                 f"  limits: [{low}, {high}]  velocity: {self.velocity}  acceleration: "
                 f"{self.acceleration}  backlash: {self.backlash}")
-
-
-def start_motions(motions: list[Motion]) -> None:
-    """Start motions of any axes/controllers together: pre hooks, then one start_all per
-    controller back to back (no yield between them), then one monitor greenlet per axis."""
-    axes = [m.axis for m in motions]
-    if len({a.name for a in axes}) != len(axes):
-        raise MotionError("an axis appears twice in the same motion: " + ", ".join(a.name for a in axes))
-    begun: list[Axis] = []
-    started: list[Motion] = []
-    try:
-        for m in motions:
-            m.axis._begin(m)
-            begun.append(m.axis)
-        run_pre_hooks(motions)
-        by_ctrl: dict[int, list[Motion]] = {}
-        for m in motions:
-            by_ctrl.setdefault(id(m.axis.controller), []).append(m)
-        for group in by_ctrl.values():
-            for m in group:
-                m.axis._hw().prepare_move(m)
-        for group in by_ctrl.values():
-            group[0].axis.controller.start_all(*group)
-            started.extend(group)
-        now = time.monotonic()
-        for m in motions:
-            if m.started_at is None:
-                m.started_at = now
-    except BaseException:
-        for m in started:  # a later controller refused: stop what already runs
-            try:
-                m.axis.controller.abort(m.axis)
-            except Exception:
-                pass
-        for a in begun:
-            a._abort_begin()
-        raise
-    for m in motions:
-        m.axis._started(m)
