@@ -15,6 +15,8 @@ from helpers.config_trees import copy_demo, write
 from helpers.procs import kill_tree, start
 from helpers.tango_db import BIN, BeaconDBProcess, wait_view
 
+from blisstango.core.config import load_tree
+
 
 def admin(db, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["tango_admin", *args], env={**os.environ, **db.env},
@@ -54,7 +56,8 @@ def test_tango_writes_land_in_yaml_and_survive_kill9(tmp_path, cfg, yamldb):
 
     # the YAML tree holds every write (written right after the journal acknowledged it),
     # parses, and kept the comments
-    view = wait_view(cfg, lambda v: "Position" in v.devices["demo/axis/m0"].attribute_properties
+    view = wait_view(cfg, lambda v: v.devices["demo/axis/m0"].attribute_properties["Position"].get("format")
+                     == ["%8.3f"]
                      and "sys/tg_test/1" in v.devices and v.devices["sys/tg_test/1"].alias == "tg1"
                      and "ampli" in v.devices["sys/tg_test/1"].attribute_properties)
     tg, m0 = view.devices["sys/tg_test/1"], view.devices["demo/axis/m0"]
@@ -62,7 +65,11 @@ def test_tango_writes_land_in_yaml_and_survive_kill9(tmp_path, cfg, yamldb):
     assert tg.properties == {"Mode": ["fast"], "Values": ["1", "2"]}
     assert tg.attribute_properties == {"ampli": {"unit": ["V"], "max_value": ["10"]}}
     assert m0.properties["EventPeriod"] == ["0.1"]
-    assert m0.attribute_properties == {"Position": {"format": ["%8.3f"]}}
+    # the explicit format overrides the one derived from the YAML (unit, limits stay derived),
+    # and only what was written lands in the object's tango block
+    assert m0.attribute_properties["Position"]["format"] == ["%8.3f"]
+    assert m0.attribute_properties["Position"]["unit"] == ["mm"]
+    assert load_tree(cfg)["m0"]["tango"]["attribute_properties"] == {"Position": {"format": "%8.3f"}}
     view = wait_view(cfg, lambda v: v.attribute_aliases == {"amp": "sys/tg_test/1/ampli"})
     assert view.globals_file == "tango/globals.yml"
     assert view.class_properties == {"TangoTest": {"Doc": ["a", "b"]}}

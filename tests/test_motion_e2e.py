@@ -128,7 +128,14 @@ def test_only_tango_host_devices_config_and_redis_from_beacondb_yaml_untouched(d
 
     tree = tmp_path / "beamline"
     shutil.copytree(demo_config, tree)
-    before = {p: p.read_text() for p in tree.rglob("*.yml")}
+    slits = tree / "motors" / "slits.yml"
+    # an explicit attribute property in YAML wins over the derived one, key by key
+    text = slits.read_text()
+    assert "    - name: sl_vgap\n" in text
+    slits.write_text(text.replace("    - name: sl_vgap\n", "    - name: sl_vgap\n      tango:\n"
+                                  "        attribute_properties:\n"
+                                  "          Position: {label: vertical gap, format: '%.2f'}\n", 1))
+    before = {p: p.read_bytes() for p in tree.rglob("*.yml")}
     db = BeaconDBProcess(tmp_path / "db", config=tree, extra=[]).start()
     server = None
     try:
@@ -136,6 +143,13 @@ def test_only_tango_host_devices_config_and_redis_from_beacondb_yaml_untouched(d
                "BLISSTANGO_SETTINGS_REDIS": "", "BLISSTANGO_DATA_REDIS": ""}
         server = AxisManagerProcess("demo", env, tmp_path).start()
         m0 = server.proxy("m0")
+        # unit, format and alarm range (= YAML limits) served by the database, not written
+        conf = m0.get_attribute_config("Position")
+        assert (conf.unit, conf.format, conf.label) == ("mm", "%.3f", "m0 position")
+        assert (conf.alarms.min_alarm, conf.alarms.max_alarm) == ("-10.0", "10.0")
+        assert m0.get_attribute_config("Velocity").unit == "mm/s"
+        gap = server.proxy("sl_vgap").get_attribute_config("Position")
+        assert (gap.unit, gap.format, gap.label) == ("mm", "%.2f", "vertical gap")
         m0.Velocity = 3.0
         m0.Limits = [-5.0, 5.0]
         m0.Position = 1.0
@@ -146,7 +160,7 @@ def test_only_tango_host_devices_config_and_redis_from_beacondb_yaml_untouched(d
         assert server.proxy("sl_up").Position == pytest.approx(1.0)
         url = tango.DeviceProxy(f"tango://{db.tango_host}/sys/beacon/1").SettingsRedisUrl
         assert redis.Redis.from_url(url).hget("settings:m0", "velocity") is not None
-        assert {p: p.read_text() for p in tree.rglob("*.yml")} == before
+        assert {p: p.read_bytes() for p in tree.rglob("*.yml")} == before
     finally:
         if server is not None:
             server.stop()

@@ -1,5 +1,7 @@
 """A Taurus TaurusForm (PyQt5, offscreen, its own process) on an axis served by
-AxisManager through BeaconDB shows the live position with its unit during a move."""
+AxisManager through BeaconDB shows the live position with its unit during a move: with
+the devices registered through the Tango API, and with BeaconDB serving the YAML tree
+(--config), where the unit comes from the attribute properties it derives from the YAML."""
 
 import json
 import os
@@ -9,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.axis_e2e import axis_stack
+from helpers.axis_e2e import axis_stack, config_stack
 
 CHILD = Path(__file__).parent / "helpers" / "taurus_form_child.py"
 
@@ -21,8 +23,13 @@ def demo_config():
     return DEMO_CONFIG
 
 
-def test_taurus_form_shows_live_position_with_unit(demo_config, tmp_path, redis_servers):
-    with axis_stack(demo_config, tmp_path, redis_servers.settings_url) as (server, _):
+@pytest.mark.parametrize("database", ["registered", "yaml"])
+def test_taurus_form_shows_live_position_with_unit(database, demo_config, tmp_path, request):
+    if database == "yaml":
+        stack = config_stack(demo_config, tmp_path)
+    else:
+        stack = axis_stack(demo_config, tmp_path, request.getfixturevalue("redis_servers").settings_url)
+    with stack as (server, _):
         model = f"tango://{server.tango_host}/demo/axis/m0/Position"
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
         child = subprocess.Popen([sys.executable, str(CHILD), model, "10"],

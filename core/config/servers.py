@@ -32,6 +32,9 @@ class ServerKind:
         no device per object, only the per-instance device (the NexusWriter selects the
         sessions and serves them all from one device).
     manager_family: family of the per-instance device (default: the server in lower case).
+    attribute_properties: attribute properties the database serves for a selected node's
+        device ({attr: {prop: str | list}}), derived from its YAML (unit, format, limits)
+        so the device never has to write them (BeaconDB would turn them into YAML).
     """
 
     server: str
@@ -42,6 +45,7 @@ class ServerKind:
     manager_class: str | None = None
     object_devices: bool = True
     manager_family: str | None = None
+    attribute_properties: Callable[[Any], dict[str, dict[str, Any]]] | None = None
 
 
 _registered: dict[str, ServerKind] = {}

@@ -6,7 +6,8 @@ Two sources (DESIGN.md §3):
   ``<domain>/<family>/<name>``, alias = object name, class = the kind's device class,
   server ``<Server>/<instance>``, device property ``ObjectName``; an explicit
   ``tango:`` block on the object (or a parent) overrides any of ``device``, ``alias``,
-  ``class``, ``properties``, ``attribute_properties``. Each server instance with a
+  ``class``, ``properties``, ``attribute_properties`` (the latter key by key over the
+  ones the kind derives from the object: ServerKind.attribute_properties). Each server instance with a
   manager class also gets ``<domain>/<server lower>/<instance>`` (family
   ``manager_family`` if the kind sets one); a kind with ``object_devices=False`` (the
   NexusWriter) exports no object, its selected objects only imply that instance device.
@@ -127,6 +128,19 @@ def _add(view: TangoView, dev: TangoDevice) -> None:
 
 
 # -- suite objects ----------------------------------------------------------------------
+def _derived_attr_props(kind: ServerKind, node: Any, view: TangoView) -> dict[str, dict[str, list[str]]]:
+    """The kind's attribute properties for this node, as Tango stores them."""
+    if kind.attribute_properties is None:
+        return {}
+    try:
+        derived = kind.attribute_properties(node) or {}
+    except Exception as exc:  # noqa: BLE001 - a broken object must not hide the others
+        view.errors.append(ConfigError(f"{node.name}: cannot derive the attribute properties of "
+                                       f"its {kind.server} device: {exc}", node.file, node.line))
+        return {}
+    return {str(a): {str(k): strings(v) for k, v in (p or {}).items()} for a, p in derived.items()}
+
+
 def _suite(tree: Any, kinds: list[ServerKind], view: TangoView) -> None:
     classes = {k.device_class for k in kinds} | {k.manager_class for k in kinds if k.manager_class}
     exported: set[str] = set()
@@ -163,11 +177,15 @@ def _suite(tree: Any, kinds: list[ServerKind], view: TangoView) -> None:
                 continue
             props = {"ObjectName": [node.name]}
             props.update(_props(own.get("properties"), where, view.errors, "tango.properties"))
+            attr_props = _derived_attr_props(kind, node, view)
+            explicit = _attr_props(own.get("attribute_properties"), where, view.errors,
+                                   "tango.attribute_properties")
+            for attr, values in explicit.items():  # explicit YAML wins, key by key
+                attr_props.setdefault(attr, {}).update(values)
             _add(view, TangoDevice(
                 name=name, server=f"{kind.server}/{instance}", klass=klass,
                 alias=str(own.get("alias") or node.name), properties=props,
-                attribute_properties=_attr_props(own.get("attribute_properties"), where, view.errors,
-                                                 "tango.attribute_properties"),
+                attribute_properties=attr_props,
                 file=node.file, line=node.line, object=node.name))
             if kind.manager_class:
                 managers.setdefault((kind.server, instance), (domain, kind, node))

@@ -20,11 +20,6 @@ def instance_of(node: Any) -> str:
     return str(tango_override(node, "server") or "default")
 
 
-SERVER_KIND = ServerKind(server="AxisManager", device_class="BlissAxis", family="axis",
-                         select=is_axis, instance=instance_of,
-                         manager_class="AxisManagerDevice")
-
-
 def attribute_properties(node: Any) -> dict[str, dict[str, str]]:
     """Per-device attribute properties derived from an axis' YAML (unit, format, label,
     Position alarm range = configured limits), for a database that derives them instead of
@@ -41,7 +36,21 @@ def attribute_properties(node: Any) -> dict[str, dict[str, str]]:
                        "label": f"{node.name} {name.replace('_', ' ').lower()}"}
     for name, u in (("Velocity", f"{unit}/s"), ("Acceleration", f"{unit}/s2"), ("AccTime", "s")):
         props[name] = {"unit": u, "format": "%.4f"}
-    for key, prop in (("low_limit", "min_alarm"), ("high_limit", "max_alarm")):
-        if node.get(key) is not None:
-            props["Position"][prop] = repr(float(node[key]))
+    # YAML limits are dial values; Position is a user value (user = sign * dial + offset)
+    sign = -1.0 if float(node.get("sign", 1) or 1) < 0 else 1.0
+    offset = float(node.get("offset", 0.0) or 0.0)
+    user = sorted(sign * float(node[k]) + offset for k in ("low_limit", "high_limit")
+                  if node.get(k) is not None)
+    if len(user) == 2:
+        props["Position"]["min_alarm"], props["Position"]["max_alarm"] = repr(user[0]), repr(user[1])
+    elif user:  # one limit only: it bounds the side its dial key names, after the sign
+        key = "low_limit" if node.get("low_limit") is not None else "high_limit"
+        prop = "min_alarm" if (key == "low_limit") == (sign > 0) else "max_alarm"
+        props["Position"][prop] = repr(user[0])
     return props
+
+
+SERVER_KIND = ServerKind(server="AxisManager", device_class="BlissAxis", family="axis",
+                         select=is_axis, instance=instance_of,
+                         manager_class="AxisManagerDevice",
+                         attribute_properties=attribute_properties)

@@ -133,3 +133,31 @@ def axis_stack(demo_config: Path, work: Path, settings_url: str):
             os.environ.pop("TANGO_HOST", None)
         else:
             os.environ["TANGO_HOST"] = saved
+
+
+@contextmanager
+def config_stack(demo_config: Path, work: Path):
+    """BeaconDB serving a copy of the demo tree (--config, its own Redis servers) +
+    `AxisManager demo` finding tree and Redis through it; TANGO_HOST set meanwhile.
+    Yields (server, tree)."""
+    from helpers.tango_db import BeaconDBProcess
+
+    tree = work / "beamline"
+    shutil.copytree(demo_config, tree)
+    db = BeaconDBProcess(work / "db", config=tree, extra=[]).start()
+    saved = os.environ.get("TANGO_HOST")
+    os.environ["TANGO_HOST"] = db.tango_host
+    env = {"TANGO_HOST": db.tango_host, "BLISSTANGO_CONFIG": "",
+           "BLISSTANGO_SETTINGS_REDIS": "", "BLISSTANGO_DATA_REDIS": ""}
+    server = None
+    try:
+        server = AxisManagerProcess("demo", env, work).start()
+        yield server, tree
+    finally:
+        if server is not None:
+            server.stop()
+        db.stop()
+        if saved is None:
+            os.environ.pop("TANGO_HOST", None)
+        else:
+            os.environ["TANGO_HOST"] = saved
