@@ -182,3 +182,14 @@ def test_itango_started_by_hand_loads_the_session(shell_stack, tmp_path):
         assert "demo/axis/m0" in out
     finally:
         sh.close()
+
+
+def test_mv_of_several_axes_moves_them_all(shell, shell_stack):
+    m0, m1 = shell_stack.device("demo/axis/m0"), shell_stack.device("demo/axis/m1")
+    shell.run("mv m0 0 m1 0")
+    shell.run("umv m0 1.5 m1 -3")
+    assert (m0.Position, m1.Position) == (pytest.approx(1.5, abs=1e-3), pytest.approx(-3, abs=1e-3))
+    out = shell.run("mv m0 2 m1 1000")                       # one refused: nothing moves
+    assert "m1" in out and "1000" in out and "Traceback" not in out
+    assert m0.Position == pytest.approx(1.5, abs=1e-3)
+    shell.run("mv m1 0")

@@ -38,13 +38,23 @@ def _pairs(session: Session, args: tuple, what: str) -> list[tuple[AxisClient, f
 
 
 def start_moves(pairs: list[tuple[AxisClient, float]], relative: bool) -> list[AxisClient]:
-    """Start every motion; if one is refused, stop those already started and re-raise."""
+    """Start every motion: axes of one AxisManager together (GroupMove checks them all
+    first); if one is refused, stop those already started and re-raise."""
     targets = [(ax, pos + ax.position if relative else pos) for ax, pos in pairs]
+    groups: dict[str | None, list[tuple[AxisClient, float]]] = {}
+    for ax, target in targets:
+        groups.setdefault(ax.manager if len(targets) > 1 else None, []).append((ax, target))
     started: list[AxisClient] = []
     try:
-        for ax, target in targets:
-            ax.device.write_attribute("Position", target)
-            started.append(ax)
+        for manager, group in groups.items():
+            if manager is not None and len(group) > 1:
+                args = [str(v) for ax, target in group for v in (ax.name, repr(float(target)))]
+                tango.DeviceProxy(manager).command_inout("GroupMove", args)
+                started.extend(ax for ax, _ in group)
+                continue
+            for ax, target in group:
+                ax.device.write_attribute("Position", target)
+                started.append(ax)
     except BaseException:
         for ax in started:
             _quiet_stop(ax)
@@ -229,7 +239,15 @@ def motion_commands(session: Session) -> dict[str, Callable]:
     @command
     def lslock(*names) -> None:
         """Who holds a lock on which object (Beacon WhoLocked)."""
-        holders = json.loads(session.beacon.WhoLocked([str(n) for n in names]))
+        wanted = [str(n) for n in names]
+        try:
+            holders = json.loads(session.beacon.WhoLocked(wanted))
+        except tango.DevFailed:
+            # Beacon could not answer this time (its Redis client is shared by the
+            # server's threads): read the same `lock:<name>` keys directly
+            from blisstango.core.beacon.locks import who_locked
+
+            holders = who_locked(wanted or None)
         if not holders:
             print("no object is locked")
             return

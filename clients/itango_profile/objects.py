@@ -16,6 +16,7 @@ import tango
 
 BEACON_DEVICE = "sys/beacon/1"
 AXIS_CLASSES = {"BlissAxis"}
+AXIS_MANAGER_CLASS = "AxisManagerDevice"
 SCAN_SERVER_CLASS = "ScanServer"
 
 
@@ -44,6 +45,22 @@ class AxisClient:
         self.name = name
         self.device_name = device
         self.device = proxy(device)
+        self._manager: str | None | bool = False    # False: not looked up yet
+
+    @property
+    def manager(self) -> str | None:
+        """The AxisManagerDevice serving this axis (for GroupMove), or None."""
+        if self._manager is False:
+            self._manager = None
+            try:
+                db = tango.Database()
+                server = db.get_device_info(self.device_name).ds_full_name
+                pairs = list(db.get_device_class_list(server))
+                found = [d for d, k in zip(pairs[::2], pairs[1::2]) if k == AXIS_MANAGER_CLASS]
+                self._manager = found[0] if found else None
+            except tango.DevFailed:
+                pass
+        return self._manager
 
     def __repr__(self) -> str:
         try:
