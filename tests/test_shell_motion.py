@@ -193,3 +193,16 @@ def test_mv_of_several_axes_moves_them_all(shell, shell_stack):
     assert "m1" in out and "1000" in out and "Traceback" not in out
     assert m0.Position == pytest.approx(1.5, abs=1e-3)
     shell.run("mv m1 0")
+
+
+def test_unknown_session_is_one_line_and_exit_1(shell_stack):
+    import os
+    import subprocess
+
+    from helpers.shell import BIN
+
+    res = subprocess.run([str(BIN / "blisstango"), "shell", "-s", "nosuchsession"], capture_output=True,
+                         text=True, timeout=60, env=dict(os.environ, TANGO_HOST=shell_stack.tango_host))
+    assert res.returncode == 1
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "nosuchsession" in lines[0], res.stderr
