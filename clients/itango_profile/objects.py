@@ -31,7 +31,8 @@ def error_line(exc: BaseException) -> str:
         err = exc.args[0]
         desc = " ".join(str(err.desc).split())
         return f"{err.reason}: {desc}"
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, ShellError) else f"{type(exc).__name__}: {text}"
 
 
 def proxy(device: str) -> tango.DeviceProxy:
@@ -257,7 +258,10 @@ class Session:
         self.scan_server: ScanServerClient | None = None
         self.setup_files: list[str] = []
         self.setup_text = ""
-        self.beacon = proxy(BEACON_DEVICE)
+        try:
+            self.beacon = proxy(BEACON_DEVICE)
+        except tango.DevFailed as exc:
+            raise ShellError(f"cannot reach the Beacon device {BEACON_DEVICE}: {error_line(exc)}") from None
 
     @property
     def namespace(self) -> dict[str, Any]:

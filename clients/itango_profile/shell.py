@@ -143,15 +143,13 @@ def quiet_interrupts() -> None:
 
 def run_shell(session_name: str, argv: list[str] | None = None) -> int:
     """Start the interactive shell of a session (blocks until the user leaves)."""
-    if not os.environ.get("TANGO_HOST"):
-        print("blisstango shell: TANGO_HOST is not set (host:port of the BeaconDB)", file=sys.stderr)
-        return 2
     import IPython
 
     try:
         load_session(session_name)       # fail early, with one line, before IPython starts
     except (ShellError, tango.DevFailed) as exc:
-        print(f"blisstango shell: {error_line(exc)}", file=sys.stderr)
+        where = os.environ.get("TANGO_HOST", "TANGO_HOST unset: /etc/tangorc")
+        print(f"blisstango shell ({where}): {error_line(exc)}", file=sys.stderr)
         return 1
     real_thread_queues()
     quiet_interrupts()
