@@ -137,6 +137,7 @@ def test_lslock_shows_a_held_lock(shell, shell_stack):
     from blisstango.core.beacon.locks import Lock
 
     url = shell_stack.device("sys/beacon/1").read_attribute("SettingsRedisUrl").value
+    saved = connection.configured_urls()          # other tests' session Redis, restored after
     connection.configure(settings_url=url, data_url=url)
     try:
         lk = Lock("m1", owner="test_shell: holding m1")
@@ -149,6 +150,8 @@ def test_lslock_shows_a_held_lock(shell, shell_stack):
             lk.release()
     finally:
         connection.reset()
+        if any(saved):
+            connection.configure(*saved)
 
 
 def test_ctrl_c_during_umv_stops_the_motion(shell, shell_stack):
@@ -196,13 +199,12 @@ def test_mv_of_several_axes_moves_them_all(shell, shell_stack):
 
 
 def test_unknown_session_is_one_line_and_exit_1(shell_stack):
-    import os
     import subprocess
 
-    from helpers.shell import BIN
+    from helpers.shell import BIN, stack_env
 
     res = subprocess.run([str(BIN / "blisstango"), "shell", "-s", "nosuchsession"], capture_output=True,
-                         text=True, timeout=60, env=dict(os.environ, TANGO_HOST=shell_stack.tango_host))
+                         text=True, timeout=60, env=stack_env(TANGO_HOST=shell_stack.tango_host))
     assert res.returncode == 1
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "nosuchsession" in lines[0], res.stderr

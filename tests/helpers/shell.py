@@ -30,6 +30,16 @@ def clean(text: str) -> str:
     return "\n".join(lines)
 
 
+def stack_env(**extra: str) -> dict:
+    """The environment for the stack and the shell: Redis is found through Beacon
+    (TANGO_HOST only), never through Redis URLs other tests may have exported."""
+    from blisstango.core.beacon import connection
+
+    env = {k: v for k, v in os.environ.items() if k not in connection.ENV_VARS.values()}
+    env.update(extra)
+    return env
+
+
 class DemoStack:
     """`blisstango up` of a copy of the demo beamline on a free port; `down` at close."""
 
@@ -49,7 +59,7 @@ class DemoStack:
 
     def _blisstango(self, *args: str, check: bool = True) -> None:
         subprocess.run([str(BIN / "blisstango"), *args], check=check, timeout=120,
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=stack_env())
 
     def device(self, name: str):
         import tango
@@ -132,8 +142,8 @@ class Shell:
     def __init__(self, stack: DemoStack, state_dir: Path, session: str = "demo",
                  argv: list[str] | None = None, env: dict | None = None) -> None:
         """argv: another command than `blisstango shell -s <session>` (itango itself)."""
-        env = dict(os.environ, TANGO_HOST=stack.tango_host, XDG_STATE_HOME=str(state_dir),
-                   NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm", **(env or {}))
+        env = stack_env(TANGO_HOST=stack.tango_host, XDG_STATE_HOME=str(state_dir),
+                        NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm", **(env or {}))
         self.prompt_name = session.upper()
         argv = argv or [str(BIN / "blisstango"), "shell", "-s", session]
         self.child = TerminalProcess(argv, env=env, timeout=60)
