@@ -28,27 +28,35 @@ def demo_config() -> Path:
 @pytest.fixture(scope="session")
 def redis_servers(tmp_path_factory):
     """Real settings + data redis-servers for the session, configured into
-    blisstango.core.beacon.connection and exported as BLISSTANGO_SETTINGS_REDIS /
-    BLISSTANGO_DATA_REDIS so child processes find them too. Yields the RedisSupervisor
+    blisstango.core.beacon.connection, and exported as BLISSTANGO_SETTINGS_REDIS /
+    BLISSTANGO_DATA_REDIS to the tests that use them, so their children find them too
+    (see _redis_servers_env). Yields the RedisSupervisor
     (sup.settings_url, sup.data_url, sup.pids()); everything is stopped at the end."""
     from blisstango.core.beacon import connection
     from blisstango.core.beacon.redis_server import RedisSupervisor
 
     sup = RedisSupervisor(tmp_path_factory.mktemp("redis_run")).start()
-    saved = {k: os.environ.get(v) for k, v in connection.ENV_VARS.items()}
-    os.environ[connection.ENV_VARS["settings"]] = sup.settings_url
-    os.environ[connection.ENV_VARS["data"]] = sup.data_url
     connection.configure(sup.settings_url, sup.data_url)
     try:
         yield sup
     finally:
         connection.reset()
-        for kind, value in saved.items():
-            if value is None:
-                os.environ.pop(connection.ENV_VARS[kind], None)
-            else:
-                os.environ[connection.ENV_VARS[kind]] = value
         sup.stop()
+
+
+@pytest.fixture(autouse=True)
+def _redis_servers_env(request, monkeypatch):
+    """Export the shared Redis URLs only while a test that asks for redis_servers runs.
+
+    Exported for the whole session, they would reach the children of every later test
+    (a `blisstango up` stack's servers would publish into the wrong Redis)."""
+    if "redis_servers" in request.fixturenames:
+        from blisstango.core.beacon import connection
+
+        sup = request.getfixturevalue("redis_servers")
+        monkeypatch.setenv(connection.ENV_VARS["settings"], sup.settings_url)
+        monkeypatch.setenv(connection.ENV_VARS["data"], sup.data_url)
+    yield
 
 
 # ---- BeaconDB / Tango database fixtures (issue 3) --------------------------------------

@@ -61,7 +61,8 @@ def test_up_status_down_leaves_no_process(stack):
     assert state["tango_host"].endswith(f":{port}")
     names = {p["name"] for p in state["processes"]}
     assert "BeaconDB" in names
-    assert all(p["state"] == "running" for p in state["processes"]), state
+    states = {p["name"]: (p["state"], p["restarts"]) for p in state["processes"]}
+    assert all(st == "running" for st, _ in states.values()), (states, str(run_dir))
     assert len(state["redis"]["pids"]) == 2
     pids = _all_pids(state)
     assert all(pid_alive(p) for p in pids)

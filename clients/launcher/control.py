@@ -79,8 +79,7 @@ def start_detached(argv: list[str], run_dir: RunDir, timeout: float = 120.0) -> 
             print("\n".join(run_dir.log("supervisor").read_text().splitlines()[-15:]), file=sys.stderr)
             return 1
         state = run_dir.read_state()
-        if state and state.get("processes") and all(p["state"] == "running" for p in state["processes"]) \
-                and state.get("supervisor_pid") == proc.pid:
+        if state and state.get("ready") and state.get("supervisor_pid") == proc.pid:
             print_status(run_dir)
             return 0
         time.sleep(0.2)

@@ -91,14 +91,20 @@ class Stack:
         self.redis_urls = redis_urls
         self.redis = None
         self.processes: list[ManagedProcess] = []
+        self.ready = False  # every process started once: what `up --detach` waits for
         self.tree = load_tree(self.config_dir)  # fail early, before anything starts
 
     @property
     def tango_host(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def _env(self) -> dict[str, str]:
-        return {"TANGO_HOST": self.tango_host, "PYTHONUNBUFFERED": "1"}
+    def _env(self) -> dict[str, str | None]:
+        """TANGO_HOST is the one address a server gets: everything else (Redis URLs,
+        the configuration) it asks Beacon for, so variables that would point it
+        elsewhere (a shell's leftovers, a test's own Redis) are removed."""
+        return {"TANGO_HOST": self.tango_host, "PYTHONUNBUFFERED": "1",
+                "BLISSTANGO_SETTINGS_REDIS": None, "BLISSTANGO_DATA_REDIS": None,
+                "BLISSTANGO_CONFIG": None}
 
     def _add(self, name: str, argv: list[str], ready=None) -> ManagedProcess:
         proc = ManagedProcess(name, argv, self.run_dir.log(name), env=self._env(), ready=ready,
@@ -129,6 +135,7 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+        self.ready = True
         self.save_state()
 
     def _start_redis(self) -> None:
@@ -142,6 +149,7 @@ class Stack:
 
     def stop(self) -> None:
         """Stop every process, last started first, then Redis."""
+        self.ready = False
         for proc in reversed(self.processes):
             proc.stop()
         if self.redis is not None:
@@ -155,6 +163,7 @@ class Stack:
             "config_dir": str(self.config_dir),
             "tango_host": self.tango_host,
             "supervisor_pid": os.getpid(),
+            "ready": self.ready,
             "redis": {"urls": list(self.redis_urls or []), "pids": redis_pids},
             "processes": [proc.info() for proc in self.processes],
         }

@@ -53,6 +53,7 @@ def stop_process_tree(pid: int, timeout: float = 10.0) -> None:
 class ManagedProcess:
     """One supervised child: a name, a command, a log file and a restart policy.
 
+    env: added to this process's environment; a None value removes that variable.
     ready: called after each start; returns when the child is usable (or raises).
     Back-off doubles from ``min_backoff`` up to ``max_backoff`` while the child keeps
     dying within ``stable_after`` seconds, and resets once it has run that long.
@@ -63,7 +64,7 @@ class ManagedProcess:
         name: str,
         argv: Sequence[str],
         log: Path,
-        env: dict[str, str] | None = None,
+        env: dict[str, str | None] | None = None,
         ready: Callable[[], None] | None = None,
         restart: bool = True,
         min_backoff: float = 0.5,
@@ -100,8 +101,11 @@ class ManagedProcess:
 
     def _spawn(self) -> None:
         env = dict(os.environ)
-        if self.env:
-            env.update(self.env)
+        for key, value in (self.env or {}).items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         with open(self.log, "ab") as log:
             log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(self.argv)}\n".encode())
             log.flush()
