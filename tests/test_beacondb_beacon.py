@@ -40,3 +40,28 @@ def test_embedded_redis_urls_and_restart_after_kill(tmp_path):
     assert not [c for c in psutil.process_iter(["cmdline"])
                 if any(f":{port}" in part for part in (c.info["cmdline"] or []))
                 and "redis-server" in " ".join(c.info["cmdline"] or [])]
+
+
+def test_who_locked_answers_clients_on_many_threads(tmp_path):
+    """omniORB runs commands in several threads: each must reach Redis (a regression:
+    one shared gevent socket gave 'Cannot switch to a different thread')."""
+    import json
+    import subprocess
+    import sys
+
+    db = BeaconDBProcess(tmp_path / "beacondb", extra=[]).start()
+    try:
+        settings = redis.Redis.from_url(
+            tango.DeviceProxy(f"tango://{db.tango_host}/sys/beacon/1").SettingsRedisUrl)
+        settings.hset("lock:m0", mapping={"description": "holder of m0"})
+        code = ("import json, sys, tango\n"
+                f"b = tango.DeviceProxy('tango://{db.tango_host}/sys/beacon/1')\n"
+                "print(json.dumps([json.loads(b.WhoLocked(['m0', 'm1'])) for _ in range(30)]))\n")
+        clients = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        for client in clients:
+            out, err = client.communicate(timeout=120)
+            assert client.returncode == 0, err[-2000:]
+            assert json.loads(out) == [{"m0": "holder of m0"}] * 30
+    finally:
+        db.stop()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import threading
 
+import gevent.monkey
 import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
@@ -28,7 +29,7 @@ BEACON_DEVICE = "sys/beacon/1"
 BEACON_ATTRIBUTES = {"settings": "SettingsRedisUrl", "data": "DataRedisUrl"}
 
 _explicit: dict[str, str | None] = {"settings": None, "data": None}
-_clients: dict[tuple[str, bool], redis.Redis] = {}
+_clients: dict[tuple[str, bool, int], redis.Redis] = {}
 _lock = threading.Lock()
 _pid = os.getpid()
 
@@ -121,11 +122,15 @@ def get_redis(kind: str = "settings", decode_responses: bool = False) -> redis.R
     """The process-wide redis.Redis for `kind` ("settings" or "data").
 
     Replies are bytes unless decode_responses=True (a separate shared client).
-    A forked child gets its own clients.
+    A forked child gets its own clients. Under gevent each OS thread gets its own
+    client: a patched socket belongs to the hub of the thread that opened it, and a
+    Tango server runs commands in omniORB's threads ("Cannot switch to a different
+    thread" otherwise).
     """
     global _pid
     _check_kind(kind)
-    key = (kind, decode_responses)
+    thread = threading.get_ident() if gevent.monkey.is_module_patched("socket") else 0
+    key = (kind, decode_responses, thread)
     with _lock:
         if os.getpid() != _pid:  # never share sockets with a parent process
             _clients.clear()
