@@ -240,14 +240,7 @@ def motion_commands(session: Session) -> dict[str, Callable]:
     def lslock(*names) -> None:
         """Who holds a lock on which object (Beacon WhoLocked)."""
         wanted = [str(n) for n in names]
-        try:
-            holders = json.loads(session.beacon.WhoLocked(wanted))
-        except tango.DevFailed:
-            # Beacon could not answer this time (its Redis client is shared by the
-            # server's threads): read the same `lock:<name>` keys directly
-            from blisstango.core.beacon.locks import who_locked
-
-            holders = who_locked(wanted or None)
+        holders = json.loads(session.beacon.WhoLocked(wanted))
         if not holders:
             print("no object is locked")
             return
