@@ -199,6 +199,7 @@ def test_group_abort_home_on_off_and_wait_move_errors(server):
     time.sleep(0.3)
     mgr.GroupAbort([])
     wait_state(server["m0"])
+    wait_state(server["m1"])  # the group is READY once both have stopped
     assert server["m0"].Position < 9.0 and server["m1"].Position < 170.0
     assert mgr.GroupState([]) == "READY"
     m1 = server["m1"]
@@ -225,3 +226,28 @@ def test_an_axis_that_cannot_be_built_stays_up_in_fault_and_says_why(tree, setti
         assert exc.value.args[0].reason == "AxisInitError" and "steps_per_unit" in desc(exc)
         good = tango.DeviceProxy(access["demo/axis/m0"])
         assert good.state() == tango.DevState.ON
+
+
+def test_group_move_wait_one_round_trip_for_a_short_step_else_wait_move(server):
+    """GroupMoveWait: a step that ends within the wait returns True at its end; a longer
+    one returns False while still moving (the client then calls WaitMove); start errors
+    and other owners' locks are refused like GroupMove's."""
+    mgr, m0 = server["demo"], server["m0"]
+    m0.Velocity, m0.Acceleration = 1000.0, 1e6
+    assert mgr.GroupMoveWait(([2.0, 0.5], ["", "m0"])) is True
+    assert m0.state() == tango.DevState.ON and m0.Position == pytest.approx(0.5)
+    m0.Velocity, m0.Acceleration = 5.0, 50.0
+    assert mgr.GroupMoveWait(([0.01, 3.0], ["", "m0"])) is False  # 0.6 s of motion
+    assert m0.state() == tango.DevState.MOVING
+    m0.WaitMove()
+    assert m0.Position == pytest.approx(3.0)
+    with pytest.raises(tango.DevFailed) as exc:
+        mgr.GroupMoveWait(([2.0, 12.5], ["", "m0"]))
+    assert exc.value.args[0].reason == "LimitError" and "m0: 12.5 is above the high limit" in desc(exc)
+    with lock("m0", owner="ScanServer demo: scan 3"):
+        with pytest.raises(tango.DevFailed, match="m0: locked by 'ScanServer demo: scan 3'"):
+            mgr.GroupMoveWait(([2.0, 1.0], ["", "m0"]))
+        assert mgr.GroupMoveWait(([2.0, 1.0], ["ScanServer demo: scan 3", "m0"])) is True
+    assert m0.Position == pytest.approx(1.0)
+    with pytest.raises(tango.DevFailed, match="as many positions as names"):
+        mgr.GroupMoveWait(([2.0, 1.0, 2.0], ["", "m0"]))

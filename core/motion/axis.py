@@ -379,6 +379,7 @@ class Axis(AxisSettings):
             else:
                 self._monitor(motion)
                 if motion.backlash_dial is not None and not self._stop_requested:
+                    self._notify_position()  # where the first leg ended (the overshoot)
                     leg = Motion(self, motion.backlash_dial, motion.user_target)
                     ctrl = self._hw()
                     ctrl.prepare_move(leg)
@@ -398,10 +399,10 @@ class Axis(AxisSettings):
         ctrl = self.controller
         while True:
             st = ctrl.home_state(self) if home else ctrl.state(self)
+            if "MOVING" not in st:
+                return  # _finish notifies the final position (once, not twice)
             pos = self.position
             self._notify_position(pos)
-            if "MOVING" not in st:
-                return
             if motion.kind == "jog" and not self._stop_requested:
                 self._jog_soft_limit_guard(pos)
             gevent.sleep(self.polling_time)
@@ -429,7 +430,7 @@ class Axis(AxisSettings):
 
     def _finish(self, motion: Motion) -> None:
         try:
-            self._put("dial_position", self.dial)
+            self._put("dial_position", self.dial, later=True)
         except Exception:
             pass
         for run in motion.hook_runs:
@@ -450,6 +451,11 @@ class Axis(AxisSettings):
             st = AxisState("FAULT")
         self._notify_state(st)
         self._done.set()
+
+    def wait_done(self, timeout: float | None = None) -> bool:
+        """True once no motion runs, False after timeout; the error (if any) stays for
+        wait_move to raise."""
+        return bool(self._done.wait(timeout))
 
     def wait_move(self, timeout: float | None = None) -> None:
         """Wait for the end of the current motion; re-raise the error it ended with."""

@@ -2,7 +2,9 @@
 
 What a ScanServer needs for the session's exported axes, per scan point: one GroupMove
 (or Position write), one server-side WaitMove (no client polling: the end of motion is
-known at once), one Position read. `remote.remote_axes` gives full Axis objects (motion
+known at once), one Position read. A locked axis moved and waited for uses the manager's
+GroupMoveWait: the server waits up to 20 ms for the end, so a short step is one round
+trip; a longer one continues with a green WaitMove. `remote.remote_axes` gives full Axis objects (motion
 hooks, groups, polling); this proxy is the scan fast path. Every Tango error becomes a
 MotionError/LimitError naming the axis. While a scan holds the axis' Beacon lock
 (`owner` set, changeable per scan), moves go through the manager's GroupMove with the
@@ -170,6 +172,14 @@ class AxisProxy:
         self._cached = self._idle_position = None
         self._move_started = time.time()
         self._target = float(target)
+        if self._owner and self._manager is not None and wait:
+            # one round trip for a short step: the server waits a few ms for the end
+            ended = self._call("GroupMoveWait", self._manager.command_inout, "GroupMoveWait",
+                               ([_QUICK_WAIT_MS / 1000.0, float(target)], [self._owner, self.name]))
+            if not ended:
+                self._call("WaitMove", self._waiter.command_inout, "WaitMove")
+            self._cached = self._final_position()
+            return
         if self._owner and self._manager is not None:
             self._call("GroupMove", self._manager.command_inout, "GroupMove",
                        [f"@{self._owner}", self.name, repr(float(target))])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from . import write_behind
 from .errors import MotionError
 
 log = logging.getLogger("blisstango.motion")
@@ -42,12 +43,14 @@ class AxisSettings:
         if self._cache is None:
             defaults = self._config_defaults()
             stored = self.settings.get_all()
+            stored.update(write_behind.pending_all(self.settings))
             self._cache = {k: stored.get(k, defaults.get(k)) for k in defaults}
         return self._cache[key]
 
-    def _put(self, key: str, value: Any) -> None:
+    def _put(self, key: str, value: Any, later: bool = False) -> None:
+        """Persist a setting (later: off the motion hot path, see write_behind)."""
         self._get(key)
-        self.settings[key] = value
+        write_behind.store(self.settings, key, value, later=later)
         assert self._cache is not None
         self._cache[key] = value
 

@@ -15,6 +15,7 @@ import random
 import time
 from typing import TYPE_CHECKING
 
+from . import write_behind
 from .controller import Controller
 from .errors import MotionError
 from .profile import Profile, decelerate, ramp_to, trapezoid
@@ -55,6 +56,7 @@ class Mockup(Controller):
         super().__init__(*args, **kwargs)
         self._motors: dict[str, _Motor] = {}
         self._hw_settings: dict[str, object] = {}
+        self._persisted: dict[str, float] = {}  # last steps persisted (or pending) per axis
         self._shutters: dict[str, str] = {}
 
     # -- hardware model ------------------------------------------------------------
@@ -74,8 +76,13 @@ class Mockup(Controller):
     def _motor(self, axis: Axis) -> _Motor:
         return self._motors[axis.name]
 
-    def _persist(self, axis: Axis, steps: float) -> None:
-        self._hw_settings[axis.name]["steps"] = float(steps)  # type: ignore[index]
+    def _persist(self, axis: Axis, steps: float, later: bool = False) -> None:
+        """Keep the hardware position in settings (later: a motion's, see write_behind)."""
+        steps = float(steps)
+        if later and self._persisted.get(axis.name) == steps:
+            return  # the end of a move persists the target its start already persisted
+        self._persisted[axis.name] = steps
+        write_behind.store(self._hw_settings[axis.name], "steps", steps, later=later)
 
     def _update(self, axis: Axis) -> _Motor:
         """Advance the simulation to now: end of profile, limit switches, stall."""
@@ -98,7 +105,7 @@ class Mockup(Controller):
             if m.kind == "home" and not m.fault:
                 m.at_home = True
             m.profile = None
-            self._persist(axis, p)
+            self._persist(axis, p, later=True)
         return m
 
     def read_position(self, axis: Axis) -> float:
@@ -164,7 +171,7 @@ class Mockup(Controller):
             m.profile = trapezoid(now, m.steps, mo.target_steps, m.velocity, m.acceleration)
             mo.started_at = now
             # hardware finishes a move on its own: a restart finds it at the target
-            self._persist(mo.axis, mo.target_steps)
+            self._persist(mo.axis, mo.target_steps, later=True)
 
     def start_one(self, motion: Motion) -> None:
         self.start_all(motion)

@@ -10,6 +10,8 @@ import tango
 from tango import AttrQuality, AttrWriteType, DevState, GreenMode
 from tango.server import Device, attribute, command, device_property
 
+from blisstango.core.motion import write_behind
+
 from . import objects
 from .errors import devfailed
 from .events import EventPusher, status_text, tango_state
@@ -71,6 +73,7 @@ class BlissAxis(Device):
         registry[self.axis.name] = self
 
     def delete_device(self) -> None:
+        write_behind.flush()  # the last positions reach Redis before the device goes
         ax = getattr(self, "axis", None)
         if ax is not None:
             for lst, cb in ((ax.position_changed, self._on_position), (ax.state_changed, self._on_state)):

@@ -49,14 +49,22 @@ class EventPusher:
         self._last = now
         quality = tango.AttrQuality.ATTR_CHANGING if moving else tango.AttrQuality.ATTR_VALID
         try:
-            self.device.push_change_event("Position", value, time.time(), quality)
-            self.pushed += 1
+            if self._listened("Position"):
+                self.device.push_change_event("Position", value, time.time(), quality)
+                self.pushed += 1
         except tango.DevFailed:
             pass  # no client yet, or the device is being deleted
 
     def state(self, dev_state: tango.DevState, status: str) -> None:
         try:
-            self.device.push_change_event("State", dev_state)
-            self.device.push_change_event("Status", status)
+            if self._listened("State"):
+                self.device.push_change_event("State", dev_state)
+            if self._listened("Status"):
+                self.device.push_change_event("Status", status)
         except tango.DevFailed:
             pass
+
+    def _listened(self, attr: str) -> bool:
+        """A push nobody listens to costs as much as one somebody does (a scan step pushes
+        five); a later subscriber reads the current value when it subscribes anyway."""
+        return self.device.is_there_subscriber(attr, tango.EventType.CHANGE_EVENT)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tango import DevState, GreenMode
+import time
+
+from tango import CmdArgType, DevState, GreenMode
 from tango.server import Device, attribute, command
 
 from blisstango.core.motion import Axis, Group, MotionError
@@ -65,6 +67,31 @@ class AxisManagerDevice(Device):
         group = Group(*axes, name="+".join(n for n, _ in pairs))
         group.move(dict(zip(axes, (p for _, p in pairs))), wait=False)
         self.group = group
+
+    @command(dtype_in=CmdArgType.DevVarDoubleStringArray, dtype_out=bool,
+             doc_in="([max wait s, position, ...], [lock owner or '', name, ...])",
+             doc_out="true: the motion ended (its error raised); false: still moving, WaitMove")
+    @devfailed
+    def GroupMoveWait(self, args) -> bool:
+        """GroupMove, then wait at most `max wait` for its end: a short scan step costs one
+        round trip instead of two (GroupMove + WaitMove)."""
+        doubles, strings = args
+        if len(doubles) < 2 or len(doubles) != len(strings):
+            raise MotionError("GroupMoveWait takes ([max wait, position, ...], [owner, name, ...]) "
+                              f"with as many positions as names, got {list(doubles)}, {list(strings)}")
+        owner = strings[0] or None
+        pairs = list(zip(strings[1:], doubles[1:]))
+        axes = [self._axis(n) for n, _ in pairs]
+        check_unlocked(axes, owner)
+        group = Group(*axes, name="+".join(n for n, _ in pairs))
+        group.move(dict(zip(axes, (p for _, p in pairs))), wait=False)
+        self.group = group
+        deadline = time.monotonic() + max(0.0, float(doubles[0]))
+        for ax in group._moving_axes:
+            if not ax.wait_done(max(0.0, deadline - time.monotonic())):
+                return False
+        group.wait_move()  # raises the error a motion ended with
+        return True
 
     @command(dtype_in=(str,), dtype_out=str, doc_in="axis names (empty: the last group)")
     @devfailed

@@ -1,0 +1,75 @@
+"""A leaner gevent executor for the device server's requests.
+
+PyTango's GeventExecutor hands each request from the omniORB thread to the hub with a
+new async watcher and waits for the greenlet to *start* before waiting for its result:
+two thread handoffs per call, and the omniORB thread then fights the hub for the GIL
+while the request runs. Here one long-lived watcher drains a queue of requests and the
+omniORB thread only waits for the result: one handoff, no new watcher per call. That is
+most of the difference between a Position read here and one on a C++ device.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+from typing import Any
+
+import gevent
+from tango.gevent_executor import GeventExecutor, ThreadSafeEvent
+
+
+class _Request:
+    __slots__ = ("fn", "args", "kwargs", "value", "exc", "done")
+
+    def __init__(self, fn, args, kwargs) -> None:
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.value: Any = None
+        self.exc: BaseException | None = None
+        self.done = ThreadSafeEvent()
+
+    def run(self) -> None:
+        try:
+            self.value = self.fn(*self.args, **self.kwargs)
+        except Exception:
+            self.exc = sys.exc_info()[1]
+        finally:
+            self.done.set()
+
+    def result(self) -> Any:
+        self.done.wait()
+        if self.exc is not None:
+            raise self.exc
+        return self.value
+
+
+class QueueExecutor(GeventExecutor):
+    """GeventExecutor with one persistent watcher; build it in the hub's thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queue: collections.deque[_Request] = collections.deque()
+        self._watcher = self.create_watcher()
+        self._watcher.start(self._drain)
+
+    def _drain(self) -> None:
+        queue = self._queue
+        while queue:
+            gevent.spawn(queue.popleft().run)
+
+    def submit(self, fn, *args, **kwargs) -> _Request:
+        req = _Request(fn, args, kwargs)
+        self._queue.append(req)
+        self._watcher.send()
+        return req
+
+    def execute(self, fn, *args, **kwargs) -> Any:
+        if self.in_executor_context():
+            return fn(*args, **kwargs)
+        return self.submit(fn, *args, **kwargs).result()
+
+
+def install() -> None:
+    """Serve this process' requests through a QueueExecutor (call in the hub's thread)."""
+    from tango.device_server import set_worker
+
+    set_worker(QueueExecutor())
