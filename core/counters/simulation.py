@@ -16,6 +16,7 @@ class SimulationCounterController(SamplingCounterController):
     """Reads simulation counters; counters sharing it are read once per sample together."""
 
     _shared: dict[str, SimulationCounterController] = {}
+    read_yields = False  # values computed in process: several are read in turn, no greenlet each
 
     @classmethod
     def shared(cls, name: str = "simulation") -> SimulationCounterController:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable
+from time import perf_counter
 
 import gevent
 
@@ -22,22 +23,31 @@ class TriggerMode(enum.StrEnum):
 
 
 class NodeStats:
-    """Count, total, min and max duration of each kind of call on a node."""
+    """Count, total, min and max duration of each kind of call on a node.
+
+    Per-point callers take `slot(kind)` once and update its [count, total, min, max] list
+    in place with `record(slot, duration)` (no dict lookup per point)."""
 
     def __init__(self) -> None:
         self._calls: dict[str, list[float]] = {}
 
-    def add(self, kind: str, duration: float) -> None:
+    def slot(self, kind: str) -> list:
         s = self._calls.get(kind)
         if s is None:
-            self._calls[kind] = [1, duration, duration, duration]
-        else:
-            s[0] += 1
-            s[1] += duration
-            if duration < s[2]:
-                s[2] = duration
-            if duration > s[3]:
-                s[3] = duration
+            s = self._calls[kind] = [0, 0.0, float("inf"), float("-inf")]
+        return s
+
+    def add(self, kind: str, duration: float) -> None:
+        record(self.slot(kind), duration)
+
+    def add_many(self, kind: str, count: int, total: float, lo: float, hi: float) -> None:
+        """Merge statistics a loop accumulated in local variables."""
+        if count:
+            s = self.slot(kind)
+            s[0] += count
+            s[1] += total
+            s[2] = min(s[2], lo)
+            s[3] = max(s[3], hi)
 
     def timed(self, kind: str, fn: Callable, *args):
         t0 = time.perf_counter()
@@ -52,7 +62,17 @@ class NodeStats:
 
     def as_dict(self) -> dict:
         return {k: {"count": c, "total": t, "min": lo, "max": hi, "mean": t / c}
-                for k, (c, t, lo, hi) in self._calls.items()}
+                for k, (c, t, lo, hi) in self._calls.items() if c}
+
+
+def record(slot: list, duration: float) -> None:
+    """Add one duration to a NodeStats slot."""
+    slot[0] += 1
+    slot[1] += duration
+    if duration < slot[2]:
+        slot[2] = duration
+    if duration > slot[3]:
+        slot[3] = duration
 
 
 class AcquisitionObject:
@@ -83,6 +103,12 @@ class AcquisitionObject:
 
     def wait_ready(self) -> None:
         """Block until the node can take the next trigger."""
+
+    @property
+    def trigger_yields(self) -> bool:
+        """May trigger() block (sleep, I/O)? Masters trigger several such children in
+        parallel greenlets and call the others directly. True unless a node knows better."""
+        return True
 
     def wait_reading(self) -> None:
         """Block until every point the node will deliver has been emitted."""
@@ -140,6 +166,9 @@ class AcquisitionMaster(AcquisitionObject):
         self.slaves: list[AcquisitionObject] = []
         self._soft: list[AcquisitionObject] | None = None  # software-triggered slaves, cached
         self._soft_n = 0
+        self._spawned: list[AcquisitionObject] = []  # triggered in parallel greenlets
+        self._direct: list[tuple[AcquisitionObject, list]] = []  # called here, with stats slot
+        self._waiting: list[AcquisitionObject] = []  # those overriding wait_ready()
 
     def iterations(self) -> int:
         """How many times a scan calls trigger() on this node as a top master (0 = until
@@ -147,26 +176,44 @@ class AcquisitionMaster(AcquisitionObject):
         return self.npoints
 
     def trigger_slaves(self) -> None:
-        """Trigger every software-triggered child (in parallel when several) and wait."""
-        soft = self._soft
-        if soft is None or self._soft_n != len(self.slaves):
-            soft = self._soft = [s for s in self.slaves if s.trigger_mode is TriggerMode.SOFTWARE]
-            self._soft_n = len(self.slaves)
-        if len(soft) == 1:
-            s = soft[0]
-            t0 = time.perf_counter()
-            try:
+        """Trigger every software-triggered child and wait for all of them.
+
+        Children that may block (trigger_yields) run in parallel greenlets when there are
+        several; the others, and a single blocking one, are called directly in this
+        greenlet (no greenlet per point: their calls cannot overlap anyway)."""
+        if self._soft is None or self._soft_n != len(self.slaves):
+            self._plan_triggers()
+        spawned = self._spawned
+        tasks = [gevent.spawn(s.stats.timed, "trigger", s.trigger) for s in spawned] if spawned else None
+        try:
+            for s, slot in self._direct:
+                t0 = perf_counter()
                 s.trigger()
-            finally:
-                s.stats.add("trigger", time.perf_counter() - t0)
-            if type(s).wait_ready is not AcquisitionObject.wait_ready:
-                s.wait_ready()
-            return
-        if soft:
-            tasks = [gevent.spawn(s.stats.timed, "trigger", s.trigger) for s in soft]
-            try:
+                d = perf_counter() - t0
+                slot[0] += 1  # inlined record(): this runs once per point
+                slot[1] += d
+                if d < slot[2]:
+                    slot[2] = d
+                if d > slot[3]:
+                    slot[3] = d
+            if tasks:
                 gevent.joinall(tasks, raise_error=True)
-            finally:
+        finally:
+            if tasks:
                 gevent.killall([t for t in tasks if not t.ready()])
-            for s in soft:
-                s.wait_ready()
+        for s in self._waiting:
+            s.wait_ready()
+
+    def reset_trigger_plan(self) -> None:
+        """Forget which children are called directly (a Scan calls it once all are started:
+        trigger modes, count times and statistics objects are then final)."""
+        self._soft = None
+
+    def _plan_triggers(self) -> None:
+        soft = self._soft = [s for s in self.slaves if s.trigger_mode is TriggerMode.SOFTWARE]
+        self._soft_n = len(self.slaves)
+        yielding = [s for s in soft if s.trigger_yields]
+        spawned = yielding if len(yielding) > 1 else []
+        self._spawned = spawned
+        self._direct = [(s, s.stats.slot("trigger")) for s in soft if s not in spawned]
+        self._waiting = [s for s in soft if type(s).wait_ready is not AcquisitionObject.wait_ready]

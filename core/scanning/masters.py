@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from time import perf_counter
 
 import gevent
 import numpy as np
@@ -26,22 +27,29 @@ class TimerMaster(AcquisitionMaster):
         self._elapsed = self.add_channel(f"{name}:elapsed_time", float, (), "s")
         self._epoch = self.add_channel(f"{name}:epoch", float, (), "s")
         self._t0: float | None = None
+        self._epoch0 = 0.0
 
     def prepare(self) -> None:
         self._t0 = None
 
     def trigger(self) -> None:
-        t = time.perf_counter()
+        t = perf_counter()
         if self._t0 is None:
             self._t0 = t
+            self._epoch0 = time.time() - t  # epoch = _epoch0 + perf_counter(): one clock read
         elif self.sleep_time:
             gevent.sleep(self.sleep_time)
-            t = time.perf_counter()
-        self._elapsed.emit(t - self._t0)
-        self._epoch.emit(time.time())
+            t = perf_counter()
+        elapsed, epoch = self._elapsed, self._epoch
+        if elapsed.listeners or epoch.listeners:
+            elapsed.emit(t - self._t0)
+            epoch.emit(self._epoch0 + t)
+        else:  # two own float channels: the point is two appends
+            elapsed.items.append(t - self._t0)
+            epoch.items.append(self._epoch0 + t)
         self.trigger_slaves()
         if self.count_time:
-            rest = self.count_time - (time.perf_counter() - t)
+            rest = self.count_time - (perf_counter() - t)
             if rest > 0:  # slaves that do not count by themselves still get the full time
                 gevent.sleep(rest)
 

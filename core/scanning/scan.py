@@ -19,7 +19,7 @@ import gevent
 import numpy as np
 
 from ..data.publisher import ScanPublisher
-from .acquisition import AcquisitionObject, AcquisitionSlave
+from .acquisition import AcquisitionMaster, AcquisitionObject, AcquisitionSlave
 from .chain import AcquisitionChain
 from .context import ScanContext, current_context
 from .presets import ScanPreset, WatchdogCallback
@@ -184,6 +184,9 @@ class Scan:
             self._publish_state("PREPARED")
             self.state = ScanState.STARTING
             self._per_level(reversed(self.chain.levels()), "start")
+            for node in self.chain.nodes:
+                if isinstance(node, AcquisitionMaster):
+                    node.reset_trigger_plan()
             self._publish_state("STARTED", start_time=time.time())
             self.state = ScanState.RUNNING
             if self.watchdog is not None:
@@ -227,8 +230,7 @@ class Scan:
             if ch.name in self._channels:
                 raise ValueError(f"scan {self.name}: two nodes publish a channel named {ch.name!r}")
             self._channels[ch.name] = ch
-            ch.items.clear()
-            ch.count = 0
+            ch.reset()
         info = dict(self.scan_info)
         info.update(title=info.get("title", self.name), name=self.name, scan_nb=self.scan_number,
                     save=self.save, user=getpass.getuser(), chain=self.chain.description())
@@ -264,25 +266,38 @@ class Scan:
     def _loop(self, top) -> None:
         total = top.iterations()
         i = 0
-        yielded = time.perf_counter()
-        presets, trigger, add = self.presets, top.trigger, top.stats.add
         clock = time.perf_counter
-        while not self._stop_requested and (total == 0 or i < total):
-            for p in presets:
-                p.before_iteration(self, i)
-            t0 = clock()
-            trigger()
-            add("trigger", clock() - t0)
-            for p in presets:
-                p.after_iteration(self, i)
-            i += 1
-            if i > self.iterations_done:
-                self.iterations_done = i
-            if clock() - yielded > 0.005:
-                # a master that never yields must not starve the flusher, readers, stop or
-                # abort: idle() lets the loop poll and run timers (sleep(0) may not)
-                gevent.idle()
-                yielded = clock()
+        yielded = clock()
+        presets, trigger = self.presets, top.trigger
+        # trigger statistics kept in locals (one point costs no call, no lookup), merged
+        # into the node's statistics when the loop ends for any reason
+        n, tsum, tmin, tmax = 0, 0.0, float("inf"), float("-inf")
+        try:
+            while not self._stop_requested and (total == 0 or i < total):
+                for p in presets:
+                    p.before_iteration(self, i)
+                t0 = clock()
+                trigger()
+                t1 = clock()
+                d = t1 - t0
+                n += 1
+                tsum += d
+                if d < tmin:
+                    tmin = d
+                if d > tmax:
+                    tmax = d
+                for p in presets:
+                    p.after_iteration(self, i)
+                i += 1
+                if i > self.iterations_done:
+                    self.iterations_done = i
+                if t1 - yielded > 0.005:
+                    # a master that never yields must not starve the flusher, readers, stop
+                    # or abort: idle() lets the loop poll and run timers (sleep(0) may not)
+                    gevent.idle()
+                    yielded = clock()
+        finally:
+            top.stats.add_many("trigger", n, tsum, tmin, tmax)
 
     def _fail_from(self, greenlet: gevent.Greenlet) -> None:
         """A reader or the watchdog failed: interrupt the scan with its error (not while the
