@@ -3,6 +3,8 @@ processes, and a dataset-by-dataset comparison of two HDF5 files."""
 
 from __future__ import annotations
 
+import glob
+import os
 import subprocess
 import sys
 import time
@@ -99,14 +101,32 @@ class WriterProcess:
             self.proc = None
 
 
+def held_open_elsewhere(path: Path) -> bool:
+    """True while another process has the file open (a writer between two flushes).
+
+    Reading an HDF5 file that a writer modifies outside SWMR mode can crash the reader
+    (HDF5 follows half-written metadata), so tests read only files nobody holds."""
+    target = os.path.realpath(path)
+    for fd_dir in glob.glob("/proc/[0-9]*/fd"):
+        if fd_dir == f"/proc/{os.getpid()}/fd":
+            continue
+        try:
+            if any(os.readlink(os.path.join(fd_dir, fd)) == target for fd in os.listdir(fd_dir)):
+                return True
+        except OSError:  # the process ended, or is not ours to look at
+            continue
+    return False
+
+
 def wait_complete(path: Path, entry: str, timeout: float = 60.0) -> None:
-    """Until the entry of a file has its end_time (written last by the writer)."""
+    """Until the entry has its end_time (written last) and no writer holds the file."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with h5py.File(path, "r", locking=False) as f:
-                if entry in f and "end_time" in f[entry]:
-                    return
+            if not held_open_elsewhere(path):
+                with h5py.File(path, "r", locking=False) as f:
+                    if entry in f and "end_time" in f[entry]:
+                        return
         except OSError:
             pass
         if time.monotonic() > deadline:
