@@ -109,6 +109,11 @@ def test_locked_axis_refuses_moves_from_others_and_names_the_holder(server):
             server["demo"].GroupMove(["m0", "1.0"])
         server["demo"].GroupMove([f"@{owner}", "m0", "1.0"])  # the holder names itself
         wait_state(server["m0"])
+        # right after the holder's confirmed move, others are still refused at once
+        with pytest.raises(tango.DevFailed, match="motion refused"):
+            server["demo"].GroupMove(["@ScanServer demo: scan 13", "m0", "2.0"])
+        with pytest.raises(tango.DevFailed, match="motion refused"):
+            server["m0"].Position = 2.0
     assert server["m0"].Position == pytest.approx(1.0)
 
 
