@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 import gevent
 import gevent.event
+import gevent.lock
 import numpy as np
 import redis
 
@@ -106,6 +107,9 @@ class ScanPublisher:
         self._buffers: dict[str, _ChannelBuffer] = {}
         self._retry: list[tuple[str, dict]] = []
         self._wake = gevent.event.Event()
+        # one flush at a time: a flush still sending (a large batch yields on the socket)
+        # must land before the next one, and before the seals close() writes
+        self._flush_lock = gevent.lock.RLock()
         self._flusher: gevent.Greenlet | None = None
         self._closed = False
         self.state: str | None = None
@@ -217,7 +221,11 @@ class ScanPublisher:
                                              encoding.encode_seal(buf.sent)))
 
     def flush(self, final: bool = False) -> None:
-        """Send every pending batch now, in one pipeline."""
+        """Send every pending batch now, in one pipeline (after any flush in flight)."""
+        with self._flush_lock:
+            self._flush(final)
+
+    def _flush(self, final: bool) -> None:
         entries = list(self._retry)
         self._retry = []
         for buf in self._buffers.values():
