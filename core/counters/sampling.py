@@ -95,6 +95,9 @@ class SamplingSlave(AcquisitionSlave):
         one_read = self._plain and (self._single or self.count_time <= 0)
         self._fast_trigger = self._make_fast_trigger() if one_read and self._rows_append else None
 
+    def trigger_callable(self):
+        return self._fast_trigger or self.trigger
+
     def _make_fast_trigger(self):
         """trigger() for one read of plain counters stored as rows, with everything it
         touches bound once per scan (closure variables, not attribute look-ups)."""

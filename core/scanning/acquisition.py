@@ -104,6 +104,11 @@ class AcquisitionObject:
     def wait_ready(self) -> None:
         """Block until the node can take the next trigger."""
 
+    def trigger_callable(self) -> Callable[[], None]:
+        """What a master calls per point (trigger, or a faster equivalent bound once the
+        node is started)."""
+        return self.trigger
+
     @property
     def trigger_yields(self) -> bool:
         """May trigger() block (sleep, I/O)? Masters trigger several such children in
@@ -164,11 +169,8 @@ class AcquisitionMaster(AcquisitionObject):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.slaves: list[AcquisitionObject] = []
-        self._soft: list[AcquisitionObject] | None = None  # software-triggered slaves, cached
         self._soft_n = 0
-        self._spawned: list[AcquisitionObject] = []  # triggered in parallel greenlets
-        self._direct: list[tuple[AcquisitionObject, list]] = []  # called here, with stats slot
-        self._waiting: list[AcquisitionObject] = []  # those overriding wait_ready()
+        self._run_triggers: Callable[[], None] | None = None  # built by _plan_triggers()
 
     def iterations(self) -> int:
         """How many times a scan calls trigger() on this node as a top master (0 = until
@@ -181,39 +183,47 @@ class AcquisitionMaster(AcquisitionObject):
         Children that may block (trigger_yields) run in parallel greenlets when there are
         several; the others, and a single blocking one, are called directly in this
         greenlet (no greenlet per point: their calls cannot overlap anyway)."""
-        if self._soft is None or self._soft_n != len(self.slaves):
-            self._plan_triggers()
-        spawned = self._spawned
-        tasks = [gevent.spawn(s.stats.timed, "trigger", s.trigger) for s in spawned] if spawned else None
-        try:
-            for s, slot in self._direct:
-                t0 = perf_counter()
-                s.trigger()
-                d = perf_counter() - t0
+        run = self._run_triggers
+        if run is None or self._soft_n != len(self.slaves):
+            run = self._plan_triggers()
+        run()
+
+    def reset_trigger_plan(self) -> None:
+        """Forget how children are triggered (a Scan calls it once every node is started:
+        trigger modes, count times, statistics and trigger callables are then final)."""
+        self._run_triggers = None
+
+    def _plan_triggers(self) -> Callable[[], None]:
+        soft = [s for s in self.slaves if s.trigger_mode is TriggerMode.SOFTWARE]
+        self._soft_n = len(self.slaves)
+        yielding = [s for s in soft if s.trigger_yields]
+        spawned = yielding if len(yielding) > 1 else []
+        direct = tuple((s.trigger_callable(), s.stats.slot("trigger")) for s in soft if s not in spawned)
+        waiting = [s for s in soft if type(s).wait_ready is not AcquisitionObject.wait_ready]
+        clock = perf_counter
+
+        def run_direct() -> None:
+            for trigger, slot in direct:
+                t0 = clock()
+                trigger()
+                d = clock() - t0
                 slot[0] += 1  # inlined record(): this runs once per point
                 slot[1] += d
                 if d < slot[2]:
                     slot[2] = d
                 if d > slot[3]:
                     slot[3] = d
-            if tasks:
-                gevent.joinall(tasks, raise_error=True)
-        finally:
-            if tasks:
+
+        def run_all() -> None:
+            tasks = [gevent.spawn(s.stats.timed, "trigger", s.trigger) for s in spawned]
+            try:
+                run_direct()
+                if tasks:
+                    gevent.joinall(tasks, raise_error=True)
+            finally:
                 gevent.killall([t for t in tasks if not t.ready()])
-        for s in self._waiting:
-            s.wait_ready()
+            for s in waiting:
+                s.wait_ready()
 
-    def reset_trigger_plan(self) -> None:
-        """Forget which children are called directly (a Scan calls it once all are started:
-        trigger modes, count times and statistics objects are then final)."""
-        self._soft = None
-
-    def _plan_triggers(self) -> None:
-        soft = self._soft = [s for s in self.slaves if s.trigger_mode is TriggerMode.SOFTWARE]
-        self._soft_n = len(self.slaves)
-        yielding = [s for s in soft if s.trigger_yields]
-        spawned = yielding if len(yielding) > 1 else []
-        self._spawned = spawned
-        self._direct = [(s, s.stats.slot("trigger")) for s in soft if s not in spawned]
-        self._waiting = [s for s in soft if type(s).wait_ready is not AcquisitionObject.wait_ready]
+        self._run_triggers = run = run_direct if not spawned and not waiting else run_all
+        return run
