@@ -12,6 +12,7 @@ from blisstango.core.motion import Axis, Group, MotionError
 from .axis_device import registry
 from .errors import devfailed
 from .events import tango_state
+from .executor import no_hardware_read, no_hook
 from .locking import check_unlocked
 
 
@@ -34,6 +35,8 @@ class AxisManagerDevice(Device):
     """GetAxisList, GroupMove([name, pos, ...]), GroupState, GroupAbort."""
 
     green_mode = GreenMode.Gevent
+    always_executed_hook = no_hook          # run in the request thread: no hub handoff
+    read_attr_hardware = no_hardware_read
 
     def init_device(self) -> None:
         super().init_device()
