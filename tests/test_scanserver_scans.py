@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 import tango
-from helpers.nexus import wait_complete
+from helpers.nexus import silx_default_plot, wait_complete
 from helpers.scan_stack import DemoStack
 
 from blisstango.clients.scan_events import RecordFollower
@@ -101,14 +101,10 @@ def test_ascan_points_are_identical_in_events_redis_and_file(stack, scan_dev, fo
     assert attrs["NX_class"] == "NXentry"
     assert nxdata["NX_class"] == "NXdata" and "signal" in nxdata
     assert end_reason == "SUCCESS"
-    import silx.io
-    from silx.io.nxdata import get_default
-
-    with silx.io.open(info["filename"]) as f:   # silx finds the default plot of the entry
-        plot = get_default(f[entry])
-        assert plot is not None and plot.is_valid
-        np.testing.assert_array_equal(plot.signal[()], ev_diode)
-        np.testing.assert_array_equal(plot.axes[0][()], ev_m0)
+    plot = silx_default_plot(info["filename"], entry)   # silx finds the entry's default plot
+    assert plot["valid"]
+    np.testing.assert_array_equal(plot["signal"], ev_diode)
+    np.testing.assert_array_equal(plot["axes"][0], ev_m0)
 
 
 def test_runscan_two_level_chain_rebuilt_from_events(stack, scan_dev, follower):

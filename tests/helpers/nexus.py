@@ -4,6 +4,7 @@ processes, and a dataset-by-dataset comparison of two HDF5 files."""
 from __future__ import annotations
 
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -116,6 +117,23 @@ def held_open_elsewhere(path: Path) -> bool:
         except OSError:  # the process ended, or is not ours to look at
             continue
     return False
+
+
+def silx_default_plot(path: Path, entry: str) -> dict:
+    """What silx, in a process of its own as a user's viewer would be, finds as the
+    entry's default plot: {"valid", "signal", "axes"}. (Opening files written by another
+    process in the long-lived, gevent-patched test process crashed HDF5 at close.)"""
+    code = ("import json, sys, silx.io\n"
+            "from silx.io.nxdata import get_default\n"
+            "with silx.io.open(sys.argv[1]) as f:\n"
+            "    p = get_default(f[sys.argv[2]])\n"
+            "    print(json.dumps({'valid': bool(p is not None and p.is_valid),\n"
+            "                      'signal': p.signal[()].tolist(),\n"
+            "                      'axes': [a[()].tolist() for a in p.axes]}))\n")
+    res = subprocess.run([sys.executable, "-c", code, str(path), entry], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, f"silx could not read {path}: {res.stderr[-2000:]}"
+    return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def wait_complete(path: Path, entry: str, timeout: float = 60.0) -> None:
