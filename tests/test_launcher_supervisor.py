@@ -76,3 +76,19 @@ def test_child_that_dies_before_ready_is_reported(tmp_path):
         assert "e.log" in str(exc)
     else:
         raise AssertionError("start() should have failed")
+
+
+def test_crash_at_first_start_is_started_again(tmp_path):
+    marker = tmp_path / "crashed-once"
+    code = ("import pathlib, sys, time; m = pathlib.Path(sys.argv[1])\n"
+            "if not m.exists():\n    m.touch(); sys.exit(11)\n"
+            "time.sleep(60)\n")
+    proc = ManagedProcess("flaky", [sys.executable, "-c", code, str(marker)], tmp_path / "f.log",
+                          ready=lambda: gevent.sleep(0.3), min_backoff=0.1)
+    proc.start()
+    try:
+        assert proc.state == "running" and proc.restarts == 1
+        log = (tmp_path / "f.log").read_text()
+        assert "flaky exited with code 11 before it was ready" in log and "start again in" in log
+    finally:
+        proc.stop()

@@ -50,6 +50,10 @@ def stop_process_tree(pid: int, timeout: float = 10.0) -> None:
     psutil.wait_procs(alive, timeout=timeout)
 
 
+class ExitedBeforeReady(RuntimeError):
+    """The child ended while the supervisor waited for it to be ready."""
+
+
 class ManagedProcess:
     """One supervised child: a name, a command, a log file and a restart policy.
 
@@ -115,11 +119,28 @@ class ManagedProcess:
         self.started_at = time.monotonic()
         self._set_state("starting")
 
-    def start(self) -> None:
-        """Start the child, wait until it is ready, then watch it in a greenlet."""
+    def start(self, attempts: int = 3) -> None:
+        """Start the child, wait until it is ready, then watch it in a greenlet.
+
+        A child that dies before it is ready is started again with the usual back-off,
+        up to `attempts` times in all, as a crash later on would be: an intermittent
+        crash at start-up must not fail a whole `blisstango up`, a persistent one does.
+        """
         self._stopping = False
-        self._spawn()
-        self._wait_ready()
+        backoff = self.min_backoff
+        for attempt in range(1, attempts + 1):
+            self._spawn()
+            try:
+                self._wait_ready()
+                break
+            except ExitedBeforeReady as exc:
+                if attempt == attempts:
+                    raise
+                with open(self.log, "ab") as log:
+                    log.write(f"--- {exc}; start again in {backoff:.1f} s\n".encode())
+                gevent.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                self.restarts += 1
         self._watcher = gevent.spawn(self._watch)
 
     def _wait_ready(self) -> None:
@@ -131,8 +152,8 @@ class ManagedProcess:
             if self.proc.poll() is not None:
                 ready.kill()
                 self._set_state("crashed")
-                raise RuntimeError(f"{self.name} exited with code {self.proc.returncode} "
-                                   f"before it was ready; see {self.log}")
+                raise ExitedBeforeReady(f"{self.name} exited with code {self.proc.returncode} "
+                                        f"before it was ready; see {self.log}")
             gevent.sleep(0.05)
         if not ready.successful():
             raise RuntimeError(f"{self.name} did not become ready: {ready.exception}; see {self.log}")
