@@ -145,8 +145,8 @@ def wait_complete(path: Path, entry: str, timeout: float = 60.0) -> None:
                 with h5py.File(path, "r", locking=False) as f:
                     if entry in f and "end_time" in f[entry]:
                         return
-        except OSError:
-            pass
+        except (OSError, RuntimeError):  # a killed writer's file stays unreadable until the
+            pass                          # restarted writer recovers it
         if time.monotonic() > deadline:
             raise TimeoutError(f"{path}: entry {entry} not complete within {timeout} s")
         gevent.sleep(0.1)
