@@ -12,10 +12,10 @@ from tango.server import Device, attribute, command, device_property
 
 from blisstango.core.motion import write_behind
 
+from ..request_thread import no_hardware_read, request_hook
 from . import objects
 from .errors import devfailed
 from .events import EventPusher, status_text, tango_state
-from .executor import no_hardware_read, no_hook
 from .locking import check_unlocked
 
 RW = AttrWriteType.READ_WRITE
@@ -31,7 +31,7 @@ class BlissAxis(Device):
     """A motor (real or calc) of the YAML configuration."""
 
     green_mode = GreenMode.Gevent
-    always_executed_hook = no_hook          # run in the request thread: no hub handoff
+    always_executed_hook = request_hook     # in the request thread: no hub handoff
     read_attr_hardware = no_hardware_read
 
     ObjectName = device_property(dtype=str, default_value="",

@@ -68,24 +68,6 @@ class QueueExecutor(GeventExecutor):
         return self.submit(fn, *args, **kwargs).result()
 
 
-def in_request_thread(fn):
-    """Mark a device method PyTango must not hand to the hub: it runs in the omniORB thread
-    that serves the request. Only for methods that touch no gevent object (the no-op hooks
-    Tango calls before every read and command: two handoffs each otherwise)."""
-    fn.__access_wrapped__ = True
-    return fn
-
-
-@in_request_thread
-def no_hook(self) -> None:
-    """always_executed_hook: nothing to do before a request."""
-
-
-@in_request_thread
-def no_hardware_read(self, attr_list) -> None:
-    """read_attr_hardware: every attribute reads its own value."""
-
-
 def install() -> None:
     """Serve this process' requests through a QueueExecutor (call in the hub's thread)."""
     from tango.device_server import set_worker

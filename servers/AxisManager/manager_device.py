@@ -9,10 +9,10 @@ from tango.server import Device, attribute, command
 
 from blisstango.core.motion import Axis, Group, MotionError
 
+from ..request_thread import no_hardware_read, request_hook
 from .axis_device import registry
 from .errors import devfailed
 from .events import tango_state
-from .executor import no_hardware_read, no_hook
 from .locking import check_unlocked
 
 
@@ -35,7 +35,7 @@ class AxisManagerDevice(Device):
     """GetAxisList, GroupMove([name, pos, ...]), GroupState, GroupAbort."""
 
     green_mode = GreenMode.Gevent
-    always_executed_hook = no_hook          # run in the request thread: no hub handoff
+    always_executed_hook = request_hook     # in the request thread: no hub handoff
     read_attr_hardware = no_hardware_read
 
     def init_device(self) -> None:

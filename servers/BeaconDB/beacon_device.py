@@ -14,6 +14,7 @@ from tango.server import Device, attribute, command
 
 from blisstango.core.config import ConfigError, ConfigErrors
 
+from ..request_thread import request_hook
 from .config_service import ConfigService
 
 #: Set by the server before the device starts.
@@ -26,6 +27,8 @@ def _fail(reason: str, desc: str, origin: str) -> None:
 
 class Beacon(Device):
     """Beacon configuration service of blisstango."""
+
+    always_executed_hook = request_hook
 
     def init_device(self):
         Device.init_device(self)

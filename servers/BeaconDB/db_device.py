@@ -12,6 +12,7 @@ import logging
 import tango
 from tango.server import Device, attribute, command
 
+from ..request_thread import request_hook
 from . import cmds_devices, cmds_misc, cmds_props, server_cache  # noqa: F401  (register commands)
 from .errors import DB_IncorrectArguments, DbError
 from .registry import COMMANDS, DbCommand
@@ -86,6 +87,7 @@ def _build():
         return RELEASE
 
     attrs["init_device"] = init_device
+    attrs["always_executed_hook"] = request_hook
     attrs["StoredProcedureRelease"] = attribute(read_StoredProcedureRelease, dtype=str)
     attrs["ResetTimingValues"] = command(ResetTimingValues)
     attrs["__doc__"] = "Tango DataBase device served by BeaconDB."

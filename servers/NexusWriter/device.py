@@ -18,6 +18,8 @@ from tango.server import Device, attribute, command, device_property
 from blisstango.core.beacon import connection
 from blisstango.core.data.nexus import WriterService
 
+from ..request_thread import no_hardware_read, request_hook
+
 log = logging.getLogger(__name__)
 
 _STATES = {"ON": DevState.ON, "RUNNING": DevState.RUNNING, "FAULT": DevState.FAULT}
@@ -26,6 +28,8 @@ _EVENTED = ("CurrentFile", "CurrentScan", "Progress", "ScansWritten")
 
 class NexusWriter(Device):
     green_mode = GreenMode.Gevent
+    always_executed_hook = request_hook     # in the request thread: no hub handoff
+    read_attr_hardware = no_hardware_read
 
     Sessions = device_property(dtype=(str,), default_value=[],
                                doc="sessions whose scans are written; empty: every session")

@@ -23,6 +23,7 @@ from tango.server import Device, attribute, command, device_property
 from blisstango.core.counters import MeasurementGroup
 from blisstango.core.scanning import Scan, ScanContext
 
+from ..request_thread import no_hardware_read, request_hook
 from .arguments import STANDARD_SCANS, ScanArgumentError, build_standard_scan
 from .chain_build import PendingChain
 from .chain_json import build_scan
@@ -57,6 +58,8 @@ def scan_command(scan_type: str):
 
 class ScanServer(Device):
     green_mode = GreenMode.Gevent
+    always_executed_hook = request_hook     # in the request thread: no hub handoff
+    read_attr_hardware = no_hardware_read
 
     ObjectName = device_property(dtype=str, default_value="", doc="session served by this device")
     EventPeriod = device_property(dtype=float, default_value=0.1, doc="s between live data events")
