@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -11,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import psutil
+
+from blisstango.clients.launcher.supervisor import stop_process_tree
 
 
 def free_port() -> int:
@@ -42,25 +43,10 @@ def start(cmd: Sequence[str], log: Path, env: dict | None = None, cwd: str | Non
                             cwd=cwd, start_new_session=True)
 
 
-def kill_tree(pid: int, sig: int = signal.SIGTERM, timeout: float = 5.0) -> None:
-    """Send sig to pid and all its descendants; SIGKILL whatever is left after timeout."""
-    try:
-        parent = psutil.Process(pid)
-    except psutil.NoSuchProcess:
-        return
-    procs = parent.children(recursive=True) + [parent]
-    for p in procs:
-        try:
-            p.send_signal(sig)
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(procs, timeout=timeout)
-    for p in alive:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(alive, timeout=timeout)
+def kill_tree(pid: int, timeout: float = 5.0) -> None:
+    """SIGTERM pid and its descendants, SIGKILL what is left after timeout (the launcher's
+    stop_process_tree, with a shorter patience for tests)."""
+    stop_process_tree(pid, timeout=timeout)
 
 
 def pid_alive(pid: int) -> bool:
