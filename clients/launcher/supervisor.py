@@ -7,9 +7,8 @@ the whole process group, so nothing a server forked is left behind.
 
 from __future__ import annotations
 
-import ctypes
+import functools
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -18,15 +17,7 @@ from pathlib import Path
 import gevent
 import psutil
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    os.setsid()
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
+from blisstango.core.beacon.child_process import die_with_parent
 
 
 def stop_process_tree(pid: int, timeout: float = 10.0) -> None:
@@ -115,7 +106,7 @@ class ManagedProcess:
             log.flush()
             self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, env=env,
-                                         preexec_fn=_die_with_parent)
+                                         preexec_fn=functools.partial(die_with_parent, os.getpid()))
         self.started_at = time.monotonic()
         self._set_state("starting")
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import gevent.monkey
 
-__all__ = ["Child", "spawn"]
+__all__ = ["Child", "die_with_parent", "spawn"]
 
 _fork = gevent.monkey.get_original("os", "fork")
 _waitpid = gevent.monkey.get_original("os", "waitpid")
@@ -70,6 +70,17 @@ class Child:
         self.send_signal(signal.SIGKILL)
 
 
+def die_with_parent(parent: int) -> None:
+    """In a child between fork and exec: a session of its own, and SIGTERM when the
+    thread that forked it ends (Linux PR_SET_PDEATHSIG). A child whose parent `parent`
+    died before the signal was armed exits at once instead of living on orphaned."""
+    os.setsid()
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def spawn(argv: Sequence[str], log_file: str | os.PathLike,
           cwd: str | os.PathLike | None = None) -> Child:
     """Start argv in its own session, stdout+stderr appended to log_file, stdin from
@@ -86,11 +97,7 @@ def spawn(argv: Sequence[str], log_file: str | os.PathLike,
         pid = _fork()
         if pid == 0:  # child: only async-signal-safe-ish calls until exec
             try:
-                os.setsid()
-                if _prctl is not None:
-                    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-                if os.getppid() != parent:  # owner died before prctl took effect
-                    os._exit(1)
+                die_with_parent(parent)
                 os.dup2(null_fd, 0)
                 os.dup2(log_fd, 1)
                 os.dup2(log_fd, 2)
