@@ -9,8 +9,9 @@ from helpers.tango_db import BeaconDBProcess
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from blisstango.servers.BeaconDB.db_device import COMMANDS
-from blisstango.servers.BeaconDB.registry import STR, STRS
+from blisstango.core.tangodb.registry import STR, STRS, command_table
+
+COMMANDS = command_table()
 
 text = st.one_of(
     st.text(st.characters(max_codepoint=255), max_size=12),  # Tango strings are Latin-1

@@ -245,7 +245,7 @@ def walk(reply: list[str]) -> dict:
 
 
 def rich_store():
-    from blisstango.servers.BeaconDB.store import TangoStore
+    from blisstango.core.tangodb.store import TangoStore
 
     store = TangoStore()
     store.mutate("add_devices", "Multi/1", [("a/b/1", "ClassA"), ("a/b/2", "ClassA"), ("c/d/1", "ClassB")])
@@ -267,7 +267,7 @@ def rich_store():
 
 @pytest.mark.parametrize("host", ["hostx", "hostx%%9", "hostx%%10"])
 def test_layout_walks_as_cpptango_reads_it(host):
-    from blisstango.servers.BeaconDB.server_cache import server_cache
+    from blisstango.core.tangodb.server_cache import server_cache
 
     got = walk(server_cache(rich_store(), "Multi/1", host))
     assert got["release"] == (0 if "%%" not in host else 113)

@@ -13,9 +13,9 @@ import tango
 from tango.server import Device, attribute, command
 
 from blisstango.core.config import ConfigError, ConfigErrors
+from blisstango.core.tangodb.config_service import ConfigService
 
 from ..request_thread import request_hook
-from .config_service import ConfigService
 
 #: Set by the server before the device starts.
 CONTEXT: dict = {"config": None, "settings_url": "", "data_url": ""}

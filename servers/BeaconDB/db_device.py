@@ -12,12 +12,12 @@ import logging
 import tango
 from tango.server import Device, attribute, command
 
+from blisstango.core.tangodb.errors import DB_IncorrectArguments, DbError
+from blisstango.core.tangodb.registry import DbCommand, command_table
+from blisstango.core.tangodb.server_cache import RELEASE
+from blisstango.core.tangodb.store import TangoStore
+
 from ..request_thread import request_hook
-from . import cmds_devices, cmds_misc, cmds_props, server_cache  # noqa: F401  (register commands)
-from .errors import DB_IncorrectArguments, DbError
-from .registry import COMMANDS, DbCommand
-from .server_cache import RELEASE
-from .store import TangoStore
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _make(spec: DbCommand):
             try:
                 return handler(self.store)
             except DbError as e:
-                e.throw()
+                tango.Except.throw_exception(e.reason, e.desc, e.origin)
             except tango.DevFailed:
                 raise
             except Exception as e:  # noqa: BLE001
@@ -52,7 +52,7 @@ def _make(spec: DbCommand):
             try:
                 return handler(self.store, argin)
             except DbError as e:
-                e.throw()
+                tango.Except.throw_exception(e.reason, e.desc, e.origin)
             except tango.DevFailed:
                 raise
             except Exception as e:  # noqa: BLE001
@@ -70,7 +70,7 @@ def _make(spec: DbCommand):
 
 
 def _build():
-    attrs = {spec.name: _make(spec) for spec in COMMANDS.values()}
+    attrs = {spec.name: _make(spec) for spec in command_table().values()}
 
     def init_device(self):
         Device.init_device(self)

@@ -18,10 +18,12 @@ import gevent  # noqa: E402
 import tango  # noqa: E402
 from tango.server import run  # noqa: E402
 
-from . import beacon_device, cmds_misc, db_device, server_cache, tango_run  # noqa: E402
-from .journal import Journal  # noqa: E402
+from blisstango.core.tangodb import cmds_misc, server_cache  # noqa: E402
+from blisstango.core.tangodb.journal import Journal  # noqa: E402
+from blisstango.core.tangodb.store import TangoStore  # noqa: E402
+
+from . import beacon_device, db_device, tango_run  # noqa: E402
 from .starter import StarterNotifier  # noqa: E402
-from .store import TangoStore  # noqa: E402
 
 log = logging.getLogger("BeaconDB")
 
@@ -74,9 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     service = yaml_sync = None
     if opts.config:
         from blisstango.core.config import ConfigError, ConfigErrors
-
-        from .config_service import ConfigService
-        from .yaml_sync import YamlSync
+        from blisstango.core.tangodb.config_service import ConfigService
+        from blisstango.core.tangodb.yaml_sync import YamlSync
 
         service = ConfigService(opts.config)
         try:

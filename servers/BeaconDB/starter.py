@@ -9,7 +9,7 @@ from collections import deque
 
 import tango
 
-from .store import TangoStore
+from blisstango.core.tangodb.store import TangoStore
 
 log = logging.getLogger(__name__)
 

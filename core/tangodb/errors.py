@@ -1,8 +1,10 @@
-"""DevFailed errors with the reasons the C++ DataBaseds uses, so clients can test them."""
+"""Database errors with the reasons the C++ DataBaseds uses, so clients can test them.
+
+A handler raises :class:`DbError`; the server turns it into a DevFailed with the same
+reason, description and origin.
+"""
 
 from __future__ import annotations
-
-import tango
 
 DB_IncorrectArguments = "DB_IncorrectArguments"
 DB_IncorrectDeviceName = "DB_IncorrectDeviceName"
@@ -15,14 +17,11 @@ API_CommandNotImplemented = "API_CommandNotImplemented"
 
 
 class DbError(Exception):
-    """A database error to be raised to the client as DevFailed(reason, desc, origin)."""
+    """A database error, for the client as DevFailed(reason, desc, origin)."""
 
     def __init__(self, reason: str, desc: str, origin: str = "DataBase"):
         super().__init__(desc)
         self.reason, self.desc, self.origin = reason, desc, origin
-
-    def throw(self) -> None:
-        tango.Except.throw_exception(self.reason, self.desc, self.origin)
 
 
 def bad_args(command: str, why: str) -> DbError:

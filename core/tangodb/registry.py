@@ -37,6 +37,13 @@ def db_command(dtype_in: str | None, dtype_out: str | None):
     return deco
 
 
+def command_table() -> dict[str, DbCommand]:
+    """Every Db* command: the handler modules register theirs when first imported."""
+    from . import cmds_devices, cmds_misc, cmds_props, server_cache  # noqa: F401
+
+    return COMMANDS
+
+
 # -- argument helpers shared by the handler modules ---------------------------------
 def need(argin, n: int, cmd: str, what: str) -> None:
     if len(argin) < n:
