@@ -1,5 +1,6 @@
-"""ScanServer argument parsing and JSON chains against core objects (no Tango): the chain
-a description builds, and the messages a wrong one gets, before anything moves."""
+"""The scan arguments and JSON chains the ScanServer takes, built by core/scanning against
+core objects (no Tango): the chain a description builds, and the messages a wrong one
+gets, before anything moves."""
 
 import json
 
@@ -9,11 +10,11 @@ from helpers.motion import forget_settings, mockup
 
 from blisstango.core.counters import SimulationCounter, SimulationCounterController
 from blisstango.core.scanning import StepMaster, TimerMaster
-from blisstango.servers.ScanServer.arguments import ScanArgumentError, build_standard_scan
+from blisstango.core.scanning.arguments import ScanArgumentError, build_standard_scan
+from blisstango.core.scanning.chain_json import build_scan
+from blisstango.core.scanning.preflight import check_limits, scan_axes
+from blisstango.core.scanning.session_objects import SessionObjects, run_setup, setup_segments
 from blisstango.servers.ScanServer.chain_build import PendingChain
-from blisstango.servers.ScanServer.chain_json import build_scan
-from blisstango.servers.ScanServer.runner import check_limits, scan_axes
-from blisstango.servers.ScanServer.session import SessionObjects, setup_segments
 
 pytestmark = pytest.mark.usefixtures("redis_servers")
 
@@ -84,7 +85,7 @@ def test_json_chain_several_top_masters_and_presets(session, scan_context):
 
 
 @pytest.mark.parametrize("desc, message", [
-    ("[1, 2", "RunScan: malformed JSON"),
+    ("[1, 2", "scan description: malformed JSON"),
     ('["chain"]', "the description must be a JSON object"),
     ('{"chain": []}', "description: 'chain' must be a non-empty list"),
     ('{"chain": [{"type": "timer", "count_time": "x"}]}', "chain[0]: count_time 'x' is not a number"),
@@ -121,3 +122,34 @@ def test_setup_segments_keep_each_file_and_its_lines():
     text = "# --- /a/one.py\nx = 1\n\n# --- /a/two.py\ny = 2\nz = 3"
     assert setup_segments(text, ["/a/one.py", "/a/two.py"]) == [("/a/one.py", "x = 1\n\n"),
                                                                ("/a/two.py", "y = 2\nz = 3\n")]
+
+
+def test_json_chain_messages_name_the_command(session, scan_context):
+    with pytest.raises(ScanArgumentError, match=r"^RunScan: description: 'chain' must be a non-empty list"):
+        build_scan('{"chain": []}', session, scan_context, "RunScan")
+
+
+def test_python_session_scans_from_its_own_setup(scan_context, redis_servers):
+    """No ScanServer: a session's own objects and setup file, then a standard scan."""
+    forget_settings(redis_servers.settings_url, ["px"])
+    px = mockup({"name": "px", "velocity": 200.0, "acceleration": 20000.0, "steps_per_unit": 1000}).axes["px"]
+    s = SessionObjects("local")
+    s.namespace["px"] = px
+    s.setup_files = ["/setup/local.py"]
+    s.setup_text = ("# --- /setup/local.py\n"
+                    "from blisstango.core.counters import SimulationCounter, SimulationCounterController\n"
+                    "det = SimulationCounter('det', axis=px, center=0.5, controller=SimulationCounterController('ls'))\n")
+    run_setup(s)
+    assert s.setup_error is None and s.axes == {"px": px} and list(s.counters) == ["det"]
+    scan = build_standard_scan("ascan", ["px", "0", "1", "4", "0", "det"], s, scan_context)
+    scan.run()
+    np.testing.assert_allclose(scan.get_data("axis:px"), [0, 0.25, 0.5, 0.75, 1], atol=1e-3)
+    assert scan.get_data("det").argmax() == 2
+
+
+def test_setup_error_names_file_and_line():
+    s = SessionObjects("broken")
+    s.setup_files = ["/setup/a.py"]
+    s.setup_text = "# --- /setup/a.py\nx = 1\ny = undefined_name\n"  # line 2 of the file itself
+    run_setup(s)
+    assert s.setup_error == "setup file /setup/a.py line 2: NameError: name 'undefined_name' is not defined"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .arguments import ScanArgumentError
+from blisstango.core.scanning.arguments import ScanArgumentError
 
 
 def _obj(text: str, what: str, allow_empty: bool = False) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 
 import gevent
@@ -22,14 +23,19 @@ from tango.server import Device, attribute, command, device_property
 
 from blisstango.core.counters import MeasurementGroup
 from blisstango.core.scanning import Scan, ScanContext
+from blisstango.core.scanning.arguments import (
+    STANDARD_SCANS,
+    ScanArgumentError,
+    build_standard_scan,
+)
+from blisstango.core.scanning.chain_json import build_scan
+from blisstango.core.scanning.live import LiveFeed, Update
+from blisstango.core.scanning.session_objects import SessionObjects, run_setup
 
 from ..request_thread import no_hardware_read, request_hook
-from .arguments import STANDARD_SCANS, ScanArgumentError, build_standard_scan
 from .chain_build import PendingChain
-from .chain_json import build_scan
-from .live import LiveFeed, Update
 from .runner import ScanRunner
-from .session import SessionObjects, load_session, run_setup
+from .session import load_session
 
 log = logging.getLogger(__name__)
 MAX_POINTS = 1 << 24
@@ -37,6 +43,23 @@ MAX_POINTS = 1 << 24
 SPECTRUM_SLOW_ABOVE = 100_000
 _EVENT_ATTRS = ("ScanNumber", "ScanTitle", "Progress", "ScanInfo", "LastPoint", "Channels", "RecordData",
                 "SCAN_SAVING", "ActiveMeasurementGroup", "ScanKey")
+_NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
+
+
+def attribute_names(channels: list[str]) -> dict[str, str]:
+    """Tango attribute name per channel: the short name (after the last ':') when unique,
+    else the full name with ':' -> '_'."""
+    short = {c: _NOT_NAME.sub("_", c.rsplit(":", 1)[-1]) for c in channels}
+    counts: dict[str, int] = {}
+    for s in short.values():
+        counts[s.lower()] = counts.get(s.lower(), 0) + 1
+    out = {}
+    for c, s in short.items():
+        name = s if counts[s.lower()] == 1 else _NOT_NAME.sub("_", c)
+        if not name[0].isalpha():
+            name = "ch_" + name
+        out[c] = name
+    return out
 
 
 def _throw(reason: str, desc: str, origin: str) -> None:
@@ -167,16 +190,17 @@ class ScanServer(Device):
 
     def _on_start(self, scan: Scan) -> None:
         feed = LiveFeed(scan, self.EventPeriod)
+        names = attribute_names(list(feed.channels))
         self.scan_number = int(scan.scan_number or 0)
         self.scan_title = str(scan.scan_info.get("title", scan.name))
         self.scan_key = scan.key or ""
         self.progress = 0.0
         self.last_point = "{}"
         self.channel_names = [c.name for c in scan.chain.channels]
-        self._channel_attributes(feed)
+        self._channel_attributes(feed, names)
         self._set_state(DevState.RUNNING, f"scan {self.scan_number} running: {self.scan_title}")
         start = {"event": "start", "scan": self.scan_number, "key": self.scan_key, "title": self.scan_title,
-                 "npoints": feed.expected, "channels": list(feed.channels), "attributes": feed.names}
+                 "npoints": feed.expected, "channels": list(feed.channels), "attributes": names}
         self._push_record(start)
         for name, value in (("ScanNumber", self.scan_number), ("ScanTitle", self.scan_title),
                             ("ScanKey", self.scan_key), ("Progress", 0.0), ("LastPoint", "{}"),
@@ -184,8 +208,8 @@ class ScanServer(Device):
             self.push_change_event(name, value)
         self._feed = gevent.spawn(feed.run, self._push_update)
 
-    def _channel_attributes(self, feed: LiveFeed) -> None:
-        wanted = set(feed.names.values())
+    def _channel_attributes(self, feed: LiveFeed, names: dict[str, str]) -> None:
+        wanted = set(names.values())
         for old in list(self.channel_attrs.values()):
             if old not in wanted:
                 try:
@@ -193,9 +217,9 @@ class ScanServer(Device):
                 except tango.DevFailed as exc:
                     log.warning("removing attribute %s: %s", old, exc.args[0].desc)
         existing = set(self.channel_attrs.values())
-        self.channel_attrs = dict(feed.names)
+        self.channel_attrs = dict(names)
         self.channel_data = {a: np.empty(0) for a in wanted}
-        for channel, name in feed.names.items():
+        for channel, name in names.items():
             if name in existing:
                 continue
             unit = feed.channels[channel].unit or ""
@@ -324,19 +348,30 @@ class ScanServer(Device):
 
     @SCAN_SAVING.write
     def SCAN_SAVING(self, value: str) -> None:
-        self._session_or_fail()
+        self._write_setting("SCAN_SAVING", self._set_scan_saving, value, self._scan_saving_json)
+
+    def _set_scan_saving(self, value: str) -> None:
         try:
             changes = json.loads(value)
             if not isinstance(changes, dict):
                 raise ValueError("a JSON object is needed")
         except ValueError as exc:
-            _throw("ScanArgumentError", f"SCAN_SAVING: {value!r} is not a JSON object: {exc}", "SCAN_SAVING")
+            raise ValueError(f"SCAN_SAVING: {value!r} is not a JSON object: {exc}") from None
         ss = self.context.scan_saving
         for key, v in changes.items():
             if key in ("filename", "root_path", "data_path"):
                 continue  # resolved values, read back as given
             setattr(ss, key, v)
-        self.push_change_event("SCAN_SAVING", self._scan_saving_json())
+
+    def _write_setting(self, attr: str, apply, value: str, read) -> None:
+        """A written setting: applied, or refused as ScanArgumentError (ValueError or
+        KeyError from apply); then the value read back is pushed."""
+        self._session_or_fail()
+        try:
+            apply(value)
+        except (ValueError, KeyError) as exc:
+            _throw("ScanArgumentError", str(exc.args[0]) if isinstance(exc, KeyError) else str(exc), attr)
+        self.push_change_event(attr, read())
 
     def _active_mg(self) -> str:
         mgs = self.context.measurement_groups if self.context else None
@@ -348,12 +383,8 @@ class ScanServer(Device):
 
     @ActiveMeasurementGroup.write
     def ActiveMeasurementGroup(self, name: str) -> None:
-        self._session_or_fail()
-        try:
-            self.context.measurement_groups.set_active(name)
-        except KeyError as exc:
-            _throw("ScanArgumentError", str(exc.args[0]), "ActiveMeasurementGroup")
-        self.push_change_event("ActiveMeasurementGroup", name)
+        self._write_setting("ActiveMeasurementGroup", lambda n: self.context.measurement_groups.set_active(n),
+                            name, self._active_mg)
 
     # ------------------------------------------------------------------ commands
     ct = scan_command("ct")
@@ -374,7 +405,8 @@ class ScanServer(Device):
     @command(dtype_in=str, dtype_out=int, doc_in="JSON chain description (docs/scan_chain_json.md)",
              doc_out="scan number")
     def RunScan(self, description: str) -> int:
-        return self._start(lambda: build_scan(description, self._session_or_fail(), self.context), "RunScan")
+        return self._start(lambda: build_scan(description, self._session_or_fail(), self.context, "RunScan"),
+                           "RunScan")
 
     @command(dtype_in=str, doc_in='optional JSON {"title", "type", "save", "info"} (may be empty)')
     def ChainCreate(self, options: str) -> None:
@@ -397,7 +429,7 @@ class ScanServer(Device):
     def ChainPrepare(self) -> str:
         desc = self._chain_call(self.pending.description)
         try:
-            build_scan(desc, self._session_or_fail(), self.context)
+            build_scan(desc, self._session_or_fail(), self.context, "ChainPrepare")
         except ScanArgumentError as exc:
             _throw("ScanArgumentError", str(exc), "ScanServer.ChainPrepare")
         return json.dumps(desc)
@@ -405,7 +437,8 @@ class ScanServer(Device):
     @command(dtype_out=int, doc_out="scan number")
     def ChainStart(self) -> int:
         desc = self._chain_call(self.pending.description)
-        return self._start(lambda: build_scan(desc, self._session_or_fail(), self.context), "ChainStart")
+        return self._start(lambda: build_scan(desc, self._session_or_fail(), self.context, "ChainStart"),
+                           "ChainStart")
 
     def _chain_call(self, fn, *args):
         try:

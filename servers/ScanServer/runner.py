@@ -1,9 +1,10 @@
 """Runs one scan at a time for the device: checks, Beacon locks, greenlet, end report.
 
 The command that starts a scan returns as soon as the scan has its number; the scan
-goes on in its own greenlet. Before starting, every position the chain will visit is
-checked against the axis limits and every axis against foreign Beacon locks, so bad
-arguments are refused before anything moves.
+goes on in its own greenlet. Before starting, the core preflight checks every position
+the chain will visit against the axis limits and every axis against foreign Beacon
+locks, so bad arguments are refused before anything moves. What stays here is the
+device's slot: one scan at a time, and concurrent clients refused while one starts.
 """
 
 from __future__ import annotations
@@ -13,83 +14,13 @@ from collections.abc import Callable
 
 import gevent
 
-from blisstango.core.beacon.locks import Lock, LockError, who_locked
-from blisstango.core.motion.axis_proxy import AxisProxy
-from blisstango.core.motion.errors import MotionError
-from blisstango.core.scanning import Scan, ScanPreset, SoftwarePositionTriggerMaster, StepMaster
+from blisstango.core.beacon.locks import who_locked
+from blisstango.core.scanning import Scan
+from blisstango.core.scanning.arguments import ScanArgumentError
+from blisstango.core.scanning.preflight import LockPreset, check_limits, lock_names, scan_axes
 from blisstango.core.scanning.scan import ScanState
 
-from .arguments import ScanArgumentError
-
 log = logging.getLogger(__name__)
-
-
-def scan_axes(scan: Scan) -> list:
-    """Axes the scan moves (step masters, continuous masters, presets moving axes)."""
-    out: list = []
-    for node in scan.chain.nodes:
-        for ax in [*getattr(node, "axes", []), getattr(node, "axis", None)]:
-            if ax is not None and ax not in out:
-                out.append(ax)
-    for p in scan.presets:
-        for ax in getattr(p, "axes", []):  # ReturnToStart, MovePreset
-            if hasattr(ax, "move") and ax not in out:
-                out.append(ax)
-    return out
-
-
-def check_limits(scan: Scan) -> None:
-    """Every position the chain's masters will visit is inside its axis' limits."""
-    try:
-        for node in scan.chain.nodes:
-            if isinstance(node, StepMaster):
-                for ax, pos in zip(node.axes, node.positions):
-                    if hasattr(ax, "check_limits"):
-                        ax.check_limits(float(min(pos)))
-                        ax.check_limits(float(max(pos)))
-            elif isinstance(node, SoftwarePositionTriggerMaster) and hasattr(node.axis, "check_limits"):
-                margin = node._margin()
-                sign = 1.0 if node.stop_pos >= node.start_pos else -1.0
-                node.axis.check_limits(node.start_pos - sign * margin)
-                node.axis.check_limits(node.stop_pos + sign * margin)
-    except MotionError as exc:
-        raise ScanArgumentError(f"{scan.scan_info.get('title', scan.name)}: {exc}") from None
-
-
-def lock_names(axes: list) -> list[str]:
-    """The axes and, for calc axes, their reals."""
-    return list(dict.fromkeys(n for ax in axes for n in [ax.name, *getattr(ax, "reals", [])]))
-
-
-class LockPreset(ScanPreset):
-    """Holds the Beacon locks of the scanned axes from before prepare to after the scan,
-    naming the scan as owner; remote axes move through the holder token meanwhile."""
-
-    def __init__(self, session: str, axes: list) -> None:
-        self.session = session
-        self.axes = axes
-        self.lock: Lock | None = None
-        self.owner = ""
-
-    def before_scan(self, scan: Scan) -> None:
-        if not self.axes:
-            return
-        self.owner = f"ScanServer {self.session}: scan {scan.scan_number} ({scan.scan_info.get('title', scan.name)})"
-        self.lock = Lock(*lock_names(self.axes), owner=self.owner, timeout=0)
-        self.lock.acquire()
-        for ax in self.axes:
-            if isinstance(ax, AxisProxy):
-                ax.owner = self.owner
-
-    def after_scan(self, scan: Scan) -> None:
-        for ax in self.axes:
-            if isinstance(ax, AxisProxy):
-                ax.owner = None
-        if self.lock is not None:
-            try:
-                self.lock.release()
-            finally:
-                self.lock = None
 
 
 class ScanRunner:
@@ -137,7 +68,7 @@ class ScanRunner:
             name, holder = next(iter(held.items()))
             raise ScanArgumentError(f"{scan.scan_info.get('title', scan.name)}: {name} is locked by "
                                     f"{holder!r}: nothing started")
-        scan.add_preset(LockPreset(self.session, axes))
+        scan.add_preset(LockPreset(f"ScanServer {self.session}", axes))
         self.scan = scan
         task = scan.start()
         while scan.state is ScanState.IDLE and not task.ready():  # created, locks taken
@@ -171,4 +102,4 @@ class ScanRunner:
             self._watcher.join(timeout)
 
 
-__all__ = ["ScanRunner", "LockPreset", "check_limits", "scan_axes", "LockError"]
+__all__ = ["ScanRunner"]

@@ -18,8 +18,8 @@ import tango
 
 from blisstango.core.config.errors import ConfigError
 from blisstango.core.config.plugins import get_plugin
-from blisstango.core.counters import Counter, CounterController, MeasurementGroup
 from blisstango.core.motion.axis_proxy import AxisProxy
+from blisstango.core.scanning.session_objects import SessionObjects
 
 log = logging.getLogger(__name__)
 
@@ -94,34 +94,6 @@ class RemoteFactory:
 
     def add(self, name: str, obj: Any) -> None:
         self._built[name] = obj
-
-
-class SessionObjects:
-    """Everything a session holds in this process: namespace, axes, counters, groups."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.namespace: dict[str, Any] = {}
-        self.axes: dict[str, AxisProxy] = {}
-        self.counters: dict[str, Any] = {}      # Counter / CounterController
-        self.groups: dict[str, MeasurementGroup] = {}
-        self.devices: dict[str, Any] = {}       # other exported objects (DeviceProxy)
-        self.setup_files: list[str] = []
-        self.setup_text = ""
-        self.setup_error: str | None = None
-        self.objects: list[str] = []
-
-    def refresh_from_namespace(self) -> None:
-        """Pick up counters, groups and axes the setup file created."""
-        for key, obj in self.namespace.items():
-            if key.startswith("_"):
-                continue
-            if isinstance(obj, AxisProxy):
-                self.axes.setdefault(key, obj)
-            elif isinstance(obj, (Counter, CounterController)):
-                self.counters.setdefault(getattr(obj, "name", key), obj)
-            elif isinstance(obj, MeasurementGroup):
-                self.groups.setdefault(obj.name, obj)
 
 
 def _exported(db: Any, name: str) -> tuple[str, str] | None:
@@ -204,34 +176,3 @@ def load_session(name: str, beacon_device: str = BEACON_DEVICE) -> SessionObject
         session.namespace[obj] = built
     session.refresh_from_namespace()
     return session
-
-
-def setup_segments(text: str, files: list[str]) -> list[tuple[str, str]]:
-    """(file, source) per setup file: GetSession heads each file's text with `# --- <path>`;
-    compiling each body alone under its path gives tracebacks the file's own line numbers."""
-    headers = {f"# --- {f}": f for f in files}
-    segments: list[tuple[str, list[str]]] = []
-    for line in text.splitlines():
-        if line in headers:
-            segments.append((headers[line], []))
-        elif segments:
-            segments[-1][1].append(line)
-        else:
-            segments.append(("<setup>", [line]))
-    return [(f, "\n".join(body) + "\n") for f, body in segments]
-
-
-def run_setup(session: SessionObjects) -> None:
-    """Run the setup files in the namespace; an error is kept in setup_error (file, line)."""
-    import traceback
-
-    for path, source in setup_segments(session.setup_text, session.setup_files):
-        try:
-            exec(compile(source, path, "exec"), session.namespace)  # noqa: S102 - the session's setup, as in BLISS
-        except Exception as exc:  # noqa: BLE001 - reported in Status, the server stays up
-            frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
-            line = frames[-1].lineno if frames else getattr(exc, "lineno", "?")
-            session.setup_error = f"setup file {path} line {line}: {type(exc).__name__}: {exc}"
-            log.error("session %s: %s", session.name, session.setup_error)
-            break
-    session.refresh_from_namespace()

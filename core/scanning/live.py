@@ -1,42 +1,26 @@
-"""Live view of the running scan for Tango clients: new points pulled every period.
+"""Live view of a scan running in this process: new points pulled every period.
 
 The feed reads the scan's channels the way the Redis publisher does (the points each
 channel keeps), so acquisition does no extra work per point. Every period (100 ms) it
-hands the device one Update: the new points per scalar channel since the last update
-(RecordData), the whole data so far (spectrum attributes), the last complete point and
-the progress; a final update follows the end of the scan.
+hands its consumer one Update: the new points per scalar channel since the last update,
+the whole data so far, the last complete point and the progress; a final update follows
+the end of the scan. The ScanServer turns each Update into Tango events; an in-process
+display can print or plot it the same way.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from blisstango.core.scanning import Scan
-
-_NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
-
-
-def attribute_names(channels: list[str]) -> dict[str, str]:
-    """Tango attribute name per channel: the short name (after the last ':') when unique,
-    else the full name with ':' -> '_'."""
-    short = {c: _NOT_NAME.sub("_", c.rsplit(":", 1)[-1]) for c in channels}
-    counts: dict[str, int] = {}
-    for s in short.values():
-        counts[s.lower()] = counts.get(s.lower(), 0) + 1
-    out = {}
-    for c, s in short.items():
-        name = s if counts[s.lower()] == 1 else _NOT_NAME.sub("_", c)
-        if not name[0].isalpha():
-            name = "ch_" + name
-        out[c] = name
-    return out
+from .scan import Scan
 
 
 @dataclass
 class Update:
+    """What changed in one period (the last one has final=True)."""
+
     new: dict[str, tuple[int, list]] = field(default_factory=dict)   # channel -> (first index, values)
     data: dict[str, np.ndarray] = field(default_factory=dict)        # channel -> all points so far
     npoints: int = 0                                                 # complete points so far
@@ -46,13 +30,12 @@ class Update:
 
 
 class LiveFeed:
-    """Follows one scan's scalar channels; `updates()` yields an Update every period."""
+    """Follows one scan's scalar channels; `run(push)` hands push an Update every period."""
 
     def __init__(self, scan: Scan, period: float = 0.1) -> None:
         self.scan = scan
         self.period = period
         self.channels = {c.name: c for c in scan.chain.channels if c.kind == "data" and not c.shape}
-        self.names = attribute_names(list(self.channels))
         self.expected = int(scan.scan_info.get("npoints") or 0)
         self._buffers = {c: np.empty(1024) for c in self.channels}  # grown by doubling
         self._sent = dict.fromkeys(self.channels, 0)

@@ -11,19 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from blisstango.core.scanning import (
-    AcquisitionChain,
-    Scan,
-    ScanPreset,
-    SoftwarePositionTriggerMaster,
-    StepMaster,
-    TimerMaster,
-)
-from blisstango.core.scanning.scans import ReturnToStart
-from blisstango.core.scanning.toolbox import add_counters
-
 from .arguments import ScanArgumentError
-from .session import SessionObjects
+from .chain import AcquisitionChain
+from .masters import SoftwarePositionTriggerMaster, StepMaster, TimerMaster
+from .presets import ScanPreset
+from .scan import Scan
+from .scans import ReturnToStart
+from .session_objects import SessionObjects
+from .toolbox import add_counters
 
 MASTER_TYPES = ("step", "timer", "cscan")
 NODE_KEYS = {
@@ -78,13 +73,14 @@ class MovePreset(ScanPreset):
 class ChainBuilder:
     """Builds one description against one session."""
 
-    def __init__(self, session: SessionObjects, context) -> None:
+    def __init__(self, session: SessionObjects, context, what: str = "scan description") -> None:
         self.session = session
         self.context = context
+        self.what = what  # heads every message: the command or call that gave the description
         self.npoints = 0
 
     def fail(self, where: str, message: str):
-        raise ScanArgumentError(f"RunScan: {where}: {message}")
+        raise ScanArgumentError(f"{self.what}: {where}: {message}")
 
     def _num(self, node: dict, key: str, where: str, default=None, minimum=None, integer=False):
         if key not in node:
@@ -238,9 +234,9 @@ class ChainBuilder:
             try:
                 description = json.loads(description)
             except ValueError as exc:
-                raise ScanArgumentError(f"RunScan: malformed JSON: {exc}") from None
+                raise ScanArgumentError(f"{self.what}: malformed JSON: {exc}") from None
         if not isinstance(description, dict):
-            raise ScanArgumentError("RunScan: the description must be a JSON object with a 'chain' list")
+            raise ScanArgumentError(f"{self.what}: the description must be a JSON object with a 'chain' list")
         unknown = set(description) - TOP_KEYS
         if unknown:
             self.fail("description", f"unknown key(s) {sorted(unknown)} (allowed: {sorted(TOP_KEYS)})")
@@ -265,5 +261,7 @@ class ChainBuilder:
                     save=save, presets=presets)
 
 
-def build_scan(description: Any, session: SessionObjects, context) -> Scan:
-    return ChainBuilder(session, context).build(description)
+def build_scan(description: Any, session: SessionObjects, context, what: str = "scan description") -> Scan:
+    """The Scan (not started) a JSON description (text or parsed) gives against the
+    session's objects; every problem is a ScanArgumentError headed by `what`."""
+    return ChainBuilder(session, context, what).build(description)

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from blisstango.core.scanning import scans
-
-from .session import SessionObjects
+from . import scans
+from .session_objects import SessionObjects
 
 
 class ScanArgumentError(ValueError):

@@ -1,0 +1,77 @@
+"""The objects one session holds in this process, and its setup files run over them.
+
+Standard-scan arguments and JSON chains name axes and counters; SessionObjects is where
+those names resolve. A ScanServer fills it from Beacon through Tango proxies; a Python
+session fills it with the objects it built itself. Either way the setup files run in
+its namespace and what they create (counters, groups, axes) is picked up.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from blisstango.core.counters import Counter, CounterController, MeasurementGroup
+from blisstango.core.motion.axis import Axis
+from blisstango.core.motion.axis_proxy import AxisProxy
+
+log = logging.getLogger(__name__)
+
+
+class SessionObjects:
+    """Everything a session holds in this process: namespace, axes, counters, groups."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.namespace: dict[str, Any] = {}
+        self.axes: dict[str, Any] = {}          # AxisProxy (remote) or Axis (local)
+        self.counters: dict[str, Any] = {}      # Counter / CounterController
+        self.groups: dict[str, MeasurementGroup] = {}
+        self.devices: dict[str, Any] = {}       # other exported objects (DeviceProxy)
+        self.setup_files: list[str] = []
+        self.setup_text = ""
+        self.setup_error: str | None = None
+        self.objects: list[str] = []
+
+    def refresh_from_namespace(self) -> None:
+        """Pick up counters, groups and axes the setup file created."""
+        for key, obj in self.namespace.items():
+            if key.startswith("_"):
+                continue
+            if isinstance(obj, (AxisProxy, Axis)):
+                self.axes.setdefault(key, obj)
+            elif isinstance(obj, (Counter, CounterController)):
+                self.counters.setdefault(getattr(obj, "name", key), obj)
+            elif isinstance(obj, MeasurementGroup):
+                self.groups.setdefault(obj.name, obj)
+
+
+def setup_segments(text: str, files: list[str]) -> list[tuple[str, str]]:
+    """(file, source) per setup file: the setup text heads each file's text with
+    `# --- <path>`; compiling each body alone under its path gives tracebacks the file's
+    own line numbers."""
+    headers = {f"# --- {f}": f for f in files}
+    segments: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line in headers:
+            segments.append((headers[line], []))
+        elif segments:
+            segments[-1][1].append(line)
+        else:
+            segments.append(("<setup>", [line]))
+    return [(f, "\n".join(body) + "\n") for f, body in segments]
+
+
+def run_setup(session: SessionObjects) -> None:
+    """Run the setup files in the namespace; an error is kept in setup_error (file, line)."""
+    for path, source in setup_segments(session.setup_text, session.setup_files):
+        try:
+            exec(compile(source, path, "exec"), session.namespace)  # noqa: S102 - the session's setup, as in BLISS
+        except Exception as exc:  # noqa: BLE001 - reported by the caller, the session stays up
+            frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
+            line = frames[-1].lineno if frames else getattr(exc, "lineno", "?")
+            session.setup_error = f"setup file {path} line {line}: {type(exc).__name__}: {exc}"
+            log.error("session %s: %s", session.name, session.setup_error)
+            break
+    session.refresh_from_namespace()
