@@ -1,11 +1,11 @@
 """Channels between real processes: live updates, late joiners, clearing."""
 
-import time
 import uuid
 
 import gevent
 import gevent.event
 from helpers.beacon_child import BeaconChild
+from helpers.waiting import wait_until
 
 from blisstango.core.beacon import channels, connection
 from blisstango.core.beacon.channels import Channel
@@ -13,14 +13,6 @@ from blisstango.core.beacon.channels import Channel
 
 def _name():
     return f"ch{uuid.uuid4().hex[:8]}"
-
-
-def _wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not within {timeout} s")
-        time.sleep(0.05)
 
 
 def test_update_reaches_callbacks_in_other_processes(redis_servers):
@@ -110,8 +102,8 @@ def test_a_killed_user_does_not_keep_the_value(redis_servers):
     a.call("channel_set", name=name, value="stale")
     a.kill()
     assert redis.exists(f"channel:{name}")
-    _wait(lambda: not redis.exists(f"channel:{name}"), channels.USER_EXPIRY + 5,
-          "value of a channel whose only user was killed expiring")
+    wait_until(lambda: not redis.exists(f"channel:{name}"), channels.USER_EXPIRY + 5,
+               "value of a channel whose only user was killed expiring")
     with Channel(name, default="fresh") as here:
         assert here.value == "fresh"
 
@@ -126,8 +118,8 @@ def test_a_killed_user_is_dropped_while_others_keep_the_value(redis_servers):
         a.kill()
         assert redis.zcard(f"channel:{name}:users") == 2
         # the survivor's refreshes keep the value while the dead member expires
-        _wait(lambda: redis.zcard(f"channel:{name}:users") == 1, channels.USER_EXPIRY + 5,
-              "killed user dropped")
+        wait_until(lambda: redis.zcard(f"channel:{name}:users") == 1, channels.USER_EXPIRY + 5,
+                   "killed user dropped")
         assert here.value == 1
         with Channel(name) as other:
             assert other.value == 1

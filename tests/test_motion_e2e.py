@@ -169,35 +169,21 @@ def test_only_tango_host_devices_config_and_redis_from_beacondb_yaml_untouched(d
 
 def test_axis_manager_serves_a_tango_axis_on_the_cpp_tangotest(demo_config, tmp_path, redis_servers):
     """The legacy path end to end: an AxisManager device whose axis is TangoTest's ampli."""
-    import time as _time
-
     from helpers.axis_e2e import AxisManagerProcess, register_axis_devices
-    from helpers.procs import free_port, kill_tree, start, wait_port
     from helpers.tango_db import BeaconDBProcess
+    from helpers.tangotest import TangoTestNoDb
 
-    port = free_port()
-    tt = start(["/usr/lib/tango/TangoTest", "legacy", "-nodb", "-dlist", "sys/tg_test/1",
-                "-ORBendPoint", f"giop:tcp:127.0.0.1:{port}"], tmp_path / "tangotest.log")
+    tt = TangoTestNoDb("legacy", tmp_path / "tangotest.log").start()
     tree = tmp_path / "beamline"
     shutil.copytree(demo_config, tree)
-    access = f"tango://127.0.0.1:{port}/sys/tg_test/1#dbase=no"
     (tree / "motors" / "legacy.yml").write_text(
         "# a C++ device driven as an axis\n- name: legacyctrl\n  class: TangoAxis\n  tango:\n"
         "    server: legacy\n  axes:\n    - name: tamp\n"
-        f"      tango_name: {access}\n      attribute: ampli\n      unit: V\n"
+        f"      tango_name: {tt.access}\n      attribute: ampli\n      unit: V\n"
         "      low_limit: 0.0\n      high_limit: 20.0\n")
     db = BeaconDBProcess(tmp_path / "db").start()
     server = None
     try:
-        wait_port(port)
-        deadline = _time.monotonic() + 20
-        while True:
-            try:
-                tango.DeviceProxy(access).ping()
-                break
-            except tango.DevFailed:
-                assert _time.monotonic() < deadline
-                _time.sleep(0.1)
         register_axis_devices(db.tango_host, tree)
         env = {"TANGO_HOST": db.tango_host, "BLISSTANGO_CONFIG": str(tree),
                "BLISSTANGO_SETTINGS_REDIS": redis_servers.settings_url}
@@ -206,7 +192,7 @@ def test_axis_manager_serves_a_tango_axis_on_the_cpp_tangotest(demo_config, tmp_
         tamp.Position = 7.5
         wait_ready(tamp)
         assert tamp.Position == pytest.approx(7.5)
-        assert tango.DeviceProxy(access).ampli == pytest.approx(7.5)
+        assert tango.DeviceProxy(tt.access).ampli == pytest.approx(7.5)
         with pytest.raises(tango.DevFailed, match="tamp: 25.0 is above the high limit 20.0"):
             tamp.Position = 25.0
         assert tamp.get_attribute_config("Position").unit == "V"
@@ -214,8 +200,7 @@ def test_axis_manager_serves_a_tango_axis_on_the_cpp_tangotest(demo_config, tmp_
         if server is not None:
             server.stop()
         db.stop()
-        kill_tree(tt.pid)
-        tt.wait()
+        tt.stop()
 
 
 def test_remote_axes_for_another_process_with_a_lock_owner(stack):

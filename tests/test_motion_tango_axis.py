@@ -7,13 +7,12 @@ import pytest
 import tango
 from helpers.axis_server import axis_context, copy_demo
 from helpers.motion import forget_settings, settings_redis, unique  # noqa: F401
-from helpers.procs import free_port, kill_tree, start, wait_port
+from helpers.procs import free_port
+from helpers.tangotest import tangotest_nodb
 
 from blisstango.core.config import load_tree
 from blisstango.core.motion import MotionError
 from blisstango.core.motion.tango_axis import TangoAxis
-
-TANGOTEST = "/usr/lib/tango/TangoTest"
 
 
 @pytest.fixture
@@ -26,24 +25,8 @@ def remote_m0(demo_config, tmp_path, settings_redis):  # noqa: F811
 
 @pytest.fixture
 def tangotest(tmp_path):
-    port = free_port()
-    proc = start([TANGOTEST, "motion", "-nodb", "-dlist", "sys/tg_test/1",
-                  "-ORBendPoint", f"giop:tcp:127.0.0.1:{port}"], tmp_path / "tangotest.log")
-    try:
-        wait_port(port)
-        access = f"tango://127.0.0.1:{port}/sys/tg_test/1#dbase=no"
-        deadline = time.monotonic() + 20
-        while True:  # the port opens before the device is exported
-            try:
-                tango.DeviceProxy(access).ping()
-                break
-            except tango.DevFailed:
-                assert time.monotonic() < deadline, (tmp_path / "tangotest.log").read_text()
-                time.sleep(0.1)
+    with tangotest_nodb("motion", tmp_path / "tangotest.log") as access:
         yield access
-    finally:
-        kill_tree(proc.pid)
-        proc.wait()
 
 
 def tango_axis(**cfg):

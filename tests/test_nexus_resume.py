@@ -63,7 +63,7 @@ def test_kill_mid_scan_and_restart_during_scan(data, writers, tmp_path):
     def chaos(i):
         if i == 500:
             assert (tmp_path / "B" / "data.h5").exists(), "writer B had not started writing"
-            procs["B"].kill9()
+            procs["B"].kill()
             events.append("killed")
         elif i == 900:
             procs["B"].start()
@@ -81,7 +81,7 @@ def test_kill_mid_scan_and_restart_after_the_scan(data, writers, tmp_path):
 
     def chaos(i):
         if i == 700:
-            procs["B"].kill9()
+            procs["B"].kill()
 
     publish_scan(data, session, f"{src}/data.h5", N, block=10, period=0.004, on_point=chaos)
     procs["B"].start()
@@ -93,7 +93,7 @@ def test_repeated_kills_lose_and_duplicate_nothing(data, writers, tmp_path):
 
     def chaos(i):
         if i % 300 == 0 and i < N:
-            procs["B"].kill9()
+            procs["B"].kill()
             procs["B"].start()
 
     publish_scan(data, session, f"{src}/data.h5", N, block=10, period=0.004, on_point=chaos)

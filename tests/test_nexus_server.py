@@ -21,6 +21,7 @@ from helpers.nexus import (
     wait_complete,
 )
 from helpers.tango_db import BeaconDBProcess
+from helpers.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -41,14 +42,6 @@ def stack(tmp_path):
         if writer is not None:
             writer.stop()
         db.stop()
-
-
-def _wait(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not met within {timeout} s")
-        time.sleep(0.05)
 
 
 def test_device_registered_by_the_configuration(stack):
@@ -80,13 +73,13 @@ def test_scan_written_with_state_and_current_file_through_tango(stack, tmp_path)
 
     n = 600
     key = publish_scan(data, "demo", str(path), n, block=10, period=0.003, on_point=probe)
-    _wait(lambda: dev.ScansWritten == 1, what="ScansWritten == 1")
+    wait_until(lambda: dev.ScansWritten == 1, what="ScansWritten == 1")
     assert seen["state"] == tango.DevState.RUNNING and seen["file"] == str(path)
     assert 0 < seen["progress"][key]["points"]["sim:diode"] <= n
     assert dev.state() == tango.DevState.ON
     assert dev.CurrentFile == str(path) and dev.CurrentScan == f"{key} 1.1"
     assert json.loads(dev.ScanProgress(key))["points"] == {c: n for c in point_values(0)}
-    _wait(lambda: tango.DevState.ON in states[1:], timeout=5, what=f"State ON event after RUNNING in {states}")
+    wait_until(lambda: tango.DevState.ON in states[1:], timeout=5, what=f"State ON event after RUNNING in {states}")
     dev.unsubscribe_event(eid)
     assert tango.DevState.RUNNING in states
     with h5py.File(path, "r") as f:
@@ -104,13 +97,13 @@ def test_unwritable_path_sets_fault_with_path_and_error(stack, tmp_path):
     blocker.write_text("not a folder")
     bad = blocker / "demo_data.h5"
     key = publish_scan(data, "demo", str(bad), 30, block=5)
-    _wait(lambda: dev.state() == tango.DevState.FAULT, what="State FAULT")
+    wait_until(lambda: dev.state() == tango.DevState.FAULT, what="State FAULT")
     status = dev.status()
     assert str(bad) in status and "Not a directory" in status
     assert json.loads(dev.ScanProgress(key))["state"] == "FAULT"
     good = tmp_path / "good" / "demo_data.h5"
     publish_scan(data, "demo", str(good), 10, scan_nb=2)
-    _wait(lambda: dev.state() == tango.DevState.ON, what="State ON after a good scan")
+    wait_until(lambda: dev.state() == tango.DevState.ON, what="State ON after a good scan")
     assert dev.ScansWritten == 1
 
 
@@ -124,7 +117,7 @@ def test_server_killed_mid_scan_and_restarted_writes_the_same_file(stack, tmp_pa
     try:
         def chaos(i):
             if i == 400:
-                writer.kill9()
+                writer.kill()
             elif i == 800:
                 writer.start()
 
@@ -134,7 +127,7 @@ def test_server_killed_mid_scan_and_restarted_writes_the_same_file(stack, tmp_pa
         wait_complete(tmp_path / "ref" / "data.h5", "1.1")
         assert_same_files(tmp_path / "scans" / "data.h5", tmp_path / "ref" / "data.h5")
         dev = tango.DeviceProxy(writer.device)
-        _wait(lambda: dev.ScansWritten == 1, what="restarted server counts the resumed scan")
+        wait_until(lambda: dev.ScansWritten == 1, what="restarted server counts the resumed scan")
     finally:
         ref.stop()
 
@@ -178,10 +171,10 @@ def test_server_survives_a_data_redis_restart(stack, tmp_path):
         except (OSError, ValueError, redis.ConnectionError):
             return False
 
-    _wait(back, what="data redis-server restarted")
+    wait_until(back, what="data redis-server restarted")
     path = tmp_path / "after_restart.h5"
     publish_scan(data, "demo", str(path), 25, block=5)
-    _wait(lambda: dev.ScansWritten == 1, what="scan written after the restart")
+    wait_until(lambda: dev.ScansWritten == 1, what="scan written after the restart")
     assert dev.state() == tango.DevState.ON and dev.CurrentFile == str(path)
     with h5py.File(path, "r") as f:
         assert f["1.1/measurement/diode"].shape == (25,)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from helpers.procs import kill_tree, start
+from helpers.procs import ServerProcess
+from helpers.waiting import device_answers
 
 BIN = Path(sys.executable).parent
 
@@ -48,14 +47,13 @@ def register_axis_devices(tango_host: str, tree_dir: Path) -> dict[str, list[str
     return out
 
 
-class AxisManagerProcess:
+class AxisManagerProcess(ServerProcess):
     """`AxisManager <instance>` in its own process; devices reached by fully qualified names
     (a client process keeps the first TANGO_HOST it used, whatever the environment says later)."""
 
     def __init__(self, instance: str, env: dict[str, str], workdir: Path) -> None:
         self.instance, self.env, self.workdir = instance, env, Path(workdir)
         self.tango_host = env["TANGO_HOST"]
-        self.proc: subprocess.Popen | None = None
         self.log = self.workdir / f"AxisManager-{instance}.log"
 
     @property
@@ -76,32 +74,9 @@ class AxisManagerProcess:
         return tango.DeviceProxy(f"tango://{self.tango_host}/{self.device_name(alias)}")
 
     def start(self, timeout: float = 60.0) -> AxisManagerProcess:
-        import tango
-
-        self.proc = start([str(BIN / "AxisManager"), self.instance], self.log, env=self.env)
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"AxisManager exited {self.proc.returncode}: "
-                                       f"{self.log.read_text()[-3000:]}")
-                try:
-                    tango.DeviceProxy(self.manager).ping()
-                    return self
-                except tango.DevFailed:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"AxisManager {self.instance} not up: "
-                                           f"{self.log.read_text()[-3000:]}") from None
-                    time.sleep(0.1)
-        except BaseException:
-            self.stop()  # never leave a half-started server behind
-            raise
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            kill_tree(self.proc.pid)
-            self.proc.wait()
-            self.proc = None
+        self.launch([str(BIN / "AxisManager"), self.instance], env=self.env)
+        self.wait_ready(lambda: device_answers(self.manager), f"AxisManager {self.instance}", timeout)
+        return self
 
 
 @contextmanager
@@ -116,23 +91,10 @@ def axis_stack(demo_config: Path, work: Path, settings_url: str):
     shutil.copytree(demo_config, tree)
     forget_settings(settings_url, load_tree(tree).names())
     db = BeaconDBProcess(work / "db").start()
-    saved = os.environ.get("TANGO_HOST")
-    os.environ["TANGO_HOST"] = db.tango_host
     env = {"TANGO_HOST": db.tango_host, "BLISSTANGO_CONFIG": str(tree),
            "BLISSTANGO_SETTINGS_REDIS": settings_url}
-    server = None
-    try:
-        register_axis_devices(db.tango_host, tree)
-        server = AxisManagerProcess("demo", env, work).start()
+    with _axis_manager_on(db, env, work, before=lambda: register_axis_devices(db.tango_host, tree)) as server:
         yield server, tree
-    finally:
-        if server is not None:
-            server.stop()
-        db.stop()
-        if saved is None:
-            os.environ.pop("TANGO_HOST", None)
-        else:
-            os.environ["TANGO_HOST"] = saved
 
 
 @contextmanager
@@ -145,14 +107,24 @@ def config_stack(demo_config: Path, work: Path):
     tree = work / "beamline"
     shutil.copytree(demo_config, tree)
     db = BeaconDBProcess(work / "db", config=tree, extra=[]).start()
-    saved = os.environ.get("TANGO_HOST")
-    os.environ["TANGO_HOST"] = db.tango_host
     env = {"TANGO_HOST": db.tango_host, "BLISSTANGO_CONFIG": "",
            "BLISSTANGO_SETTINGS_REDIS": "", "BLISSTANGO_DATA_REDIS": ""}
+    with _axis_manager_on(db, env, work) as server:
+        yield server, tree
+
+
+@contextmanager
+def _axis_manager_on(db, env: dict[str, str], work: Path, before=None):
+    """`AxisManager demo` (env) on the running database db, TANGO_HOST pointing there
+    meanwhile; the server, then db, stopped after, and TANGO_HOST restored."""
+    saved = os.environ.get("TANGO_HOST")
+    os.environ["TANGO_HOST"] = db.tango_host
     server = None
     try:
+        if before is not None:
+            before()
         server = AxisManagerProcess("demo", env, work).start()
-        yield server, tree
+        yield server
     finally:
         if server is not None:
             server.stop()

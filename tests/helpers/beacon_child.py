@@ -173,6 +173,12 @@ class BeaconChild:
     def next_event(self, timeout: float = 10.0) -> dict:
         return self.events.get(timeout=timeout)
 
+    def __enter__(self) -> BeaconChild:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.exit()
+
     def exit(self, timeout: float = 20.0) -> int:
         """Ask for a clean exit (atexit handlers run) and reap."""
         try:

@@ -15,7 +15,7 @@ import gevent
 import h5py
 import numpy as np
 
-from helpers.procs import kill_tree, start
+from helpers.procs import ServerProcess
 
 HERE = Path(__file__).resolve().parent
 
@@ -72,34 +72,18 @@ def publish_scan(conn, session: str, filename: str, npoints: int, *, scan_nb: in
     return key
 
 
-class WriterProcess:
+class WriterProcess(ServerProcess):
     """A library-level writer (WriterService) in its own process, for kill -9 tests."""
 
     def __init__(self, data_url: str, session: str, src: str, dst: str, log: Path) -> None:
         self.args = [sys.executable, str(HERE / "nexus_writer_child.py"), data_url, session, src, dst]
         self.log = log
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> WriterProcess:
         offset = self.log.stat().st_size if self.log.exists() else 0
-        self.proc = start(self.args, self.log)
-        deadline = time.monotonic() + 30
-        while "following" not in (self.log.read_text()[offset:] if self.log.exists() else ""):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"writer child did not start: {self.log.read_text()[-2000:]}")
-            time.sleep(0.05)
+        self.launch(self.args)
+        self.wait_ready(lambda: "following" in self.log.read_text()[offset:], "writer child", 30)
         return self
-
-    def kill9(self) -> None:
-        self.proc.kill()
-        self.proc.wait(10)
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            kill_tree(self.proc.pid)
-            self.proc.wait()
-            self.proc = None
 
 
 def held_open_elsewhere(path: Path) -> bool:
@@ -198,47 +182,26 @@ def _same_attrs(a: dict, b: dict) -> bool:
     return sorted(a) == sorted(b) and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
 
 
-class NexusWriterServer:
+class NexusWriterServer(ServerProcess):
     """The real `NexusWriter <instance>` server process; it finds the data Redis through
     TANGO_HOST only (no Redis URL in its environment)."""
 
     def __init__(self, tango_host: str, workdir: Path, instance: str = "default") -> None:
         self.tango_host, self.instance = tango_host, instance
         self.log = Path(workdir) / f"NexusWriter-{instance}.log"
-        self.proc: subprocess.Popen | None = None
         self.device = f"tango://{tango_host}/demo/writer/{instance}"
 
     def start(self, timeout: float = 60.0) -> NexusWriterServer:
-        import os
+        env = {k: None for k in os.environ if k.startswith("BLISSTANGO_")}
+        env["TANGO_HOST"] = self.tango_host
+        self.launch([str(Path(sys.executable).parent / "NexusWriter"), self.instance], env=env)
+        self.wait_ready(self._initialised, f"NexusWriter {self.instance}", timeout)
+        return self
 
+    def _initialised(self) -> bool:
         import tango
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BLISSTANGO_")}
-        env["TANGO_HOST"] = self.tango_host
-        fh = open(self.log, "ab")
-        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "NexusWriter"), self.instance],
-                                     stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"NexusWriter exited {self.proc.returncode}: {self.log.read_text()[-3000:]}")
-            try:
-                dev = tango.DeviceProxy(self.device)
-                if dev.state() != tango.DevState.INIT:
-                    return self
-            except tango.DevFailed:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"NexusWriter not ready: {self.log.read_text()[-3000:]}")
-            time.sleep(0.1)
-
-    def kill9(self) -> None:
-        self.proc.kill()
-        self.proc.wait(10)
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            kill_tree(self.proc.pid)
-            self.proc.wait()
-            self.proc = None
+        try:
+            return tango.DeviceProxy(self.device).state() != tango.DevState.INIT
+        except tango.DevFailed:
+            return False

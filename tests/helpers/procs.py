@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psutil
@@ -34,10 +35,14 @@ def wait_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> None
 
 
 def start(cmd: Sequence[str], log: Path, env: dict | None = None, cwd: str | None = None) -> subprocess.Popen:
-    """Start cmd in its own process group, output to log."""
+    """Start cmd in its own process group, output to log; env is added to this process's
+    environment (a None value removes that variable)."""
     full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+    for key, value in (env or {}).items():
+        if value is None:
+            full_env.pop(key, None)
+        else:
+            full_env[key] = value
     fh = open(log, "ab")
     return subprocess.Popen(list(cmd), stdout=fh, stderr=subprocess.STDOUT, env=full_env,
                             cwd=cwd, start_new_session=True)
@@ -55,3 +60,51 @@ def pid_alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+class ServerProcess:
+    """A server a test runs in its own process, output appended to `self.log`.
+
+    Subclasses launch() it, wait_ready() on a probe, and leave stop() (the whole process
+    tree) and kill(sig) (that process alone, as a crash would) to this class.
+    """
+
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    def launch(self, cmd: Sequence[str], env: dict | None = None, cwd: str | None = None) -> None:
+        self.proc = start(cmd, self.log, env=env, cwd=cwd)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+    def wait_ready(self, probe: Callable[[], object], what: str, timeout: float) -> None:
+        """Until probe() is true. The process is stopped, and an error with the log's tail
+        raised, if it exits first (RuntimeError) or timeout seconds pass (TimeoutError)."""
+        deadline = time.monotonic() + timeout
+        try:
+            while not probe():
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{what}: {self.proc.args[0]} exited with code "
+                                       f"{self.proc.returncode}; {self.log}:\n{self.log_tail()}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{what}: not ready after {timeout} s; "
+                                       f"{self.log}:\n{self.log_tail()}")
+                time.sleep(0.05)
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the process alone (a crash, no clean-up by default) and reap it."""
+        if self.proc is not None:
+            os.kill(self.proc.pid, sig)
+            self.proc.wait(10)
+            self.proc = None
+
+    def stop(self) -> None:
+        """End the process and everything it started, and reap it."""
+        if self.proc is not None:
+            kill_tree(self.proc.pid)
+            self.proc.wait()
+            self.proc = None

@@ -3,47 +3,37 @@ PyTango's own sqlite DataBaseds. Each on a free port, in a temp dir, killed by p
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from helpers.procs import free_port, kill_tree, start, wait_port
+from helpers.procs import ServerProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
-def wait_db(tango_host: str, proc: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
-    """Until DbInfo answers through TANGO_HOST (the port alone may open before the device)."""
+def db_answers(tango_host: str) -> bool:
+    """True once DbInfo answers through TANGO_HOST (the port alone may open before the device)."""
     import tango
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"database exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            host, port = tango_host.rsplit(":", 1)
-            db = tango.Database(host, int(port))
-            db.set_timeout_millis(2000)
-            db.command_inout("DbInfo")
-            return
-        except Exception:
-            time.sleep(0.1)
-    raise TimeoutError(f"database at {tango_host} not answering after {timeout} s: "
-                       f"{log.read_text()[-2000:]}")
+    try:
+        host, port = tango_host.rsplit(":", 1)
+        db = tango.Database(host, int(port))
+        db.set_timeout_millis(2000)
+        db.command_inout("DbInfo")
+        return True
+    except Exception:
+        return False
 
 
-class DbProcess:
+class DbProcess(ServerProcess):
     """A database server; .tango_host, .env, start(), kill(sig), stop()."""
 
     def __init__(self, workdir: Path, port: int | None = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
-        self.proc: subprocess.Popen | None = None
         self.log = self.workdir / f"{type(self).__name__}.log"
 
     @property
@@ -58,22 +48,9 @@ class DbProcess:
         raise NotImplementedError
 
     def start(self) -> DbProcess:
-        self.proc = start(self.command(), self.log, env=self.env, cwd=str(self.workdir))
-        wait_port(self.port, timeout=30)
-        wait_db(self.tango_host, self.proc, self.log)
+        self.launch(self.command(), env=self.env, cwd=str(self.workdir))
+        self.wait_ready(lambda: db_answers(self.tango_host), f"database at {self.tango_host}", 30)
         return self
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc is not None:
-            os.kill(self.proc.pid, sig)
-            self.proc.wait(10)
-            self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            kill_tree(self.proc.pid)
-            self.proc.wait()
-            self.proc = None
 
 
 class BeaconDBProcess(DbProcess):
