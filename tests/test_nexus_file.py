@@ -12,35 +12,27 @@ import gevent
 import h5py
 import numpy as np
 import pytest
-import redis
 from helpers.nexus import CHAIN, SPECTRUM, point_values, publish_scan
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def data(redis_servers):
-    client = redis.Redis.from_url(redis_servers.data_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def service(data, request):
+def service(data_redis, request):
     from blisstango.core.data.nexus import WriterService
 
     session = f"nx{abs(hash(request.node.nodeid)) % 10**8}"
-    svc = WriterService(data, [session], flush_period=0.05).start()
+    svc = WriterService(data_redis, [session], flush_period=0.05).start()
     svc.ready.wait(10)
     svc.session = session
     yield svc
     svc.stop()
 
 
-def test_published_scan_becomes_nexus_entry(data, service, tmp_path):
+def test_published_scan_becomes_nexus_entry(data_redis, service, tmp_path):
     path = tmp_path / "sample" / "demo_data.h5"
     n = 41
-    key = publish_scan(data, service.session, str(path), n, block=5)
+    key = publish_scan(data_redis, service.session, str(path), n, block=5)
     w = service.wait_scan(key, timeout=30)
     assert w.state.value == "DONE", w.error
     with h5py.File(path, "r") as f:
@@ -83,12 +75,12 @@ def test_published_scan_becomes_nexus_entry(data, service, tmp_path):
     assert service.scans_written == 1 and service.state == "ON"
 
 
-def test_file_opens_in_silx_with_default_plot(data, service, tmp_path):
+def test_file_opens_in_silx_with_default_plot(data_redis, service, tmp_path):
     import silx.io
     from silx.io.nxdata import get_default
 
     path = tmp_path / "silx_data.h5"
-    key = publish_scan(data, service.session, str(path), 11, block=3)
+    key = publish_scan(data_redis, service.session, str(path), 11, block=3)
     assert service.wait_scan(key, timeout=30).state.value == "DONE"
     with silx.io.open(str(path)) as f:
         nx = get_default(f)
@@ -98,7 +90,7 @@ def test_file_opens_in_silx_with_default_plot(data, service, tmp_path):
         assert np.array_equal(nx.axes[0][()], np.concatenate([point_values(i)["axis:m0"] for i in range(11)]))
 
 
-def test_reader_sees_points_during_the_scan(data, service, tmp_path):
+def test_reader_sees_points_during_the_scan(data_redis, service, tmp_path):
     """SWMR: a reader that opens the file while the scan runs sees points appear."""
     path = tmp_path / "live.h5"
     seen: list[int] = []
@@ -115,14 +107,14 @@ def test_reader_sees_points_during_the_scan(data, service, tmp_path):
                 assert out.returncode == 0, out.stderr
                 seen.append(int(out.stdout))
 
-    key = publish_scan(data, service.session, str(path), 300, period=0.002, block=10, on_point=probe)
+    key = publish_scan(data_redis, service.session, str(path), 300, period=0.002, block=10, on_point=probe)
     assert service.wait_scan(key, timeout=30).state.value == "DONE"
     assert len(seen) == 3 and 0 < seen[0] < seen[1] <= seen[2] <= 300, seen
     with h5py.File(path, "r") as f:
         assert f["1.1/instrument/diode/data"].shape == (300,)
 
 
-def test_images_are_virtual_datasets_over_detector_files(data, service, tmp_path):
+def test_images_are_virtual_datasets_over_detector_files(data_redis, service, tmp_path):
     frames = {}
     for d in range(2):  # two detector files of 3 frames each, as a 2D detector writes them
         p = tmp_path / f"det_{d:04d}.h5"
@@ -138,7 +130,7 @@ def test_images_are_virtual_datasets_over_detector_files(data, service, tmp_path
     pub_refs: list = []
     from blisstango.core.data import ScanPublisher
 
-    pub = ScanPublisher(data, service.session, {"scan_nb": 3, "title": "ct image", "filename": str(path),
+    pub = ScanPublisher(data_redis, service.session, {"scan_nb": 3, "title": "ct image", "filename": str(path),
                                                 "writer": "nexus", "save": True})
     pub.add_channel("lima:image", "uint16", (4, 5), None, "ref")
     pub.add_channel("timer:elapsed_time", "float64", ())
@@ -159,7 +151,7 @@ def test_images_are_virtual_datasets_over_detector_files(data, service, tmp_path
         assert f["3.1/plotselect"].attrs["signal"] == "image"
 
 
-def test_unwritable_path_is_a_fault_and_acquisition_goes_on(data, service, tmp_path):
+def test_unwritable_path_is_a_fault_and_acquisition_goes_on(data_redis, service, tmp_path):
     """A scan whose file cannot be written: the writer reports FAULT naming the path and
     the OS error; the scan itself publishes every point; the next good scan clears it."""
     from blisstango.core.data import ScanReader
@@ -167,24 +159,24 @@ def test_unwritable_path_is_a_fault_and_acquisition_goes_on(data, service, tmp_p
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file where the dataset folder should be")
     bad = blocker / "sample" / "bad_data.h5"
-    key = publish_scan(data, service.session, str(bad), 50, block=5)
+    key = publish_scan(data_redis, service.session, str(bad), 50, block=5)
     w = service.wait_scan(key, timeout=30)
     assert w.state.value == "FAULT"
     assert str(bad.parent) in w.error or str(bad) in w.error
     assert "Not a directory" in w.error
     assert service.state == "FAULT" and str(bad) in service.status
-    reader = ScanReader(data, key)
+    reader = ScanReader(data_redis, key)
     assert reader.state == "CLOSED" and reader.info["end_reason"] == "SUCCESS"
     assert len(reader.read_all("sim:diode", timeout=5)) == 50
     good = tmp_path / "good_data.h5"
-    key2 = publish_scan(data, service.session, str(good), 5, scan_nb=2)
+    key2 = publish_scan(data_redis, service.session, str(good), 5, scan_nb=2)
     assert service.wait_scan(key2, timeout=30).state.value == "DONE"
     assert service.state == "ON"
     with h5py.File(good, "r") as f:
         assert f["2.1/instrument/diode/data"].shape == (5,)
 
 
-def test_ascan_run_by_core_scanning_is_written(redis_servers, data, service, tmp_path):
+def test_ascan_run_by_core_scanning_is_written(redis_servers, data_redis, service, tmp_path):
     """A real ascan (Mockup axis, simulation counter) run in-process by core.scanning and
     published by its Scan: the file holds the scan's own points."""
     from helpers.motion import one_axis
@@ -197,7 +189,7 @@ def test_ascan_run_by_core_scanning_is_written(redis_servers, data, service, tmp
     ax = one_axis(velocity=1000.0, acceleration=1e6)
     diode = SimulationCounter(f"d{ax.name}", ax, center=0.5, fwhm=0.3, height=100.0, unit="cts")
     saving = ScanSaving(service.session, None, base_path=str(tmp_path), template="{session}/ds1")
-    ctx = ScanContext(service.session, data_redis=data, scan_saving=saving)
+    ctx = ScanContext(service.session, data_redis=data_redis, scan_saving=saving)
     scan = ascan(ax, 0.0, 1.0, 20, 0.0, diode, context=ctx)
     w = service.wait_scan(scan.key, timeout=30)
     assert w.state.value == "DONE", w.error
@@ -215,7 +207,7 @@ def test_ascan_run_by_core_scanning_is_written(redis_servers, data, service, tmp
         assert e["title"][()].decode() == scan.scan_info["title"]
 
 
-def test_scan_that_never_ends_gives_way_to_the_next_scan_of_its_file(data, tmp_path, request):
+def test_scan_that_never_ends_gives_way_to_the_next_scan_of_its_file(data_redis, tmp_path, request):
     """A publisher that dies mid-scan never closes its scan: once the next scan of the same
     file waits and no data came for stall_timeout, the writer closes the first entry with
     the points it got (end_reason FAILURE, error says why) and writes the next one."""
@@ -223,11 +215,11 @@ def test_scan_that_never_ends_gives_way_to_the_next_scan_of_its_file(data, tmp_p
     from blisstango.core.data.nexus import WriterService
 
     session = f"st{abs(hash(request.node.nodeid)) % 10**8}"
-    svc = WriterService(data, [session], flush_period=0.05, stall_timeout=1.0).start()
+    svc = WriterService(data_redis, [session], flush_period=0.05, stall_timeout=1.0).start()
     try:
         svc.ready.wait(10)
         path = tmp_path / "stall.h5"
-        dead = ScanPublisher(data, session, {"scan_nb": 1, "title": "dies", "filename": str(path),
+        dead = ScanPublisher(data_redis, session, {"scan_nb": 1, "title": "dies", "filename": str(path),
                                              "writer": "nexus", "save": True})
         dead.add_channel("sim:diode", "float64", ())
         dead_key = dead.create()
@@ -237,7 +229,7 @@ def test_scan_that_never_ends_gives_way_to_the_next_scan_of_its_file(data, tmp_p
         dead._flusher.kill()  # the publisher's process "dies": the scan is never closed
         gevent.sleep(0.5)
         assert svc.writers[dead_key].state.value == "WRITING"
-        key2 = publish_scan(data, session, str(path), 7, scan_nb=2)
+        key2 = publish_scan(data_redis, session, str(path), 7, scan_nb=2)
         w2 = svc.wait_scan(key2, timeout=30)
         assert w2.state.value == "DONE", w2.error
         w1 = svc.writers[dead_key]
@@ -251,7 +243,7 @@ def test_scan_that_never_ends_gives_way_to_the_next_scan_of_its_file(data, tmp_p
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # HDF5 ids of the dead file
-def test_full_disk_mid_scan_is_a_fault_and_acquisition_goes_on(data, service, tmp_path):
+def test_full_disk_mid_scan_is_a_fault_and_acquisition_goes_on(data_redis, service, tmp_path):
     """The file cannot grow past a limit (RLIMIT_FSIZE: writes fail with EFBIG as on a full
     disk): FAULT naming the file and the OS error; every point still reaches the data Redis."""
     import resource
@@ -264,7 +256,7 @@ def test_full_disk_mid_scan_is_a_fault_and_acquisition_goes_on(data, service, tm
     old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, old_limit[1]))
     try:
-        key = publish_scan(data, service.session, str(path), 3000, block=20, period=0.002)
+        key = publish_scan(data_redis, service.session, str(path), 3000, block=20, period=0.002)
         w = service.wait_scan(key, timeout=30)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
@@ -272,21 +264,21 @@ def test_full_disk_mid_scan_is_a_fault_and_acquisition_goes_on(data, service, tm
     assert w.state.value == "FAULT"
     assert w.error.startswith(f"{path}: [Errno 27] File too large"), w.error
     assert service.state == "FAULT" and str(path) in service.status
-    reader = ScanReader(data, key)
+    reader = ScanReader(data_redis, key)
     assert reader.info["end_reason"] == "SUCCESS"
     assert len(reader.read_all("sim:spectrum", timeout=5)) == 3000
 
 
-def test_half_made_entry_is_redone_and_foreign_entry_refused(data, service, tmp_path):
+def test_half_made_entry_is_redone_and_foreign_entry_refused(data_redis, service, tmp_path):
     """An entry without its scan_key (a writer killed while making it) is made again; an
     entry of another scan with the same number is never overwritten (FAULT names both)."""
     path = tmp_path / "prior.h5"
     with h5py.File(path, "w") as f:
         f.create_group("1.1/instrument")  # what a writer killed mid-skeleton leaves
         f.create_group("2.1").attrs["scan_key"] = "other-2-deadbeef"
-    key1 = publish_scan(data, service.session, str(path), 5, scan_nb=1)
+    key1 = publish_scan(data_redis, service.session, str(path), 5, scan_nb=1)
     assert service.wait_scan(key1, timeout=30).state.value == "DONE"
-    key2 = publish_scan(data, service.session, str(path), 5, scan_nb=2)
+    key2 = publish_scan(data_redis, service.session, str(path), 5, scan_nb=2)
     w2 = service.wait_scan(key2, timeout=30)
     assert w2.state.value == "FAULT"
     assert str(path) in w2.error and "other-2-deadbeef" in w2.error and key2 in w2.error

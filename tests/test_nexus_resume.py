@@ -6,7 +6,6 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-import redis
 from helpers.nexus import (
     WriterProcess,
     assert_same_files,
@@ -18,13 +17,6 @@ from helpers.nexus import (
 pytestmark = pytest.mark.timeout(180)
 
 N = 1500
-
-
-@pytest.fixture
-def data(redis_servers):
-    client = redis.Redis.from_url(redis_servers.data_url)
-    yield client
-    client.close()
 
 
 @pytest.fixture
@@ -56,7 +48,7 @@ def _check(tmp_path, n=N):
         assert f["1.1/end_reason"][()] == b"SUCCESS"
 
 
-def test_kill_mid_scan_and_restart_during_scan(data, writers, tmp_path):
+def test_kill_mid_scan_and_restart_during_scan(data_redis, writers, tmp_path):
     session, src, procs = writers
     events = []
 
@@ -69,26 +61,26 @@ def test_kill_mid_scan_and_restart_during_scan(data, writers, tmp_path):
             procs["B"].start()
             events.append("restarted")
 
-    publish_scan(data, session, f"{src}/data.h5", N, block=10, period=0.004, on_point=chaos)
+    publish_scan(data_redis, session, f"{src}/data.h5", N, block=10, period=0.004, on_point=chaos)
     assert events == ["killed", "restarted"]
     _check(tmp_path)
     # the kill hit the file open for writing: the restarted writer had to recover it
     assert "recovered after a writer died" in (tmp_path / "writer_B.log").read_text()
 
 
-def test_kill_mid_scan_and_restart_after_the_scan(data, writers, tmp_path):
+def test_kill_mid_scan_and_restart_after_the_scan(data_redis, writers, tmp_path):
     session, src, procs = writers
 
     def chaos(i):
         if i == 700:
             procs["B"].kill()
 
-    publish_scan(data, session, f"{src}/data.h5", N, block=10, period=0.004, on_point=chaos)
+    publish_scan(data_redis, session, f"{src}/data.h5", N, block=10, period=0.004, on_point=chaos)
     procs["B"].start()
     _check(tmp_path)
 
 
-def test_repeated_kills_lose_and_duplicate_nothing(data, writers, tmp_path):
+def test_repeated_kills_lose_and_duplicate_nothing(data_redis, writers, tmp_path):
     session, src, procs = writers
 
     def chaos(i):
@@ -96,6 +88,6 @@ def test_repeated_kills_lose_and_duplicate_nothing(data, writers, tmp_path):
             procs["B"].kill()
             procs["B"].start()
 
-    publish_scan(data, session, f"{src}/data.h5", N, block=10, period=0.004, on_point=chaos)
+    publish_scan(data_redis, session, f"{src}/data.h5", N, block=10, period=0.004, on_point=chaos)
     _check(tmp_path)
     assert (tmp_path / "writer_B.log").read_text().count("recovered after a writer died") >= 3

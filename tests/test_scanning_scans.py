@@ -31,6 +31,13 @@ def flat():
     return SimulationCounter("flat", curve="flat", background=7.0, controller=SimulationCounterController("simf"))
 
 
+def running(scan, seconds):
+    """The scan started in the background and left to run for `seconds`."""
+    scan.start()
+    gevent.sleep(seconds)
+    return scan
+
+
 def axis_data(scan, ax):
     return scan.get_data(f"axis:{ax.name}")
 
@@ -94,9 +101,7 @@ def test_time_scans(scan_context, flat):
     assert len(scans.loopscan(7, 0.01, flat).get_data("flat")) == 7
     c = scans.ct(0.05, flat)
     assert list(c.get_data("flat")) == [7.0] and c.scan_info["npoints"] == 1 and not c.save
-    s = scans.timescan(0.01, flat, run=False)
-    s.start()
-    gevent.sleep(0.5)
+    s = running(scans.timescan(0.01, flat, run=False), 0.5)
     s.stop()
     s.wait()
     assert s.end_reason is EndReason.USER_STOP
@@ -122,9 +127,7 @@ def test_continuous_scan_triggers_on_position(scan_context, axes, flat):
 def test_abort_stops_motion_and_dscan_still_returns(scan_context, axes, flat):
     m = axes[0]
     m.velocity, m.acceleration = 2.0, 100.0
-    s = scans.ascan(m, 0, 10, 1, 0, flat, run=False)
-    s.start()
-    gevent.sleep(1.0)
+    s = running(scans.ascan(m, 0, 10, 1, 0, flat, run=False), 1.0)
     assert m.is_moving
     s.abort()
     with pytest.raises(ScanAborted):
@@ -136,9 +139,7 @@ def test_abort_stops_motion_and_dscan_still_returns(scan_context, axes, flat):
     gevent.sleep(0.3)
     assert m.position == stopped_at  # really stopped, not still creeping to 10
 
-    s = scans.dscan(m, 0, 3, 1, 0, flat, run=False)
-    s.start()
-    gevent.sleep(0.5)
+    s = running(scans.dscan(m, 0, 3, 1, 0, flat, run=False), 0.5)
     s.abort()
     with pytest.raises(ScanAborted):
         s.wait()
@@ -183,9 +184,7 @@ def test_alignment_on_the_demo_diode(scan_context, demo):
 def test_gentle_stop_of_a_continuous_scan_stops_the_axis(scan_context, axes, flat):
     m = axes[0]
     m.velocity, m.acceleration = 5.0, 100.0
-    s = scans.cscan(m, 0, 4, 41, 2.0, flat, run=False)
-    s.start()
-    gevent.sleep(1.0)
+    s = running(scans.cscan(m, 0, 4, 41, 2.0, flat, run=False), 1.0)
     s.stop()
     s.wait(timeout=10)
     assert s.end_reason is EndReason.USER_STOP

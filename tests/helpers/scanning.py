@@ -17,16 +17,15 @@ class Recorder:
         return [n for n, c in self.calls if c == call]
 
 
-class RecMaster(AcquisitionMaster):
-    def __init__(self, name, rec: Recorder, npoints=3, fail_on=None, delay=0.0):
-        super().__init__(None, name=name, npoints=npoints)
-        self.rec, self.fail_on, self.delay = rec, fail_on, delay
-        self.ch = self.add_channel(f"{name}:index", int)
-        self._i = 0
+class _Recorded:
+    """Logs each call to the shared Recorder and raises in the call it is told to fail on."""
+
+    def _fails(self, call: str) -> bool:
+        return self.fail_on == call
 
     def _log(self, call):
         self.rec.calls.append((self.name, call))
-        if self.fail_on == call:
+        if self._fails(call):
             raise RuntimeError(f"{self.name} failed in {call}")
 
     def prepare(self):
@@ -35,6 +34,17 @@ class RecMaster(AcquisitionMaster):
 
     def start(self):
         self._log("start")
+
+    def stop(self):
+        self._log("stop")
+
+
+class RecMaster(_Recorded, AcquisitionMaster):
+    def __init__(self, name, rec: Recorder, npoints=3, fail_on=None, delay=0.0):
+        super().__init__(None, name=name, npoints=npoints)
+        self.rec, self.fail_on, self.delay = rec, fail_on, delay
+        self.ch = self.add_channel(f"{name}:index", int)
+        self._i = 0
 
     def trigger(self):
         self._log("trigger")
@@ -42,34 +52,21 @@ class RecMaster(AcquisitionMaster):
         self._i += 1
         self.trigger_slaves()
 
-    def stop(self):
-        self._log("stop")
 
+class RecSlave(_Recorded, AcquisitionSlave):
+    """fail_at: fail only at that trigger count (None: at any)."""
 
-class RecSlave(AcquisitionSlave):
     def __init__(self, name, rec: Recorder, npoints=3, fail_on=None, fail_at=None, delay=0.0):
         super().__init__(None, name=name, npoints=npoints)
         self.rec, self.fail_on, self.fail_at, self.delay = rec, fail_on, fail_at, delay
         self.ch = self.add_channel(f"{name}:value", float)
         self.ntrig = 0
 
-    def _log(self, call):
-        self.rec.calls.append((self.name, call))
-        if self.fail_on == call and (self.fail_at is None or self.fail_at == self.ntrig):
-            raise RuntimeError(f"{self.name} failed in {call}")
-
-    def prepare(self):
-        gevent.sleep(self.delay)
-        self._log("prepare")
-
-    def start(self):
-        self._log("start")
+    def _fails(self, call: str) -> bool:
+        return self.fail_on == call and (self.fail_at is None or self.fail_at == self.ntrig)
 
     def trigger(self):
         self.ntrig += 1
         self._log("trigger")
         gevent.sleep(self.delay)
         self.ch.emit(float(self.ntrig))
-
-    def stop(self):
-        self._log("stop")
