@@ -6,9 +6,6 @@ from . import sql_select
 from .registry import LONGSTRS, STR, STRS, VOID, db_command
 from .store import TangoStore
 
-# Set by the server at start: "host:port" of this database, for DbGetCSDbServerList.
-SERVED_AT: list[str] = []
-
 
 @db_command(VOID, STRS)
 def DbInfo(store: TangoStore, argin=None):
@@ -36,7 +33,7 @@ def DbInfo(store: TangoStore, argin=None):
 
 @db_command(VOID, STRS)
 def DbGetCSDbServerList(store: TangoStore, argin=None):
-    return list(SERVED_AT)
+    return list(store.served_at)
 
 
 @db_command(STR, LONGSTRS)

@@ -38,8 +38,6 @@ from .store import Device, TangoStore
 log = logging.getLogger(__name__)
 
 RELEASE = "release 1.13"  # the stored procedure release whose layout this follows
-#: Cleared by ``BeaconDB --no-server-cache``: clients then fall back to one call per item.
-ENABLED: list[bool] = [True]
 NOT_FOUND = "Not Found"
 ACCESS_CONTROL = "accesscontrol/tango:"
 
@@ -163,7 +161,7 @@ def server_cache(store: TangoStore, server: str, host: str) -> list[str]:
 @db_command(STRS, STRS)
 def DbGetDataForServerCache(store: TangoStore, argin):
     """[server, host] -> the ds_start layout above, read by cppTango's DbServerCache."""
-    if not ENABLED[0]:
+    if not store.server_cache_enabled:  # BeaconDB --no-server-cache: one call per item
         raise DbError(API_CommandNotImplemented, "DbGetDataForServerCache is disabled "
                       "(BeaconDB --no-server-cache)", "DataBase::DbGetDataForServerCache()")
     need(argin, 2, "DbGetDataForServerCache", "server name, host")

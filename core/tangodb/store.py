@@ -72,6 +72,9 @@ class TangoStore:
         self.listeners: list[Callable[[str, str, tuple], None]] = []
         self.config_mode = False  # devices and their properties come from YAML, not the journal
         self.after_commit: list[Callable[[str, tuple, object], None]] = []
+        # Options of the serving process, read by the commands (never persisted):
+        self.served_at: list[str] = []     # "host:port" of this database (DbGetCSDbServerList)
+        self.server_cache_enabled = True   # False: DbGetDataForServerCache is not implemented
 
     # -- mutation plumbing ---------------------------------------------------
     def mutate(self, op: str, *args):

@@ -18,7 +18,6 @@ import gevent  # noqa: E402
 import tango  # noqa: E402
 from tango.server import run  # noqa: E402
 
-from blisstango.core.tangodb import cmds_misc, server_cache  # noqa: E402
 from blisstango.core.tangodb.journal import Journal  # noqa: E402
 from blisstango.core.tangodb.store import TangoStore  # noqa: E402
 
@@ -96,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     db_device.STORE[:] = [store]
 
     public_host = host if host not in ("0.0.0.0", "") else socket.gethostname()
-    cmds_misc.SERVED_AT[:] = [f"{public_host}:{port}"]
-    server_cache.ENABLED[:] = [not opts.no_server_cache]
+    store.served_at = [f"{public_host}:{port}"]
+    store.server_cache_enabled = not opts.no_server_cache
     # Tango clients inside this process (Starter notices, Beacon) use this very database.
     os.environ["TANGO_HOST"] = f"{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
 
