@@ -37,26 +37,15 @@ def _fail(cmd: str, argin, exc: Exception) -> None:
 def _make(spec: DbCommand):
     handler, name = spec.handler, spec.name
 
-    if spec.dtype_in is None:
-        def method(self):
-            try:
-                return handler(self.store)
-            except DbError as e:
-                tango.Except.throw_exception(e.reason, e.desc, e.origin)
-            except tango.DevFailed:
-                raise
-            except Exception as e:  # noqa: BLE001
-                _fail(name, None, e)
-    else:
-        def method(self, argin):
-            try:
-                return handler(self.store, argin)
-            except DbError as e:
-                tango.Except.throw_exception(e.reason, e.desc, e.origin)
-            except tango.DevFailed:
-                raise
-            except Exception as e:  # noqa: BLE001
-                _fail(name, argin, e)
+    def method(self, *argin):  # (self) for a DevVoid command, else (self, argin)
+        try:
+            return handler(self.store, *argin)
+        except DbError as e:
+            tango.Except.throw_exception(e.reason, e.desc, e.origin)
+        except tango.DevFailed:
+            raise
+        except Exception as e:  # noqa: BLE001
+            _fail(name, argin[0] if argin else None, e)
 
     method.__name__ = name
     method.__qualname__ = f"DataBase.{name}"
