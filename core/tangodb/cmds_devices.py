@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from operator import attrgetter
 
 from . import patterns
 from .errors import (
@@ -14,8 +15,8 @@ from .errors import (
     DbError,
     bad_args,
 )
-from .registry import LONGSTRS, STR, STRS, VOID, db_command, device_name, need
-from .store import TangoStore
+from .registry import LONGSTRS, STR, STRS, VOID, db_command, device_name, need, register
+from .store import Device, TangoStore
 
 
 def _server_name(name: str, cmd: str) -> str:
@@ -86,12 +87,18 @@ def DbUnExportServer(store: TangoStore, argin):
     store.mutate("unexport_server", argin)
 
 
+def _defined(store: TangoStore, name: str, shown: str, origin: str) -> Device:
+    """The device called or aliased name; DB_DeviceNotDefined naming `shown` if none."""
+    dev = store.device_by_name_or_alias(name)
+    if dev is None:
+        raise DbError(DB_DeviceNotDefined, f"device {shown[:200]} not defined in the database !",
+                      f"DataBase::{origin}()")
+    return dev
+
+
 @db_command(STR, LONGSTRS)
 def DbImportDevice(store: TangoStore, argin):
-    dev = store.device_by_name_or_alias(argin)
-    if dev is None:
-        raise DbError(DB_DeviceNotDefined, f"device {argin.lower()[:200]} not defined in the database !",
-                      "DataBase::ImportDevice()")
+    dev = _defined(store, argin, argin.lower(), "ImportDevice")
     version = dev.version if dev.version != "nada" else "0"
     return ([dev.exported, dev.pid],
             [argin.lower(), dev.ior, version, dev.server, dev.host, dev.klass])
@@ -105,10 +112,7 @@ def _fmt_date(date: str | None) -> str:
 
 @db_command(STR, LONGSTRS)
 def DbGetDeviceInfo(store: TangoStore, argin):
-    dev = store.device_by_name_or_alias(argin)
-    if dev is None:
-        raise DbError(DB_DeviceNotDefined, f"device {argin[:200]} not defined in the database !",
-                      "DataBase::GetDeviceInfo()")
+    dev = _defined(store, argin, argin, "GetDeviceInfo")
     return ([dev.exported, dev.pid],
             [argin.lower(), dev.ior, dev.version, dev.server, dev.host,
              _fmt_date(dev.started), _fmt_date(dev.stopped), dev.klass])
@@ -139,46 +143,39 @@ def DbImportEvent(store: TangoStore, argin):
     return ([exported, pid], [argin.lower(), ior, version, host])
 
 
-# -- device lists ----------------------------------------------------------------------
-def _names(store: TangoStore, pattern: str, **flt) -> list:
-    ok = patterns.matcher(pattern)
-    with store.lock:
-        return [d for d in store.devices.values() if ok(d.name)]
+# -- device lists: sorted distinct values of the devices a wildcard selects ------------
+#: command -> (the device field answered, the fields the wildcard matches, exported only)
+DEVICE_LISTS = {
+    "DbGetDeviceDomainList": ("domain", ("name",), False),
+    "DbGetDeviceFamilyList": ("family", ("name",), False),
+    "DbGetDeviceMemberList": ("member", ("name",), False),
+    "DbGetDeviceWideList": ("name", ("name",), False),
+    "DbGetDeviceExportedList": ("name", ("name", "alias"), True),
+    "DbGetExportdDeviceListForClass": ("name", ("klass",), True),
+    "DbGetDeviceServerClassList": ("klass", ("server",), False),
+    "DbGetClassList": ("klass", ("klass",), False),
+    "DbGetHostList": ("host", ("host",), False),
+}
 
 
-@db_command(STR, STRS)
-def DbGetDeviceDomainList(store: TangoStore, argin):
-    return sorted({d.domain for d in _names(store, argin)})
+def _device_list(name: str, field: str, matched: tuple[str, ...], exported_only: bool) -> None:
+    answer, keys = attrgetter(field), [attrgetter(f) for f in matched]
+
+    def handler(store: TangoStore, argin):
+        ok = patterns.matcher(argin)
+        with store.lock:
+            return sorted({answer(d) for d in store.devices.values()
+                           if (d.exported or not exported_only)
+                           and any(v is not None and ok(v) for v in (key(d) for key in keys))})
+
+    handler.__name__ = handler.__qualname__ = name
+    handler.__doc__ = (f"wildcard on {' or '.join(matched)} -> sorted distinct {field} of the "
+                       f"{'exported ' if exported_only else ''}devices").replace("klass", "class")
+    register(name, STR, STRS, handler)
 
 
-@db_command(STR, STRS)
-def DbGetDeviceFamilyList(store: TangoStore, argin):
-    return sorted({d.family for d in _names(store, argin)})
-
-
-@db_command(STR, STRS)
-def DbGetDeviceMemberList(store: TangoStore, argin):
-    return sorted({d.member for d in _names(store, argin)})
-
-
-@db_command(STR, STRS)
-def DbGetDeviceWideList(store: TangoStore, argin):
-    return sorted(d.name for d in _names(store, argin))
-
-
-@db_command(STR, STRS)
-def DbGetDeviceExportedList(store: TangoStore, argin):
-    ok = patterns.matcher(argin)
-    with store.lock:
-        return sorted(d.name for d in store.devices.values()
-                      if d.exported and (ok(d.name) or (d.alias is not None and ok(d.alias))))
-
-
-@db_command(STR, STRS)
-def DbGetExportdDeviceListForClass(store: TangoStore, argin):
-    ok = patterns.matcher(argin)
-    with store.lock:
-        return sorted(d.name for d in store.devices.values() if d.exported and ok(d.klass))
+for _name, _spec in DEVICE_LISTS.items():
+    _device_list(_name, *_spec)
 
 
 @db_command(STRS, STRS)
@@ -196,20 +193,6 @@ def DbGetDeviceClassList(store: TangoStore, argin):
         for d in sorted(store.server_devices(argin), key=lambda d: d.name):
             out += [d.name, d.klass]
     return out
-
-
-@db_command(STR, STRS)
-def DbGetDeviceServerClassList(store: TangoStore, argin):
-    ok = patterns.matcher(argin)
-    with store.lock:
-        return sorted({d.klass for d in store.devices.values() if ok(d.server)})
-
-
-@db_command(STR, STRS)
-def DbGetClassList(store: TangoStore, argin):
-    ok = patterns.matcher(argin)
-    with store.lock:
-        return sorted({d.klass for d in store.devices.values() if ok(d.klass)})
 
 
 @db_command(STR, STR)
@@ -255,13 +238,6 @@ def DbGetServerNameList(store: TangoStore, argin):
 @db_command(STR, STRS)
 def DbGetInstanceNameList(store: TangoStore, argin):
     return [s.split("/", 1)[1] for s in _servers(store, argin + "/*") if "/" in s]
-
-
-@db_command(STR, STRS)
-def DbGetHostList(store: TangoStore, argin):
-    ok = patterns.matcher(argin)
-    with store.lock:
-        return sorted({d.host for d in store.devices.values() if ok(d.host)})
 
 
 @db_command(STR, STRS)

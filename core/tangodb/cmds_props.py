@@ -1,7 +1,16 @@
 """Db* commands for device, class and free-object properties, attribute properties and
-their history. Reply layouts follow the C++ DataBaseds (see DataBase.xmi docs)."""
+their history. Reply layouts follow the C++ DataBaseds (see DataBase.xmi docs).
+
+The device, class and free-object variants of a command differ only in the table, the
+command name and a few details (which owner names are checked, whether an unknown
+property reads as " "); each family is one body registered once per owner kind below,
+e.g. DbPutDeviceProperty, DbPutClassProperty and DbPutProperty.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
 
 from . import patterns
 from .props import DELETED, HistEntry
@@ -10,6 +19,7 @@ from .registry import (
     VOID,
     count,
     db_command,
+    db_commands,
     device_name,
     need,
     parse_attr_props,
@@ -17,129 +27,105 @@ from .registry import (
 )
 from .store import TangoStore
 
+#: (argin[0], command) -> the owner a write stores, checking its syntax
+OwnerCheck = Callable[[str, str], str]
+
+
+class Owners(NamedTuple):
+    """One kind of property owner and how its commands differ."""
+
+    word: str                      # in the command names: Db<Verb><word>Property
+    table: str                     # the store's table of plain properties
+    attr_table: str | None         # ... of attribute properties (None: free objects have none)
+    label: str                     # what argin[0] names, for error messages
+    blank: bool                    # an unknown property reads as one " " value
+    check: OwnerCheck | None       # how writes check argin[0]; None: stored as given
+    delete_check: OwnerCheck | None  # ... DbDelete<word>Property (devices: no syntax check)
+    attr_hist_per_value: bool = False  # the class history has one row per value
+
+
+def _lower(name: str, cmd: str) -> str:
+    return name.lower()
+
+
+OWNERS = (
+    Owners("Device", "device", "device_attr", "device", True, device_name, _lower),
+    Owners("Class", "class", "class_attr", "class", False, None, None, attr_hist_per_value=True),
+    Owners("", "object", None, "object", True, None, None),
+)
+
+
+def _owner(argin, cmd: str, label: str, check: OwnerCheck | None) -> str | None:
+    """argin[0] as a write stores it, or None where argin[0] is taken as given."""
+    if check is None:
+        return None
+    need(argin, 1, cmd, label)
+    return check(argin[0], cmd)
+
 
 # -- plain properties (device, class, free object) --------------------------------------
-def _get(store: TangoStore, table: str, owner: str, names, blank_if_missing: bool):
-    t = store.tables[table]
-    out = [owner, str(len(names))]
-    with store.lock:
-        for name in names:
-            if patterns.is_wildcard(name):
-                values = [v for _, vals in t.matching(owner, name) for v in vals]
-            else:
-                values = t.get(owner, name) or []
-            out += [name, str(len(values))]
-            out += values if values or not blank_if_missing else [" "]
-    return out
+def _plain_commands(o: Owners) -> None:
+    @db_commands(f"DbGet{o.word}Property", STRS, STRS,
+                 f"[{o.label}, property names or wildcards] -> [{o.label}, n, (name, n values, values) * n]")
+    def get(store: TangoStore, argin, cmd: str):
+        need(argin, 1, cmd, o.label)
+        owner, names = argin[0], argin[1:]
+        t = store.tables[o.table]
+        out = [owner, str(len(names))]
+        with store.lock:
+            for name in names:
+                if patterns.is_wildcard(name):
+                    values = [v for _, vals in t.matching(owner, name) for v in vals]
+                else:
+                    values = t.get(owner, name) or []
+                out += [name, str(len(values))]
+                out += values if values or not o.blank else [" "]
+        return out
 
+    @db_commands(f"DbPut{o.word}Property", STRS, VOID,
+                 f"[{o.label}, n, (name, n values, values) * n]: one history entry")
+    def put(store: TangoStore, argin, cmd: str):
+        owner = _owner(argin, cmd, o.label, o.check)
+        need(argin, 2, cmd, "name, property count")
+        props = parse_props(argin, 2, count(argin[1], cmd, "property count"), cmd)
+        store.mutate("put_props", o.table, owner or argin[0], props)
 
-def _put(store: TangoStore, table: str, cmd: str, argin, owner: str | None = None):
-    need(argin, 2, cmd, "name, property count")
-    nb = count(argin[1], cmd, "property count")
-    props = parse_props(argin, 2, nb, cmd)
-    store.mutate("put_props", table, owner or argin[0], props)
+    @db_commands(f"DbDelete{o.word}Property", STRS, VOID,
+                 f"[{o.label}, property names or wildcards]")
+    def delete(store: TangoStore, argin, cmd: str):
+        owner = _owner(argin, cmd, o.label, o.delete_check)
+        need(argin, 1, cmd, "name")
+        store.mutate("delete_props", o.table, owner or argin[0], list(argin[1:]))
 
+    @db_commands(f"DbGet{o.word}PropertyHist", STRS, STRS,
+                 f"[{o.label}, property wildcard] -> [(name, date, n, values) * entries], oldest first")
+    def hist(store: TangoStore, argin, cmd: str):
+        need(argin, 2, cmd, "name, property")
+        out = []
+        with store.lock:
+            for e in store.tables[o.table].history(argin[0], argin[1]):
+                values = e.values or [DELETED]
+                out += [e.name, e.date, str(len(values))] + values
+        return out
 
-def _delete(store: TangoStore, table: str, cmd: str, argin, owner: str | None = None):
-    need(argin, 1, cmd, "name")
-    store.mutate("delete_props", table, owner or argin[0], list(argin[1:]))
+    if o.table == "class":
+        return  # DbGetClassPropertyList takes a class wildcard only (below)
 
-
-def _hist(store: TangoStore, table: str, cmd: str, argin, owner: str | None = None):
-    need(argin, 2, cmd, "name, property")
-    out = []
-    with store.lock:
-        for e in store.tables[table].history(owner or argin[0], argin[1]):
-            values = e.values or [DELETED]
-            out += [e.name, e.date, str(len(values))] + values
-    return out
-
-
-@db_command(STRS, STRS)
-def DbGetDeviceProperty(store, argin):
-    need(argin, 1, "DbGetDeviceProperty", "device")
-    return _get(store, "device", argin[0], argin[1:], True)
-
-
-@db_command(STRS, VOID)
-def DbPutDeviceProperty(store, argin):
-    need(argin, 1, "DbPutDeviceProperty", "device")
-    _put(store, "device", "DbPutDeviceProperty", argin, device_name(argin[0], "DbPutDeviceProperty"))
-
-
-@db_command(STRS, VOID)
-def DbDeleteDeviceProperty(store, argin):
-    need(argin, 1, "DbDeleteDeviceProperty", "device")
-    _delete(store, "device", "DbDeleteDeviceProperty", argin, argin[0].lower())
-
-
-@db_command(STRS, STRS)
-def DbGetDevicePropertyList(store, argin):
-    need(argin, 2, "DbGetDevicePropertyList", "device, wildcard")
-    with store.lock:
-        return store.tables["device"].names(argin[0], argin[1] or "*")
-
-
-@db_command(STRS, STRS)
-def DbGetDevicePropertyHist(store, argin):
-    return _hist(store, "device", "DbGetDevicePropertyHist", argin)
-
-
-@db_command(STRS, STRS)
-def DbGetClassProperty(store, argin):
-    need(argin, 1, "DbGetClassProperty", "class")
-    return _get(store, "class", argin[0], argin[1:], False)
-
-
-@db_command(STRS, VOID)
-def DbPutClassProperty(store, argin):
-    _put(store, "class", "DbPutClassProperty", argin)
-
-
-@db_command(STRS, VOID)
-def DbDeleteClassProperty(store, argin):
-    _delete(store, "class", "DbDeleteClassProperty", argin)
+    @db_commands(f"DbGet{o.word}PropertyList", STRS, STRS,
+                 f"[{o.label}, property wildcard] -> property names, sorted")
+    def names(store: TangoStore, argin, cmd: str):
+        need(argin, 2, cmd, f"{o.label}, wildcard")
+        with store.lock:
+            return store.tables[o.table].names(argin[0], argin[1] or "*")
 
 
 @db_command("DevString", STRS)
 def DbGetClassPropertyList(store, argin):
+    """class wildcard -> the property names of the matching classes, sorted."""
     with store.lock:
         t = store.tables["class"]
         ok = patterns.matcher(argin or "*")
         return sorted({n for o in t.owners() if ok(o) for n in t.names(o)})
-
-
-@db_command(STRS, STRS)
-def DbGetClassPropertyHist(store, argin):
-    return _hist(store, "class", "DbGetClassPropertyHist", argin)
-
-
-@db_command(STRS, STRS)
-def DbGetProperty(store, argin):
-    need(argin, 1, "DbGetProperty", "object")
-    return _get(store, "object", argin[0], argin[1:], True)
-
-
-@db_command(STRS, VOID)
-def DbPutProperty(store, argin):
-    _put(store, "object", "DbPutProperty", argin)
-
-
-@db_command(STRS, VOID)
-def DbDeleteProperty(store, argin):
-    _delete(store, "object", "DbDeleteProperty", argin)
-
-
-@db_command(STRS, STRS)
-def DbGetPropertyList(store, argin):
-    need(argin, 2, "DbGetPropertyList", "object, wildcard")
-    with store.lock:
-        return store.tables["object"].names(argin[0], argin[1] or "*")
-
-
-@db_command(STRS, STRS)
-def DbGetPropertyHist(store, argin):
-    return _hist(store, "object", "DbGetPropertyHist", argin)
 
 
 @db_command("DevString", STRS)
@@ -148,91 +134,82 @@ def DbGetObjectList(store, argin):
         return patterns.select(argin or "*", store.tables["object"].owners())
 
 
-# -- attribute properties ---------------------------------------------------------------
-def _attr_get(store, table: str, argin, v2: bool, cmd: str):
-    need(argin, 1, cmd, "name")
-    owner = argin[0]
-    t = store.tables[table]
-    out = [owner, str(len(argin) - 1)]
-    with store.lock:
-        for attr in argin[1:]:
-            props = t.props((owner, attr))
-            items = sorted(props.values())
-            out += [attr, str(len(items))]
-            for name, values in items:
-                if v2:
-                    out += [name, str(len(values))] + values
-                else:
-                    out += [name, "\n".join(values)]
-    return out
+# -- attribute properties (device, class) -----------------------------------------------
+def _attr_commands(o: Owners) -> None:
+    for v2 in (False, True):
+        @db_commands(f"DbGet{o.word}AttributeProperty{'2' if v2 else ''}", STRS, STRS,
+                     f"[{o.label}, attributes...] -> [{o.label}, n, (attribute, n props, "
+                     + ("(name, n values, values)" if v2 else "(name, value lines)") + " * n props) * n]")
+        def get(store: TangoStore, argin, cmd: str, v2=v2):
+            need(argin, 1, cmd, "name")
+            owner = argin[0]
+            t = store.tables[o.attr_table]
+            out = [owner, str(len(argin) - 1)]
+            with store.lock:
+                for attr in argin[1:]:
+                    items = sorted(t.props((owner, attr)).values())
+                    out += [attr, str(len(items))]
+                    for name, values in items:
+                        if v2:
+                            out += [name, str(len(values))] + values
+                        else:
+                            out += [name, "\n".join(values)]
+            return out
 
+        @db_commands(f"DbPut{o.word}AttributeProperty{'2' if v2 else ''}", STRS, VOID,
+                     f"[{o.label}, n attributes, (attribute, n props, "
+                     + ("(name, n values, values)" if v2 else "(name, value)") + " * n props) * n]")
+        def put(store: TangoStore, argin, cmd: str, multi=v2):
+            owner = _owner(argin, cmd, o.label, o.check)
+            need(argin, 2, cmd, "name, attribute count")
+            attrs = parse_attr_props(argin, count(argin[1], cmd, "attribute count"), cmd, multi)
+            store.mutate("put_attr_props", o.attr_table, owner or argin[0], attrs)
 
-def _attr_put(store, table: str, argin, multi: bool, cmd: str, owner: str | None = None):
-    need(argin, 2, cmd, "name, attribute count")
-    nb = count(argin[1], cmd, "attribute count")
-    attrs = parse_attr_props(argin, nb, cmd, multi)
-    store.mutate("put_attr_props", table, owner or argin[0], attrs)
+    @db_commands(f"DbDelete{o.word}AttributeProperty", STRS, VOID,
+                 f"[{o.label}, attribute, property names]")
+    def delete(store: TangoStore, argin, cmd: str):
+        need(argin, 3, cmd, f"{o.label}, attribute, property")
+        owner = _owner(argin, cmd, o.label, o.check) or argin[0]
+        store.mutate("delete_attr_props", o.attr_table, owner, argin[1], list(argin[2:]))
 
+    @db_commands(f"DbDelete{o.word}Attribute", STRS, VOID,
+                 f"[{o.label}, attribute]: its properties go, without history")
+    def delete_attribute(store: TangoStore, argin, cmd: str):
+        need(argin, 2, cmd, f"{o.label}, attribute")
+        owner = _owner(argin, cmd, o.label, o.check) or argin[0]
+        store.mutate("delete_attribute", o.attr_table, owner, argin[1])
 
-def _attr_hist(store, table: str, argin, cmd: str, per_value: bool):
-    need(argin, 3, cmd, "name, attribute, property")
-    owner = argin[0].lower()
-    ok_attr = patterns.matcher(argin[1])
-    t = store.tables[table]
-    entries: list[tuple[str, HistEntry]] = []
-    with store.lock:
-        for (okey, _), hist in t.hist.items():
-            if okey[0] == owner and ok_attr(okey[1]):
-                attr = t.data.get(okey, ((okey[0], okey[1]), {}))[0][1]
-                entries += [(attr, e) for e in hist if patterns.matcher(argin[2])(e.name)]
-    entries.sort(key=lambda item: item[1].hid)
-    out = []
-    for attr, e in entries:
-        values = e.values or [DELETED]
-        if per_value:
-            for v in values:
-                out += [attr, e.name, e.date, str(len(values)), v]
-        else:
-            out += [attr, e.name, e.date, str(len(values))] + values
-    return out
+    @db_commands(f"DbGet{o.word}AttributeList", STRS, STRS,
+                 f"[{o.label}, attribute wildcard] -> attributes with properties, sorted")
+    def attributes(store: TangoStore, argin, cmd: str):
+        need(argin, 2, cmd, f"{o.label}, wildcard")
+        with store.lock:
+            return patterns.select(argin[1] or "*", store.attributes(o.attr_table, argin[0]))
 
-
-@db_command(STRS, STRS)
-def DbGetDeviceAttributeProperty(store, argin):
-    return _attr_get(store, "device_attr", argin, False, "DbGetDeviceAttributeProperty")
-
-
-@db_command(STRS, STRS)
-def DbGetDeviceAttributeProperty2(store, argin):
-    return _attr_get(store, "device_attr", argin, True, "DbGetDeviceAttributeProperty2")
-
-
-@db_command(STRS, VOID)
-def DbPutDeviceAttributeProperty(store, argin):
-    need(argin, 1, "DbPutDeviceAttributeProperty", "device")
-    _attr_put(store, "device_attr", argin, False, "DbPutDeviceAttributeProperty",
-              device_name(argin[0], "DbPutDeviceAttributeProperty"))
-
-
-@db_command(STRS, VOID)
-def DbPutDeviceAttributeProperty2(store, argin):
-    need(argin, 1, "DbPutDeviceAttributeProperty2", "device")
-    _attr_put(store, "device_attr", argin, True, "DbPutDeviceAttributeProperty2",
-              device_name(argin[0], "DbPutDeviceAttributeProperty2"))
-
-
-@db_command(STRS, VOID)
-def DbDeleteDeviceAttributeProperty(store, argin):
-    need(argin, 3, "DbDeleteDeviceAttributeProperty", "device, attribute, property")
-    dev = device_name(argin[0], "DbDeleteDeviceAttributeProperty")
-    store.mutate("delete_attr_props", "device_attr", dev, argin[1], list(argin[2:]))
-
-
-@db_command(STRS, VOID)
-def DbDeleteDeviceAttribute(store, argin):
-    need(argin, 2, "DbDeleteDeviceAttribute", "device, attribute")
-    dev = device_name(argin[0], "DbDeleteDeviceAttribute")
-    store.mutate("delete_attribute", "device_attr", dev, argin[1])
+    @db_commands(f"DbGet{o.word}AttributePropertyHist", STRS, STRS,
+                 f"[{o.label}, attribute wildcard, property wildcard] -> [(attribute, name, date, "
+                 + ("n, value) * values" if o.attr_hist_per_value else "n, values) * entries"))
+    def hist(store: TangoStore, argin, cmd: str):
+        need(argin, 3, cmd, "name, attribute, property")
+        owner = argin[0].lower()
+        ok_attr, ok_name = patterns.matcher(argin[1]), patterns.matcher(argin[2])
+        t = store.tables[o.attr_table]
+        entries: list[tuple[str, HistEntry]] = []
+        with store.lock:
+            for (okey, _), history in t.hist.items():
+                if okey[0] == owner and ok_attr(okey[1]):
+                    attr = t.data.get(okey, ((okey[0], okey[1]), {}))[0][1]
+                    entries += [(attr, e) for e in history if ok_name(e.name)]
+        entries.sort(key=lambda item: item[1].hid)
+        out = []
+        for attr, e in entries:
+            values = e.values or [DELETED]
+            if o.attr_hist_per_value:
+                for v in values:
+                    out += [attr, e.name, e.date, str(len(values)), v]
+            else:
+                out += [attr, e.name, e.date, str(len(values))] + values
+        return out
 
 
 @db_command(STRS, VOID)
@@ -242,73 +219,20 @@ def DbDeleteAllDeviceAttributeProperty(store, argin):
     store.mutate("delete_all_attr_props", "device_attr", dev, list(argin[1:]))
 
 
-@db_command(STRS, STRS)
-def DbGetDeviceAttributeList(store, argin):
-    need(argin, 2, "DbGetDeviceAttributeList", "device, wildcard")
-    with store.lock:
-        return patterns.select(argin[1] or "*", store.attributes("device_attr", argin[0]))
-
-
-@db_command(STRS, STRS)
-def DbGetDeviceAttributePropertyHist(store, argin):
-    return _attr_hist(store, "device_attr", argin, "DbGetDeviceAttributePropertyHist", False)
-
-
-@db_command(STRS, STRS)
-def DbGetClassAttributeProperty(store, argin):
-    return _attr_get(store, "class_attr", argin, False, "DbGetClassAttributeProperty")
-
-
-@db_command(STRS, STRS)
-def DbGetClassAttributeProperty2(store, argin):
-    return _attr_get(store, "class_attr", argin, True, "DbGetClassAttributeProperty2")
-
-
-@db_command(STRS, VOID)
-def DbPutClassAttributeProperty(store, argin):
-    _attr_put(store, "class_attr", argin, False, "DbPutClassAttributeProperty")
-
-
-@db_command(STRS, VOID)
-def DbPutClassAttributeProperty2(store, argin):
-    _attr_put(store, "class_attr", argin, True, "DbPutClassAttributeProperty2")
-
-
-@db_command(STRS, VOID)
-def DbDeleteClassAttributeProperty(store, argin):
-    need(argin, 3, "DbDeleteClassAttributeProperty", "class, attribute, property")
-    store.mutate("delete_attr_props", "class_attr", argin[0], argin[1], list(argin[2:]))
-
-
-@db_command(STRS, VOID)
-def DbDeleteClassAttribute(store, argin):
-    need(argin, 2, "DbDeleteClassAttribute", "class, attribute")
-    store.mutate("delete_attribute", "class_attr", argin[0], argin[1])
-
-
-@db_command(STRS, STRS)
-def DbGetClassAttributeList(store, argin):
-    need(argin, 2, "DbGetClassAttributeList", "class, wildcard")
-    with store.lock:
-        return patterns.select(argin[1] or "*", store.attributes("class_attr", argin[0]))
-
-
-@db_command(STRS, STRS)
-def DbGetClassAttributePropertyHist(store, argin):
-    return _attr_hist(store, "class_attr", argin, "DbGetClassAttributePropertyHist", True)
-
-
 # -- pipes: no pipe properties are stored (as PyTango's server) -----------------------------
-@db_command(STRS, STRS)
-def DbGetClassPipeProperty(store, argin):
-    need(argin, 1, "DbGetClassPipeProperty", "class")
-    return [argin[0], str(len(argin) - 1)] + [x for p in argin[1:] for x in (p, "0")]
+def _pipe_commands(o: Owners) -> None:
+    @db_commands(f"DbGet{o.word}PipeProperty", STRS, STRS,
+                 f"[{o.label}, pipes...] -> [{o.label}, n, (pipe, 0) * n]: none is stored")
+    def get(store: TangoStore, argin, cmd: str):
+        need(argin, 1, cmd, o.label)
+        return [argin[0], str(len(argin) - 1)] + [x for p in argin[1:] for x in (p, "0")]
 
 
-@db_command(STRS, STRS)
-def DbGetDevicePipeProperty(store, argin):
-    need(argin, 1, "DbGetDevicePipeProperty", "device")
-    return [argin[0], str(len(argin) - 1)] + [x for p in argin[1:] for x in (p, "0")]
+for _o in OWNERS:
+    _plain_commands(_o)
+    if _o.attr_table is not None:
+        _attr_commands(_o)
+        _pipe_commands(_o)
 
 
 @db_command("DevString", STRS)

@@ -27,12 +27,28 @@ class DbCommand(NamedTuple):
 COMMANDS: dict[str, DbCommand] = {}
 
 
+def register(name: str, dtype_in: str | None, dtype_out: str | None, handler: Callable) -> Callable:
+    """Add one command to the table; its docstring is the handler's."""
+    COMMANDS[name] = DbCommand(name, dtype_in, dtype_out, handler)
+    return handler
+
+
 def db_command(dtype_in: str | None, dtype_out: str | None):
     """Register the decorated handler under its own name."""
+    return lambda fn: register(fn.__name__, dtype_in, dtype_out, fn)
 
-    def deco(fn):
-        COMMANDS[fn.__name__] = DbCommand(fn.__name__, dtype_in, dtype_out, fn)
-        return fn
+
+def db_commands(name: str, dtype_in: str | None, dtype_out: str | None, doc: str):
+    """Register fn(store, argin, cmd) as command `name`, cmd being that name: one body
+    serves the commands that differ only by table and name (device, class, object)."""
+
+    def deco(fn: Callable) -> Callable:
+        def handler(store, argin):
+            return fn(store, argin, name)
+
+        handler.__name__ = handler.__qualname__ = name
+        handler.__doc__ = doc
+        return register(name, dtype_in, dtype_out, handler)
 
     return deco
 
