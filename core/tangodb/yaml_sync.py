@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -418,17 +419,7 @@ class YamlSync:
         else:
             entry.pop("alias", None)
         _sync_props(entry, "properties", props)
-        attr_map = entry.get("attribute_properties")
-        if attrs or attr_map:
-            if attr_map is None:
-                attr_map = entry["attribute_properties"] = CommentedMap()
-            for a in list(attr_map):
-                if a not in attrs:
-                    del attr_map[a]
-            for a, p in attrs.items():
-                _sync_props(attr_map, a, p)
-            if not attr_map:
-                del entry["attribute_properties"]
+        _sync_mapping(entry, "attribute_properties", attrs, _sync_props)
         return doc
 
     def _write_globals(self, doc, state: tuple):
@@ -442,54 +433,11 @@ class YamlSync:
                 doc.insert(0, block)
             else:
                 doc = CommentedSeq([block, doc])
-        cmap = block.get("classes")
-        if classes or class_attrs or cmap:
-            if cmap is None:
-                cmap = block["classes"] = CommentedMap()
-            for k in list(cmap):
-                if k not in classes and k not in class_attrs:
-                    del cmap[k]
-            for k in sorted(set(classes) | set(class_attrs)):
-                body = cmap.get(k)
-                if body is None:
-                    body = cmap[k] = CommentedMap()
-                _sync_props(body, "properties", classes.get(k, {}))
-                attrs = class_attrs.get(k, {})
-                amap = body.get("attribute_properties")
-                if attrs or amap is not None:
-                    if amap is None:
-                        amap = body["attribute_properties"] = CommentedMap()
-                    for a in list(amap):
-                        if a not in attrs:
-                            del amap[a]
-                    for a, p in attrs.items():
-                        _sync_props(amap, a, p)
-                    if not amap:
-                        del body["attribute_properties"]
-            if not cmap:
-                del block["classes"]
-        fmap = block.get("free_properties")
-        if free or fmap is not None:
-            if fmap is None:
-                fmap = block["free_properties"] = CommentedMap()
-            for k in list(fmap):
-                if k not in free:
-                    del fmap[k]
-            for k, p in free.items():
-                _sync_props(fmap, k, p)
-            if not fmap:
-                del block["free_properties"]
-        amap = block.get("attribute_aliases")
-        if aliases or amap is not None:
-            if amap is None:
-                amap = block["attribute_aliases"] = CommentedMap()
-            for k in list(amap):
-                if k not in aliases:
-                    del amap[k]
-            for k, v in aliases.items():
-                _sync_map(amap, k, v)
-            if not amap:
-                del block["attribute_aliases"]
+        wanted = {k: (classes.get(k, {}), class_attrs.get(k, {}))
+                  for k in sorted(set(classes) | set(class_attrs))}
+        _sync_mapping(block, "classes", wanted, _sync_class)
+        _sync_mapping(block, "free_properties", free, _sync_props)
+        _sync_mapping(block, "attribute_aliases", aliases, _sync_map)
         return doc
 
     def _entry_in(self, doc, exe: str, inst: str, key: str) -> bool:
@@ -515,21 +463,43 @@ def _sync_map(entry, key: str, value: str) -> None:
         entry[key] = value
 
 
-def _sync_props(parent, key: str, props: dict[str, list[str]]) -> None:
-    """Make parent[key] hold props, touching only the entries that differ (comments stay)."""
+def _sync_mapping(parent, key: str, wanted: dict, sync_item: Callable[[CommentedMap, str, object], None]):
+    """Make parent[key] a mapping of exactly the wanted items, touching only those that
+    differ (sync_item(mapping, name, value) writes one; comments stay). No mapping is
+    left empty: nothing wanted removes the key."""
     current = parent.get(key)
-    if not props:
+    if not wanted:
         if current is not None:
             del parent[key]
         return
     if current is None:
         current = parent[key] = CommentedMap()
-    for n in list(current):
-        if n not in props:
-            del current[n]
-    for n, v in props.items():
-        if n not in current or strings(current[n]) != v:
-            current[n] = _yaml_value(v)
+    for n in [n for n in current if n not in wanted]:
+        del current[n]
+    for n, v in wanted.items():
+        sync_item(current, n, v)
+    if not current:
+        del parent[key]
+
+
+def _sync_value(parent, name: str, values: list[str]) -> None:
+    if name not in parent or strings(parent[name]) != values:
+        parent[name] = _yaml_value(values)
+
+
+def _sync_props(parent, key: str, props: dict[str, list[str]]) -> None:
+    """parent[key]: {property: values}."""
+    _sync_mapping(parent, key, props, _sync_value)
+
+
+def _sync_class(classes, name: str, wanted: tuple[dict, dict]) -> None:
+    """classes[name]: {properties: ..., attribute_properties: {attribute: ...}}."""
+    props, attrs = wanted
+    body = classes.get(name)
+    if body is None:
+        body = classes[name] = CommentedMap()
+    _sync_props(body, "properties", props)
+    _sync_mapping(body, "attribute_properties", attrs, _sync_props)
 
 
 __all__ = ["YamlSync", "Path"]
