@@ -19,19 +19,55 @@ from __future__ import annotations
 
 import _thread
 import ctypes
+import os
+import threading
 
-_ensure = ctypes.pythonapi.PyGILState_Ensure
-_ensure.restype = ctypes.c_int
-_ensure.argtypes = []
-_PINNED: set[int] = set()
+_api = ctypes.pythonapi
+_api.PyGILState_Ensure.restype = ctypes.c_int
+_api.PyGILState_Ensure.argtypes = []
+_api.PyThreadState_Get.restype = ctypes.c_void_p
+_api.PyThreadState_Get.argtypes = []
+_api.PyThreadState_Clear.argtypes = [ctypes.c_void_p]
+_api.PyThreadState_Delete.argtypes = [ctypes.c_void_p]
+
+#: native thread id -> the PyThreadState* kept alive for that foreign thread
+_PINNED: dict[int, int] = {}
+# A forked child keeps only the forking thread; CPython has freed the others' states.
+os.register_at_fork(after_in_child=_PINNED.clear)
+
+
+def _foreign() -> bool:
+    """True on a thread CPython did not start (omniORB, ZMQ, a C library's thread)."""
+    known = threading._active.get(_thread.get_ident())  # noqa: SLF001 (no public lookup)
+    return known is None or isinstance(known, threading._DummyThread)  # noqa: SLF001
+
+
+def _release_dead() -> None:
+    """Free the kept states of foreign threads that have ended (omniORB retires idle
+    workers and starts new ones: without this each retired worker would leak ~20 kB)."""
+    try:
+        alive = {int(tid) for tid in os.listdir("/proc/self/task")}
+    except OSError:
+        return
+    for tid in [tid for tid in _PINNED if tid not in alive]:
+        state = _PINNED.pop(tid)
+        _api.PyThreadState_Clear(state)
+        _api.PyThreadState_Delete(state)
 
 
 def pin() -> None:
-    """Keep the calling thread's Python thread state for the life of the thread."""
-    ident = _thread.get_ident()
-    if ident not in _PINNED:
-        _PINNED.add(ident)
-        _ensure()
+    """Keep the calling foreign thread's Python state for the life of the thread.
+
+    Cheap after the first call on a thread (one dict lookup). A thread Python started
+    owns its state already and is left alone: CPython frees that state itself when the
+    thread ends, and freeing it again here would be a double free.
+    """
+    tid = _thread.get_native_id()
+    if tid in _PINNED or not _foreign():
+        return
+    _release_dead()
+    _api.PyGILState_Ensure()
+    _PINNED[tid] = _api.PyThreadState_Get()
 
 
 def in_request_thread(fn):
