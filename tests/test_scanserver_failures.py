@@ -11,6 +11,7 @@ import pytest
 import tango
 from helpers.nexus import wait_complete
 from helpers.scan_stack import DemoStack
+from helpers.waiting import wait_until
 
 from blisstango.clients.scan_events import RecordFollower
 from blisstango.core.data import ScanReader
@@ -41,16 +42,19 @@ def _wait_axis_back(stack, timeout=60.0):
         time.sleep(0.2)
 
 
+def _scan_under_way(dev, follower, ascan_args, npoints=5):
+    """Start an ascan; (its number, its record) once npoints points have arrived."""
+    n = dev.ascan(ascan_args)
+    rec = follower.record(n)
+    wait_until(lambda: rec.npoints >= npoints, 30, f"{npoints} points of scan {n}")
+    return n, rec
+
+
 def test_kill9_axismanager_mid_scan(stack):
     dev = stack.device("demo/scan/demo", timeout_ms=120000)
     follower = RecordFollower(dev)
     try:
-        n = dev.ascan(["m0", "0", "8", "40", "0.05", "diode"])
-        rec = follower.record(n)
-        deadline = time.monotonic() + 30
-        while rec.npoints < 5 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert rec.npoints >= 5
+        n, rec = _scan_under_way(dev, follower, ["m0", "0", "8", "40", "0.05", "diode"])
         os.kill(stack.pid("AxisManager/demo"), signal.SIGKILL)
         killed = time.monotonic()
         while dev.state() == tango.DevState.RUNNING and time.monotonic() - killed < 20:
@@ -117,11 +121,7 @@ def test_kill9_nexuswriter_mid_scan_file_still_complete(stack):
     dev = stack.device("demo/scan/demo", timeout_ms=120000)
     follower = RecordFollower(dev)
     try:
-        n = dev.ascan(["m1", "0", "10", "30", "0.02", "diode2"])
-        rec = follower.record(n)
-        deadline = time.monotonic() + 30
-        while rec.npoints < 5 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        n, rec = _scan_under_way(dev, follower, ["m1", "0", "10", "30", "0.02", "diode2"])
         os.kill(stack.pid("NexusWriter/default"), signal.SIGKILL)
         assert dev.WaitScan(120)
         rec = follower.wait_end(n, 10)
