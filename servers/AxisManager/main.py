@@ -8,24 +8,19 @@ green.patch()
 
 import sys  # noqa: E402
 
-from tango import GreenMode  # noqa: E402
-from tango.server import run  # noqa: E402
-
 from blisstango.core.motion import write_behind  # noqa: E402
 
+from ..serve import serve  # noqa: E402
 from . import executor  # noqa: E402
 from .axis_device import BlissAxis  # noqa: E402
 from .manager_device import AxisManagerDevice  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv if argv is None else argv)
-    args[0] = "AxisManager"
     write_behind.enable()  # this process owns its axes: settings writes off the hot path
-    run((BlissAxis, AxisManagerDevice), args=args, green_mode=GreenMode.Gevent,
-        pre_init_callback=executor.install)
+    status = serve("AxisManager", (BlissAxis, AxisManagerDevice), argv, pre_init_callback=executor.install)
     write_behind.flush()
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -9,18 +9,13 @@ green.patch()
 import logging  # noqa: E402
 import sys  # noqa: E402
 
-from tango import GreenMode  # noqa: E402
-from tango.server import run  # noqa: E402
-
+from ..serve import serve  # noqa: E402
 from .device import ScanServer  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    args = list(sys.argv if argv is None else argv)
-    args[0] = "ScanServer"
-    run((ScanServer,), args=args, green_mode=GreenMode.Gevent)
-    return 0
+    return serve("ScanServer", (ScanServer,), argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,19 @@
+"""What every blisstango server's `main()` does once its module has patched gevent: run
+its device classes under the server's own name, in gevent green mode."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from tango import GreenMode
+from tango.server import run
+
+
+def serve(name: str, classes: tuple, argv: list[str] | None = None, **run_options: Any) -> int:
+    """Run the Tango server `name <instance> [options]` (argv[0] becomes `name`, so the
+    server registers under it however it was started); returns the exit status."""
+    args = list(sys.argv if argv is None else argv)
+    args[0] = name
+    run(classes, args=args, green_mode=GreenMode.Gevent, **run_options)
+    return 0
