@@ -48,21 +48,6 @@ def _blisstango(*args: str) -> None:
     subprocess.run([str(BIN / "blisstango"), *args], check=True, capture_output=True, timeout=180)
 
 
-def _wait_on(dev, timeout: float = 90.0) -> None:
-    import tango
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if dev.state() == tango.DevState.ON:
-                return
-        except tango.DevFailed:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{dev.dev_name()} not ON after {timeout} s")
-        time.sleep(0.2)
-
-
 def _timing(redis_client, key: str) -> dict:
     from blisstango.core.data import ScanReader
 
@@ -92,12 +77,12 @@ def through_tango(workdir: Path, ns: list[int], timescan_points: int) -> dict:
     import redis
     import tango
 
-    from blisstango.clients.demo_scan import wait_written
+    from blisstango.clients.demo_scan import wait_state, wait_written
     from blisstango.clients.scan_events import RecordFollower
 
     dev = tango.DeviceProxy("demo/scan/demo")
     dev.set_timeout_millis(600000)
-    _wait_on(dev)
+    wait_state(dev, (tango.DevState.ON,), 90)
     dev.write_attribute("SCAN_SAVING", json.dumps({"base_path": str(workdir / "data")}))
     m0 = tango.DeviceProxy("demo/axis/m0")
     m0.write_attribute("Acceleration", 1e7)

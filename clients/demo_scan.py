@@ -24,7 +24,8 @@ WRITER_DEVICE = "demo/writer/default"
 ASCAN = ["m0", "0", "5", "25", "0.02", "diode"]
 
 
-def _wait_state(dev, states, timeout: float) -> None:
+def wait_state(dev: tango.DeviceProxy, states: tuple, timeout: float) -> None:
+    """Poll until the device is in one of `states` (a server still starting may refuse)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -33,7 +34,12 @@ def _wait_state(dev, states, timeout: float) -> None:
         except tango.DevFailed:
             pass
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{dev.dev_name()} not ready after {timeout:.0f} s: {dev.status()}")
+            try:
+                status = dev.status()
+            except tango.DevFailed as exc:
+                status = exc.args[0].desc.strip()
+            raise TimeoutError(f"{dev.dev_name()} not in {', '.join(map(str, states))} after {timeout:.0f} s: "
+                               f"{status}")
         time.sleep(0.1)
 
 
@@ -93,7 +99,7 @@ def run_alignment(data_dir: Path) -> dict:
     """Run the demo ascan; returns {scan, peak, cen, fwhm, file, entry, points}."""
     dev = tango.DeviceProxy(SCAN_DEVICE)
     dev.set_timeout_millis(60000)
-    _wait_state(dev, (tango.DevState.ON, tango.DevState.ALARM), 60)
+    wait_state(dev, (tango.DevState.ON, tango.DevState.ALARM), 60)
     dev.write_attribute("SCAN_SAVING", json.dumps({"base_path": str(data_dir)}))
     table = LiveTable()
     follower = RecordFollower(dev, on_message=table)
