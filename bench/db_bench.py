@@ -5,7 +5,8 @@
 
 Per database: median / p99 latency (ms) of DbGetDeviceProperty (5 properties),
 DbImportDevice, DbPutDeviceProperty, DbGetDeviceExportedList("*") with N devices
-registered; read throughput (calls/s) with 1 and 4 client processes; time until a
+registered; read throughput (calls/s) with 1 and 4 client processes and the server's
+CPU time per read (independent of how busy the machine is); time until a
 server with 500 devices (bench/ping_server.py) answers ping on all of them. For BeaconDB also
 the load time of a 10,000-device YAML tree (when the config layer is available).
 
@@ -30,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+import psutil  # noqa: E402
 import tango  # noqa: E402
 from helpers.procs import kill_tree, start  # noqa: E402
 from helpers.tango_db import BeaconDBProcess, SqliteDBProcess  # noqa: E402
@@ -77,11 +79,16 @@ def worker(port: int, n: int, seconds: float) -> None:
     print(count)
 
 
-def throughput(port: int, n: int, clients: int, seconds: float) -> float:
+def throughput(port: int, n: int, clients: int, seconds: float, server_pid: int) -> dict:
+    """Reads per second from `clients` processes, and the server's CPU time per read: the
+    figure that does not depend on how many cores the clients leave to the server."""
+    server = psutil.Process(server_pid)
+    cpu0 = sum(server.cpu_times()[:2])
     procs = [subprocess.Popen([sys.executable, __file__, "--worker", str(port), str(n), str(seconds)],
                               stdout=subprocess.PIPE, text=True) for _ in range(clients)]
     total = sum(int(p.communicate()[0].split()[-1]) for p in procs)
-    return round(total / seconds, 1)
+    cpu = sum(server.cpu_times()[:2]) - cpu0
+    return {"reads_per_s": round(total / seconds, 1), "server_cpu_us_per_read": round(cpu / total * 1e6, 1)}
 
 
 def ping_time(db_proc, workdir: Path, ndev: int) -> float | None:
@@ -189,8 +196,8 @@ def measure(kind: str, cls, args, workdir: Path) -> dict:
             args.calls)
         out["DbGetDeviceExportedList_all"] = latency(
             lambda i: db.command_inout("DbGetDeviceExportedList", "*"), max(10, args.calls // 10))
-        out["read_throughput_1_client"] = throughput(proc.port, n, 1, args.seconds)
-        out["read_throughput_4_clients"] = throughput(proc.port, n, 4, args.seconds)
+        out["read_throughput_1_client"] = throughput(proc.port, n, 1, args.seconds, proc.proc.pid)
+        out["read_throughput_4_clients"] = throughput(proc.port, n, 4, args.seconds, proc.proc.pid)
         out[f"ping_{args.ping_devices}_devices_s"] = ping_time(proc, workdir, args.ping_devices)
         return out
     finally:
@@ -227,8 +234,10 @@ def main() -> None:
         result[f"server_start_{args.ping_devices}_devices"] = cache
     b, s = result["beacondb"], result["pytango_sqlite"]
     result["ratios_beacondb_over_sqlite"] = {
-        "read_throughput_4_clients": round(b["read_throughput_4_clients"] / s["read_throughput_4_clients"], 2),
-        "read_throughput_1_client": round(b["read_throughput_1_client"] / s["read_throughput_1_client"], 2),
+        **{f"{k}": round(b[k]["reads_per_s"] / s[k]["reads_per_s"], 2)
+           for k in ("read_throughput_4_clients", "read_throughput_1_client")},
+        "server_cpu_per_read_4_clients": round(s["read_throughput_4_clients"]["server_cpu_us_per_read"]
+                                               / b["read_throughput_4_clients"]["server_cpu_us_per_read"], 2),
         **{k: round(s[k]["median_ms"] / b[k]["median_ms"], 2) for k in
            ("DbGetDeviceProperty_5", "DbImportDevice", "DbPutDeviceProperty", "DbGetDeviceExportedList_all")},
     }
