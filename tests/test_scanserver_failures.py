@@ -42,11 +42,13 @@ def _wait_axis_back(stack, timeout=60.0):
         time.sleep(0.2)
 
 
-def _scan_under_way(dev, follower, ascan_args, npoints=5):
-    """Start an ascan; (its number, its record) once npoints points have arrived."""
+def _kill9_mid_scan(stack, dev, follower, ascan_args, server, npoints=5):
+    """Start an ascan, kill -9 `server` once npoints points have arrived; (the scan's
+    number, its record)."""
     n = dev.ascan(ascan_args)
     rec = follower.record(n)
     wait_until(lambda: rec.npoints >= npoints, 30, f"{npoints} points of scan {n}")
+    os.kill(stack.pid(server), signal.SIGKILL)
     return n, rec
 
 
@@ -54,8 +56,8 @@ def test_kill9_axismanager_mid_scan(stack):
     dev = stack.device("demo/scan/demo", timeout_ms=120000)
     follower = RecordFollower(dev)
     try:
-        n, rec = _scan_under_way(dev, follower, ["m0", "0", "8", "40", "0.05", "diode"])
-        os.kill(stack.pid("AxisManager/demo"), signal.SIGKILL)
+        n, rec = _kill9_mid_scan(stack, dev, follower, ["m0", "0", "8", "40", "0.05", "diode"],
+                                 "AxisManager/demo")
         killed = time.monotonic()
         while dev.state() == tango.DevState.RUNNING and time.monotonic() - killed < 20:
             time.sleep(0.02)
@@ -121,8 +123,8 @@ def test_kill9_nexuswriter_mid_scan_file_still_complete(stack):
     dev = stack.device("demo/scan/demo", timeout_ms=120000)
     follower = RecordFollower(dev)
     try:
-        n, rec = _scan_under_way(dev, follower, ["m1", "0", "10", "30", "0.02", "diode2"])
-        os.kill(stack.pid("NexusWriter/default"), signal.SIGKILL)
+        n, rec = _kill9_mid_scan(stack, dev, follower, ["m1", "0", "10", "30", "0.02", "diode2"],
+                                 "NexusWriter/default")
         assert dev.WaitScan(120)
         rec = follower.wait_end(n, 10)
     finally:
