@@ -245,6 +245,19 @@ def test_no_counter_given_uses_the_active_measurement_group(scan_dev, follower):
         scan_dev.write_attribute("ActiveMeasurementGroup", "nope")
 
 
+@pytest.mark.parametrize("attr, value, message", [
+    ("SCAN_SAVING", "[1]", "SCAN_SAVING: '[1]' is not a JSON object: a JSON object is needed"),
+    ("SCAN_SAVING", "{bad", "SCAN_SAVING: '{bad' is not a JSON object"),
+    ("ActiveMeasurementGroup", "nope", "no measurement group 'nope'"),
+])
+def test_bad_settings_refused_unchanged(scan_dev, attr, value, message):
+    before = scan_dev.read_attribute(attr).value
+    with pytest.raises(tango.DevFailed) as err:
+        scan_dev.write_attribute(attr, value)
+    assert any(e.reason == "ScanArgumentError" and message in e.desc for e in err.value.args), err.value.args
+    assert scan_dev.read_attribute(attr).value == before
+
+
 def test_session_loaded_from_beacon(stack, scan_dev):
     assert set(scan_dev.Axes) == {"m0", "m1", "sl_up", "sl_down", "sl_vgap", "sl_voffset"}
     assert {"diode", "diode2"} <= set(scan_dev.Counters)
