@@ -49,7 +49,7 @@ class DbProcess(ServerProcess):
 
     def start(self) -> DbProcess:
         self.launch(self.command(), env=self.env, cwd=str(self.workdir))
-        self.wait_ready(lambda: db_answers(self.tango_host), f"database at {self.tango_host}", 30)
+        self.wait_ready(lambda: db_answers(self.tango_host), f"database at {self.tango_host}", 60)
         return self
 
 
