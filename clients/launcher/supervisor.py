@@ -17,7 +17,7 @@ from pathlib import Path
 import gevent
 import psutil
 
-from blisstango.core.beacon.child_process import die_with_parent
+from blisstango.core.beacon.child_process import die_with_parent, environment
 
 
 def stop_process_tree(pid: int, timeout: float = 10.0) -> None:
@@ -95,17 +95,11 @@ class ManagedProcess:
             self.on_change()
 
     def _spawn(self) -> None:
-        env = dict(os.environ)
-        for key, value in (self.env or {}).items():
-            if value is None:
-                env.pop(key, None)
-            else:
-                env[key] = value
         with open(self.log, "ab") as log:
             log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(self.argv)}\n".encode())
             log.flush()
             self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, env=env,
+                                         stdin=subprocess.DEVNULL, env=environment(self.env),
                                          preexec_fn=functools.partial(die_with_parent, os.getpid()))
         self.started_at = time.monotonic()
         self._set_state("starting")

@@ -15,12 +15,12 @@ import ctypes
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import gevent.monkey
 
-__all__ = ["Child", "die_with_parent", "spawn"]
+__all__ = ["Child", "die_with_parent", "environment", "spawn"]
 
 _fork = gevent.monkey.get_original("os", "fork")
 _waitpid = gevent.monkey.get_original("os", "waitpid")
@@ -68,6 +68,18 @@ class Child:
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
+
+
+def environment(changes: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """This process's environment with `changes` applied; a None value removes that
+    variable (a child must not inherit, say, a Redis URL meant for its parent)."""
+    env = dict(os.environ)
+    for key, value in (changes or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
 
 
 def die_with_parent(parent: int) -> None:

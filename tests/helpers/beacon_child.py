@@ -132,12 +132,9 @@ class BeaconChild:
     def __init__(self, env: dict[str, str | None] | None = None, timeout: float = 30.0) -> None:
         import gevent.queue
 
-        full_env = dict(os.environ)
-        for key, value in (env or {}).items():  # None removes a variable
-            if value is None:
-                full_env.pop(key, None)
-            else:
-                full_env[key] = value
+        from blisstango.core.beacon.child_process import environment
+
+        full_env = environment(env)  # None removes a variable
         self.timeout = timeout
         self.proc = subprocess.Popen([sys.executable, str(HERE)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=full_env, text=True,

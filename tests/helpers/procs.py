@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 
 from blisstango.clients.launcher.supervisor import stop_process_tree
+from blisstango.core.beacon.child_process import environment
 
 
 def free_port() -> int:
@@ -37,14 +38,8 @@ def wait_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> None
 def start(cmd: Sequence[str], log: Path, env: dict | None = None, cwd: str | None = None) -> subprocess.Popen:
     """Start cmd in its own process group, output to log; env is added to this process's
     environment (a None value removes that variable)."""
-    full_env = dict(os.environ)
-    for key, value in (env or {}).items():
-        if value is None:
-            full_env.pop(key, None)
-        else:
-            full_env[key] = value
     fh = open(log, "ab")
-    return subprocess.Popen(list(cmd), stdout=fh, stderr=subprocess.STDOUT, env=full_env,
+    return subprocess.Popen(list(cmd), stdout=fh, stderr=subprocess.STDOUT, env=environment(env),
                             cwd=cwd, start_new_session=True)
 
 
