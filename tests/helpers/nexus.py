@@ -205,3 +205,42 @@ class NexusWriterServer(ServerProcess):
             return tango.DeviceProxy(self.device).state() != tango.DevState.INIT
         except tango.DevFailed:
             return False
+
+
+def points_on_disk(path: Path, dataset: str) -> int:
+    """Length of `dataset` as a SWMR reader in a process of its own sees it; -1 while the
+    file cannot be read that way (missing, or its writer is not in SWMR mode yet)."""
+    code = ("import sys, h5py\n"
+            "with h5py.File(sys.argv[1], 'r', swmr=True, locking=False) as f:\n"
+            "    print(f[sys.argv[2]].shape[0])\n")
+    res = subprocess.run([sys.executable, "-c", code, str(path), dataset], capture_output=True, text=True,
+                         timeout=60)
+    return int(res.stdout.strip()) if res.returncode == 0 and res.stdout.strip() else -1
+
+
+def erase_object_header(path: Path, name: str) -> int:
+    """Zero the object header of `name` in a file nobody holds: what a writer killed
+    outside SWMR mode leaves when it had written the link to an object but not the
+    object's header yet. Returns the header's address."""
+    with h5py.File(path, "r", swmr=True, locking=False) as f:
+        info = h5py.h5o.get_info(f[name].id)
+        addr, size = info.addr, info.hdr.space.total
+    with open(path, "r+b") as fh:
+        fh.seek(addr)
+        fh.write(b"\0" * size)
+    return addr
+
+
+def create_and_kill(path: Path) -> None:
+    """A process creates the HDF5 file `path` as the writer does and is killed -9 before
+    its first flush: the file then holds HDF5's superblock and nothing else."""
+    code = ("import sys, time, h5py\n"
+            "f = h5py.File(sys.argv[1], 'w', libver='latest', locking=False)\n"
+            "print('created', flush=True)\n"
+            "time.sleep(600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "created", f"{path} not created"
+    finally:
+        proc.kill()
+        proc.wait(10)

@@ -7,6 +7,13 @@ refuse to reopen the file: the "open for write" status flags in the superblock a
 stale end-of-allocation address. `h5clear -s -i` removes both; the HDF5 library bundled
 with h5py exposes the same operations (file access properties `clear_status_flags`,
 `skip_eof_check` and `H5Fincrement_filesize`), which `recover()` calls through ctypes.
+
+Outside SWMR mode (creating a file or an entry, finishing an entry) HDF5 writes its
+metadata in no particular order, so a writer killed there can leave a link to an object
+header that was never written. `unreadable()` finds such an entry and `rewrite_without()`
+drops it (HDF5 cannot unlink an object whose header it cannot read) so the writer can
+write it again from the data Redis; a file killed before its root group was ever written
+holds nothing and is started afresh.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ import errno
 import glob
 import logging
 import os
+import shutil
+import time
 from functools import cache
 
 import h5py
@@ -57,7 +66,8 @@ def recover(path: str) -> None:
 def open_for_write(path: str) -> h5py.File:
     """The dataset file in append mode (created with its folders if missing), recovered
     first when a previous writer died with it open. File locking is off: a reader that
-    opened the file must never block the writer."""
+    opened the file must never block the writer. OSError naming the file and what HDF5
+    said when it cannot be opened even so."""
     folder = os.path.dirname(path)
     if folder:
         try:
@@ -67,8 +77,114 @@ def open_for_write(path: str) -> h5py.File:
     try:
         return h5py.File(path, "a", libver="latest", locking=False)
     except OSError as exc:
-        if not os.path.exists(path) or "already open for" not in str(exc):
+        if not os.path.exists(path):
             raise
-    recover(path)
+        first = exc
+    unwritten = root_never_written(path)
+    if unwritten:
+        if unwritten == "empty":
+            os.remove(path)
+            kept = "it held nothing else and is started again"
+        else:
+            kept = f"{path}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}"
+            os.replace(path, kept)
+            kept = f"its bytes are kept as {kept}, and a new file is started"
+        log.warning("%s: the writer that created it was killed before writing its root group (%s): %s",
+                    path, first, kept)
+        return h5py.File(path, "a", libver="latest", locking=False)
+    if not any(mark in str(first) for mark in _KILLED_WRITER_MARKS):
+        raise OSError(f"{path}: HDF5 cannot open the file: {first}") from first
+    try:
+        recover(path)
+        f = h5py.File(path, "a", libver="latest", locking=False)
+    except OSError as exc:
+        raise OSError(f"{path}: HDF5 cannot open the file, even after clearing the marks of a writer "
+                      f"killed with it open ({first}): {exc}") from exc
     log.warning("%s: recovered after a writer died with it open", path)
-    return h5py.File(path, "a", libver="latest", locking=False)
+    return f
+
+
+_KILLED_WRITER_MARKS = ("already open for", "truncated file")
+_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def root_never_written(path: str) -> str | None:
+    """For an HDF5 file (superblock version 2 or 3, as libver "latest" writes) whose root
+    group object header was never written, because the writer that created it was killed
+    before its first flush: "empty" when the file ends before that header (it holds the
+    superblock alone), "zeros" when the header's place is still zeros; else None."""
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+        if not head.startswith(_SIGNATURE) or len(head) < 12 or head[8] not in (2, 3):
+            return None
+        size = head[9]
+        if len(head) < 12 + 4 * size:
+            return None
+        base = int.from_bytes(head[12:12 + size], "little")
+        root = base + int.from_bytes(head[12 + 3 * size:12 + 4 * size], "little")
+        if root >= os.path.getsize(path):
+            return "empty"
+        fh.seek(root)
+        return None if any(fh.read(4)) else "zeros"  # 'OHDR' once written
+
+
+def unreadable(f: h5py.File, name: str) -> str | None:
+    """Why the object `name` of `f`, or something under it, cannot be read ('<path>:
+    <what HDF5 said>'); None when all of it reads or it does not exist. Every object is
+    opened, every attribute and the last row of every stored dataset read: what the
+    writer will touch when it resumes."""
+    pending = [name]
+    while pending:
+        path = pending.pop()
+        try:
+            if path == name and name not in f:
+                return None
+            obj = f[path]
+            for key in obj.attrs:
+                obj.attrs[key]
+            if isinstance(obj, h5py.Group):
+                pending += [f"{path}/{k}" for k in obj if isinstance(obj.get(k, getlink=True), h5py.HardLink)]
+            elif obj.shape and obj.shape[0] and not obj.is_virtual:
+                obj[-1]
+            elif obj.shape == ():
+                obj[()]
+        except (KeyError, OSError, RuntimeError, ValueError, TypeError) as exc:
+            return f"/{path}: {_said(exc)}"
+    return None
+
+
+def rewrite_without(path: str, name: str) -> None:
+    """Replace the file by a copy of its root attributes and of every top-level object
+    but `name` (copied by HDF5 itself: data, attributes and links unchanged). The file
+    must not be open for writing. OSError naming the object HDF5 could not copy."""
+    tmp = f"{path}.rebuild"
+    try:
+        with h5py.File(path, "r", locking=False) as src, \
+                h5py.File(tmp, "w", libver="latest", locking=False) as dst:
+            try:
+                for key in src.attrs:
+                    dst.attrs.create(key, src.attrs[key], dtype=src.attrs.get_id(key).dtype)
+                keys = [k for k in src if k != name]
+            except (KeyError, OSError, RuntimeError, ValueError) as exc:
+                raise OSError(f"{path}: the root group cannot be read: {_said(exc)}") from exc
+            for key in keys:
+                try:
+                    link = src.get(key, getlink=True)
+                    if isinstance(link, h5py.HardLink):
+                        src.copy(key, dst, name=key)
+                    else:
+                        dst[key] = link
+                except (KeyError, OSError, RuntimeError, ValueError) as exc:
+                    raise OSError(f"{path}: /{key} cannot be copied while dropping the damaged "
+                                  f"/{name}: {_said(exc)}") from exc
+        shutil.copymode(path, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _said(exc: Exception) -> str:
+    """HDF5's message (h5py wraps it in a KeyError for objects it cannot open)."""
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)

@@ -22,7 +22,7 @@ import redis
 
 from ..reader import Batch, ScanReader
 from . import entry as nxentry
-from .h5files import open_for_write
+from .h5files import open_for_write, rewrite_without, unreadable
 from .naming import places
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,7 @@ class ScanWriter:
         self.filename = self.filename_map(raw) if self.filename_map else raw
         self.entry = nxentry.entry_name(info)
         self._file = open_for_write(self.filename)
+        self._drop_if_damaged(info)
         group = self._file.get(self.entry)
         if group is not None and "scan_key" not in group.attrs:  # skeleton cut short by a kill
             del self._file[self.entry]
@@ -142,6 +143,27 @@ class ScanWriter:
         nxentry.finalize(self._file, final)
         self._close()
         self.state = WriteState.DONE
+
+    def _drop_if_damaged(self, info: dict) -> None:
+        """An entry of this scan that a writer killed outside SWMR mode left unreadable is
+        dropped from the file (other entries kept as they are), to be written again from
+        point 0 of the data Redis; an entry of another scan is never touched."""
+        damage = unreadable(self._file, self.entry)
+        if damage is None:
+            return
+        try:
+            owner = self._file[self.entry].attrs.get("scan_key")
+        except (KeyError, OSError, RuntimeError, ValueError):
+            owner = None  # its header is what was not written: only a writer of this entry did that
+        if owner is not None and owner != info["key"]:
+            raise ScanWriteError(f"{self.filename}: entry {self.entry} of scan {owner!r} is damaged "
+                                 f"({damage}); not replaced by scan {info['key']!r}")
+        self._close()
+        rewrite_without(self.filename, self.entry)
+        log.warning("%s: entry %s cannot be read (%s), as a writer killed outside SWMR mode leaves it: "
+                    "dropped, the file's other entries kept, and written again from point 0 of scan %s",
+                    self.filename, self.entry, damage, self.key)
+        self._file = open_for_write(self.filename)
 
     def _progress_from(self, group: h5py.Group, info: dict) -> dict[str, h5py.Dataset]:
         """The dataset holding the point count of each channel; fills self.progress."""
