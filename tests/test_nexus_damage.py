@@ -85,6 +85,28 @@ def test_file_killed_before_its_root_group_was_written_is_started_again(data_red
     assert "killed before writing its root group" in (tmp_path / "writer_B.log").read_text()
 
 
+def test_file_whose_root_group_header_is_zeros_is_kept_aside_and_started_again(data_redis, writers, tmp_path):
+    """A writer killed during its first flush wrote some metadata but not the root group's
+    header (seen with kills under load): nothing in the file can be reached. Its bytes
+    are kept beside it and the scan is written into a new file."""
+    session, src, procs = writers
+    b = tmp_path / "B" / "data.h5"
+    procs["B"].kill()
+    (tmp_path / "B").mkdir()
+    create_and_kill(b)
+    with open(b, "ab") as fh:  # metadata written past the root header's place, which stays zeros
+        fh.write(b"\0" * 4096 + b"OHDR" + b"\x5a" * 508)
+    damaged = b.read_bytes()
+    procs["B"].start()
+    publish_scan(data_redis, session, f"{src}/data.h5", 50, block=5)
+    wait_complete(tmp_path / "A" / "data.h5", "1.1")
+    wait_complete(b, "1.1")
+    assert_same_files(tmp_path / "A" / "data.h5", b)
+    aside = list(b.parent.glob("data.h5.unreadable-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == damaged
+    assert f"its bytes are kept as {aside[0]}" in (tmp_path / "writer_B.log").read_text()
+
+
 def test_file_whose_root_group_cannot_be_read_faults_naming_file_and_hdf5_error(data_redis, writers, tmp_path):
     """Damage no kill explains (the root group's header garbled): nothing is guessed, the
     scan FAULTs with the file and what HDF5 said, and the file is left as it was."""

@@ -65,9 +65,10 @@ def recover(path: str) -> None:
 
 def open_for_write(path: str) -> h5py.File:
     """The dataset file in append mode (created with its folders if missing), recovered
-    first when a previous writer died with it open. File locking is off: a reader that
-    opened the file must never block the writer. OSError naming the file and what HDF5
-    said when it cannot be opened even so."""
+    first when a previous writer died with it open, started again when that writer died
+    before writing its root group. File locking is off: a reader that opened the file
+    must never block the writer. OSError naming the file and what HDF5 said when it
+    cannot be opened even so."""
     folder = os.path.dirname(path)
     if folder:
         try:
@@ -75,23 +76,25 @@ def open_for_write(path: str) -> h5py.File:
         except FileExistsError:  # a file where a folder should be: say so plainly
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), folder) from None
     try:
-        return h5py.File(path, "a", libver="latest", locking=False)
+        f = h5py.File(path, "a", libver="latest", locking=False)
     except OSError as exc:
         if not os.path.exists(path):
             raise
-        first = exc
-    unwritten = root_never_written(path)
-    if unwritten:
-        if unwritten == "empty":
-            os.remove(path)
-            kept = "it held nothing else and is started again"
-        else:
-            kept = f"{path}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}"
-            os.replace(path, kept)
-            kept = f"its bytes are kept as {kept}, and a new file is started"
-        log.warning("%s: the writer that created it was killed before writing its root group (%s): %s",
-                    path, first, kept)
-        return h5py.File(path, "a", libver="latest", locking=False)
+        f = _reopen(path, exc)
+    try:
+        len(f)  # the root group's header; a file recovered without it opens all the same
+    except (KeyError, OSError, RuntimeError) as exc:
+        f.close()
+        if root_never_written(path):
+            return _start_again(path, exc)
+        raise OSError(f"{path}: the root group cannot be read: {_said(exc)}") from exc
+    return f
+
+
+def _reopen(path: str, first: OSError) -> h5py.File:
+    """The file HDF5 refused to open (`first`), once the marks of a killed writer are gone."""
+    if root_never_written(path):
+        return _start_again(path, first)
     if not any(mark in str(first) for mark in _KILLED_WRITER_MARKS):
         raise OSError(f"{path}: HDF5 cannot open the file: {first}") from first
     try:
@@ -102,6 +105,22 @@ def open_for_write(path: str) -> h5py.File:
                       f"killed with it open ({first}): {exc}") from exc
     log.warning("%s: recovered after a writer died with it open", path)
     return f
+
+
+def _start_again(path: str, why: Exception) -> h5py.File:
+    """A new file in place of one whose root group was never written (nothing in it can
+    be reached, and its scan is still in the data Redis). A file that holds more than
+    its superblock is kept aside, not deleted."""
+    if root_never_written(path) == "empty":
+        os.remove(path)
+        kept = "it held nothing else and is started again"
+    else:
+        aside = f"{path}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}"
+        os.replace(path, aside)
+        kept = f"its bytes are kept as {aside}, and a new file is started"
+    log.warning("%s: the writer that created it was killed before writing its root group (%s): %s",
+                path, _said(why), kept)
+    return h5py.File(path, "a", libver="latest", locking=False)
 
 
 _KILLED_WRITER_MARKS = ("already open for", "truncated file")
