@@ -1,7 +1,7 @@
 """Stress for the intermittent crashes of gevent + PyTango processes: counts how many of
 N child processes die, per way Python is entered from a thread it did not start.
 
-    python bench/thread_state_stress.py [--runs 10] [--events 3000] [CASE ...]
+    python scripts/thread_state_stress.py [--runs 10] [--events 3000] [CASE ...]
 
 Cases (each child is a fresh process; exit code != 0 is a crash):
   foreign-gevent[-pin]  a C thread (pthread_create) enters Python once through the plain
