@@ -7,6 +7,8 @@ the file and HDF5's words."""
 
 from __future__ import annotations
 
+import os
+
 import h5py
 import pytest
 from helpers.nexus import (
@@ -69,6 +71,35 @@ def test_entry_left_unreadable_by_a_kill_is_rebuilt_and_other_entries_kept(data_
     log = (tmp_path / "writer_B.log").read_text()
     assert f"entry 2.1 cannot be read (/2.1{damaged}: " in log and "bad object header version number" in log
     assert "written again from point 0" in log
+
+
+@pytest.mark.parametrize("nth", [3, 5, 7])
+def test_writer_killed_at_a_write_of_a_new_files_first_flush(data_redis, writers, tmp_path, nth):
+    """strace kills writer B (SIGKILL) at its nth pwrite64 to a new file: in the first flush,
+    before SWMR mode orders HDF5's writes. No torn file is left under the scan's name, and
+    the restarted writer writes the same file as the undisturbed writer A."""
+    session, src, procs = writers
+    b = tmp_path / "B" / "data.h5"
+    plain = procs["B"].args
+    procs["B"].stop()
+    procs["B"].args = ["strace", "-f", "-qq", "-o", os.devnull, "-e", "trace=pwrite64",
+                       "-e", f"inject=pwrite64:signal=KILL:when={nth}", *plain]
+    procs["B"].start()
+    killed = {}
+
+    def chaos(i):
+        if i == 100:
+            procs["B"].proc.wait(60)  # strace ends with its tracee
+            procs["B"].proc = None
+            killed["files"] = sorted(p.name for p in b.parent.iterdir())
+            procs["B"].args = plain
+            procs["B"].start()
+
+    publish_scan(data_redis, session, f"{src}/data.h5", 300, block=10, period=0.004, on_point=chaos)
+    assert "data.h5" not in killed["files"], killed  # a file nobody can read was never published
+    wait_complete(tmp_path / "A" / "data.h5", "1.1")
+    wait_complete(b, "1.1")
+    assert_same_files(tmp_path / "A" / "data.h5", b)
 
 
 def test_file_killed_before_its_root_group_was_written_is_started_again(data_redis, writers, tmp_path):

@@ -123,6 +123,12 @@ def _start_again(path: str, why: Exception) -> h5py.File:
     return h5py.File(path, "a", libver="latest", locking=False)
 
 
+def creating_path(path: str) -> str:
+    """Where a new dataset file is written until its first flush (hidden, same folder)."""
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}.creating")
+
+
 _KILLED_WRITER_MARKS = ("already open for", "truncated file")
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"
 

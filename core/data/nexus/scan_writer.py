@@ -3,7 +3,9 @@
 The number of points of a channel in the file is the length of its dataset and nothing
 else: a writer (re)started at any time reads each channel from the data Redis starting
 at exactly that index, so a killed and restarted writer ends with the same file as an
-uninterrupted one. Points are appended as they arrive and the file is flushed every
+uninterrupted one. A new file gets its name only once its first flush is complete
+(HDF5 orders metadata writes in SWMR mode only: a kill before that flush may leave a
+root group nobody can read). Points are appended as they arrive and the file is flushed every
 `flush_period` in SWMR mode, so readers opening it with `swmr=True` see the scan grow.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
@@ -22,7 +25,7 @@ import redis
 
 from ..reader import Batch, ScanReader
 from . import entry as nxentry
-from .h5files import open_for_write, rewrite_without, unreadable
+from .h5files import creating_path, open_for_write, rewrite_without, unreadable
 from .naming import places
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,7 @@ class ScanWriter:
         self.found_complete = False  # the entry was already complete: nothing to do
         self.last_activity = time.monotonic()  # last point received (for stall detection)
         self._file: h5py.File | None = None
+        self._creating: str | None = None  # the new file's name until its first flush
         self._dirty = False
 
     # ------------------------------------------------------------------ public
@@ -116,7 +120,12 @@ class ScanWriter:
         raw = str(info["filename"])
         self.filename = self.filename_map(raw) if self.filename_map else raw
         self.entry = nxentry.entry_name(info)
-        self._file = open_for_write(self.filename)
+        self._creating = None
+        if not os.path.exists(self.filename):  # written under another name until its first flush
+            self._creating = creating_path(self.filename)
+            if os.path.exists(self._creating):  # an attempt of a killed writer: never published
+                os.remove(self._creating)
+        self._file = open_for_write(self._creating or self.filename)
         self._drop_if_damaged(info)
         group = self._file.get(self.entry)
         if group is not None and "scan_key" not in group.attrs:  # skeleton cut short by a kill
@@ -191,6 +200,10 @@ class ScanWriter:
         except (ValueError, RuntimeError, OSError) as exc:  # an old-format file: flush mode
             log.info("%s: SWMR not possible (%s): readers must reopen the file to see new points",
                      self.filename, exc)
+        if self._creating:
+            self._file.flush()
+            os.replace(self._creating, self.filename)
+            self._creating = None
         start = dict(self.progress)
         flusher = gevent.spawn(self._flush_loop)
         try:
