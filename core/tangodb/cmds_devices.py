@@ -158,15 +158,29 @@ DEVICE_LISTS = {
 }
 
 
+def _matching(devices, keys, ok) -> list:
+    """The devices one of whose `keys` (attrgetters, one or two) matches: written out per
+    count, as a generator per device tripled the time of a 2,000-device list."""
+    if len(keys) == 1:
+        (key,) = keys
+        return [d for d in devices if (v := key(d)) is not None and ok(v)]
+    first, second = keys
+    return [d for d in devices
+            if ((v := first(d)) is not None and ok(v)) or ((w := second(d)) is not None and ok(w))]
+
+
 def _device_list(name: str, field: str, matched: tuple[str, ...], exported_only: bool) -> None:
     answer, keys = attrgetter(field), [attrgetter(f) for f in matched]
 
     def handler(store: TangoStore, argin):
         ok = patterns.matcher(argin)
         with store.lock:
-            return sorted({answer(d) for d in store.devices.values()
-                           if (d.exported or not exported_only)
-                           and any(v is not None and ok(v) for v in (key(d) for key in keys))})
+            devices = store.devices.values()
+            if exported_only:
+                devices = [d for d in devices if d.exported]
+            if not patterns.matches_all(argin):  # "*" (the usual query) needs no test per device
+                devices = _matching(devices, keys, ok)
+            return sorted({answer(d) for d in devices})
 
     handler.__name__ = handler.__qualname__ = name
     handler.__doc__ = (f"wildcard on {' or '.join(matched)} -> sorted distinct {field} of the "

@@ -11,10 +11,15 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 
+def matches_all(pattern: str) -> bool:
+    """True for ``*`` (``%``, ``**``...): every name matches, no need to test each."""
+    return bool(pattern) and not pattern.strip("*%")
+
+
 @lru_cache(maxsize=4096)
 def matcher(pattern: str) -> Callable[[str], bool]:
     """A predicate telling whether a name matches the Tango wildcard pattern."""
-    if pattern and not pattern.strip("*%"):
+    if matches_all(pattern):
         return lambda name: True
     if "*" not in pattern and "%" not in pattern:
         low = pattern.lower()
