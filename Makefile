@@ -19,7 +19,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	scripts/install-system-deps
 	$(BIN)/ruff check .
-	$(BIN)/pytest -p no:cacheprovider
+	PYTHONFAULTHANDLER=1 $(BIN)/pytest -p no:cacheprovider  # a crashing child leaves its stacks in its log
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

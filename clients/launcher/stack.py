@@ -101,8 +101,9 @@ class Stack:
     def _env(self) -> dict[str, str | None]:
         """TANGO_HOST is the one address a server gets: everything else (Redis URLs,
         the configuration) it asks Beacon for, so variables that would point it
-        elsewhere (a shell's leftovers, a test's own Redis) are removed."""
-        return {"TANGO_HOST": self.tango_host, "PYTHONUNBUFFERED": "1",
+        elsewhere (a shell's leftovers, a test's own Redis) are removed. A server that
+        dies of a fatal signal leaves the Python stack of every thread in its log."""
+        return {"TANGO_HOST": self.tango_host, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1",
                 "BLISSTANGO_SETTINGS_REDIS": None, "BLISSTANGO_DATA_REDIS": None,
                 "BLISSTANGO_CONFIG": None}
 
