@@ -119,6 +119,52 @@ def test_duplicate_key_and_bad_names(tmp_path):
     assert "duplicate key 'velocity' (first written at line 2)" in errors[0].message
 
 
+def test_alias_of_an_object_is_a_duplicate_name_at_the_alias(tmp_path):
+    # An alias copies the whole mapping, name included: BLISS treats every mapping with a
+    # name as an object, so each alias (or merge) of one is a second definition of it.
+    write(tmp_path, "motors/hutch.yml", """
+        - name: ctrl
+          axes: &axes
+            - &spare
+              name: m1
+              velocity: 1
+            - name: m2
+        - name: ctrl2
+          axes:
+            - *spare
+        - name: ctrl3
+          axes: *axes
+        - &tmpl {velocity: 2, acc: 3}
+        - name: ctrl4
+          <<: *tmpl
+          axes: [{name: m4, cfg: *tmpl}]
+    """)
+    write(tmp_path, "motors/merge.yml", """
+        - &base
+          name: cbase
+          axes:
+            - name: mb
+        - <<: *base
+          name: cbase2
+    """)
+    errors = _errors(tmp_path)
+    assert [str(e) for e in errors] == [
+        "motors/hutch.yml:9: duplicate object name 'm1': the alias *spare repeats the "
+        "object defined at line 4; an object is defined once (refer to it as '$m1', or "
+        "copy the mapping under a new name)",
+        "motors/hutch.yml:11: duplicate object names 'm1', 'm2': the alias *axes repeats "
+        "the objects defined from line 4; an object is defined once (refer to them as "
+        "'$name' references, or copy the mappings under new names)",
+        "motors/merge.yml:5: duplicate object name 'mb': the merge key '<<' repeats the "
+        "object defined at line 4; an object is defined once (refer to it as '$mb', or "
+        "copy the mapping under a new name)",
+    ]
+    # an alias of plain data (no name) and a merge that renames its template are fine
+    tree = load_tree(tmp_path, strict=False)
+    assert tree["m4"].to_dict() == {"name": "m4", "cfg": {"velocity": 2, "acc": 3}}
+    assert tree["cbase2"].to_dict()["name"] == "cbase2"
+
+
 def test_setup_file_and_include_problems(tmp_path):
     write(tmp_path, "s.yml", """
         - name: s1

@@ -238,3 +238,16 @@ def test_yaml_values_lines_and_merge_keys(tmp_path):
                            "when": __import__("datetime").date(2020, 1, 2),
                            "list": [1, "2", "a"]}
     assert (x.line, x.key_line("speed"), x.key_line("list")) == (3, 5, 11)
+
+
+def test_merge_key_after_nested_objects_keeps_them(tmp_path):
+    # a `<<` met after the axes rebuilds the mapping: its axes are still objects, once
+    write(tmp_path, "a.yml", """
+        - name: ctrl
+          axes:
+            - name: ax1
+          <<: {plugin: default, velocity: 1}
+    """)
+    tree = load_tree(tmp_path)
+    assert tree.names() == ["ax1", "ctrl"]
+    assert tree["ax1"].parent.name == "ctrl" and tree["ctrl"]["velocity"] == 1

@@ -89,7 +89,7 @@ def test_nested_set_delete_add_move(demo):
     assert new.read_text().endswith("  high_limit: 180.0\n# end of new.yml\n")
     w.delete_object("m9")
     w.delete_object("m1")
-    assert not (demo / "motors" / "new.yml").read_text().strip("[]\n")
+    assert not (demo / "motors" / "new.yml").exists()  # no object nor top comment left
     after = load_tree(demo, strict=False)
     assert "m9" not in after and "m1" not in after
     assert {str(e) for e in after.errors} >= {
@@ -116,6 +116,38 @@ def test_delete_whole_document_object_and_bad_targets(tmp_path):
     tree = load_tree(tmp_path)
     assert [c.name for c in tree["a"].children] == ["b", "b2", "b3"]
     assert tree["b3"].parent.name == "a"
+
+
+def test_deleting_the_last_object_removes_the_file_or_keeps_its_top_comments(tmp_path):
+    write(tmp_path, "motors/spare.yml", "- name: m8  # spare\n  velocity: 1\n# no more\n")
+    write(tmp_path, "motors/hutch2.yml", """
+        # Hutch 2 motors: ask the beamline scientist before changing them
+
+        - name: m9
+          # m9 is borrowed
+          velocity: 2
+        - name: m10
+    """)
+    write(tmp_path, "motors/solo.yml", "# the slit box\nname: solo\nsize: 1\n")
+    tree = load_tree(tmp_path)
+    w = ConfigWriter(tmp_path)
+    w.delete_object("m8")  # nothing but its own comments left: the file goes
+    assert sorted(p.name for p in (tmp_path / "motors").iterdir()) == ["hutch2.yml", "solo.yml"]
+    w.delete_object("m9")
+    w.move_object("m10", "motors/other.yml")  # the source's last object moves away
+    assert (tmp_path / "motors/hutch2.yml").read_text() == (
+        "# Hutch 2 motors: ask the beamline scientist before changing them\n")
+    w.delete_object("solo")  # a whole-document object
+    assert (tmp_path / "motors/solo.yml").read_text() == "# the slit box\n"
+    new, changes = tree.reload()
+    assert not new.errors and new.names() == ["m10"]
+    assert changes.removed == {"m8", "m9", "solo"} and changes.added == set()
+    assert sorted(new.files()) == ["motors/hutch2.yml", "motors/other.yml", "motors/solo.yml"]
+    assert not [p for p in tmp_path.rglob(".*") if p.name != ".blisstango.lock"]
+    w.add_object("motors/hutch2.yml", {"name": "m11"})  # the note stays on top
+    assert (tmp_path / "motors/hutch2.yml").read_text() == (
+        "# Hutch 2 motors: ask the beamline scientist before changing them\n- name: m11\n")
+    assert load_tree(tmp_path)["m11"].file == "motors/hutch2.yml"
 
 
 def test_rename_refuses_duplicates(demo):

@@ -116,9 +116,9 @@ class ConfigWriter:
                 self._save(ufile, doc)
                 return ufile
             rel = self._rel(file)
-            doc = self._load_or_empty(rel)
+            doc, head = self._load_or_empty(rel)
             doc = self._append_top(rel, doc, _commented(data))
-            self._save(rel, doc)
+            self._save(rel, doc, head)
             return rel
 
     def delete_object(self, name: str) -> None:
@@ -143,8 +143,8 @@ class ConfigWriter:
                 self._save(dest, doc)
                 return
             _move_trailing_comment(doc, path)  # before obj joins the destination
-            ddoc = self._append_top(dest, self._load_or_empty(dest), obj)
-            self._save(dest, ddoc)
+            ddoc, head = self._load_or_empty(dest)
+            self._save(dest, self._append_top(dest, ddoc, obj), head)
             self._remove(src, doc, path, comments=False)
 
     def locked(self) -> TreeLock:
@@ -252,10 +252,15 @@ class ConfigWriter:
         except Exception as exc:  # noqa: BLE001 - reported with the file named
             raise ConfigError(f"cannot edit {rel}: {exc}", rel) from exc
 
-    def _load_or_empty(self, rel: str) -> Any:
-        if (self.root / rel).exists():
-            return self._load(rel)
-        return None
+    def _load_or_empty(self, rel: str) -> tuple[Any, str]:
+        """(document or None, text to keep before it): a file holding only comments (left
+        by deleting its last object) keeps them above the objects added to it."""
+        if not (self.root / rel).exists():
+            return None, ""
+        doc = self._load(rel)
+        if doc is not None:
+            return doc, ""
+        return None, _leading_comments((self.root / rel).read_text(encoding="utf-8"))
 
     def _open_object(self, name: str) -> tuple[str, Any, CommentedMap]:
         rel, path = self._where(name)
@@ -306,9 +311,7 @@ class ConfigWriter:
                 comments: bool = True) -> None:
         if not path:
             if save:
-                atomic_remove(self.root / rel)
-                self._forget(rel)
-                self._file_stamp.pop(rel, None)
+                self._emptied(rel)
             return
         if comments:
             _move_trailing_comment(doc, path)
@@ -317,18 +320,55 @@ class ConfigWriter:
             container = container[step]
         del container[path[-1]]
         if save:
-            self._save(rel, doc)
+            if isinstance(doc, list) and not doc:
+                self._emptied(rel)
+            else:
+                self._save(rel, doc)
 
-    def _save(self, rel: str, doc: Any) -> None:
+    def _emptied(self, rel: str) -> None:
+        """The last object of file rel is gone: remove the file, or keep its top comments.
+
+        An empty file is clutter a person would delete, so it goes (atomic_remove: the
+        unlink is atomic and made durable). But the comment block at the top of the file
+        is a person's note about the file, not about its first object (deleting the first
+        of several objects keeps it too), and the writer never drops comments it does not
+        own: then the file stays with only that block, which the loader reads as holding
+        no objects, and an object added to the file later goes below it.
+        """
+        full = self.root / rel
+        head = _leading_comments(full.read_text(encoding="utf-8"))
+        remove_stale_temps(full)
+        if head:
+            atomic_write_text(full, head)
+            self._index_file(rel, head)
+            return
+        atomic_remove(full)
+        self._forget(rel)
+        self._file_stamp.pop(rel, None)
+        self._styles.pop(rel, None)
+
+    def _save(self, rel: str, doc: Any, head: str = "") -> None:
         style = self._styles.get(rel) or rtyaml.Style(shift=2)
         self._styles.setdefault(rel, style)
-        text = "" if doc is None or (isinstance(doc, dict | list) and not doc) \
-            else rtyaml.dump(doc, style)
+        text = head + ("" if doc is None or (isinstance(doc, dict | list) and not doc)
+                       else rtyaml.dump(doc, style))
         full = self.root / rel
         full.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(full)
         atomic_write_text(full, text)
         self._index_file(rel, text)
+
+
+def _leading_comments(text: str) -> str:
+    """The comment lines (and blank lines between them) that open text, or ""."""
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            break
+        lines.append(line.rstrip())
+    head = "\n".join(lines).strip("\n")
+    return head + "\n" if head else ""
 
 
 def _assign(container: Any, key: Any, value: Any) -> None:

@@ -92,6 +92,10 @@ class _Builder:
         self.objects: list[tuple[LMap, int]] = []  # (mapping with a name, owner index)
         self.refs: list[tuple[str, int, int]] = []  # (target, line, owner index)
         self.owner = -1  # index in objects of the innermost enclosing object
+        # An alias of a node holding objects would define them twice: spans records which
+        # objects each built container holds, reused the aliased ones (see _alias_problems).
+        self.spans: dict[int, tuple[int, int]] = {}
+        self.reused: dict[int, object] = {}
 
     def build(self, node):
         cls = node.__class__
@@ -116,6 +120,8 @@ class _Builder:
             return self.loader.construct_object(node, deep=True)
         done = self.memo.get(id(node))
         if done is not None:  # an alias of a node already built
+            if id(node) in self.spans:
+                self.reused[id(node)] = node
             return done
         if cls is yaml.MappingNode:
             if node.tag != _MAP:
@@ -128,12 +134,16 @@ class _Builder:
             self.memo[id(node)] = data
             data.line = node.start_mark.line + 1
             data.item_lines = [n.start_mark.line + 1 for n in node.value]
+            first = len(self.objects)
             data.extend([self.build(n) for n in node.value])
+            if self.collect and len(self.objects) > first:
+                self.spans[id(node)] = (first, len(self.objects))
             return data
         return self.loader.construct_object(node, deep=True)
 
-    def _map(self, node, merged: int = 0) -> LMap:
-        """A mapping; its first `merged` pairs come from `<<` merge keys (overridable)."""
+    def _map(self, node, merged: int = 0, merge_line: int = 0) -> LMap:
+        """A mapping; its first `merged` pairs come from `<<` merge keys (overridable),
+        written at merge_line."""
         data = LMap()
         self.memo[id(node)] = data
         data.line = node.start_mark.line + 1
@@ -142,7 +152,7 @@ class _Builder:
         own_keys: set = set()
         scalar = yaml.ScalarNode
         outer = self.owner
-        marks = (len(self.objects), len(self.refs))
+        marks = (len(self.objects), len(self.refs), len(self.memo))
         if self.collect:
             for key_node, value_node in node.value:
                 if key_node.value == "name" and key_node.__class__ is scalar:
@@ -152,18 +162,27 @@ class _Builder:
                         self.owner = len(self.objects) - 1
                     break
         try:
-            return self._fill(node, data, key_lines, own_keys, merged)
+            self._fill(node, data, key_lines, own_keys, merged, merge_line)
+            if self.collect and len(self.objects) > marks[0]:
+                self.spans[id(node)] = (marks[0], len(self.objects))
+            return data
         except _Restart:
             del self.objects[marks[0]:]
             del self.refs[marks[1]:]
+            for built in list(self.memo)[marks[2]:]:  # built again, not aliases
+                del self.memo[built]
+                self.spans.pop(built, None)
+                self.reused.pop(built, None)
             self.owner = outer
             own = sum(1 for k, _ in node.value if k.tag != _MERGE)
+            merge_line = next(k.start_mark.line + 1 for k, _ in node.value if k.tag == _MERGE)
             self.loader.flatten_mapping(node)
-            return self._map(node, len(node.value) - own)
+            return self._map(node, len(node.value) - own, merge_line)
         finally:
             self.owner = outer
 
-    def _fill(self, node, data: LMap, key_lines: dict, own_keys: set, merged: int) -> LMap:
+    def _fill(self, node, data: LMap, key_lines: dict, own_keys: set, merged: int,
+              merge_line: int) -> LMap:
         scalar = yaml.ScalarNode
         for index, (key_node, value_node) in enumerate(node.value):
             tag = key_node.tag
@@ -182,6 +201,10 @@ class _Builder:
             if merged:
                 if index < merged:
                     seen = False
+                    span = self.spans.get(id(value_node))
+                    if span is not None:  # a merged-in value holding objects
+                        self.problems.append((merge_line, _reuse_message(
+                            self.objects[span[0]:span[1]], "the merge key '<<'")))
                 else:
                     seen = seen and key in own_keys
                     own_keys.add(key)
@@ -191,6 +214,60 @@ class _Builder:
             key_lines[key] = line
             data[key] = self.build(value_node)
         return data
+
+
+def _reuse_message(objects: list, how: str) -> str:
+    """The duplicate-name error of YAML that repeats objects through an alias."""
+    first = objects[0][0]
+    line = first.key_lines.get("name", first.line)
+    if len(objects) == 1:
+        return (f"duplicate object name {first['name']!r}: {how} repeats the object "
+                f"defined at line {line}; an object is defined once (refer to it as "
+                f"'${first['name']}', or copy the mapping under a new name)")
+    names = [f"{data['name']!r}" for data, _ in objects]
+    listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return (f"duplicate object names {listed}: {how} repeats the objects defined from "
+            f"line {line}; an object is defined once (refer to them as '$name' "
+            f"references, or copy the mappings under new names)")
+
+
+def _alias_events(text: str) -> list[tuple[int, str, int]]:
+    """(position of the aliased node, anchor, 1-based line) of each alias that is not a
+    `<<` merge value, in document order. Composed nodes forget where their aliases were
+    written, so the rare document that aliases an object is parsed again for them."""
+    loader = _BaseLoader(text)
+    anchors: dict[str, int] = {}
+    out = []
+    stack: list[list] = []  # per open collection: [is_mapping, children, merge_value_next]
+    try:
+        while loader.check_event():
+            ev = loader.get_event()
+            frame = stack[-1] if stack else None
+            merging = frame is not None and frame[2]
+            if isinstance(ev, yaml.CollectionEndEvent):
+                stack.pop()
+                if stack and stack[-1][0]:
+                    stack[-1][2] = False
+                continue
+            if not isinstance(ev, yaml.NodeEvent):
+                continue
+            if isinstance(ev, yaml.AliasEvent):
+                if not merging and ev.anchor in anchors:
+                    out.append((anchors[ev.anchor], ev.anchor, ev.start_mark.line + 1))
+            elif ev.anchor is not None:
+                anchors[ev.anchor] = ev.start_mark.index
+            key_slot = frame is not None and frame[0] and frame[1] % 2 == 0
+            if frame is not None:
+                frame[1] += 1
+                if frame[0]:
+                    frame[2] = key_slot and isinstance(ev, yaml.ScalarEvent) \
+                        and ev.value == "<<" and ev.implicit[0]
+            if isinstance(ev, yaml.CollectionStartEvent):
+                is_map = isinstance(ev, yaml.MappingStartEvent)
+                stack.append([is_map, 0, merging and not is_map])
+    finally:
+        loader.dispose()
+    return out
 
 
 def read_yaml(text: str, file: str) -> tuple[object, list[ConfigError]]:
@@ -220,7 +297,19 @@ def read_collecting(text: str, file: str, collect: bool = True):
         return None, [ConfigError(f"YAML error: {exc}", file, None)], None
     finally:
         loader.dispose()
+    if builder.reused:
+        _alias_problems(text, builder)
     return data, [ConfigError(msg, file, line) for line, msg in builder.problems], builder
+
+
+def _alias_problems(text: str, builder: _Builder) -> None:
+    """A duplicate-name problem at each alias of a node that holds objects."""
+    spans = {node.start_mark.index: builder.spans[key] for key, node in builder.reused.items()}
+    for position, anchor, line in _alias_events(text):
+        span = spans.get(position)
+        if span is not None:
+            builder.problems.append((line, _reuse_message(
+                builder.objects[span[0]:span[1]], f"the alias *{anchor}")))
 
 
 def plain(value):
