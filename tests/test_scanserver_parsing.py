@@ -53,6 +53,10 @@ def test_ascan_arguments_build_the_chain(session, scan_context):
     ("pointscan", ["ax", "0,a", "0", "c1"], "is not a comma-separated list of numbers"),
     ("cscan", ["ax", "0", "1", "5", "0", "c1"], "scan time 0 must be > 0"),
     ("anscan", ["zz", "0", "1", "2", "0"], "unknown axis 'zz' (argument 1); axes of session parse: ax, ay"),
+    ("pointscan", ["ax", "", "0", "c1"], "positions (argument 2) is empty"),
+    ("pointscan", ["ax", "0.5", "c1"], "missing count time: 'c1' (argument 3) is a counter"),
+    ("anscan", ["ax", "0", "ay", "0", "1", "2", "0"], "missing stop: 'ay' (argument 3) is an axis"),
+    ("dnscan", ["ax", "0", "1", "ay", "0", "1", "2", "c1"], "missing count time: 'c1' (argument 8) is a counter"),
 ])
 def test_bad_standard_arguments(session, scan_context, scan_type, args, message):
     with pytest.raises(ScanArgumentError) as err:

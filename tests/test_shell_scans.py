@@ -160,3 +160,84 @@ def test_a_refused_scan_is_one_line(saving_shell, shell_stack):
     assert "m0" in lines[0] and "100" in lines[0] and "limit" in lines[0]
     assert "Traceback" not in out
     assert m0.Position == before
+
+
+# ---- n-dimensional, point and mesh scans: the axis positions the file and Redis hold
+def _scan_data(shell_stack, out: str, channels: list[str], npoints: int) -> dict[str, list[float]]:
+    """Each channel's points in the scan's NeXus file and, the same, in the data Redis."""
+    from blisstango.core.data import ScanReader
+
+    path = Path(re.search(r"^file: (\S+\.h5)\s*$", out, re.M)[1])
+    number = int(re.search(r"^Scan (\d+) ", out, re.M)[1])
+    reader = ScanReader(shell_stack.data_redis(), _scan_key(out))
+    data = {}
+    for name in channels:
+        in_file = _file_points(path, number, name, npoints)
+        full = next(c for c in reader.channels if c.split(":")[-1] == name)
+        in_redis = reader.read_all(full, timeout=10)
+        assert list(in_file) == pytest.approx(list(in_redis), abs=1e-6), name
+        data[name] = list(in_file)
+    return data
+
+
+@pytest.mark.parametrize("line, scan_type, expected", [
+    ("anscan [(m0, 0, 1), (m1, 0, 2), (sl_up, -1, 1)] 2 0.01 diode", "anscan",
+     {"m0": [0, 0.5, 1], "m1": [0, 1, 2], "sl_up": [-1, 0, 1]}),
+    ("anscan m0 0 1 m1 0 2 sl_up -1 1 2 0.01 diode", "anscan",
+     {"m0": [0, 0.5, 1], "m1": [0, 1, 2], "sl_up": [-1, 0, 1]}),
+    ("dnscan [(m0, -0.5, 0.5), (m1, -1, 1)] 2 0.01 diode", "dnscan",       # from m0 1, m1 0
+     {"m0": [0.5, 1, 1.5], "m1": [-1, 0, 1]}),
+    ("pointscan m0 [0, 0.5, 2, -1] 0.01 diode", "pointscan", {"m0": [0, 0.5, 2, -1]}),
+    ("amesh m0 0 1 2 m1 0 1 1 0.01 diode backnforth=True", "amesh",
+     {"m0": [0, 0.5, 1, 1, 0.5, 0], "m1": [0, 0, 0, 1, 1, 1]}),
+    ("dmesh m0 -0.5 0.5 1 m1 -1 1 1 0.01 diode", "dmesh",
+     {"m0": [0.5, 1.5, 0.5, 1.5], "m1": [-1, -1, 1, 1]}),
+])
+def test_nd_point_and_mesh_scans_visit_their_positions(saving_shell, shell_stack, line, scan_type, expected):
+    axes = {n: shell_stack.device(f"demo/axis/{n}") for n in expected}
+    saving_shell.run("mv m0 1 m1 0 sl_up 0")
+    out = saving_shell.run(line, timeout=120)
+    npoints = len(next(iter(expected.values())))
+    rows = _rows(out)
+    assert len(rows) == npoints, out
+    assert re.search(rf"^Scan \d+ ended \(SUCCESS\), {npoints} points", out, re.M), out
+    # the live table: the axes first, in the order typed, at the positions visited
+    for i, positions in enumerate(expected.values()):
+        assert [r[i] for r in rows] == pytest.approx(positions, abs=1e-3), out
+    info = shell_stack.scan_info(_scan_key(out))
+    assert info["type"] == scan_type and info["npoints"] == npoints
+    assert info["title"].startswith(scan_type)
+    data = _scan_data(shell_stack, out, [*expected, "diode"], npoints)
+    for name, positions in expected.items():
+        assert data[name] == pytest.approx(positions, abs=1e-3), name
+    assert data["diode"] == pytest.approx([r[-1] for r in rows], rel=1e-3)
+    if scan_type.startswith("d"):                     # relative scans go back
+        start = {"m0": 1, "m1": 0, "sl_up": 0}
+        assert {n: a.Position for n, a in axes.items()} == pytest.approx({n: start[n] for n in axes}, abs=1e-3)
+
+
+@pytest.mark.parametrize("line, words", [
+    ("pointscan m0 [] 0.01 diode", ["pointscan", "positions (argument 2) is empty"]),
+    ("lookupscan [(m0, [0, 1]), (m1, [])] 0.01 diode", ["lookupscan", "positions (argument 4) is empty"]),
+    ("pointscan m0 0.01 diode", ["pointscan", "missing count time", "'diode'", "is a counter"]),
+    ("anscan [(m0, 0, 1), (m1, 0)] 2 0.01 diode", ["anscan", "(m1, 0) has 2 values", "(axis, start, stop)"]),
+    ("dnscan [(m0, -1, 1), (m1, 0, 1, 2)] 2 0.01 diode", ["dnscan", "(m1, 0, 1, 2) has 4 values",
+                                                         "(axis, start, stop)"]),
+    ("lookupscan [(m0, [0, 1], 2)] 0.01 diode", ["lookupscan", "has 3 values", "(axis, positions)"]),
+    ("anscan m0 0 1 m1 0 0.01 diode", ["anscan", "missing intervals", "'diode'", "is a counter"]),
+    ("anscan m0 0 m1 0 1 2 0.01 diode", ["anscan", "missing stop", "'m1'", "is an axis"]),
+    ("lookupscan [(m0, [0, 1, 2]), (m1, [0, 1])] 0.01 diode", ["lookupscan", "as many positions", "[3, 2]"]),
+    ("amesh m0 0 1 0 m1 0 1 1 0.01 diode", ["amesh", "intervals 1 0", ">= 1"]),
+])
+def test_bad_nd_scan_arguments_are_one_line_and_start_nothing(saving_shell, shell_stack, line, words):
+    from blisstango.core.data import recent_scans
+
+    m0 = shell_stack.device("demo/axis/m0")
+    before_pos, before_scans = m0.Position, recent_scans(shell_stack.data_redis(), "demo")
+    out = saving_shell.run(line)
+    lines = [ln for ln in out.splitlines() if ln.strip() and not ln.startswith("DEMO [")]
+    assert len(lines) == 1, out
+    assert all(w in lines[0] for w in words), out
+    assert "Traceback" not in out
+    assert recent_scans(shell_stack.data_redis(), "demo") == before_scans
+    assert m0.Position == before_pos

@@ -39,10 +39,10 @@ def to_tokens(args: Sequence[Any], options: dict[str, Any]) -> list[str]:
             for v in value:
                 add(v)
         elif isinstance(value, (list, np.ndarray)):
-            if all(isinstance(v, tuple) for v in value):   # lookupscan([(m0, [..]), ...])
+            if len(value) and all(isinstance(v, tuple) for v in value):   # lookupscan([(m0, [..]), ...])
                 for v in value:
                     add(v)
-            else:
+            else:   # an empty list stays one (empty) argument, which the server names
                 out.append(",".join(repr(float(v)) for v in value))
         elif isinstance(value, (bool, np.bool_)):
             out.append("true" if value else "false")
@@ -56,6 +56,30 @@ def to_tokens(args: Sequence[Any], options: dict[str, Any]) -> list[str]:
     for key, value in options.items():
         out.append(f"{key}={value}")
     return out
+
+
+#: scan type -> what each `(axis, ...)` tuple of its list holds
+TUPLE_SHAPES = {"anscan": ("axis", "start", "stop"), "dnscan": ("axis", "start", "stop"),
+                "lookupscan": ("axis", "positions")}
+
+
+def _label(value: Any) -> str:
+    return str(value.name) if hasattr(value, "name") and not isinstance(value, str) else repr(value)
+
+
+def check_tuples(scan_type: str, args: Sequence[Any]) -> None:
+    """The `[(m0, 0, 1), (m1, 0, 2)]` form is flattened for the ScanServer, which then
+    cannot tell a short tuple from the next argument: each tuple's length is checked here."""
+    shape = TUPLE_SHAPES.get(scan_type)
+    if shape is None:
+        return
+    for arg in args:
+        if not isinstance(arg, (list, tuple)):
+            continue
+        for item in arg:
+            if isinstance(item, tuple) and len(item) != len(shape):
+                raise ShellError(f"{scan_type}: ({', '.join(_label(v) for v in item)}) has {len(item)} values; "
+                                 f"each axis needs ({', '.join(shape)})")
 
 
 class LastScan:
@@ -149,6 +173,7 @@ class ScanCommands:
                 return reader
 
     def run(self, scan_type: str, args: Sequence[Any], options: dict[str, Any]) -> LastScan:
+        check_tuples(scan_type, args)
         server = self.session.get_scan_server()
         tokens = to_tokens(args, options)
         watcher = SessionWatcher(self.redis, self.session.name, from_now=True)
@@ -299,4 +324,4 @@ def scan_commands(session: Session) -> dict[str, Any]:
     return cmds
 
 
-__all__ = ["scan_commands", "ScanCommands", "LastScan", "to_tokens"]
+__all__ = ["scan_commands", "ScanCommands", "LastScan", "to_tokens", "check_tuples"]

@@ -69,8 +69,16 @@ class Args:
                       f"{self.session.name}: {', '.join(sorted(self.session.axes)) or 'none'}")
         return axis
 
+    def _not_a_name(self, what: str, tok: str) -> None:
+        """A counter (or axis) where a number is due: the number before it was left out."""
+        for kind, names in (("a counter", {**self.session.counters, **self.session.groups}),
+                            ("an axis", self.session.axes)):
+            if tok in names:
+                self.fail(f"missing {what}: {tok!r} (argument {self.pos}) is {kind}")
+
     def number(self, what: str) -> float:
         tok = self._next(what)
+        self._not_a_name(what, tok)
         try:
             value = float(tok)
         except ValueError:
@@ -87,6 +95,7 @@ class Args:
 
     def integer(self, what: str, minimum: int = 1) -> int:
         tok = self._next(what)
+        self._not_a_name(what, tok)
         try:
             value = int(tok)
         except ValueError:
