@@ -97,8 +97,18 @@ def test_tango_writes_land_in_yaml_and_survive_kill9(tmp_path, cfg, yamldb):
     assert list(db.get_class_attribute_property("TangoTest", "ampli")["ampli"]["unit"]) == ["mV"]
     assert list(db.get_device_property("sys/tg_test/1", "Mode")["Mode"]) == ["fast"]
 
+    # a file left without servers goes (no empty 'server:' block left behind), unless a
+    # person wrote a comment block at its top: then only that stays
+    assert admin(yamldb, "--add-server", "Legacy/1", "LegacyClass", "legacy/dev/1").returncode == 0
+    legacy = cfg / "tango/Legacy.yml"
+    wait_view(cfg, lambda v: "legacy/dev/1" in v.devices)
+    legacy.write_text("# the old vacuum gauges, kept until the upgrade\n\n" + legacy.read_text())
     assert admin(yamldb, "--delete-server", "TangoTest/test").returncode == 0
-    wait_view(cfg, lambda v: "sys/tg_test/1" not in v.devices)
+    assert admin(yamldb, "--delete-server", "Legacy/1").returncode == 0
+    view = wait_view(cfg, lambda v: "sys/tg_test/1" not in v.devices and "legacy/dev/1" not in v.devices)
+    assert not view.errors
+    assert not (cfg / "tango/TangoTest.yml").exists()
+    assert legacy.read_text() == "# the old vacuum gauges, kept until the upgrade\n"
 
 
 def test_writes_acknowledged_before_kill9_reach_yaml_after_restart(cfg, yamldb):

@@ -260,7 +260,7 @@ class ConfigWriter:
         doc = self._load(rel)
         if doc is not None:
             return doc, ""
-        return None, _leading_comments((self.root / rel).read_text(encoding="utf-8"))
+        return None, leading_comments((self.root / rel).read_text(encoding="utf-8"))
 
     def _open_object(self, name: str) -> tuple[str, Any, CommentedMap]:
         rel, path = self._where(name)
@@ -336,7 +336,7 @@ class ConfigWriter:
         no objects, and an object added to the file later goes below it.
         """
         full = self.root / rel
-        head = _leading_comments(full.read_text(encoding="utf-8"))
+        head = leading_comments(full.read_text(encoding="utf-8"))
         remove_stale_temps(full)
         if head:
             atomic_write_text(full, head)
@@ -359,7 +359,7 @@ class ConfigWriter:
         self._index_file(rel, text)
 
 
-def _leading_comments(text: str) -> str:
+def leading_comments(text: str) -> str:
     """The comment lines (and blank lines between them) that open text, or ""."""
     lines = []
     for line in text.splitlines():

@@ -26,10 +26,10 @@ from pathlib import Path
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from blisstango.core.config import rtyaml
-from blisstango.core.config.atomic import TreeLock, atomic_write_text
+from blisstango.core.config.atomic import TreeLock, atomic_remove, atomic_write_text
 from blisstango.core.config.errors import ConfigError
 from blisstango.core.config.tango_view import TANGO_FOLDER, TangoView, strings
-from blisstango.core.config.writer import ConfigWriter
+from blisstango.core.config.writer import ConfigWriter, leading_comments
 
 from .config_service import ConfigService
 from .errors import DB_SQLError, DbError
@@ -329,8 +329,18 @@ class YamlSync:
                 style = cached[1] if cached else (rtyaml.detect_style(text) if text.strip() else rtyaml.Style())
                 doc = rtyaml.load(text, style) if text.strip() else None
             doc = fn(doc)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, rtyaml.dump(doc, style) if doc else "")
+            if not doc and path.exists():
+                # the file's last server is gone: as ConfigWriter does for the last object,
+                # remove it, or keep only the comment block a person wrote at its top
+                head = leading_comments(path.read_text())
+                if not head:
+                    atomic_remove(path)
+                    self._docs.pop(rel, None)
+                    return
+                atomic_write_text(path, head)
+            elif doc:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(path, rtyaml.dump(doc, style))
             self._docs[rel] = (doc, style, _stat(path))
 
     @staticmethod
@@ -349,7 +359,14 @@ class YamlSync:
                         del devices[i]
                 if not devices:
                     del instances[inst]
-        return doc
+        # a server block left with no instance and nothing else is clutter: drop it
+        empty = [i for i, b in enumerate(self._blocks(doc))
+                 if not b.get("instances") and set(b) <= {"server", "instances"}]
+        if isinstance(doc, list):
+            for i in reversed(empty):
+                del doc[i]
+            return doc or None
+        return None if empty else doc
 
     def _sync_plain(self, wanted: dict[str, tuple | None]) -> None:
         """Write the devices' entries, one edit per file (a 500-device DbAddServer is one write)."""
