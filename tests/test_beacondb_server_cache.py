@@ -187,30 +187,32 @@ def walk(reply: list[str]) -> dict:
     if len(reply) in (2, 3):
         return {"admin": reply[pos:]}
 
-    def props():
+    def counted() -> tuple[str, int]:
+        """A name and the count of what follows it."""
         nonlocal pos
-        owner, n = reply[pos], int(reply[pos + 1])
+        name, n = reply[pos], int(reply[pos + 1])
         pos += 2
+        return name, n
+
+    def named_values(n: int) -> dict:
+        nonlocal pos
         found = {}
         for _ in range(n):
-            name, nval = reply[pos], int(reply[pos + 1])
-            found[name] = reply[pos + 2:pos + 2 + nval]
-            pos += 2 + nval
-        return owner, found
+            name, nval = counted()
+            found[name] = reply[pos:pos + nval]
+            pos += nval
+        return found
+
+    def props():
+        owner, n = counted()
+        return owner, named_values(n)
 
     def attr_props():
-        nonlocal pos
-        owner, nattr = reply[pos], int(reply[pos + 1])
-        pos += 2
+        owner, nattr = counted()
         found = {}
         for _ in range(nattr):
-            attr, nprop = reply[pos], int(reply[pos + 1])
-            pos += 2
-            found[attr] = {}
-            for _ in range(nprop):
-                name, nval = reply[pos], int(reply[pos + 1])
-                found[attr][name] = reply[pos + 2:pos + 2 + nval]
-                pos += 2 + nval
+            attr, nprop = counted()
+            found[attr] = named_values(nprop)
         return owner, found
 
     out = {"release": release, "admin": reply[pos:pos + 8]}
@@ -220,17 +222,16 @@ def walk(reply: list[str]) -> dict:
         out[key] = reply[pos:pos + size]
         pos += size
     out["DServer"], out["Default"], out["admin_props"] = props(), props(), props()
-    out["server"], nclass = reply[pos], int(reply[pos + 1])
-    pos += 2
+    out["server"], nclass = counted()
     out["classes"] = {}
     for _ in range(nclass):
         klass, class_props = props()
         _, class_attr = attr_props()
         class_pipes = attr_props()[1] if release >= 109 else None
-        header, ndev = reply[pos], int(reply[pos + 1])
+        header, ndev = counted()
         assert header.lower() == klass.lower()
-        names = reply[pos + 2:pos + 2 + ndev]
-        pos += 2 + ndev
+        names = reply[pos:pos + ndev]
+        pos += ndev
         devices = {}
         for name in names:
             owner, dev_props = props()
