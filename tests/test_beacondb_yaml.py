@@ -109,6 +109,10 @@ def test_tango_writes_land_in_yaml_and_survive_kill9(tmp_path, cfg, yamldb):
     assert not view.errors
     assert not (cfg / "tango/TangoTest.yml").exists()
     assert legacy.read_text() == "# the old vacuum gauges, kept until the upgrade\n"
+    # a server added to that file again goes below the comments
+    assert admin(yamldb, "--add-server", "Legacy/1", "LegacyClass", "legacy/dev/1").returncode == 0
+    wait_view(cfg, lambda v: "legacy/dev/1" in v.devices)
+    assert legacy.read_text().startswith("# the old vacuum gauges, kept until the upgrade\n")
 
 
 def test_writes_acknowledged_before_kill9_reach_yaml_after_restart(cfg, yamldb):

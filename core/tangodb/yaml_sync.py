@@ -328,19 +328,20 @@ class YamlSync:
                 text = path.read_text() if path.exists() else ""
                 style = cached[1] if cached else (rtyaml.detect_style(text) if text.strip() else rtyaml.Style())
                 doc = rtyaml.load(text, style) if text.strip() else None
+            was_empty = doc is None
             doc = fn(doc)
-            if not doc and path.exists():
-                # the file's last server is gone: as ConfigWriter does for the last object,
-                # remove it, or keep only the comment block a person wrote at its top
-                head = leading_comments(path.read_text())
-                if not head:
-                    atomic_remove(path)
-                    self._docs.pop(rel, None)
-                    return
-                atomic_write_text(path, head)
-            elif doc:
+            # ConfigWriter's rule for a file without objects: it keeps only the comment block
+            # a person wrote at its top (a server added later goes below it), or it goes
+            head = leading_comments(path.read_text()) if path.exists() and (was_empty or not doc) else ""
+            if doc:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_text(path, rtyaml.dump(doc, style))
+                atomic_write_text(path, head + rtyaml.dump(doc, style))
+            elif head:
+                atomic_write_text(path, head)
+            elif path.exists():
+                atomic_remove(path)
+                self._docs.pop(rel, None)
+                return
             self._docs[rel] = (doc, style, _stat(path))
 
     @staticmethod
