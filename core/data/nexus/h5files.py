@@ -85,16 +85,16 @@ def open_for_write(path: str) -> h5py.File:
         len(f)  # the root group's header; a file recovered without it opens all the same
     except (KeyError, OSError, RuntimeError) as exc:
         f.close()
-        if root_never_written(path):
-            return _start_again(path, exc)
+        if state := root_never_written(path):
+            return _start_again(path, exc, state)
         raise OSError(f"{path}: the root group cannot be read: {_said(exc)}") from exc
     return f
 
 
 def _reopen(path: str, first: OSError) -> h5py.File:
     """The file HDF5 refused to open (`first`), once the marks of a killed writer are gone."""
-    if root_never_written(path):
-        return _start_again(path, first)
+    if state := root_never_written(path):
+        return _start_again(path, first, state)
     if not any(mark in str(first) for mark in _KILLED_WRITER_MARKS):
         raise OSError(f"{path}: HDF5 cannot open the file: {first}") from first
     try:
@@ -107,11 +107,11 @@ def _reopen(path: str, first: OSError) -> h5py.File:
     return f
 
 
-def _start_again(path: str, why: Exception) -> h5py.File:
-    """A new file in place of one whose root group was never written (nothing in it can
-    be reached, and its scan is still in the data Redis). A file that holds more than
-    its superblock is kept aside, not deleted."""
-    if root_never_written(path) == "empty":
+def _start_again(path: str, why: Exception, state: str) -> h5py.File:
+    """A new file in place of one whose root group was never written (`state`, from
+    root_never_written: nothing in it can be reached, and its scan is still in the data
+    Redis). A file that holds more than its superblock is kept aside, not deleted."""
+    if state == "empty":
         os.remove(path)
         kept = "it held nothing else and is started again"
     else:
