@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .frames import IMAGE_TYPES
+
 PARAMS = ("x", "y", "sigma_x", "sigma_y")
 
 
@@ -210,4 +212,47 @@ class FrameMaker:
         if out is None:
             out = np.empty(mean.shape, dtype=dt)
         np.copyto(out, tmp, casting="unsafe")
+        return out
+
+
+@dataclass
+class CameraConfig:
+    """The simulated hardware: sensor, speed, memory and the beam it sees."""
+    width: int = 512
+    height: int = 512
+    image_type: str = "Bpp16"
+    pixel_size: tuple[float, float] = (6.5e-6, 6.5e-6)
+    model: str = "blisstango beam simulator"
+    readout_time: float = 0.0005
+    max_frame_rate: float = 1000.0
+    min_expo_time: float = 1e-6
+    buffer_max_memory: int = 512  # MB for the frame buffer
+    beam: BeamModel = field(default_factory=lambda: BeamModel(256.0, 256.0))
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> CameraConfig:
+        cfg = dict(cfg or {})
+        keys = {"width", "height", "image_type", "pixel_size", "model", "readout_time", "max_frame_rate",
+                "min_expo_time", "buffer_max_memory", "beam"}
+        unknown = set(cfg) - keys
+        if unknown:
+            raise ValueError(f"camera: unknown key(s) {sorted(unknown)} (known: {sorted(keys)})")
+        width, height = int(cfg.get("width", 512)), int(cfg.get("height", 512))
+        if not (1 <= width <= 65535 and 1 <= height <= 65535):
+            raise ValueError(f"camera: width {width} and height {height} must be in [1, 65535]")
+        image_type = str(cfg.get("image_type", "Bpp16"))
+        if image_type not in IMAGE_TYPES:
+            raise ValueError(f"camera: image_type {image_type!r} is not one of {sorted(IMAGE_TYPES)}")
+        px = cfg.get("pixel_size", 6.5e-6)
+        px = (float(px), float(px)) if not isinstance(px, (list, tuple)) else (float(px[0]), float(px[1]))
+        out = cls(width=width, height=height, image_type=image_type, pixel_size=px,
+                  model=str(cfg.get("model", cls.model)),
+                  readout_time=float(cfg.get("readout_time", cls.readout_time)),
+                  max_frame_rate=float(cfg.get("max_frame_rate", cls.max_frame_rate)),
+                  min_expo_time=float(cfg.get("min_expo_time", cls.min_expo_time)),
+                  buffer_max_memory=int(cfg.get("buffer_max_memory", cls.buffer_max_memory)),
+                  beam=BeamModel.from_config(cfg.get("beam") or {}, width, height))
+        if out.readout_time < 0 or out.max_frame_rate <= 0 or out.min_expo_time <= 0:
+            raise ValueError(f"camera: readout_time {out.readout_time} must be >= 0, max_frame_rate "
+                             f"{out.max_frame_rate} and min_expo_time {out.min_expo_time} > 0")
         return out

@@ -1,14 +1,10 @@
-"""The simulated detector behind a LimaCCDs device: Lima's parameters, its acquisition
-state machine, the frame buffer, saving and processing, in real threads.
+"""The simulated detector behind a LimaCCDs device: Lima's parameters with their checks,
+and its commands (prepare, start, stop, reset, read a frame); the acquisition itself
+runs in the threads of engine.py.
 
-Timeline of a frame: exposure [start, start + expo], readout until start + expo +
-readout_time (the frame is then acquired and ready), the next exposure no sooner than
-readout end + latency_time nor than start + 1 / max_frame_rate. Frames count from 0 in
-each acquisition; every prepare gives the acquisition a new tag, carried by the frames'
-DATA_ARRAY headers. Processing (roicounter, bpm) and saving run in threads of their own
-behind the acquisition; the status stays Running until every acquired frame is
-processed and saved, as Lima's does. A frame that would overwrite one not yet saved or
-processed is a buffer overrun: the acquisition goes to Fault (no frame is lost silently).
+Frames count from 0 in each acquisition; every prepare gives the acquisition a new tag,
+carried by the frames' DATA_ARRAY headers. The status stays Running until every acquired
+frame is processed and saved, as Lima's does.
 """
 
 from __future__ import annotations
@@ -17,75 +13,32 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from .camera import BeamModel, FrameMaker, Geometry
+from .camera import CameraConfig, FrameMaker, Geometry
+from .engine import (
+    FAULT,
+    MULTI_MODES,
+    PROGRESS,
+    READY,
+    RUNNING,
+    Acquisition,
+    AcquisitionEngine,
+    LimaError,
+)
 from .frames import IMAGE_TYPES, image_sizes
 from .processing import Bpm, RoiCounters
-from .saving import FileMeta, HdfSaver, SavingError, SavingParams, check_saving
-from .threads import SimpleQueue
+from .saving import SavingParams, check_saving
 
 ACQ_MODES = ("SINGLE", "ACCUMULATION")
 TRIGGER_MODES = ("INTERNAL_TRIGGER", "INTERNAL_TRIGGER_MULTI", "EXTERNAL_TRIGGER",
                  "EXTERNAL_TRIGGER_MULTI", "EXTERNAL_GATE")
-MULTI_MODES = ("INTERNAL_TRIGGER_MULTI", "EXTERNAL_TRIGGER_MULTI", "EXTERNAL_GATE")
 ROTATIONS = ("NONE", "90", "180", "270")
 VIDEO_SOURCES = ("BASE_IMAGE", "LAST_IMAGE")
 
-READY, RUNNING, FAULT = "Ready", "Running", "Fault"
-
-#: what changes when, for the server's change events
-PROGRESS = ("last_image_acquired", "last_image_ready", "last_counter_ready", "last_image_saved",
-            "ready_for_next_image")
-
-
-class LimaError(ValueError):
-    """A request the detector refuses; the message names the parameter and what is allowed."""
-
-
-@dataclass
-class CameraConfig:
-    """The simulated hardware: sensor, speed, memory and the beam it sees."""
-    width: int = 512
-    height: int = 512
-    image_type: str = "Bpp16"
-    pixel_size: tuple[float, float] = (6.5e-6, 6.5e-6)
-    model: str = "blisstango beam simulator"
-    readout_time: float = 0.0005
-    max_frame_rate: float = 1000.0
-    min_expo_time: float = 1e-6
-    buffer_max_memory: int = 512  # MB for the frame buffer
-    beam: BeamModel = field(default_factory=lambda: BeamModel(256.0, 256.0))
-
-    @classmethod
-    def from_config(cls, cfg: dict) -> CameraConfig:
-        cfg = dict(cfg or {})
-        keys = {"width", "height", "image_type", "pixel_size", "model", "readout_time", "max_frame_rate",
-                "min_expo_time", "buffer_max_memory", "beam"}
-        unknown = set(cfg) - keys
-        if unknown:
-            raise ValueError(f"camera: unknown key(s) {sorted(unknown)} (known: {sorted(keys)})")
-        width, height = int(cfg.get("width", 512)), int(cfg.get("height", 512))
-        if not (1 <= width <= 65535 and 1 <= height <= 65535):
-            raise ValueError(f"camera: width {width} and height {height} must be in [1, 65535]")
-        image_type = str(cfg.get("image_type", "Bpp16"))
-        if image_type not in IMAGE_TYPES:
-            raise ValueError(f"camera: image_type {image_type!r} is not one of {sorted(IMAGE_TYPES)}")
-        px = cfg.get("pixel_size", 6.5e-6)
-        px = (float(px), float(px)) if not isinstance(px, (list, tuple)) else (float(px[0]), float(px[1]))
-        out = cls(width=width, height=height, image_type=image_type, pixel_size=px,
-                  model=str(cfg.get("model", cls.model)),
-                  readout_time=float(cfg.get("readout_time", cls.readout_time)),
-                  max_frame_rate=float(cfg.get("max_frame_rate", cls.max_frame_rate)),
-                  min_expo_time=float(cfg.get("min_expo_time", cls.min_expo_time)),
-                  buffer_max_memory=int(cfg.get("buffer_max_memory", cls.buffer_max_memory)),
-                  beam=BeamModel.from_config(cfg.get("beam") or {}, width, height))
-        if out.readout_time < 0 or out.max_frame_rate <= 0 or out.min_expo_time <= 0:
-            raise ValueError(f"camera: readout_time {out.readout_time} must be >= 0, max_frame_rate "
-                             f"{out.max_frame_rate} and min_expo_time {out.min_expo_time} > 0")
-        return out
+__all__ = ["LimaControl", "LimaError", "CameraConfig", "ACQ_MODES", "TRIGGER_MODES", "ROTATIONS",
+           "VIDEO_SOURCES", "IMAGE_TYPES", "READY", "RUNNING", "FAULT", "MULTI_MODES", "PROGRESS"]
 
 
 def _choice(param: str, value: str, allowed: tuple) -> str:
@@ -95,30 +48,7 @@ def _choice(param: str, value: str, allowed: tuple) -> str:
     return value
 
 
-class _Acquisition:
-    """What one prepared acquisition needs: fixed at prepare, read by the threads."""
-
-    def __init__(self, ctl: LimaControl, live: bool) -> None:
-        self.tag = ctl._new_tag()
-        self.live = live
-        self.trigger_mode = "INTERNAL_TRIGGER" if live else ctl.acq_trigger_mode
-        self.nb_frames = 0 if live else ctl.acq_nb_frames
-        self.expo = ctl.video_exposure if live else ctl.acq_expo_time
-        self.latency = 0.0 if live else ctl.latency_time
-        self.accumulate = ctl.acq_mode == "ACCUMULATION" and not live
-        self.subframes = max(1, math.ceil(self.expo / ctl.acc_max_expo_time - 1e-9)) if self.accumulate else 1
-        self.geometry = ctl.geometry()
-        self.width, self.height = self.geometry.size(ctl.camera.width, ctl.camera.height)
-        self.dtype = ctl.frame_dtype()
-        self.saving = ctl.saving_enabled() and not live
-        self.stop = threading.Event()
-        self.triggers = 0            # triggers received (multi modes)
-        self.armed = False           # external modes: start() received
-        self.started = threading.Event()  # first frame may begin
-        self.cond = threading.Condition()
-
-
-class LimaControl:
+class LimaControl(AcquisitionEngine):
     """A LimaCCDs detector without Tango: parameters, acquisition, buffer, saving,
     processing. `notify(names)` tells the server which values changed (its events);
     `positions(fresh)` returns {axis: position} for the beam (fresh: read now, else
@@ -169,12 +99,13 @@ class LimaControl:
         self.last_image_ready = -1
         self.last_counter_ready = -1
         self.last_image_saved = -1
-        self._acq: _Acquisition | None = None
+        self._acq: Acquisition | None = None
         self._prepared = False
         self._thread: threading.Thread | None = None
         self._buffer: list[np.ndarray] = []
         self._slot_frame: list[int] = []
-        self._saver: HdfSaver | None = None
+        self._slot_time: list[float] = []
+        self._saver = None  # HdfSaver of the running acquisition
         self.saved_files: list[str] = []
 
     # ------------------------------------------------------------------ parameters
@@ -345,9 +276,7 @@ class LimaControl:
         starts. Refused (LimaError / SavingError) with the parameter that is wrong."""
         with self._lock:
             self._check_idle("prepareAcq")
-            if self.acq_trigger_mode == "INTERNAL_TRIGGER" and self.acq_nb_frames == 0 and self.saving_enabled():
-                pass  # an endless saved acquisition is allowed: files of frame_per_file frames
-            acq = _Acquisition(self, live)
+            acq = Acquisition(self, live)
             if acq.saving:
                 check_saving(self.saving, acq.nb_frames)
             self._allocate(acq)
@@ -362,12 +291,13 @@ class LimaControl:
             self._prepared = True
         self.notify({*PROGRESS, "acq_status"})
 
-    def _allocate(self, acq: _Acquisition) -> None:
+    def _allocate(self, acq: Acquisition) -> None:
         n = self.buffer_max_number if acq.nb_frames == 0 else min(self.buffer_max_number, max(acq.nb_frames, 1))
         shape = (acq.height, acq.width)
         if len(self._buffer) != n or self._buffer[0].shape != shape or self._buffer[0].dtype != acq.dtype:
             self._buffer = [np.zeros(shape, dtype=acq.dtype) for _ in range(n)]
         self._slot_frame = [-1] * n
+        self._slot_time = [0.0] * n  # epoch time each frame was read out
 
     def start(self) -> None:
         """startAcq: begin the prepared acquisition, or one more frame in
@@ -409,7 +339,7 @@ class LimaControl:
                 return
             self._trigger(acq, "externalTrigger")
 
-    def _trigger(self, acq: _Acquisition, what: str) -> None:
+    def _trigger(self, acq: Acquisition, what: str) -> None:
         if acq.nb_frames and acq.triggers >= acq.nb_frames:
             raise LimaError(f"{what}: the {acq.nb_frames} frames of this acquisition were all triggered")
         with acq.cond:
@@ -483,149 +413,3 @@ class LimaControl:
         except LimaError:
             return None, -1
         return frame, number
-
-    # ------------------------------------------------------------------ threads
-    def _run(self, acq: _Acquisition) -> None:
-        saver = None
-        proc_q = SimpleQueue()
-        save_q = SimpleQueue()
-        errors: list[BaseException] = []
-        progress = {"processed": -1, "saved": -1}
-        try:
-            if acq.saving:
-                meta = self._file_meta(acq)
-                saver = self._saver = HdfSaver(self.saving, acq.nb_frames, (acq.height, acq.width),
-                                               acq.dtype, meta)
-            workers = [threading.Thread(target=self._process_loop, args=(acq, proc_q, errors, progress),
-                                        name="lima-processing", daemon=True)]
-            if saver is not None:
-                workers.append(threading.Thread(target=self._save_loop, args=(saver, save_q, errors, progress),
-                                                name="lima-saving", daemon=True))
-            for w in workers:
-                w.start()
-            try:
-                self._acquire(acq, proc_q, save_q, saver is not None, progress, errors)
-            finally:
-                proc_q.put(None)
-                save_q.put(None)
-                for w in workers:
-                    w.join()
-            if saver is not None:
-                saver.close()
-                self.saved_files = list(saver.paths)
-            if errors:
-                raise errors[0]
-            self._end(acq, READY, "")
-        except BaseException as exc:  # any failure of the hardware simulation is the camera's Fault
-            if saver is not None:
-                try:
-                    saver.close()
-                except Exception:  # noqa: BLE001 - the first error is the one reported
-                    pass
-            self._end(acq, FAULT, str(exc) or type(exc).__name__)
-
-    def _end(self, acq: _Acquisition, status: str, error: str) -> None:
-        with self._lock:
-            if self._acq is acq:
-                self.acq_status = status
-                self.acq_status_fault_error = error
-                if acq.live:
-                    self.video_live = False
-        self.notify({*PROGRESS, "acq_status"})
-
-    def _file_meta(self, acq: _Acquisition) -> FileMeta:
-        g = acq.geometry
-        return FileMeta(
-            instrument=self.user_instrument_name or "instrument",
-            detector=self.user_detector_name or "simulator",
-            acquisition={"nb_frames": acq.nb_frames, "exposure_time": acq.expo, "latency_time": acq.latency,
-                         "mode": self.acq_mode, "trigger_mode": acq.trigger_mode},
-            detector_information={"image_lima_type": self.image_type, "model": self.camera.model,
-                                  "type": self.camera_type,
-                                  "max_image_size": [self.camera.width, self.camera.height],
-                                  "pixel_size": list(self.camera.pixel_size)},
-            image_operation={"binning": list(g.bin), "flipping": [int(x) for x in g.flip],
-                             "rotation": g.rotation, "region_of_interest": list(g.roi)})
-
-    def _acquire(self, acq, proc_q, save_q, saving: bool, progress: dict, errors: list) -> None:
-        cam = self.camera
-        multi = acq.trigger_mode in MULTI_MODES
-        period = 1.0 / cam.max_frame_rate
-        n = len(self._buffer)
-        next_start = time.perf_counter()
-        i = 0
-        while (acq.nb_frames == 0 or i < acq.nb_frames) and not acq.stop.is_set() and not errors:
-            if not acq.started.is_set():
-                with acq.cond:
-                    acq.cond.wait_for(lambda: acq.started.is_set() or acq.stop.is_set())
-                continue
-            if multi and acq.triggers <= i:
-                with acq.cond:
-                    acq.cond.wait_for(lambda: acq.triggers > i or acq.stop.is_set())
-                continue
-            t_start = max(time.perf_counter(), next_start)
-            if not _sleep_until(t_start, acq.stop):
-                break
-            slot = i % n
-            old = self._slot_frame[slot]
-            if old >= 0 and (old > progress["processed"] or (saving and old > progress["saved"])):
-                late = "saved" if saving and old > progress["saved"] else "processed"
-                raise LimaError(f"buffer overrun: frame {i} would overwrite frame {old}, not yet {late} "
-                                f"(buffer_max_number {n}: {late} slower than acquisition)")
-            positions = self.positions(multi)
-            self._slot_frame[slot] = -1
-            self.maker.frame(positions, acq.expo, acq.geometry, acq.dtype, out=self._buffer[slot],
-                             subframes=acq.subframes)
-            self._slot_frame[slot] = i
-            t_ready = t_start + acq.expo + cam.readout_time
-            if not _sleep_until(t_ready, acq.stop):
-                self._slot_frame[slot] = -1  # an exposure cut short is no frame
-                break
-            self.last_image_acquired = self.last_image_ready = i
-            if self.video_active or acq.live:
-                self.video_last_image_counter += 1
-            proc_q.put(i)
-            if saving:
-                save_q.put(i)
-            self.notify({"last_image_acquired", "last_image_ready", "ready_for_next_image",
-                         "video_last_image"})
-            next_start = max(t_ready + acq.latency, t_start + period)
-            i += 1
-
-    def _process_loop(self, acq, q, errors, progress) -> None:
-        while True:
-            i = q.get()
-            if i is None:
-                return
-            try:
-                frame = self._buffer[i % len(self._buffer)]
-                self.roi_counters.process(i, frame)
-                self.bpm.process(i, frame)
-                progress["processed"] = self.last_counter_ready = i
-                self.notify({"last_counter_ready"})
-            except Exception as exc:  # noqa: BLE001 - becomes the acquisition's Fault
-                errors.append(exc)
-                return
-
-    def _save_loop(self, saver: HdfSaver, q, errors, progress) -> None:
-        while True:
-            i = q.get()
-            if i is None:
-                return
-            try:
-                saver.write(i, self._buffer[i % len(self._buffer)])
-                progress["saved"] = self.last_image_saved = i
-                self.notify({"last_image_saved"})
-            except (SavingError, OSError) as exc:
-                errors.append(exc)
-                return
-
-
-def _sleep_until(t: float, stop: threading.Event) -> bool:
-    """Sleep to perf_counter() == t; False when stop was set meanwhile."""
-    while True:
-        left = t - time.perf_counter()
-        if left <= 0:
-            return not stop.is_set()
-        if stop.wait(min(left, 0.5)):
-            return False

@@ -225,8 +225,10 @@ class Bpm:
         self.started = False
         self.history = ResultHistory(BPM_RECORD)
 
-    def process(self, frame_number: int, frame: np.ndarray) -> None:
+    def process(self, frame_number: int, frame: np.ndarray, timestamp: float | None = None) -> None:
+        """timestamp: when the frame was read out (epoch s), now when not given."""
         if not self.started:
             return
         intensity, x, y, fx, fy = beam_position(frame)
-        self.history.add(frame_number, [(time.time(), intensity, x, y, fx, fy, float(frame_number))])
+        stamp = time.time() if timestamp is None else timestamp
+        self.history.add(frame_number, [(stamp, intensity, x, y, fx, fy, float(frame_number))])

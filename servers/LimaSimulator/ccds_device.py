@@ -21,7 +21,12 @@ from tango.server import Device, attribute, command, device_property
 
 from blisstango.core.lima import control as ctl_mod
 from blisstango.core.lima.axis_reader import AxisReader
-from blisstango.core.lima.frames import DATA_ARRAY, VIDEO_IMAGE, encode_data_array, encode_video_image
+from blisstango.core.lima.frames import (
+    DATA_ARRAY,
+    VIDEO_IMAGE,
+    encode_data_array,
+    encode_video_image,
+)
 from blisstango.core.lima.saving import SavingError
 
 from ..request_thread import no_hardware_read, request_hook
