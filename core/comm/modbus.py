@@ -92,6 +92,7 @@ class ModbusTcp:
         self.backoff = backoff or Backoff()
         self.on_connect = on_connect
         self.last_error: str | None = None
+        self._hook_error: BaseException | None = None  # on_connect's, raised again during the back-off
         self._client = _Client(host, port=self.port, timeout=self.timeout, retries=0)
         self._lock = gevent.lock.RLock()
 
@@ -166,6 +167,8 @@ class ModbusTcp:
         if self._client.connected:
             return
         left = self.backoff.wait_left()
+        if left > 0 and self._hook_error is not None:
+            raise self._hook_error
         if left > 0:
             raise ModbusLinkError(f"{self.name}: {where}: {self.address} unreachable ({self.last_error}); "
                                   f"next attempt in {left:.1f} s")
@@ -176,17 +179,20 @@ class ModbusTcp:
         if self.on_connect is not None:
             try:
                 self.on_connect(self)
-            except BaseException as exc:
+            except ModbusLinkError:
+                raise  # lost during the hook's own requests: already dropped, back-off applied
+            except Exception as exc:
                 self._client.close()
-                self.last_error = str(exc)
+                self.last_error, self._hook_error = str(exc), exc
                 self.backoff.failed()
                 raise
+        self._hook_error = None
         self.backoff.succeeded()
 
     def _lost(self, where: str, reason: str) -> ModbusLinkError:
         """Drop the connection (a late reply must not be taken for the next one's)."""
         self._client.close()
-        self.last_error = reason
+        self.last_error, self._hook_error = reason, None
         delay = self.backoff.failed()
         return ModbusLinkError(f"{self.name}: {where}: {reason}; next attempt in {delay:.1f} s")
 
