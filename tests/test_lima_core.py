@@ -9,8 +9,13 @@ import pytest
 
 from blisstango.core.lima.camera import BeamModel, CameraConfig, FrameMaker, Geometry
 from blisstango.core.lima.control import LimaControl, LimaError
-from blisstango.core.lima.frames import (FrameFormatError, decode_data_array, decode_video_image,
-                                         encode_data_array, encode_video_image)
+from blisstango.core.lima.frames import (
+    FrameFormatError,
+    decode_data_array,
+    decode_video_image,
+    encode_data_array,
+    encode_video_image,
+)
 from blisstango.core.lima.processing import Roi, beam_position, roi_stats
 
 
