@@ -1,7 +1,8 @@
 """The processes a beamline configuration implies, started in order.
 
-Order: the embedded Redis servers (unless URLs are given), BeaconDB (the Tango
-database and Beacon device, on the TANGO_HOST port), then every device server
+Order: the embedded Redis servers (unless URLs are given), the instrument simulators
+the tree asks for (one `sinstruments-server`, core.comm.simulators), BeaconDB (the
+Tango database and Beacon device, on the TANGO_HOST port), then every device server
 instance that ``core.config.servers.implied_servers`` finds in the tree. Stopping
 goes in reverse order.
 """
@@ -123,6 +124,7 @@ class Stack:
         os.environ["TANGO_HOST"] = self.tango_host
         try:
             self._start_redis()
+            self._start_simulators()
             settings_url, data_url = self.redis_urls
             beacon = self._add("BeaconDB", [
                 executable("BeaconDB"), "2", "--host", self.host, "--port", str(self.port),
@@ -147,6 +149,20 @@ class Stack:
         self.redis = RedisSupervisor(self.run_dir.sub("redis"))
         self.redis.start()
         self.redis_urls = (self.redis.settings_url, self.redis.data_url)
+
+    def _start_simulators(self) -> None:
+        """One sinstruments-server for every controller with a `simulator:` block, ready
+        when each of its transports answers."""
+        from blisstango.core.comm import simulators
+
+        devices = simulators.simulated_devices(self.tree)
+        if not devices:
+            return
+        path = simulators.write_config(devices, self.run_dir.sub("simulators") / "sinstruments.yml")
+        proc = self._add("simulators", [executable("sinstruments-server"), "-c", str(path),
+                                        "--log-level", "INFO"])
+        proc.ready = lambda: simulators.wait_ready(devices, 30, alive=lambda: proc.proc.poll() is None)
+        proc.start()
 
     def stop(self) -> None:
         """Stop every process, last started first, then Redis."""

@@ -444,11 +444,14 @@ class Axis(AxisSettings):
                 pass
         self._moving = False
         self._jogging = False
-        self._notify_position()
+        try:
+            self._notify_position()
+        except Exception:
+            pass  # the hardware cannot be read: the state below says why
         try:
             st = self.controller.state(self)
-        except Exception:
-            st = AxisState("FAULT")
+        except Exception as exc:
+            st = AxisState("FAULT", custom={"FAULT": f"Error from controller: {exc}"})
         self._notify_state(st)
         self._done.set()
 
