@@ -83,7 +83,7 @@ class McaAcquisitionSlave(AcquisitionSlave):
         task = self._task
         if task is not None and task.ready() and task.exception is not None:
             raise task.exception
-        self.mca.trigger()
+        self.mca.pulse()
 
     def wait_reading(self) -> None:
         """Mapping: wait until every point was read (SYNC sends the pulse that ends the last)."""
@@ -91,7 +91,7 @@ class McaAcquisitionSlave(AcquisitionSlave):
         if task is None:
             return
         if self.mca_mode is TriggerMode.SYNC and not task.ready():
-            self.mca.trigger()
+            self.mca.pulse()
         task.get()
 
     def stop(self) -> None:

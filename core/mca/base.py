@@ -99,6 +99,11 @@ class BaseMCA(CounterController):
         of the trigger input (returns at once)."""
         raise NotImplementedError
 
+    def pulse(self) -> None:
+        """One pulse on the trigger input in SYNC/GATE mode, sent by software (simulators;
+        a real detector gets its pulses by cable from the beamline's timing)."""
+        raise NotImplementedError(f"{self.name}: no software pulse on this detector's trigger input")
+
     def stop_acquisition(self) -> None:
         raise NotImplementedError
 
