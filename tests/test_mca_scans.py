@@ -100,3 +100,25 @@ def test_mapping_scan_fails_naming_the_mca_when_its_acquisition_ends_early(scan_
     with pytest.raises(Exception, match="mca1: acquisition ended after [23] of 6 points"):
         scan.run()
     assert scan.end_reason == "FAILURE" and not mca.is_acquiring()
+
+
+def test_json_chain_with_mca_in_gate_mode_and_bad_acq_params(scan_context):
+    from blisstango.core.scanning.arguments import ScanArgumentError
+    from blisstango.core.scanning.chain_json import build_scan
+    from blisstango.core.scanning.session_objects import SessionObjects
+
+    mca = simulator()
+    session = SessionObjects("json")
+    session.counters["mca1"] = mca
+    desc = {"chain": [{"type": "timer", "count_time": 0.01, "npoints": 8,
+                       "children": [{"counters": ["mca1"], "acq_params": {"mca1": {"trigger_mode": "GATE",
+                                                                                   "block_size": 3}}}]}],
+            "save": False}
+    scan = build_scan(desc, session, scan_context).run()
+    assert scan.get_data("mca1:spectrum_det0").shape == (8, 4096)
+    assert mca.trigger_mode.name == "GATE" and mca.block_size == 3
+    for params, words in (({"trigger_mode": "EXTERNAL"}, "mca1: trigger_mode 'EXTERNAL' refused"),
+                          ({"colour": "red"}, "colour"), ("GATE", "acq_params")):
+        desc["chain"][0]["children"][0]["acq_params"] = {"mca1": params}
+        with pytest.raises(ScanArgumentError, match=words):
+            build_scan(desc, session, scan_context)
