@@ -35,6 +35,9 @@ class ServerKind:
     attribute_properties: attribute properties the database serves for a selected node's
         device ({attr: {prop: str | list}}), derived from its YAML (unit, format, limits)
         so the device never has to write them (BeaconDB would turn them into YAML).
+    class_of: (Tango class, family) of a selected node, for a server exporting devices of
+        several classes (the Wago server: couplers, valves, shutters); default
+        (device_class, family).
     """
 
     server: str
@@ -46,6 +49,10 @@ class ServerKind:
     object_devices: bool = True
     manager_family: str | None = None
     attribute_properties: Callable[[Any], dict[str, dict[str, Any]]] | None = None
+    class_of: Callable[[Any], tuple[str, str]] | None = None
+
+    def class_and_family(self, node: Any) -> tuple[str, str]:
+        return self.class_of(node) if self.class_of is not None else (self.device_class, self.family)
 
 
 _registered: dict[str, ServerKind] = {}

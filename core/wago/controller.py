@@ -17,7 +17,7 @@ from typing import Any
 from ..comm.backoff import Backoff
 from ..comm.modbus import ModbusTcp, split_url
 from .conversion import to_signed
-from .errors import WagoChannelError, WagoValueError
+from .errors import WagoChannelError, WagoConfigError, WagoValueError
 from .identity import CouplerIdentity, check, read_identity
 from .mapping import AI, AO, AREA_NAMES, DI, DO, Channel, WagoMapping
 from .modules import describe
@@ -37,6 +37,9 @@ class WagoController:
         link.on_connect = self._on_connect
         self.cache_period = float(cache_period)
         self.identity: CouplerIdentity | None = None
+        self.polling_time = 2.0                # s between the Wago server's polls
+        self.units: dict[str, str] = {}         # YAML `units`, per logical name
+        self.counter_names: list[str] | None = None
         self._cache: dict[str, tuple[float, list]] = {}
         self._areas = mapping.addressing()
 
@@ -50,13 +53,21 @@ class WagoController:
         comm = cfg.get("modbustcp") or {}
         target = url or (comm.get("url") if isinstance(comm, dict) else None)
         if not target:
-            from .errors import WagoConfigError
-
             raise WagoConfigError(f"wago {mapping.name}: `modbustcp: {{url: host[:port]}}` is missing", file, line)
         host, port = split_url(target)
         seconds = timeout if timeout is not None else float(comm.get("timeout", 1.0))
         link = ModbusTcp(host, port, timeout=seconds, backoff=backoff)
-        return cls(mapping, link, cache_period=float(cfg.get("cache_period", 1.0)))
+        polling = float(cfg.get("polling_time", 2.0))
+        ctrl = cls(mapping, link, cache_period=float(cfg.get("cache_period", polling)))
+        ctrl.polling_time = polling
+        ctrl.units = dict(cfg.get("units") or {})
+        ctrl.counter_names = _names(cfg.get("counter_names"))
+        for key, names in (("units", list(ctrl.units)), ("counter_names", ctrl.counter_names or [])):
+            unknown = [n for n in names if n not in mapping.keys]
+            if unknown:
+                raise WagoConfigError(f"wago {mapping.name}: {key} names {', '.join(unknown)}, not logical "
+                                      f"names of the mapping ({', '.join(mapping.names)})", file, line)
+        return ctrl
 
     # ---- connection ---------------------------------------------------------------------
     def _on_connect(self, link: ModbusTcp) -> None:
@@ -182,6 +193,13 @@ class WagoController:
     def __repr__(self) -> str:
         state = "connected" if self.connected else "not connected"
         return f"<WagoController {self.name} {self.link.address} {state}>"
+
+
+def _names(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return [str(i).strip() for i in items if str(i).strip()]
 
 
 def _an(what: str) -> str:
