@@ -38,6 +38,9 @@ class ServerKind:
     class_of: (Tango class, family) of a selected node, for a server exporting devices of
         several classes (the Wago server: couplers, valves, shutters); default
         (device_class, family).
+    sub_devices: more devices the same server instance serves for a selected node, as
+        (family, class) pairs: `<domain>/<family>/<name>`, no alias, property ObjectName
+        (Lima's plugin devices beside its LimaCCDs device).
     """
 
     server: str
@@ -50,6 +53,7 @@ class ServerKind:
     manager_family: str | None = None
     attribute_properties: Callable[[Any], dict[str, dict[str, Any]]] | None = None
     class_of: Callable[[Any], tuple[str, str]] | None = None
+    sub_devices: tuple[tuple[str, str], ...] = ()
 
     def class_and_family(self, node: Any) -> tuple[str, str]:
         return self.class_of(node) if self.class_of is not None else (self.device_class, self.family)
