@@ -28,7 +28,7 @@ from blisstango.core.wago import WagoController, WagoModuleMismatch
 from blisstango.core.wago.errors import WagoError
 
 from ..errors import as_devfailed, devfailed, fail
-from ..request_thread import no_hardware_read, request_hook
+from ..request_thread import request_hook
 from . import objects
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,6 @@ class Wago(Device):
 
     green_mode = GreenMode.Synchronous
     always_executed_hook = request_hook
-    read_attr_hardware = no_hardware_read
     init_error_reason = "WagoInitError"
 
     ObjectName = device_property(dtype=str, default_value="", doc="configuration object name (default: alias)")
@@ -190,12 +189,32 @@ class Wago(Device):
                     pass  # a name without attribute (State, Status)
 
     # ---- attributes -------------------------------------------------------------------------
+    def read_attr_hardware(self, attr_list) -> None:
+        """Before the attributes of one read request: read the coupler once, uncached (as
+        BLISS's server reads its attributes), for every logical name asked."""
+        self._snapshot: dict[str, list] = {}
+        self._snapshot_error: BaseException | None = None
+        if self.wago is None or self.init_error:
+            return
+        attrs = self.get_device_attr()
+        names = [n for n in (attrs.get_attr_by_ind(i).get_name() for i in attr_list) if n in self.wago.mapping.keys]
+        if names:
+            try:
+                self._snapshot = self._guard(self.wago.read_many, names, False)
+            except Exception as exc:  # noqa: BLE001 - each attribute read reports it
+                self._snapshot_error = exc
+
     def _read_name(self, attr) -> None:
         name = attr.get_name()
         with as_devfailed(f"Wago.read {name}"):
             if self.init_error:
                 fail(self.init_error_reason, self.init_error, "Wago")
-            vals = self._guard(self.wago.read, name, True)
+            vals = getattr(self, "_snapshot", {}).get(name)
+            if vals is None:
+                error = getattr(self, "_snapshot_error", None)
+                if error is not None:
+                    raise error
+                vals = self._guard(self.wago.read, name, False)
         attr.set_value(vals if len(vals) > 1 else vals[0])
 
     def _write_name(self, attr) -> None:
