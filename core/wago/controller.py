@@ -163,7 +163,7 @@ class WagoController:
                                    f"written ({', '.join(outputs) or 'none configured'})")
         why = ch.reading.check(value)
         if why:
-            raise WagoValueError(f"{self.name}: {ch.label} = {value!r} {why}: {describe(ch.module)} "
+            raise WagoValueError(f"{self.name}: {ch.label} = {_show(value)} {why}: {describe(ch.module)} "
                                  f"in slot {ch.slot + 1} takes {ch.reading.range_text()}")
 
     # ---- BLISS's key-based command set (the Tango server's DevXxx) -----------------------
@@ -181,7 +181,7 @@ class WagoController:
         values = list(array)
         if len(values) < 3 or len(values) % 2 == 0:
             raise WagoValueError(f"{self.name}: DevWritePhys takes [key, channel, value, channel, value, ...]: "
-                                 f"{len(values)} number(s) given {values}")
+                                 f"{len(values)} number(s) given [{', '.join(_show(v) for v in values)}]")
         key = _integer(self.name, "key", values[0])
         name = self.mapping.name_of(key)
         items = []
@@ -193,6 +193,16 @@ class WagoController:
     def __repr__(self) -> str:
         state = "connected" if self.connected else "not connected"
         return f"<WagoController {self.name} {self.link.address} {state}>"
+
+
+def _show(value: Any) -> str:
+    """A value as a person typed it: 12 and 12.5 for numbers (numpy's too), repr otherwise."""
+    if isinstance(value, bool) or isinstance(value, str):
+        return repr(value)
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _names(value: Any) -> list[str] | None:
@@ -210,9 +220,9 @@ def _integer(name: str, what: str, value: Any) -> int:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise WagoValueError(f"{name}: {what} {value!r} is not a number") from None
+        raise WagoValueError(f"{name}: {what} {_show(value)} is not a number") from None
     if not number.is_integer():
-        raise WagoValueError(f"{name}: {what} {value!r} is not an integer")
+        raise WagoValueError(f"{name}: {what} {_show(value)} is not an integer")
     return int(number)
 
 

@@ -13,6 +13,8 @@ use); a valve or shutter (class WagoValve / WagoShutter) a WagoActuator on its W
       units: {tc1: degC}               # optional, per logical name
       counter_names: tc1, tc2          # counted in scans (default: every input)
       emulator: {...}                  # optional: `blisstango up` runs a coupler emulator
+                                       # (emulator/physics.py) and the Wago uses it, at the
+                                       # address the emulator announced in settings:<name>
 
     - name: valve1                     # see actuator.py
       plugin: wago
@@ -35,11 +37,25 @@ def _ref(value) -> str:
     return name[1:] if isinstance(name, str) and name.startswith("$") else str(name)
 
 
+EMULATOR_URL = "emulator_url"  # field of settings:<name> where an emulator announces itself
+
+
+def emulator_url(name: str) -> str | None:
+    """The address the emulator of Wago `name` announced, if any (settings Redis)."""
+    from ..beacon.settings import object_settings
+
+    try:
+        return object_settings(name).get(EMULATOR_URL)
+    except Exception:  # noqa: BLE001 - no Beacon/Redis reachable: the YAML address stands
+        return None
+
+
 def build(node, factory):
     cfg = node.to_dict()
     cls = cfg.get("class", "Wago")
     if cls == "Wago":
-        return WagoController.from_config(cfg, name=node.name, file=node.file, line=node.line)
+        url = emulator_url(node.name) if cfg.get("emulator") else None
+        return WagoController.from_config(cfg, name=node.name, file=node.file, line=node.line, url=url)
     if cls in CLASSES:
         if not cfg.get("wago"):
             raise WagoConfigError(f"{cls} {node.name}: `wago: $<the Wago object>` is missing", node.file, node.line)

@@ -10,9 +10,10 @@ processes use the devices through core.wago.client.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
-from blisstango.core.config.servers import ServerKind, tango_override
+from blisstango.core.config.servers import ServerKind, Simulator, tango_override
 from blisstango.core.wago.actuator import CLASSES
 
 WAGO_CLASS = "Wago"
@@ -63,5 +64,19 @@ def attribute_properties(node: Any) -> dict[str, dict[str, str]]:
     return out
 
 
+def simulators(node: Any) -> list[Simulator]:
+    """A coupler emulator for a Wago whose YAML has `emulator:`, on a port free now (kept
+    across its restarts); it announces its address in the Wago's Beacon settings."""
+    if _class(node) != WAGO_CLASS or not node.get("emulator"):
+        return []
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = ("wago-emulator", str(node.tree.root), node.name, "--host", "127.0.0.1", "--port", str(port),
+            "--announce")
+    return [Simulator(f"wago-emulator/{node.name}", argv, port)]
+
+
 SERVER_KIND = ServerKind(server="Wago", device_class=WAGO_CLASS, family="wago", select=is_wago_device,
-                         instance=instance_of, attribute_properties=attribute_properties, class_of=class_of)
+                         instance=instance_of, attribute_properties=attribute_properties, class_of=class_of,
+                         simulators=simulators)
