@@ -15,7 +15,6 @@ from pathlib import Path
 from blisstango.clients.launcher.control import print_status
 from blisstango.clients.launcher.rundir import RunDir, default_run_dir
 from blisstango.clients.launcher.stack import Stack
-from blisstango.core.comm.simulators import rebind as rebind_simulators
 from blisstango.core.config import load_tree
 from blisstango.examples import demo_config
 
@@ -68,7 +67,6 @@ def run_demo(port: int | None = None, run_dir: str | None = None) -> int:
     config_dir = rd.path / "config"
     shutil.rmtree(config_dir, ignore_errors=True)
     shutil.copytree(demo_config(), config_dir)
-    rebind_simulators(config_dir, rd.sub("simulators"))  # beside other demos: ports of its own
     _show_config(config_dir)
     stack = Stack(config_dir, rd, port=port or _free_port())
     try:

@@ -1,9 +1,10 @@
 """The processes a beamline configuration implies, started in order.
 
-Order: the embedded Redis servers (unless URLs are given), the instrument simulators
-the tree asks for (one `sinstruments-server`, core.comm.simulators), BeaconDB (the
-Tango database and Beacon device, on the TANGO_HOST port), then every device server
-instance that ``core.config.servers.implied_servers`` finds in the tree. Stopping
+Order: the embedded Redis servers (unless URLs are given), BeaconDB (the Tango
+database and Beacon device, on the TANGO_HOST port), the simulated hardware the tree
+asks for (``core.config.servers.implied_simulators``: a Wago's coupler emulator, the
+makers' simulator of an instrument with a `simulator:` block), then
+every device server instance that ``implied_servers`` finds in the tree. Stopping
 goes in reverse order.
 """
 
@@ -22,7 +23,7 @@ import gevent
 from blisstango.clients.launcher.rundir import RunDir
 from blisstango.clients.launcher.supervisor import ManagedProcess
 from blisstango.core.config import load_tree
-from blisstango.core.config.servers import implied_servers
+from blisstango.core.config.servers import implied_servers, implied_simulators
 
 DEFAULT_TANGO_PORT = 10000
 
@@ -61,6 +62,22 @@ def _wait_tcp(host: str, port: int, timeout: float) -> None:
             return
         gevent.sleep(0.1)
     raise TimeoutError(f"nothing answers on {host}:{port} after {timeout:.0f} s")
+
+
+def _wait_path(path: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} not created after {timeout:.0f} s")
+        gevent.sleep(0.05)
+
+
+def _wait_simulator(host: str, sim, timeout: float) -> None:
+    """Ready when its TCP port answers, or the file it makes (a pseudo-terminal) exists."""
+    if sim.port:
+        _wait_tcp(host, sim.port, timeout)
+    if sim.path:
+        _wait_path(sim.path, timeout)
 
 
 def _wait_dserver(server: str, instance: str, timeout: float) -> None:
@@ -124,7 +141,6 @@ class Stack:
         os.environ["TANGO_HOST"] = self.tango_host
         try:
             self._start_redis()
-            self._start_simulators()
             settings_url, data_url = self.redis_urls
             beacon = self._add("BeaconDB", [
                 executable("BeaconDB"), "2", "--host", self.host, "--port", str(self.port),
@@ -132,6 +148,9 @@ class Stack:
                 "--redis-settings", settings_url, "--redis-data", data_url,
             ], ready=lambda: _wait_tcp(self.host, self.port, 60))
             beacon.start()
+            for sim in implied_simulators(self.tree):
+                self._add(sim.name, [executable(sim.argv[0]), *sim.argv[1:]],
+                          ready=lambda s=sim: _wait_simulator(self.host, s, 60)).start()
             for server, instance in implied_servers(self.tree):
                 self._add(f"{server}/{instance}", [executable(server), instance],
                           ready=lambda s=server, i=instance: _wait_dserver(s, i, 60)).start()
@@ -149,20 +168,6 @@ class Stack:
         self.redis = RedisSupervisor(self.run_dir.sub("redis"))
         self.redis.start()
         self.redis_urls = (self.redis.settings_url, self.redis.data_url)
-
-    def _start_simulators(self) -> None:
-        """One sinstruments-server for every controller with a `simulator:` block, ready
-        when each of its transports answers."""
-        from blisstango.core.comm import simulators
-
-        devices = simulators.simulated_devices(self.tree)
-        if not devices:
-            return
-        path = simulators.write_config(devices, self.run_dir.sub("simulators") / "sinstruments.yml")
-        proc = self._add("simulators", [executable("sinstruments-server"), "-c", str(path),
-                                        "--log-level", "INFO"])
-        proc.ready = lambda: simulators.wait_ready(devices, 30, alive=lambda: proc.proc.poll() is None)
-        proc.start()
 
     def stop(self) -> None:
         """Stop every process, last started first, then Redis."""

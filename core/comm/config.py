@@ -5,9 +5,8 @@
     serial: {url: /dev/ttyS0, baudrate: 9600}       # bytesize, parity, stopbits, xonxoff, rtscts
 
 Each mapping may also give `timeout` (s) and `eol`. A controller with a `simulator:`
-block is talked to at the simulator's `url` instead (same transport): `blisstango up`
-serves the makers' simulator there, and the same YAML without the block talks to the
-instrument at its own address.
+block is talked to where its simulator is served instead (same transport; see
+core.comm.simulators): the same YAML without the block talks to the instrument.
 """
 
 from __future__ import annotations
@@ -47,12 +46,14 @@ def link_settings(config: Mapping[str, Any], name: str) -> tuple[str, dict[str, 
         raise CommConfigError(f"{name}: `{kind}` needs a url, e.g. {kind}: {{url: "
                               f"{'/dev/ttyS0' if kind == 'serial' else 'host:port'}}}")
     settings = dict(settings)
-    sim = config.get("simulator")
-    if sim is not None:
-        if not isinstance(sim, Mapping) or not sim.get("url"):
-            raise CommConfigError(f"{name}: `simulator` needs the url where its simulator is served "
-                                  f"(simulator: {{url: {'/tmp/' + name if kind == 'serial' else 'localhost:PORT'}}})")
-        settings["url"] = str(sim["url"])
+    if "simulator" in config:
+        from .simulators import announced, block_of
+
+        url = announced(name) or block_of(config).get("url")
+        if not url:
+            raise CommConfigError(f"{name}: its simulator has not said where it is served: "
+                                  "`blisstango up` runs it (or give `simulator: {url: ...}`)")
+        settings["url"] = str(url)
     return kind, settings
 
 

@@ -1,7 +1,11 @@
 """The one reconnect rule every transport follows (TCP, UDP, serial, Modbus TCP).
 
-- One request at a time per link: a gevent lock, so a request and its reply are never
-  interleaved with another greenlet's (`with link.locked():` holds it over several).
+- One request at a time per link: a request and its reply are never interleaved with
+  another greenlet's (or thread's, in a process not patched for gevent); `with
+  link.locked():` holds the lock over several requests.
+- I/O goes through the standard library (socket, select), which core.green.patch()
+  makes cooperative: in a gevent process a request waiting for its reply lets the other
+  greenlets run; in a threaded one it blocks its own thread only.
 - The connection is made on first use, never when the object is built.
 - A failure (refused, closed by the peer, no answer in time) drops the connection: a late
   reply must never be taken for the next request's. The back-off (core.comm.backoff)
@@ -19,10 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent.lock
+import gevent.monkey
 
 from .backoff import Backoff
 from .errors import CommunicationError, CommunicationTimeout, LinkDown
@@ -47,7 +53,7 @@ class Link:
         self.last_error: str | None = None
         self.connections = 0  # connections made so far (a reconnection counts)
         self._hook_error: BaseException | None = None
-        self._lock = gevent.lock.RLock()
+        self._lock = _lock()
 
     # -- to implement ------------------------------------------------------------------
     @property
@@ -62,7 +68,7 @@ class Link:
         raise NotImplementedError
 
     # -- public --------------------------------------------------------------------------
-    def locked(self) -> gevent.lock.RLock:
+    def locked(self) -> Any:
         """`with link.locked():` several requests that must not be interleaved."""
         return self._lock
 
@@ -146,6 +152,12 @@ def shown(data: bytes, limit: int = 60) -> str:
     """What was sent, as a person reads it in an error message."""
     text = data.decode("latin-1").strip()
     return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _lock() -> Any:
+    """One request at a time: greenlets take turns in a gevent process (a thread lock
+    would block its hub), threads in a threaded one."""
+    return gevent.lock.RLock() if gevent.monkey.is_module_patched("socket") else threading.RLock()
 
 
 class PeerClosed(EOFError):

@@ -1,9 +1,9 @@
-"""Serial lines: pyserial opens and configures the port; the I/O waits in gevent.
+"""Serial lines: pyserial opens and configures the port; the I/O waits in select().
 
 pyserial does what it is good at (opening the device, termios: baud rate, byte size,
 parity, stop bits, flow control) and leaves the file descriptor non-blocking; reads and
-writes then wait for it with gevent's I/O watchers, so a request waiting for its reply
-lets the process's other greenlets run whether or not the process is monkey-patched.
+writes wait for it with select(), which core.green.patch() makes cooperative: in a
+gevent process a request waiting for its reply lets the other greenlets run.
 A port that goes away (a USB adapter unplugged, a simulator's pseudo-terminal closed) is
 a lost link like a closed socket: the back-off applies and the port is opened again.
 """
@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
-
-from gevent.socket import wait_read, wait_write
+import select
 
 from .link import PeerClosed
 from .stream import Deadline, StreamLink
@@ -103,8 +102,8 @@ class Serial(StreamLink):
             try:
                 n = os.write(fd, view)
             except BlockingIOError:
-                wait_write(fd, timeout=deadline.left(),
-                           timeout_exc=TimeoutError(f"could not send within {deadline.timeout:g} s"))
+                if not select.select([], [fd], [], deadline.left())[1]:
+                    raise TimeoutError(f"could not send within {deadline.timeout:g} s") from None
                 continue
             view = view[n:]
 
@@ -114,7 +113,8 @@ class Serial(StreamLink):
             try:
                 data = os.read(fd, 4096)
             except BlockingIOError:
-                wait_read(fd, timeout=deadline.left(), timeout_exc=deadline.expired())
+                if not select.select([fd], [], [], deadline.left())[0]:
+                    raise deadline.expired() from None
                 continue
             if not data:
                 raise PeerClosed()

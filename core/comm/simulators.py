@@ -1,34 +1,39 @@
-"""Which instrument simulators a configuration asks for, as one `sinstruments-server` config.
+"""Instruments served by the simulators their makers publish (sinstruments devices).
 
-A controller with a `simulator:` block is served by the simulator its makers publish,
-run by sinstruments (TCP, UDP, or a pseudo-terminal for a serial line) at the block's
-`url`; the controller talks to that url instead of the instrument's (core.comm.config)::
+A controller with a `simulator:` block is served by the simulator of its class, run by
+sinstruments on TCP, UDP, or a pseudo-terminal for a serial line (the transport of the
+controller's own `tcp:`/`udp:`/`serial:`)::
 
     - name: ice1
       class: IcePAP
-      tcp: {url: iceid311:5000}          # the real one, used without the block
-      simulator:
-        url: 127.0.0.1:5001              # served here by `blisstango up`
+      tcp: {url: iceid311:5000}        # the instrument, talked to without the block
+      simulator:                       # `blisstango up` runs its simulator instead
         axes: [{address: 2, status: 0x00A43203}]   # optional: the simulator's own options
+        # url: 127.0.0.1:5001          # optional: where to serve it (default: a free port)
 
-The simulator's class and package come from the controller class (SIMULATORS, where each
-entry also derives the simulator's options from the controller's YAML: an IcePAP's axis
-addresses), or from `class:` and `package:` in the block for any other sinstruments device.
+`blisstango up` runs one `blisstango simulate <config> <name> --announce` process per
+such controller (ServerKind.simulators: `simulators_for`), on a port free at start (or
+a fresh pseudo-terminal); the process announces where it serves in the controller's
+Beacon settings (`settings:<name>` simulator_url), where core.comm.config looks when it
+builds the controller's link. So stacks run side by side never share a simulator, and
+the YAML never holds a runtime address. The simulator's class and package come from the
+controller class (SIMULATORS, which also derives options from the controller's YAML: an
+IcePAP's axis addresses), or from `class:` and `package:` in the block.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 import socket
-import time
+import tempfile
+import uuid
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
-import gevent
+from .config import CommConfigError, link_kind
 
-from .config import CommConfigError, link_settings
+#: field of settings:<name> where a running simulator announces its address
+SIMULATOR_URL = "simulator_url"
 
 #: controller class -> "module:function(name, config, options) -> device": the
 #: simulator's class, package and options, derived from the controller's YAML and the
@@ -36,6 +41,29 @@ from .config import CommConfigError, link_settings
 SIMULATORS: dict[str, str] = {
     "IcePAP": "blisstango.core.motion.icepap.simulator:simulator_device",
 }
+
+
+def announce(name: str, url: str, field: str = SIMULATOR_URL) -> None:
+    """Store where the simulated `name` is served (its Beacon settings)."""
+    from blisstango.core.beacon.settings import object_settings
+
+    object_settings(name)[field] = url
+
+
+def announced(name: str, field: str = SIMULATOR_URL) -> str | None:
+    """Where the simulated `name` said it is served, if it did (None without Beacon)."""
+    from blisstango.core.beacon.settings import object_settings
+
+    try:
+        return object_settings(name).get(field)
+    except Exception:  # noqa: BLE001 - no Beacon/Redis reachable: nothing announced
+        return None
+
+
+def block_of(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The `simulator:` block's options (`simulator: true` or `{}`: none)."""
+    block = config.get("simulator")
+    return dict(block) if isinstance(block, Mapping) else {}
 
 
 def _builder(klass: str) -> Callable[[str, dict, dict], dict] | None:
@@ -46,11 +74,11 @@ def _builder(klass: str) -> Callable[[str, dict, dict], dict] | None:
     return getattr(importlib.import_module(module), attr)
 
 
-def simulator_device(name: str, config: Mapping[str, Any]) -> dict[str, Any]:
-    """The sinstruments device entry serving one controller's `simulator:` block."""
-    kind, settings = link_settings(config, name)
-    options = dict(config["simulator"])
-    url = str(options.pop("url"))
+def simulator_device(name: str, config: Mapping[str, Any], url: str) -> dict[str, Any]:
+    """The sinstruments device entry serving the controller `name` at `url`."""
+    kind = link_kind(config, name)
+    options = block_of(config)
+    options.pop("url", None)
     given = {key: options.pop(key) for key in ("class", "package") if key in options}
     builder = _builder(str(config.get("class", "")))
     if given or builder is None:
@@ -61,70 +89,11 @@ def simulator_device(name: str, config: Mapping[str, Any]) -> dict[str, Any]:
     else:
         device = builder(name, dict(config), options)
     transport: dict[str, Any] = {"type": kind, "url": url}
+    settings = config[kind] if isinstance(config[kind], Mapping) else {}
     if kind == "serial" and "baudrate" in settings:
         transport["baudrate"] = int(settings["baudrate"])
     device.update(name=name, transports=[transport])
     return device
-
-
-def simulated_devices(tree: Any) -> list[dict[str, Any]]:
-    """Every sinstruments device a configuration tree asks for (controllers with a
-    `simulator:` block), in name order; CommConfigError naming the object if one is wrong."""
-    devices = []
-    for node in tree.nodes():
-        if node.parent is None and "simulator" in node.own_keys():
-            try:
-                devices.append(simulator_device(node.name, node.to_dict()))
-            except CommConfigError as exc:
-                raise CommConfigError(f"{node.file}:{node.line}: {exc}") from None
-    return devices
-
-
-def write_config(devices: list[dict[str, Any]], path: Path) -> Path:
-    """The sinstruments-server configuration file for these devices."""
-    import yaml
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump({"devices": devices}, sort_keys=False))
-    return path
-
-
-def endpoints(devices: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
-    """(device name, transport type, url) of every transport."""
-    return [(d["name"], t["type"], str(t["url"])) for d in devices for t in d["transports"]]
-
-
-def endpoint_ready(kind: str, url: str) -> bool:
-    """A TCP transport accepts connections; a serial one's pseudo-terminal link exists
-    (UDP has nothing to probe: it is ready when the process is)."""
-    if kind == "serial":
-        return os.path.exists(url)
-    if kind == "tcp":
-        from .tcp import split_url
-
-        host, port = split_url(url)
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-    return True
-
-
-def wait_ready(devices: list[dict[str, Any]], timeout: float = 30.0,
-               alive: Callable[[], bool] = lambda: True) -> None:
-    """Until every transport is ready; TimeoutError naming the first that is not (a port
-    taken by another program makes sinstruments skip the device)."""
-    deadline = time.monotonic() + timeout
-    for name, kind, url in endpoints(devices):
-        while not endpoint_ready(kind, url):
-            if not alive():
-                raise RuntimeError(f"the simulator server exited before {name} answered on {kind} {url}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"simulator {name} does not answer on {kind} {url} after {timeout:g} s "
-                                   "(is the port taken by another program?)")
-            gevent.sleep(0.05)
 
 
 def free_port(kind: str = "tcp") -> int:
@@ -134,24 +103,64 @@ def free_port(kind: str = "tcp") -> int:
         return sock.getsockname()[1]
 
 
-def rebind(root: Path, pty_dir: Path) -> dict[str, str]:
-    """Give every simulator of a configuration tree a place of its own: a free port on
-    127.0.0.1, or a pseudo-terminal link in pty_dir; written into the YAML (comments
-    kept) so that every server reads it. For copies of a tree run beside others (the
-    demo, tests), whose fixed simulator addresses would collide. Returns name -> url."""
-    from blisstango.core.config import load_tree
-    from blisstango.core.config.writer import ConfigWriter
+def simulators_for(node: Any) -> list[Any]:
+    """ServerKind.simulators for any controller: the simulator process of the controller
+    owning `node` (itself, or the controller whose axis/input/loop it is), if that has a
+    `simulator:` block (core.config.servers.implied_simulators keeps one per name)."""
+    from blisstango.core.config.servers import Simulator
 
-    tree = load_tree(root)
-    writer = ConfigWriter(tree.root)
-    urls: dict[str, str] = {}
-    with writer.locked():
-        for device in simulated_devices(tree):
-            kind = device["transports"][0]["type"]
-            if kind == "serial":
-                url = str(Path(pty_dir) / f"{device['name']}.pty")
-            else:
-                url = f"127.0.0.1:{free_port(kind)}"
-            writer.set_key(device["name"], ("simulator", "url"), url)
-            urls[device["name"]] = url
-    return urls
+    owner = node
+    while owner is not None and "simulator" not in owner.own_keys():
+        owner = owner.parent
+    if owner is None:
+        return []
+    config = owner.to_dict()
+    kind = link_kind(config, owner.name)
+    given = block_of(config).get("url")
+    argv = ["blisstango", "simulate", str(owner.tree.root), owner.name, "--announce"]
+    if kind == "serial":
+        path = str(given or f"{tempfile.gettempdir()}/blisstango-{owner.name}-{uuid.uuid4().hex[:8]}.pty")
+        return [Simulator(f"simulator/{owner.name}", (*argv, "--url", path), None, path=path)]
+    if given:
+        from .tcp import split_url
+
+        port = split_url(str(given))[1]
+        url = str(given)
+    else:
+        port = free_port(kind)
+        url = f"127.0.0.1:{port}"
+    return [Simulator(f"simulator/{owner.name}", (*argv, "--url", url), port if kind == "tcp" else None)]
+
+
+def serve(config_dir: str, name: str, url: str | None = None, announce_it: bool = False,
+          ready: Callable[[str], None] | None = None) -> None:
+    """Serve the simulator of controller `name` of a configuration tree (at `url`, else
+    the block's `url`), announcing the address first if asked; returns when it stops."""
+    from sinstruments.simulator import Server
+
+    from blisstango.core.config import load_tree
+
+    tree = load_tree(config_dir, strict=False)
+    node = tree.get(name)
+    if node is None:
+        raise CommConfigError(f"no object {name!r} in {config_dir}")
+    config = node.to_dict()
+    if "simulator" not in config:
+        raise CommConfigError(f"{name}: no `simulator:` block in {node.file}:{node.line}")
+    url = url or block_of(config).get("url")
+    if not url:
+        raise CommConfigError(f"{name}: where to serve its simulator? give --url or `simulator: {{url: ...}}`")
+    device = simulator_device(name, config, str(url))
+    if announce_it:
+        announce(name, str(url))
+    server = Server()
+    server.create_device(device)  # raises (the constructor's loop only logs)
+    tasks = server.start()
+    if ready is not None:
+        ready(str(url))
+    try:
+        import gevent
+
+        gevent.joinall(tasks, raise_error=True)
+    finally:
+        server.stop()

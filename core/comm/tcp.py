@@ -1,15 +1,13 @@
-"""TCP: a gevent socket under the stream layer (line and binary protocols).
+"""TCP under the stream layer (line and binary protocols).
 
-The socket is gevent's whether or not the process is monkey-patched, so a request
-waiting for its reply always lets the process's other greenlets run. Nagle's algorithm
-is off: one small request at a time, a delayed ACK would cost tens of milliseconds.
+A standard socket: gevent's in a process patched by core.green.patch() (a request
+waiting for its reply lets the other greenlets run), a thread's own otherwise. Nagle's
+algorithm is off: one small request at a time, a delayed ACK would cost tens of ms.
 """
 
 from __future__ import annotations
 
 import socket
-
-from gevent import socket as gsocket
 
 from .link import PeerClosed
 from .stream import Deadline, StreamLink
@@ -43,7 +41,7 @@ class Tcp(StreamLink):
         super().__init__(f"{host}:{int(port)}", **kwargs)
         self.host, self.port = host, int(port)
         self.connect_timeout = connect_timeout
-        self._sock: gsocket.socket | None = None
+        self._sock: socket.socket | None = None
 
     @classmethod
     def from_url(cls, url: str, default_port: int | None = None, **kwargs) -> Tcp:
@@ -56,7 +54,7 @@ class Tcp(StreamLink):
 
     def _open(self) -> None:
         timeout = self.timeout if self.connect_timeout is None else self.connect_timeout
-        sock = gsocket.create_connection((self.host, self.port), timeout=timeout)
+        sock = socket.create_connection((self.host, self.port), timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
         self._buf.clear()

@@ -1,4 +1,4 @@
-"""UDP: one datagram out, one datagram back, over a gevent socket.
+"""UDP: one datagram out, one datagram back (a standard socket: gevent's once patched).
 
 A datagram link has no connection to lose, but the rule is the same as for the others:
 no answer in time, or a refusal from the host (ICMP port unreachable), drops the socket
@@ -8,8 +8,6 @@ and starts the back-off.
 from __future__ import annotations
 
 import socket
-
-from gevent import socket as gsocket
 
 from .link import Link
 from .stream import Deadline, as_bytes
@@ -29,7 +27,7 @@ class Udp(Link):
         self.write_eol = self.eol if write_eol is None else as_bytes(write_eol)
         self.encoding = encoding
         self.max_size = max_size
-        self._sock: gsocket.socket | None = None
+        self._sock: socket.socket | None = None
 
     @classmethod
     def from_url(cls, url: str, default_port: int | None = None, **kwargs) -> Udp:
@@ -41,8 +39,8 @@ class Udp(Link):
         return self._sock is not None
 
     def _open(self) -> None:
-        info = gsocket.getaddrinfo(self.host, self.port, 0, socket.SOCK_DGRAM)[0]
-        sock = gsocket.socket(info[0], socket.SOCK_DGRAM)
+        info = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_DGRAM)[0]
+        sock = socket.socket(info[0], socket.SOCK_DGRAM)
         sock.connect(info[4])
         self._sock = sock
 

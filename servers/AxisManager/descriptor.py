@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from blisstango.core.comm.simulators import simulators_for
 from blisstango.core.config.servers import ServerKind, tango_override
 
 
@@ -53,4 +54,5 @@ def attribute_properties(node: Any) -> dict[str, dict[str, str]]:
 SERVER_KIND = ServerKind(server="AxisManager", device_class="BlissAxis", family="axis",
                          select=is_axis, instance=instance_of,
                          manager_class="AxisManagerDevice",
-                         attribute_properties=attribute_properties)
+                         attribute_properties=attribute_properties,
+                         simulators=simulators_for)
