@@ -71,12 +71,13 @@ def link_from_config(config: Mapping[str, Any], name: str, *, default_port: int 
         if key in settings:
             kwargs[key] = settings[key]
     if "timeout" in kwargs:
+        given = kwargs["timeout"]
         try:
-            kwargs["timeout"] = float(kwargs["timeout"])
+            kwargs["timeout"] = float(given)
         except (TypeError, ValueError):
-            raise CommConfigError(f"{name}: {kind} timeout {kwargs['timeout']!r} is not a number of seconds") from None
+            raise CommConfigError(f"{name}: {kind} timeout {given!r} is not a number of seconds") from None
         if not kwargs["timeout"] > 0:
-            raise CommConfigError(f"{name}: {kind} timeout {kwargs['timeout']!r} must be above 0 s")
+            raise CommConfigError(f"{name}: {kind} timeout {given!r} must be above 0 s")
     url = str(settings["url"])
     try:
         if kind == "serial":

@@ -421,6 +421,10 @@ class Axis(AxisSettings):
         st = self.controller.state(self)
         if self._stop_requested:
             return
+        if ("LIMPOS" in st or "LIMNEG" in st) and motion.kind == "move" and \
+                abs(self.dial - motion.target_dial) * abs(self.steps_per_unit) < 1:
+            st.unset("LIMPOS")  # it got where it was sent: moving off a switch, not stopped by it
+            st.unset("LIMNEG")
         if "LIMPOS" in st:
             raise LimitError(f"{self.name}: stopped by the positive hardware limit at {self.position}")
         if "LIMNEG" in st:
