@@ -1,9 +1,9 @@
-"""Serial lines: pyserial opens and configures the port; the I/O waits in select().
+"""Serial lines: pyserial opens and configures the port; the waits are gevent-friendly.
 
 pyserial does what it is good at (opening the device, termios: baud rate, byte size,
 parity, stop bits, flow control) and leaves the file descriptor non-blocking; reads and
-writes wait for it with select(), which core.green.patch() makes cooperative: in a
-gevent process a request waiting for its reply lets the other greenlets run.
+writes wait for it through core.comm.waiting: in a gevent process a request waiting for
+its reply lets the other greenlets run.
 A port that goes away (a USB adapter unplugged, a simulator's pseudo-terminal closed) is
 a lost link like a closed socket: the back-off applies and the port is opened again.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import errno
 import os
-import select
 
+from . import waiting
 from .link import PeerClosed
 from .stream import Deadline, StreamLink
 
@@ -89,6 +89,7 @@ class Serial(StreamLink):
     def _close(self) -> None:
         port, self._serial, self._fd = self._serial, None, None
         self._buf.clear()
+        self._sent_at = None
         if port is not None:
             try:
                 port.close()
@@ -102,20 +103,22 @@ class Serial(StreamLink):
             try:
                 n = os.write(fd, view)
             except BlockingIOError:
-                if not select.select([], [fd], [], deadline.left())[1]:
-                    raise TimeoutError(f"could not send within {deadline.timeout:g} s") from None
+                waiting.wait_writable(fd, deadline)
                 continue
             view = view[n:]
 
     def _recv(self, deadline: Deadline) -> bytes:
+        """Wait until readable, then read: a tty in raw mode with VMIN 0 (pyserial's
+        setting) reads 0 bytes when it has none, so an empty read after the wait is a
+        hang-up, never 'not yet'."""
         fd = self._fd
         while True:
+            waiting.wait_readable(fd, deadline, self._wait_budget())
             try:
                 data = os.read(fd, 4096)
             except BlockingIOError:
-                if not select.select([fd], [], [], deadline.left())[0]:
-                    raise deadline.expired() from None
                 continue
             if not data:
                 raise PeerClosed()
+            self._arrived()
             return data

@@ -39,6 +39,7 @@ SIMULATOR_URL = "simulator_url"
 #: simulator's class, package and options, derived from the controller's YAML and the
 #: block's own options
 SIMULATORS: dict[str, str] = {
+    "CryoCon": "blisstango.core.regulation.cryocon.simulator:simulator_device",
     "IcePAP": "blisstango.core.motion.icepap.simulator:simulator_device",
 }
 

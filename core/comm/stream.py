@@ -12,29 +12,11 @@ from __future__ import annotations
 import time
 
 from .link import Link, PeerClosed, shown
+from .waiting import Deadline, ReplyClock
 
 
 def as_bytes(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode("latin-1")
-
-
-class Deadline:
-    """The end of one call: what is left of its timeout, and the error when none is."""
-
-    __slots__ = ("timeout", "end")
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self.end = time.monotonic() + timeout
-
-    def left(self) -> float:
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise self.expired()
-        return left
-
-    def expired(self) -> TimeoutError:
-        return TimeoutError(f"no answer within {self.timeout:g} s")
 
 
 class StreamLink(Link):
@@ -47,6 +29,8 @@ class StreamLink(Link):
         self.write_eol = self.eol if write_eol is None else as_bytes(write_eol)
         self.encoding = encoding
         self._buf = bytearray()
+        self.clock = ReplyClock()
+        self._sent_at: float | None = None  # a request waits for its reply (ReplyClock)
 
     # -- transport primitives (subclasses) -------------------------------------------------
     def _send(self, data: bytes, deadline: Deadline) -> None:
@@ -83,6 +67,16 @@ class StreamLink(Link):
     def _request(self, data: bytes, deadline: Deadline) -> None:
         self._buf.clear()
         self._send(data, deadline)
+        self._sent_at = time.perf_counter()
+
+    def _wait_budget(self) -> float:
+        """How long to wait for bytes in the kernel first (see core.comm.waiting)."""
+        return self.clock.budget() if self._sent_at is not None else 0.0
+
+    def _arrived(self) -> None:
+        if self._sent_at is not None:
+            self.clock.observe(time.perf_counter() - self._sent_at)
+            self._sent_at = None
 
     # -- bytes -------------------------------------------------------------------------------
     def write(self, data: bytes, timeout: float | None = None) -> None:

@@ -1,14 +1,15 @@
 """TCP under the stream layer (line and binary protocols).
 
-A standard socket: gevent's in a process patched by core.green.patch() (a request
-waiting for its reply lets the other greenlets run), a thread's own otherwise. Nagle's
-algorithm is off: one small request at a time, a delayed ACK would cost tens of ms.
+A non-blocking socket whose waits core.comm.waiting makes gevent-friendly (a request
+waiting for its reply lets the other greenlets run). Nagle's algorithm is off: one
+small request at a time, a delayed ACK would cost tens of milliseconds.
 """
 
 from __future__ import annotations
 
 import socket
 
+from . import waiting
 from .link import PeerClosed
 from .stream import Deadline, StreamLink
 
@@ -41,7 +42,7 @@ class Tcp(StreamLink):
         super().__init__(f"{host}:{int(port)}", **kwargs)
         self.host, self.port = host, int(port)
         self.connect_timeout = connect_timeout
-        self._sock: socket.socket | None = None
+        self._sock: socket.socket | None = None  # the standard library's, non-blocking
 
     @classmethod
     def from_url(cls, url: str, default_port: int | None = None, **kwargs) -> Tcp:
@@ -53,8 +54,9 @@ class Tcp(StreamLink):
         return self._sock is not None
 
     def _open(self) -> None:
-        timeout = self.timeout if self.connect_timeout is None else self.connect_timeout
-        sock = socket.create_connection((self.host, self.port), timeout=timeout)
+        deadline = Deadline(self.timeout if self.connect_timeout is None else self.connect_timeout)
+        family, kind, _proto, _name, address = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_STREAM)[0]
+        sock = waiting.connect(address, deadline, family, kind)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
         self._buf.clear()
@@ -62,24 +64,28 @@ class Tcp(StreamLink):
     def _close(self) -> None:
         sock, self._sock = self._sock, None
         self._buf.clear()
+        self._sent_at = None
         if sock is not None:
             sock.close()
 
     def _send(self, data: bytes, deadline: Deadline) -> None:
         sock = self._sock
-        sock.settimeout(deadline.left())
-        try:
-            sock.sendall(data)
-        except TimeoutError:
-            raise TimeoutError(f"could not send within {deadline.timeout:g} s") from None
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[sock.send(view):]
+            except BlockingIOError:
+                waiting.wait_writable(sock.fileno(), deadline)
 
     def _recv(self, deadline: Deadline) -> bytes:
         sock = self._sock
-        sock.settimeout(deadline.left())
-        try:
-            data = sock.recv(65536)
-        except TimeoutError:
-            raise deadline.expired() from None
+        while True:
+            try:
+                data = sock.recv(65536)
+                break
+            except BlockingIOError:
+                waiting.wait_readable(sock.fileno(), deadline, self._wait_budget())
         if not data:
             raise PeerClosed()
+        self._arrived()
         return data

@@ -1,4 +1,4 @@
-"""UDP: one datagram out, one datagram back (a standard socket: gevent's once patched).
+"""UDP: one datagram out, one datagram back (waits through core.comm.waiting).
 
 A datagram link has no connection to lose, but the rule is the same as for the others:
 no answer in time, or a refusal from the host (ICMP port unreachable), drops the socket
@@ -8,7 +8,9 @@ and starts the back-off.
 from __future__ import annotations
 
 import socket
+import time
 
+from . import waiting
 from .link import Link
 from .stream import Deadline, as_bytes
 from .tcp import split_url
@@ -28,6 +30,7 @@ class Udp(Link):
         self.encoding = encoding
         self.max_size = max_size
         self._sock: socket.socket | None = None
+        self.clock = waiting.ReplyClock()
 
     @classmethod
     def from_url(cls, url: str, default_port: int | None = None, **kwargs) -> Udp:
@@ -39,26 +42,25 @@ class Udp(Link):
         return self._sock is not None
 
     def _open(self) -> None:
-        info = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_DGRAM)[0]
-        sock = socket.socket(info[0], socket.SOCK_DGRAM)
-        sock.connect(info[4])
-        self._sock = sock
+        family, kind, _proto, _name, address = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_DGRAM)[0]
+        self._sock = waiting.connect(address, Deadline(self.timeout), family, kind)
 
     def _close(self) -> None:
         sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
 
-    def _recv(self, deadline: Deadline) -> bytes:
-        self._sock.settimeout(deadline.left())
-        try:
-            return self._sock.recv(self.max_size)
-        except TimeoutError:
-            raise deadline.expired() from None
+    def _recv(self, deadline: Deadline, budget: float = 0.0) -> bytes:
+        sock = self._sock
+        while True:
+            try:
+                return sock.recv(self.max_size)
+            except BlockingIOError:
+                waiting.wait_readable(sock.fileno(), deadline, budget)
 
     def write(self, data: bytes) -> None:
         with self.request(data):
-            self._sock.send(data)
+            self._sock.send(data)  # a datagram is sent whole or refused, never waits
 
     def read(self, timeout: float | None = None) -> bytes:
         """The next datagram."""
@@ -70,18 +72,18 @@ class Udp(Link):
             deadline = Deadline(self.timeout if timeout is None else timeout)
             self._drain()
             self._sock.send(data)
-            return self._recv(deadline)
+            sent = time.perf_counter()
+            reply = self._recv(deadline, self.clock.budget())
+            self.clock.observe(time.perf_counter() - sent)
+            return reply
 
     def _drain(self) -> None:
         """Forget late replies to earlier requests."""
-        self._sock.setblocking(False)
         try:
             while True:
                 self._sock.recv(self.max_size)
         except (BlockingIOError, InterruptedError):
             pass
-        finally:
-            self._sock.setblocking(True)
 
     def query(self, cmd: str, timeout: float | None = None) -> str:
         reply = self.write_read(cmd.encode(self.encoding) + self.write_eol, timeout=timeout)

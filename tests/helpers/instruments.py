@@ -98,3 +98,29 @@ class RawClient:
     def close(self) -> None:
         self.sock.close()
 
+
+
+class SinstrumentsServer(ServerProcess):
+    """`sinstruments-server` on a configuration of device entries (core.comm.simulators'
+    own), for a test that needs a second door into one simulated instrument: a TCP port
+    for the judge beside the serial line a controller owns."""
+
+    def __init__(self, devices: list[dict], workdir: Path) -> None:
+        import yaml
+
+        self.devices = devices
+        self.config = Path(workdir) / "sinstruments.yml"
+        self.config.write_text(yaml.safe_dump({"devices": devices}))
+        self.log = Path(workdir) / "sinstruments.log"
+
+    def start(self, timeout: float = 30.0) -> SinstrumentsServer:
+        self.launch([str(BIN / "sinstruments-server"), "-c", str(self.config), "--log-level", "INFO"])
+        self.wait_ready(self.answers, "sinstruments-server", timeout)
+        return self
+
+    def answers(self) -> bool:
+        for device in self.devices:
+            for t in device["transports"]:
+                if not Simulator(Path("."), device["name"], t["url"], Path(".")).answers():
+                    return False
+        return True
