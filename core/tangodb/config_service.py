@@ -35,10 +35,14 @@ class ConfigService:
         with self.lock:
             self.tree, self.view, self.errors = tree, view, []
 
-    def reload(self) -> dict:
-        """Validate the tree on disk; switch to it only if it is valid."""
+    def flush_pending(self) -> None:
+        """Let pending writes to the tree (BeaconDB's YAML sync) land on disk now."""
         for hook in self.before_reload:
             hook()
+
+    def reload(self) -> dict:
+        """Validate the tree on disk; switch to it only if it is valid."""
+        self.flush_pending()
         try:
             tree = load_tree(self.root)
             view = tango_view(tree)

@@ -1,0 +1,158 @@
+"""The configuration folder's history in git: every save a commit, any version back.
+
+The folder is a git repository (initialised if it is not one; the command-line git).
+When the folder lies inside another repository's work tree (the demo tree of a
+blisstango checkout), that repository is never written: the history lives in a git
+directory of its own (``git_dir``, by default in BeaconDB's run directory) whose work
+tree is the configuration folder. Changes made outside the editor (vim, BeaconDB's own
+writes from Tango clients) are committed as such the next time the editor looks.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+OUTSIDE = "outside the editor"
+_EXCLUDE = ".blisstango.lock\n.*.blisstango-tmp\n__pycache__/\n"
+_SEP = "\x1f"
+
+
+class HistoryError(RuntimeError):
+    """git failed; the message holds git's own words."""
+
+
+@dataclass
+class Commit:
+    id: str
+    short: str
+    author: str
+    date: str
+    message: str
+    path: str | None = None  # for a file's history: its name in that commit
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class ConfigHistory:
+    """git history of one configuration folder (see the module docstring)."""
+
+    def __init__(self, root: str | os.PathLike, git_dir: str | os.PathLike | None = None):
+        self.root = Path(root).resolve()
+        self.default_git_dir = Path(git_dir).resolve() if git_dir else None
+        self.git_dir: Path | None = None
+        self.mode = ""  # "own" (the folder's repository), "new", "separate"
+
+    # -- set-up --------------------------------------------------------------------
+    def open(self) -> ConfigHistory:
+        """Find or create the repository, and commit the tree as found."""
+        top = self._run(["rev-parse", "--show-toplevel"], git_dir=False, check=False)
+        if top.returncode == 0 and Path(top.stdout.strip()).resolve() == self.root:
+            git_dir = self._run(["rev-parse", "--absolute-git-dir"], git_dir=False).stdout.strip()
+            self.git_dir, self.mode = Path(git_dir), "own"
+        elif top.returncode == 0:  # inside somebody else's work tree: never write it
+            if self.default_git_dir is None:
+                raise HistoryError(f"{self.root} lies inside the git repository "
+                                   f"{top.stdout.strip()}: give the editor a git directory "
+                                   "of its own for the configuration history")
+            self.git_dir, self.mode = self.default_git_dir, "separate"
+            if not (self.git_dir / "HEAD").exists():
+                self.git_dir.parent.mkdir(parents=True, exist_ok=True)
+                self._run(["init", "-q", "--bare", str(self.git_dir)], git_dir=False)
+                self._run(["config", "core.bare", "false"])
+        else:
+            self._run(["init", "-q", str(self.root)], git_dir=False)
+            self.git_dir, self.mode = self.root / ".git", "new"
+        exclude = self.git_dir / "info" / "exclude"
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        if _EXCLUDE not in (exclude.read_text() if exclude.exists() else ""):
+            with exclude.open("a") as fh:
+                fh.write(_EXCLUDE)
+        self.snapshot()
+        return self
+
+    # -- writing -------------------------------------------------------------------
+    def snapshot(self) -> Commit | None:
+        """Commit what changed since the last commit as made outside the editor."""
+        return self.commit("changes made outside the editor", OUTSIDE)
+
+    def commit(self, message: str, who: str | None = None) -> Commit | None:
+        """Commit every change of the tree (None if nothing changed)."""
+        self._run(["add", "-A", "."])
+        if self._run(["diff", "--cached", "--quiet"], check=False).returncode == 0 \
+                and self._run(["rev-parse", "-q", "--verify", "HEAD"], check=False).returncode == 0:
+            return None
+        who = who or os_user()
+        email = f"{''.join(c for c in who if c.isalnum() or c in '._-') or 'user'}@{socket.gethostname()}"
+        env = {"GIT_AUTHOR_NAME": who, "GIT_AUTHOR_EMAIL": email,
+               "GIT_COMMITTER_NAME": who, "GIT_COMMITTER_EMAIL": email}
+        self._run(["commit", "-q", "--allow-empty", "--no-verify", "-m", message], env=env)
+        return self.log(limit=1)[0]
+
+    # -- reading -------------------------------------------------------------------
+    def log(self, path: str | None = None, limit: int = 100) -> list[Commit]:
+        """Newest first; for a file, its versions through renames."""
+        args = ["log", f"-n{limit}", f"--format=%x1e%H{_SEP}%h{_SEP}%an{_SEP}%aI{_SEP}%s"]
+        if path:
+            args += ["--follow", "--name-only", "--", path]
+        out = self._run(args, check=False)
+        if out.returncode != 0:
+            return []
+        commits = []
+        for record in out.stdout.split("\x1e")[1:]:
+            lines = [ln for ln in record.splitlines() if ln]
+            commit = Commit(*lines[0].split(_SEP, 4))
+            commit.path = lines[1] if path and len(lines) > 1 else path
+            commits.append(commit)
+        return commits
+
+    def show(self, commit: str, path: str) -> str | None:
+        """Text of path at commit (None if it did not exist there)."""
+        self._check_rev(commit)
+        out = self._run(["show", f"{commit}:{path}"], check=False)
+        return out.stdout if out.returncode == 0 else None
+
+    def diff(self, old: str, new: str | None, path: str | None = None) -> str:
+        """Unified diff from commit old to commit new (None: the folder as it is now)."""
+        self._check_rev(old)
+        args = ["diff", "--no-color", "-M", old]
+        if new:
+            self._check_rev(new)
+            args.append(new)
+        if path:
+            args += ["--", path]
+        return self._run(args).stdout
+
+    # -- git -----------------------------------------------------------------------
+    def _check_rev(self, rev: str) -> None:
+        if not rev or not all(c in "0123456789abcdefABCDEF" for c in rev) or len(rev) > 64:
+            raise HistoryError(f"{rev!r} is not a commit id")
+        if self._run(["cat-file", "-e", f"{rev}^{{commit}}"], check=False).returncode:
+            raise HistoryError(f"no commit {rev} in the configuration history")
+
+    def _run(self, args: list[str], git_dir: bool = True, check: bool = True,
+             env: dict | None = None) -> subprocess.CompletedProcess:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        full_env.update({"LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"})
+        full_env.update(env or {})
+        cmd = ["git", "-c", "core.quotepath=off", "-c", "commit.gpgsign=false",
+               "-c", f"safe.directory={self.root}"]
+        if git_dir and self.git_dir is not None:
+            cmd += ["--git-dir", str(self.git_dir), "--work-tree", str(self.root)]
+        res = subprocess.run(cmd + args, cwd=self.root, env=full_env, capture_output=True,
+                             text=True, timeout=120)
+        if check and res.returncode != 0:
+            raise HistoryError(f"git {' '.join(args[:2])} failed: {res.stderr.strip()}")
+        return res
