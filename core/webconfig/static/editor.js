@@ -435,5 +435,8 @@ function refLink(v) {
 }
 
 // -- start ------------------------------------------------------------------------------
+const who = $("user");
+try { if (localStorage.getItem("blisstango-user")) who.value = localStorage.getItem("blisstango-user"); } catch (e) {}
+who.addEventListener("change", () => { try { localStorage.setItem("blisstango-user", who.value.trim()); } catch (e) {} });
 if (READ_ONLY) for (const id of ["save", "rename-file", "delete-file", "new-file", "new-folder", "folder-new-file", "rename-folder", "delete-folder"]) $(id).disabled = true;
 loadTree().then(route);
