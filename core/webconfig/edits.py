@@ -41,10 +41,16 @@ class SaveResult:
                 "warnings": self.warnings}
 
 
+def validated(root, overlay: dict | None = None) -> tuple[Any, Any, list[ConfigError]]:
+    """(tree, Tango view, every problem) of the tree with overlay applied."""
+    tree = load_tree(root, strict=False, overlay=overlay)
+    view = tango_view(tree)
+    return tree, view, list(tree.errors) + list(view.errors)
+
+
 def tree_errors(root, overlay: dict | None = None) -> list[ConfigError]:
     """Every problem of the tree (with overlay applied), tree and Tango view."""
-    tree = load_tree(root, strict=False, overlay=overlay)
-    return list(tree.errors) + list(tango_view(tree).errors)
+    return validated(root, overlay)[2]
 
 
 def conflict_diff(exc: ConfigConflict) -> str:
@@ -62,27 +68,40 @@ class ConfigEditor:
         self.root = self.writer.root
         self.history = history
         self.service = service
+        self._valid: tuple | None = None  # (tree, view) of the last edit validated clean
 
     # -- the one way every change goes ----------------------------------------------------
     def apply(self, edit: Callable[[], Any], message: str, who: str | None) -> SaveResult:
+        if self.service is not None:
+            # BeaconDB's own YAML writes land first (its writer thread takes the tree lock:
+            # never wait for it while holding the lock)
+            self.service.flush_pending()
         with self.writer.locked():
-            if self.service is not None:
-                self.service.flush_pending()  # BeaconDB's own YAML writes land first
             self.history.snapshot()
+            self._valid = None
             changes = self.writer.staged(edit, self._check)
             commit = self.history.commit(message, who)
-        result = SaveResult(changes, commit.to_json() if commit else None)
-        if self.service is not None:
-            try:
-                result.reload = self.service.reload()
-            except (ConfigError, ConfigErrors):
-                result.warnings.append("saved, but Beacon still serves the previous configuration: "
-                                       + "; ".join(self.service.errors[:5]))
+            result = SaveResult(changes, commit.to_json() if commit else None)
+            if self.service is not None and self._valid is not None:
+                # the tree validated is the tree now on disk (still under the lock): Beacon
+                # switches to it without loading it again
+                result.reload = self._reload(result, self._valid)
+        if self.service is not None and result.reload is None and not result.warnings:
+            result.reload = self._reload(result, None)
         return result
 
+    def _reload(self, result: SaveResult, prepared: tuple | None) -> dict | None:
+        try:
+            return self.service.reload(prepared=prepared)
+        except (ConfigError, ConfigErrors):
+            result.warnings.append("saved, but Beacon still serves the previous configuration: "
+                                   + "; ".join(self.service.errors[:5]))
+            return None
+
     def _check(self, changes: dict[str, str | None]) -> None:
-        after = tree_errors(self.root, changes)
+        tree, view, after = validated(self.root, changes)
         if not after:
+            self._valid = (tree, view)
             return
         before = {str(e) for e in tree_errors(self.root)}
         new = [e for e in after if str(e) not in before]

@@ -37,7 +37,10 @@ class Browser:
 
     def wait(self, condition, timeout: float = 30.0):
         """Until condition(driver) is true; a page re-drawn meanwhile is looked at again."""
-        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+        from selenium.common.exceptions import (
+            NoSuchElementException,
+            StaleElementReferenceException,
+        )
         from selenium.webdriver.support.ui import WebDriverWait
 
         return WebDriverWait(self.driver, timeout, poll_frequency=0.05, ignored_exceptions=(
