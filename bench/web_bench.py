@@ -10,8 +10,10 @@ BeaconDB process with its editor (`--web-port 0`, no Redis):
   page opened on its Objects tab until the list is drawn.
 
 Peers measured in the same run on the same BeaconDB: its Tango `Reload` command (the
-validation Beacon itself does, with no write), and the bare write of the same file
-without any validation (atomic_write_text) — the floor a save cannot beat.
+validation Beacon itself does, with no write), and the bare write of the same text
+without any validation (atomic_write_text, to a file beside the tree) — the floor a
+save cannot beat. save_steps_median_ms splits a save: snapshot (changes made outside),
+edit, validate, write, commit (git), reload.
 `python bench/web_bench.py [repeat]`
 """
 
@@ -116,7 +118,7 @@ def measure_tree(name: str, root: Path, file: str, old: str, new: str, repeat: i
     work = Path(tempfile.mkdtemp(prefix=f"web_bench_{name}_"))
     beacon = Beacon(root, work)
     try:
-        saves, reloads, bare, lists = [], [], [], []
+        saves, reloads, bare, lists, steps = [], [], [], [], []
         path = root / file
         for i in range(repeat):
             text = path.read_text()
@@ -125,11 +127,12 @@ def measure_tree(name: str, root: Path, file: str, old: str, new: str, repeat: i
             status, answer = beacon.post("/api/file", {"path": file, "text": edited, "base": text})
             saves.append(time.perf_counter() - t0)
             assert status == 200 and answer["commit"], answer
+            steps.append(answer["timings_ms"])
             t0 = time.perf_counter()
             beacon.beacon.Reload()
             reloads.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            atomic_write_text(path, edited)
+            t0 = time.perf_counter()  # outside the tree: a write there is a change by hand
+            atomic_write_text(work / path.name, edited)
             bare.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             status, body = beacon.get("/api/objects")
@@ -149,6 +152,8 @@ def measure_tree(name: str, root: Path, file: str, old: str, new: str, repeat: i
             "objects": count,
             "save_validated_median_ms": median_ms(saves),
             "save_validated_max_ms": round(max(saves) * 1000, 1),
+            "save_steps_median_ms": {k: round(statistics.median(s[k] for s in steps), 1)
+                                     for k in steps[0]},
             "peer_beacon_reload_median_ms": median_ms(reloads),
             "peer_bare_write_median_ms": median_ms(bare),
             "object_list_api_median_ms": median_ms(lists),

@@ -10,6 +10,7 @@ Tango-view errors — the same checks as Beacon's Reload (ConfigService).
 from __future__ import annotations
 
 import difflib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,10 +36,11 @@ class SaveResult:
     commit: dict | None
     reload: dict | None = None
     warnings: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)  # where a save's time went
 
     def to_json(self) -> dict:
         return {"files": sorted(self.changes), "commit": self.commit, "reload": self.reload,
-                "warnings": self.warnings}
+                "warnings": self.warnings, "timings_ms": self.timings_ms}
 
 
 def validated(root, overlay: dict | None = None) -> tuple[Any, Any, list[ConfigError]]:
@@ -60,6 +62,19 @@ def conflict_diff(exc: ConfigConflict) -> str:
         f"{exc.file} (as opened)", f"{exc.file} (on disk now)"))
 
 
+class _Clock:
+    """Milliseconds spent in each step of a save."""
+
+    def __init__(self):
+        self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def mark(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = round((now - self.last) * 1000, 1)
+        self.last = now
+
+
 class ConfigEditor:
     """The editor's write side over one tree; service is BeaconDB's ConfigService (or None)."""
 
@@ -69,23 +84,31 @@ class ConfigEditor:
         self.history = history
         self.service = service
         self._valid: tuple | None = None  # (tree, view) of the last edit validated clean
+        self._clock = _Clock()
 
     # -- the one way every change goes ----------------------------------------------------
     def apply(self, edit: Callable[[], Any], message: str, who: str | None) -> SaveResult:
+        clock = _Clock()
         if self.service is not None:
             # BeaconDB's own YAML writes land first (its writer thread takes the tree lock:
             # never wait for it while holding the lock)
             self.service.flush_pending()
         with self.writer.locked():
             self.history.snapshot()
+            clock.mark("snapshot")
             self._valid = None
+            self._clock = clock
             changes = self.writer.staged(edit, self._check)
-            commit = self.history.commit(message, who)
+            clock.mark("write")
+            commit = self.history.commit(message, who, sorted(changes))
+            clock.mark("commit")
             result = SaveResult(changes, commit.to_json() if commit else None)
             if self.service is not None and self._valid is not None:
                 # the tree validated is the tree now on disk (still under the lock): Beacon
                 # switches to it without loading it again
                 result.reload = self._reload(result, self._valid)
+                clock.mark("reload")
+        result.timings_ms = clock.laps
         if self.service is not None and result.reload is None and not result.warnings:
             result.reload = self._reload(result, None)
         return result
@@ -99,7 +122,9 @@ class ConfigEditor:
             return None
 
     def _check(self, changes: dict[str, str | None]) -> None:
+        self._clock.mark("edit")
         tree, view, after = validated(self.root, changes)
+        self._clock.mark("validate")
         if not after:
             self._valid = (tree, view)
             return

@@ -55,6 +55,7 @@ class ConfigHistory:
         self.git_dir: Path | None = None
         self.mode = ""  # "own" (the folder's repository), "new", "separate"
         self._has_head = False
+        self._stamps: dict[str, tuple] = {}
 
     # -- set-up --------------------------------------------------------------------
     def open(self) -> ConfigHistory:
@@ -88,13 +89,13 @@ class ConfigHistory:
     # -- writing -------------------------------------------------------------------
     def snapshot(self) -> Commit | None:
         """Commit what changed since the last commit as made outside the editor."""
-        if self._has_head and not self._run(
-                ["status", "--porcelain", "--untracked-files=all"]).stdout.strip():
-            return None  # one git process when nothing changed (every save asks)
+        if self._has_head and self._stamps == self._scan():
+            return None  # nothing touched since our last commit: no git process at all
         return self.commit("changes made outside the editor", OUTSIDE)
 
-    def commit(self, message: str, who: str | None = None) -> Commit | None:
-        """Commit every change of the tree (None if nothing changed).
+    def commit(self, message: str, who: str | None = None,
+               paths: list[str] | None = None) -> Commit | None:
+        """Commit the changes of paths (default: of the whole tree); None if none.
 
         add, commit and reading the new commit back run in one shell: a process as big
         as BeaconDB pays for each fork, a small shell does not.
@@ -103,17 +104,32 @@ class ConfigHistory:
         email = f"{''.join(c for c in who if c.isalnum() or c in '._-') or 'user'}@{socket.gethostname()}"
         env = {"GIT_AUTHOR_NAME": who, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": who,
                "GIT_COMMITTER_EMAIL": email, "BLISSTANGO_MESSAGE": message}
-        script = ('git "$@" add -A . || exit 3; git "$@" diff --cached --quiet && '
-                  '[ -n "$(git "$@" rev-parse -q --verify HEAD)" ] && exit 4; '
-                  'git "$@" commit -q --no-verify -m "$BLISSTANGO_MESSAGE" || exit 5; '
-                  f'git "$@" log -1 --format="%H{_SEP}%h{_SEP}%an{_SEP}%aI{_SEP}%s"')
-        res = self._run([], env=env, check=False, shell=script)
+        script = ('git add -A -- "$@" || exit 3; '
+                  'out=$(git commit -q --no-verify -m "$BLISSTANGO_MESSAGE" 2>&1) || '
+                  '{ git diff --cached --quiet && exit 4; echo "$out" >&2; exit 5; }; '
+                  f'git log -1 --format="%H{_SEP}%h{_SEP}%an{_SEP}%aI{_SEP}%s"')
+        res = self._run(paths or ["."], env=env, check=False, shell=script)
+        self._stamps = self._scan()
         if res.returncode == 4:
             return None  # nothing to commit
         if res.returncode != 0:
             raise HistoryError(f"git commit failed: {(res.stderr or res.stdout).strip()}")
         self._has_head = True
         return Commit(*res.stdout.strip().split(_SEP, 4))
+
+    def _scan(self) -> dict[str, tuple]:
+        """(inode, size, mtime) of every visible file: what a change outside would touch."""
+        stamps = {}
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+            for name in files:
+                if not name.startswith("."):
+                    try:
+                        st = os.stat(os.path.join(folder, name))
+                    except FileNotFoundError:
+                        continue
+                    stamps[os.path.join(folder, name)] = (st.st_ino, st.st_size, st.st_mtime_ns)
+        return stamps
 
     # -- reading -------------------------------------------------------------------
     def log(self, path: str | None = None, limit: int = 100) -> list[Commit]:
@@ -158,15 +174,19 @@ class ConfigHistory:
 
     def _run(self, args: list[str], git_dir: bool = True, check: bool = True,
              env: dict | None = None, shell: str | None = None) -> subprocess.CompletedProcess:
-        """git with args; with shell, that sh script gets git's own options as "$@"."""
+        """git with args; or the sh script shell with args as "$@" (git's options are in
+        its environment: GIT_DIR, GIT_WORK_TREE, GIT_CONFIG_*)."""
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
         full_env.update({"LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"})
-        full_env.update(env or {})
-        opts = ["-c", "core.quotepath=off", "-c", "commit.gpgsign=false",
-                "-c", f"safe.directory={self.root}"]
+        config = {"core.quotepath": "off", "commit.gpgsign": "false",
+                  "safe.directory": str(self.root)}
+        full_env["GIT_CONFIG_COUNT"] = str(len(config))
+        for i, (key, value) in enumerate(config.items()):
+            full_env[f"GIT_CONFIG_KEY_{i}"], full_env[f"GIT_CONFIG_VALUE_{i}"] = key, value
         if git_dir and self.git_dir is not None:
-            opts += ["--git-dir", str(self.git_dir), "--work-tree", str(self.root)]
-        cmd = ["sh", "-c", shell, "sh", *opts] if shell else ["git", *opts, *args]
+            full_env["GIT_DIR"], full_env["GIT_WORK_TREE"] = str(self.git_dir), str(self.root)
+        full_env.update(env or {})
+        cmd = ["sh", "-c", shell, "sh", *args] if shell else ["git", *args]
         res = subprocess.run(cmd, cwd=self.root, env=full_env, capture_output=True,
                              text=True, timeout=120)
         if check and res.returncode != 0:
