@@ -11,7 +11,13 @@ from helpers.config_trees import copy_demo, line_of
 
 from blisstango.core.config import load_tree
 from blisstango.core.tangodb.config_service import ConfigService
-from blisstango.core.webconfig import WebConfigError, WebOptions, create_app, start_web_editor
+from blisstango.core.webconfig import (
+    WebConfigError,
+    WebOptions,
+    WebPortError,
+    create_app,
+    start_web_editor,
+)
 from blisstango.core.webconfig.app import MAX_BODY
 from blisstango.core.webconfig.history import ConfigHistory
 
@@ -92,6 +98,13 @@ def test_a_token_guards_every_request_and_a_remote_bind_needs_one(editor, tmp_pa
     assert r.status_code == 302 and "blisstango_token=s3cret" in r.headers["Set-Cookie"]
     with pytest.raises(WebConfigError, match="needs an access token"):
         start_web_editor(editor.service, "0.0.0.0", 0)
+    # a port already taken is said so (BeaconDB then serves the database without editor)
+    server, url = start_web_editor(editor.service, "127.0.0.1", 0)
+    try:
+        with pytest.raises(WebPortError, match=f"127.0.0.1:{server.server_port}"):
+            start_web_editor(editor.service, "127.0.0.1", server.server_port)
+    finally:
+        server.stop()
     # BeaconDB itself refuses to start so
     res = subprocess.run([sys.executable, "-m", "blisstango.servers.BeaconDB.main", "2", "--port", "1",
                           "--config", str(editor.root), "--run-dir", str(tmp_path / "run"),

@@ -187,6 +187,7 @@ class Stack:
             "supervisor_pid": os.getpid(),
             "ready": self.ready,
             "web_url": self.web_url,
+            "web": self.web,
             "redis": {"urls": list(self.redis_urls or []), "pids": redis_pids},
             "processes": [proc.info() for proc in self.processes],
         }

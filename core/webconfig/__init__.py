@@ -10,6 +10,6 @@ ConfigWriter), objects (object view data, live state), app (Flask routes), serve
 """
 
 from .app import WebOptions, create_app
-from .server import WebConfigError, start_web_editor
+from .server import WebConfigError, WebPortError, start_web_editor
 
-__all__ = ["WebOptions", "create_app", "start_web_editor", "WebConfigError"]
+__all__ = ["WebOptions", "create_app", "start_web_editor", "WebConfigError", "WebPortError"]

@@ -18,6 +18,10 @@ class WebConfigError(RuntimeError):
     """The editor cannot be served as asked; the message says why."""
 
 
+class WebPortError(WebConfigError):
+    """The editor's port cannot be bound (taken by another process)."""
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -62,7 +66,7 @@ def start_web_editor(service, host: str, port: int, *, git_dir=None, read_only: 
         server = WSGIServer(_listener(host, port), app, log=None, error_log=log)
         server.start()
     except OSError as exc:
-        raise WebConfigError(f"cannot serve the configuration editor on {host}:{port}: "
+        raise WebPortError(f"cannot serve the configuration editor on {host}:{port}: "
                              f"{exc.strerror or exc}") from exc
     shown = socket.gethostname() if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{server.server_port}/"

@@ -107,17 +107,22 @@ def main(argv: list[str] | None = None) -> int:
         if service is None:
             print("BeaconDB: --web-port needs --config (the tree to edit)", file=sys.stderr)
             return 2
-        from blisstango.core.webconfig import WebConfigError, start_web_editor
+        from blisstango.core.webconfig import WebConfigError, WebPortError, start_web_editor
 
+        (run_dir / "web-url").unlink(missing_ok=True)
         try:
             web, url = start_web_editor(service, opts.web_host, opts.web_port,
                                         git_dir=run_dir / "config-history.git",
                                         read_only=opts.web_read_only, token=opts.web_token)
+        except WebPortError as exc:  # the Tango database matters more: serve it all the same
+            print(f"BeaconDB: {exc}; serving the Tango database without the editor",
+                  file=sys.stderr, flush=True)
         except WebConfigError as exc:
             print(f"BeaconDB: {exc}", file=sys.stderr)
             return 2
-        (run_dir / "web-url").write_text(url + "\n")
-        print(f"BeaconDB configuration editor at {url}", file=sys.stderr, flush=True)
+        else:
+            (run_dir / "web-url").write_text(url + "\n")
+            print(f"BeaconDB configuration editor at {url}", file=sys.stderr, flush=True)
 
     public_host = host if host not in ("0.0.0.0", "") else socket.gethostname()
     store.served_at = [f"{public_host}:{port}"]
