@@ -142,7 +142,8 @@ def _derived_attr_props(kind: ServerKind, node: Any, view: TangoView) -> dict[st
 
 
 def _suite(tree: Any, kinds: list[ServerKind], view: TangoView) -> None:
-    classes = {k.device_class for k in kinds} | {k.manager_class for k in kinds if k.manager_class}
+    classes = {k.device_class for k in kinds} | {k.manager_class for k in kinds if k.manager_class} | {
+        klass for k in kinds for _family, klass in k.sub_devices}
     exported: set[str] = set()
     managers: dict[tuple[str, str], tuple[str, Any]] = {}
     for kind in kinds:
@@ -164,13 +165,14 @@ def _suite(tree: Any, kinds: list[ServerKind], view: TangoView) -> None:
             exported.add(node.name)
             own = node.get("tango") if isinstance(node.get("tango"), dict) else {}
             where = (node.file, node.key_line("tango") if own else node.line)
-            klass = str(own.get("class") or kind.device_class)
-            if klass not in classes:
+            own_class, family = kind.class_and_family(node)
+            klass = str(own.get("class") or own_class)
+            if klass not in classes and klass != own_class:
                 view.errors.append(ConfigError(
                     f"{node.name}: unknown Tango server class {klass!r} (known: {', '.join(sorted(classes))})",
                     *where))
                 continue
-            name = str(own.get("device") or f"{domain}/{kind.family}/{node.name}")
+            name = str(own.get("device") or f"{domain}/{family}/{node.name}")
             if not _DEVICE_RX.match(name):
                 view.errors.append(ConfigError(f"{node.name}: Tango device name {name!r} is not "
                                                "domain/family/member", *where))
@@ -187,6 +189,11 @@ def _suite(tree: Any, kinds: list[ServerKind], view: TangoView) -> None:
                 alias=str(own.get("alias") or node.name), properties=props,
                 attribute_properties=attr_props,
                 file=node.file, line=node.line, object=node.name))
+            for family, sub_class in kind.sub_devices:
+                _add(view, TangoDevice(
+                    name=f"{domain}/{family}/{node.name}", server=f"{kind.server}/{instance}",
+                    klass=sub_class, properties={"ObjectName": [node.name]},
+                    file=node.file, line=node.line))
             if kind.manager_class:
                 managers.setdefault((kind.server, instance), (domain, kind, node))
     for (server, instance), (domain, kind, node) in sorted(managers.items()):
