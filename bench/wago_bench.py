@@ -54,7 +54,7 @@ def stats(samples: list[float]) -> dict[str, float]:
 
 def interleaved(methods: dict, rounds: int, batch: int) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {name: [] for name in methods}
-    for name, fn in methods.items():  # warm-up
+    for fn in methods.values():  # warm-up
         for _ in range(20):
             fn()
     clock = time.perf_counter

@@ -138,6 +138,16 @@ class ModbusTcp:
     def connected(self) -> bool:
         return self._client.connected
 
+    def configure(self, host: str | None = None, port: int | None = None, timeout: float | None = None) -> None:
+        """Another address or reply timeout (a device property overriding the YAML): the
+        connection is made again on the next request."""
+        with self._lock:
+            self._client.close()
+            self.host = host or self.host
+            self.port = int(port or self.port)
+            self.timeout = float(timeout or self.timeout)
+            self._client = _Client(self.host, port=self.port, timeout=self.timeout, retries=0)
+
     def connect(self) -> None:
         """Connect now (and run on_connect) unless connected; raises as a request would."""
         with self._lock:
