@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,14 +150,14 @@ def create_app(service, history: ConfigHistory, options: WebOptions | None = Non
     @app.get("/api/tree")
     def tree_listing():
         entries = []
-        for path in sorted(root.rglob("*")):
-            r = path.relative_to(root).as_posix()
-            if any(p.startswith(".") or p == "__pycache__" for p in r.split("/")):
-                continue
-            if path.is_dir():
-                entries.append({"path": r, "type": "folder"})
-            elif path.suffix == ".yml":
-                entries.append({"path": r, "type": "file"})
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+            rel = os.path.relpath(folder, root)
+            prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            if prefix:
+                entries.append({"path": prefix[:-1], "type": "folder"})
+            entries.extend({"path": prefix + f, "type": "file"} for f in sorted(files)
+                           if f.endswith(".yml") and not f.startswith("."))
         return jsonify({"root": str(root), "entries": entries, "errors": service.errors})
 
     @app.get("/api/objects")
