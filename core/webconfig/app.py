@@ -283,6 +283,17 @@ def create_app(service, history: ConfigHistory, options: WebOptions | None = Non
         return jsonify(editor.revert_file(path, str(data.get("commit", "")), data.get("base"),
                                           who()).to_json())
 
+    @app.post("/api/object/revert")
+    def revert_object():
+        data = body()
+        node = node_or_404(str(data.get("name", "")))
+        commit = str(data.get("commit", ""))
+        path = next((c.path for c in history.log(node.file, limit=1000) if c.id == commit), None)
+        if path is None:
+            raise HistoryError(f"commit {commit[:10]} is not in the history of {node.file}")
+        then = objects.object_in(history.show(commit, path), path, node.name)
+        return jsonify(editor.revert_object(node.name, then, commit, who()).to_json())
+
     @app.post("/api/object/keys")
     def set_keys():
         data = body()
