@@ -59,6 +59,7 @@ class _Channel:
         self.channel = config.get("channel")
         self.unit: str = str(config.get("unit", "") or "")
         factory = settings_factory or object_settings
+        self._defaults = dict(defaults)
         self.settings = factory(self.name, defaults)
         self._values: dict[str, Any] = {**defaults, **self.settings.get_all()}
         self._counter_controller = ObjectCounterController(self, self.unit or None)
@@ -70,6 +71,9 @@ class _Channel:
     @property
     def counter_controller(self) -> ObjectCounterController:
         return self._counter_controller
+
+    #: the configuration tree the object came from (settings_to_config writes there)
+    config_root: str | None = None
 
     def _store(self, **values: Any) -> None:
         for key, value in values.items():
@@ -270,6 +274,25 @@ class Output(_Channel):
         task, self._ramp_task = self._ramp_task, None
         if task is not None and task is not gevent.getcurrent():
             task.kill()
+
+    # -- settings <-> YAML -------------------------------------------------------------------
+    def parameters(self) -> dict[str, Any]:
+        return {"low_limit": self.limits[0], "high_limit": self.limits[1],
+                "ramprate": self.ramprate, "safe_value": self._values["safe_value"]}
+
+    def apply_config(self) -> None:
+        """Forget the persisted parameters: YAML values again."""
+        self.settings.clear()
+        self._values = dict(self._defaults)
+        self._ramp.rate = self.ramprate
+
+    def settings_to_config(self) -> dict[str, Any]:
+        """Write limits, ramprate and safe value into the output's YAML (comments kept)."""
+        from .yaml_write import write_keys
+
+        written = write_keys(self.config_root, self.name, self.config, self.parameters())
+        self.settings.clear()
+        return written
 
     # -- PID output <-> output units -----------------------------------------------------
     def from_pid(self, pid_range: tuple[float, float], pid_output: float) -> float:

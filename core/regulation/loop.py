@@ -78,6 +78,8 @@ class Loop:
 
     WaitMode = WaitMode
     is_soft = False
+    #: the configuration tree the loop came from (settings_to_config writes there)
+    config_root: str | None = None
 
     def __init__(self, controller: Any, config: dict[str, Any], input: Any, output: Any,
                  settings_factory: Callable[[str, dict], Any] | None = None,
@@ -654,7 +656,7 @@ class Loop:
         self._apply_pid_parameters()
         self._emit("param", "apply_config", None)
 
-    def settings_to_config(self, config_root: str | None) -> dict[str, Any]:
+    def settings_to_config(self) -> dict[str, Any]:
         """Write the current parameters into the loop's YAML (comments kept); returns
         what was written."""
         from .yaml_write import write_keys
@@ -667,12 +669,12 @@ class Loop:
             elif isinstance(value, float) and not math.isfinite(value):
                 value = None
             values[yaml_key] = value
-        write_keys(config_root, self.name, self.config, values)
+        written = write_keys(self.config_root, self.name, self.config, values)
         self.settings.clear()
         sp = self._values.get("setpoint")
         if sp is not None:
             self.settings["setpoint"] = sp
-        return values
+        return written
 
     def close(self) -> None:
         """The server is going: stop watching (the hardware keeps what it has)."""

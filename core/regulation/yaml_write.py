@@ -15,15 +15,17 @@ def tidy(value: Any) -> Any:
     return value
 
 
-def write_keys(config_root: str | None, name: str, config: dict[str, Any], values: dict[str, Any]) -> None:
+def write_keys(config_root: str | None, name: str, config: dict[str, Any],
+               values: dict[str, Any]) -> dict[str, Any]:
     """Set (or, for None, delete) each key of object `name`, comments and layout kept;
-    `config` (the object's dict) follows."""
+    `config` (the object's dict) follows. Returns what was written."""
     if not config_root:
         raise RegulationError(f"{name}: built without a configuration tree, nothing to write")
     from blisstango.core.config.errors import ConfigError
     from blisstango.core.config.writer import ConfigWriter
 
     writer = ConfigWriter(config_root)
+    written: dict[str, Any] = {}
     with writer.locked():
         for key, value in values.items():
             if value is None:
@@ -36,4 +38,5 @@ def write_keys(config_root: str | None, name: str, config: dict[str, Any], value
                 continue
             value = tidy(value)
             writer.set_key(name, key, value)
-            config[key] = value
+            config[key] = written[key] = value
+    return written
