@@ -48,22 +48,23 @@ class ServerKind:
     attribute_properties: Callable[[Any], dict[str, dict[str, Any]]] | None = None
 
 
-_registered: dict[str, ServerKind] = {}
+_registered: dict[tuple[str, str], ServerKind] = {}
 
 
 def register_server_kind(kind: ServerKind) -> None:
     """Add a kind at run time (tests, third-party servers without entry points)."""
-    _registered[kind.server] = kind
+    _registered[(kind.server, kind.device_class)] = kind
 
 
 def server_kinds() -> list[ServerKind]:
-    """Every known kind: entry points first, run-time registrations override."""
-    kinds: dict[str, ServerKind] = {}
+    """Every known kind: entry points first, run-time registrations override. A server
+    with several device classes (Regulation: Loop, Input, Output) has one kind each."""
+    kinds: dict[tuple[str, str], ServerKind] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         kind = ep.load()
-        kinds[kind.server] = kind
+        kinds[(kind.server, kind.device_class)] = kind
     kinds.update(_registered)
-    return [kinds[name] for name in sorted(kinds)]
+    return [kinds[key] for key in sorted(kinds)]
 
 
 def tango_override(node: Any, key: str) -> Any:
