@@ -35,6 +35,9 @@ class ServerKind:
     attribute_properties: attribute properties the database serves for a selected node's
         device ({attr: {prop: str | list}}), derived from its YAML (unit, format, limits)
         so the device never has to write them (BeaconDB would turn them into YAML).
+    sub_devices: more devices the same server instance serves for a selected node, as
+        (family, class) pairs: `<domain>/<family>/<name>`, no alias, property ObjectName
+        (Lima's plugin devices beside its LimaCCDs device).
     """
 
     server: str
@@ -46,6 +49,7 @@ class ServerKind:
     object_devices: bool = True
     manager_family: str | None = None
     attribute_properties: Callable[[Any], dict[str, dict[str, Any]]] | None = None
+    sub_devices: tuple[tuple[str, str], ...] = ()
 
 
 _registered: dict[tuple[str, str], ServerKind] = {}
