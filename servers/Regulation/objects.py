@@ -1,5 +1,5 @@
 """The regulation objects this server process owns, built once per process from the
-configuration tree (core.config.served_tree): one ObjectFactory, so a loop's device and
+configuration tree (core.config.root): one ObjectFactory, so a loop's device and
 its input's device share the same Input object and controller."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from blisstango.core.config import ObjectFactory, load_tree
-from blisstango.core.config.served_tree import config_root
+from blisstango.core.config.root import config_root
 
 _factory: ObjectFactory | None = None
 
