@@ -1,5 +1,4 @@
-"""How the configuration maps onto Regulation devices (for core/config/servers.py): one
-server kind per Tango class, Loop (`<domain>/loop/<name>`), Input (`<domain>/input/<name>`)
+"""How the configuration maps onto Regulation devices (for core/config/servers.py): Loop (`<domain>/loop/<name>`), Input (`<domain>/input/<name>`)
 and Output (`<domain>/output/<name>`), all served by `Regulation <instance>`."""
 
 from __future__ import annotations
@@ -94,15 +93,23 @@ def io_attribute_properties(node: Any) -> dict[str, dict[str, str]]:
     return props
 
 
-_CLIENTS = {
-    "Loop": "blisstango.core.regulation.client:loop_client",
-    "Input": "blisstango.core.regulation.client:io_client",
-    "Output": "blisstango.core.regulation.client:io_client",
-}
+def is_regulation_device(node: Any) -> bool:
+    return is_loop(node) or is_input(node) or is_output(node)
 
-LOOP_KIND = ServerKind(server=SERVER, device_class="Loop", family="loop", select=is_loop,
-                       instance=instance_of, attribute_properties=loop_attribute_properties)
-INPUT_KIND = ServerKind(server=SERVER, device_class="Input", family="input", select=is_input,
-                        instance=instance_of, attribute_properties=io_attribute_properties)
-OUTPUT_KIND = ServerKind(server=SERVER, device_class="Output", family="output", select=is_output,
-                         instance=instance_of, attribute_properties=io_attribute_properties)
+
+def class_of(node: Any) -> tuple[str, str]:
+    """(Tango class, family) of a selected node."""
+    if is_loop(node):
+        return "Loop", "loop"
+    if is_input(node):
+        return "Input", "input"
+    return "Output", "output"
+
+
+def attribute_properties(node: Any) -> dict[str, dict[str, str]]:
+    return loop_attribute_properties(node) if is_loop(node) else io_attribute_properties(node)
+
+
+SERVER_KIND = ServerKind(server=SERVER, device_class="Loop", family="loop", select=is_regulation_device,
+                         instance=instance_of, attribute_properties=attribute_properties, class_of=class_of)
+"""`Regulation <instance>`: Loop, Input and Output devices of one server kind."""
