@@ -1,5 +1,7 @@
-"""How the configuration maps onto Regulation devices (for core/config/servers.py): Loop (`<domain>/loop/<name>`), Input (`<domain>/input/<name>`)
-and Output (`<domain>/output/<name>`), all served by `Regulation <instance>`."""
+"""How the configuration maps onto Regulation devices (for core/config/servers.py): one
+server kind whose class_of tells Loop (`<domain>/loop/<name>`), Input
+(`<domain>/input/<name>`) and Output (`<domain>/output/<name>`) apart, all served by
+`Regulation <instance>`."""
 
 from __future__ import annotations
 
