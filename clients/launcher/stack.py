@@ -157,9 +157,10 @@ class Stack:
             if self.web:  # BeaconDB writes the editor's URL before it opens TANGO_HOST
                 url_file = beacon_dir / "web-url"
                 self.web_url = url_file.read_text().strip() if url_file.exists() else None
-            for sim in implied_simulators(self.tree):
-                self._add(sim.name, [executable(sim.argv[0]), *sim.argv[1:]],
-                          ready=lambda s=sim: _wait_simulator(self.host, s, 60)).start()
+            sims = [self._add(sim.name, [executable(sim.argv[0]), *sim.argv[1:]],
+                              ready=lambda s=sim: _wait_simulator(self.host, s, 60))
+                    for sim in implied_simulators(self.tree)]
+            gevent.joinall([gevent.spawn(p.start) for p in sims], raise_error=True)  # side by side
             for server, instance in implied_servers(self.tree):
                 self._add(f"{server}/{instance}", [executable(server), instance],
                           ready=lambda s=server, i=instance: _wait_dserver(s, i, 60)).start()
