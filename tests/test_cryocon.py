@@ -80,7 +80,11 @@ def cryo(root, tmp, name, transport, sim):
         device = simulator_device(name, tree[name].to_dict(), sim_url)
         device["transports"].append({"type": "tcp", "url": f"127.0.0.1:{port}"})
         proc = SinstrumentsServer([device], tmp).start()
-    return ObjectFactory(tree), proc, RawTcp(port)
+    try:
+        return ObjectFactory(tree), proc, RawTcp(port)
+    except BaseException:
+        proc.stop()
+        raise
 
 
 @pytest.fixture(params=["tcp", "serial"])
@@ -88,10 +92,11 @@ def makers(request, tmp_path, redis_servers):
     name = f"cm_{request.param}"
     forget_settings(redis_servers.settings_url, [f"{name}_loop", f"{name}_a", f"{name}_heater"])
     factory, proc, raw = cryo(tmp_path / "config", tmp_path, name, request.param, MAKERS)
-    yield name, factory, raw
-    raw.close()
-    factory.get(name).close()
-    proc.stop()
+    try:
+        yield name, factory, raw
+    finally:
+        raw.close()
+        proc.stop()
 
 
 @pytest.fixture(params=["tcp", "serial"])
@@ -99,11 +104,11 @@ def thermal(request, tmp_path, redis_servers):
     name = f"ct_{request.param}"
     forget_settings(redis_servers.settings_url, [f"{name}_loop", f"{name}_a", f"{name}_heater"])
     factory, proc, raw = cryo(tmp_path / "config", tmp_path, name, request.param, "plant: {noise: 0.002}")
-    yield name, factory, raw
-    factory.get(f"{name}_loop").stop_regulation()
-    raw.close()
-    factory.get(name).close()
-    proc.stop()
+    try:
+        yield name, factory, raw
+    finally:
+        raw.close()
+        proc.stop()
 
 
 def test_setpoint_and_ramp_reach_the_makers_simulator(makers):
