@@ -18,15 +18,16 @@ BIN = Path(sys.executable).parent
 
 pytestmark = pytest.mark.e2e
 
-#: imports every module of the installed package (session setup files of the example
-#: trees are configuration, run in a session's namespace, not importable modules) and
+#: imports every module of the installed package (`__main__` modules run a program, and
+#: session setup files of the example trees are configuration run in a session's
+#: namespace: both are checked by running them elsewhere, not imported) and
 #: loads every entry point of the distribution; prints what failed
 IMPORT_ALL = r"""
 import importlib, importlib.metadata as md, pkgutil, sys, traceback
 import blisstango
 failed, count = [], 0
 for mod in pkgutil.walk_packages(blisstango.__path__, "blisstango."):
-    if mod.name.startswith("blisstango.examples.") and not mod.ispkg:
+    if mod.name.endswith(".__main__") or mod.name.startswith("blisstango.examples.") and not mod.ispkg:
         continue
     count += 1
     try:
