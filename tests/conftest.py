@@ -142,6 +142,54 @@ def shell(shell_stack, tmp_path):
     sh.close()
 
 
+# ---- unit / e2e ---------------------------------------------------------------------
+#: fixtures that start processes (redis-server, BeaconDB, a stack): a test using any of
+#: them, even through another fixture, is an end-to-end test
+PROCESS_FIXTURES = {"redis_servers", "beacondb", "sqlite_db", "own_data_redis", "shell_stack"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "unit: runs in the test process alone, starts no process "
+                                       "(given to every test that is not e2e)")
+    config.addinivalue_line("markers", "e2e: starts processes (servers, Redis, a stack): "
+                                       "mark a test or module that starts them itself")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test is `e2e` (marked, or using a process fixture) or else `unit`:
+    `pytest -m unit` (make test-unit) runs the tests that need no server."""
+    for item in items:
+        if item.get_closest_marker("e2e") is None and PROCESS_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("e2e") is None:
+            item.add_marker(pytest.mark.unit)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A unit test that starts a process, in its body or in any fixture it sets up,
+    fails at once naming the marker it needs: the unit run stays fast and server-free
+    as tests are added."""
+    if item.get_closest_marker("e2e") is not None:
+        yield
+        return
+    import subprocess
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError(f"{item.nodeid} starts a process: mark it `@pytest.mark.e2e` "
+                           "(or its module: pytestmark = pytest.mark.e2e)")
+
+    saved = [(subprocess.Popen, "_execute_child"), (os, "fork"), (os, "posix_spawn"), (os, "posix_spawnp")]
+    saved = [(owner, name, getattr(owner, name)) for owner, name in saved]
+    for owner, name, _ in saved:
+        setattr(owner, name, refuse)
+    try:
+        yield
+    finally:
+        for owner, name, value in saved:
+            setattr(owner, name, value)
+
+
 # ---- leaving the test process ----------------------------------------------------------
 _SESSION = {}
 

@@ -13,6 +13,8 @@ from helpers.tango_db import BeaconDBProcess
 
 from blisstango.core.beacon import connection
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def beacon_with_redis(tmp_path):

@@ -25,6 +25,8 @@ from blisstango.core.beacon.redis_server import (
     find_redis_server,
 )
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def own_redis(tmp_path):

@@ -7,9 +7,12 @@ import signal
 import time
 
 import psutil
+import pytest
 import redis
 import tango
 from helpers.tango_db import BeaconDBProcess
+
+pytestmark = pytest.mark.e2e
 
 
 def test_embedded_redis_urls_and_restart_after_kill(tmp_path):

@@ -17,6 +17,8 @@ from helpers.tango_db import BIN, BeaconDBProcess, wait_view
 
 from blisstango.core.config import load_tree
 
+pytestmark = pytest.mark.e2e
+
 
 def admin(db, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["tango_admin", *args], env={**os.environ, **db.env},

@@ -183,6 +183,7 @@ def test_new_keys_go_before_the_comment_that_introduces_the_next_item(demo):
         f"motors/mockup.yml:{tree['m1'].key_line('encoder')}: m1: reference $enc1 names no object"]
 
 
+@pytest.mark.e2e
 def test_threads_and_processes_do_not_lose_writes(demo):
     """4 threads here and 2 other processes add objects to the same file at once."""
     procs = [subprocess.Popen([sys.executable, str(CHILD), "add", str(demo),
@@ -221,6 +222,7 @@ def _kill_at_random(cmd, moments, check):
         check()
 
 
+@pytest.mark.e2e
 def test_raw_atomic_writes_killed_leave_old_or_new(tmp_path):
     """A 4 MB file rewritten in a loop and kill -9'd: always exactly version a or b."""
     root = tmp_path / "tree"
@@ -249,6 +251,7 @@ def test_raw_atomic_writes_killed_leave_old_or_new(tmp_path):
     assert any(temps_seen)
 
 
+@pytest.mark.e2e
 def test_config_writer_killed_mid_write(demo):
     """ConfigWriter.set_key in a loop on a 600-object commented file, killed 5 times."""
     lines = ["# many counters, each with a comment"]
@@ -310,6 +313,7 @@ def test_lock_is_reentrant_and_edit_file_keeps_comments(demo):
     assert "sys/tg/2" in str(load_tree(demo).file_data("tango/servers.yml"))
 
 
+@pytest.mark.e2e
 def test_other_process_waits_for_the_lock(demo):
     """While this process holds the tree lock, another process's write waits for it."""
     w = ConfigWriter(demo)

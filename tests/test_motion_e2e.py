@@ -11,6 +11,8 @@ from helpers.axis_e2e import axis_stack
 from blisstango.core.beacon.locks import lock
 from blisstango.core.config import load_tree
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def stack(demo_config, tmp_path_factory, redis_servers):

@@ -14,6 +14,8 @@ from blisstango.core.config import load_tree
 from blisstango.core.motion import MotionError
 from blisstango.core.motion.tango_axis import TangoAxis
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def remote_m0(demo_config, tmp_path, settings_redis):  # noqa: F811

@@ -44,6 +44,7 @@ def stack(tmp_path):
         db.stop()
 
 
+@pytest.mark.e2e
 def test_device_registered_by_the_configuration(stack):
     db_proc, writer, _data = stack
     db = tango.Database("127.0.0.1", db_proc.port)
@@ -55,6 +56,7 @@ def test_device_registered_by_the_configuration(stack):
     assert dev.ScansWritten == 0 and dev.CurrentFile == ""
 
 
+@pytest.mark.e2e
 def test_scan_written_with_state_and_current_file_through_tango(stack, tmp_path):
     _db, writer, data = stack
     dev = tango.DeviceProxy(writer.device)
@@ -90,6 +92,7 @@ def test_scan_written_with_state_and_current_file_through_tango(stack, tmp_path)
         dev.ScanProgress("demo-99-nope")
 
 
+@pytest.mark.e2e
 def test_unwritable_path_sets_fault_with_path_and_error(stack, tmp_path):
     _db, writer, data = stack
     dev = tango.DeviceProxy(writer.device)
@@ -107,6 +110,7 @@ def test_unwritable_path_sets_fault_with_path_and_error(stack, tmp_path):
     assert dev.ScansWritten == 1
 
 
+@pytest.mark.e2e
 def test_server_killed_mid_scan_and_restarted_writes_the_same_file(stack, tmp_path):
     """kill -9 the NexusWriter server mid-scan, restart it while the scan goes on: its
     file equals that of an undisturbed writer process following the same scan."""
@@ -153,6 +157,7 @@ def test_tango_view_one_writer_device_per_instance(tmp_path):
     assert ("NexusWriter", "default") in implied_servers(tree) and ("NexusWriter", "fast") in implied_servers(tree)
 
 
+@pytest.mark.e2e
 def test_server_survives_a_data_redis_restart(stack, tmp_path):
     """kill -9 of Beacon's embedded data redis-server (restarted by its supervisor): the
     server keeps following and writes the next scan."""

@@ -16,7 +16,7 @@ from helpers.waiting import wait_until
 from blisstango.clients.scan_events import RecordFollower
 from blisstango.core.data import ScanReader
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from helpers.scan_stack import DemoStack
 from blisstango.clients.scan_events import RecordFollower
 from blisstango.core.data import ScanReader
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
