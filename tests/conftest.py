@@ -125,11 +125,11 @@ def scan_context(data_redis, request):
 def shell_stack(tmp_path_factory):
     """A demo stack (`blisstango up` of a copy of examples/demo_beamline), shared by the
     shell tests; `blisstango down` at the end."""
-    from helpers.shell import DemoStack
+    from helpers.demo_stack import DemoStack
 
-    stack = DemoStack(DEMO_CONFIG, tmp_path_factory.mktemp("shell_stack"))
+    stack = DemoStack(tmp_path_factory.mktemp("shell_stack"), DEMO_CONFIG).up()
     yield stack
-    stack.close()
+    stack.down()
 
 
 @pytest.fixture

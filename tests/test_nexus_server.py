@@ -23,6 +23,8 @@ from helpers.nexus import (
 from helpers.tango_db import BeaconDBProcess
 from helpers.waiting import wait_until
 
+from blisstango.core.beacon import BEACON_DEVICE
+
 pytestmark = pytest.mark.timeout(240)
 
 
@@ -34,7 +36,7 @@ def stack(tmp_path):
     writer = None
     try:
         writer = NexusWriterServer(db.tango_host, tmp_path).start()
-        beacon = tango.DeviceProxy(f"tango://{db.tango_host}/sys/beacon/1")
+        beacon = tango.DeviceProxy(f"tango://{db.tango_host}/{BEACON_DEVICE}")
         data = redis.Redis.from_url(beacon.read_attribute("DataRedisUrl").value)
         yield db, writer, data
         data.close()

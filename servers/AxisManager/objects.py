@@ -1,7 +1,7 @@
 """The configuration objects this server process drives, built once per process.
 
 The YAML tree comes from BLISSTANGO_CONFIG (a local folder) or, failing that, from
-the Beacon device (`sys/beacon/1`, attribute ConfigRoot) reached through TANGO_HOST.
+the Beacon device (core.beacon.BEACON_DEVICE, attribute ConfigRoot) reached through TANGO_HOST.
 One ObjectFactory per process, so that axes shared by several devices (a calc axis
 and its blades) are the same Python objects.
 """
@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from blisstango.core.beacon import BEACON_DEVICE
 from blisstango.core.config import ObjectFactory, load_tree
 from blisstango.core.motion import Axis
 
-BEACON_DEVICE = "sys/beacon/1"
 _factory: ObjectFactory | None = None
 
 

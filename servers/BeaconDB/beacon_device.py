@@ -1,4 +1,4 @@
-"""The Beacon device ``sys/beacon/1``: configuration objects as JSON, sessions, the Redis
+"""The Beacon device (core.beacon.BEACON_DEVICE): configuration objects as JSON, sessions, the Redis
 URLs every process needs, reload with validation, and who holds which lock.
 
 Servers and clients get all of this through TANGO_HOST alone.

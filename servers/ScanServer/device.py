@@ -29,13 +29,12 @@ from blisstango.core.scanning.arguments import (
 )
 from blisstango.core.scanning.chain_json import build_scan
 from blisstango.core.scanning.live import LiveFeed, Update
-from blisstango.core.scanning.session_objects import SessionObjects, run_setup
+from blisstango.core.scanning.session_objects import SessionObjects, load_session, run_setup
 
 from ..errors import fail, throw
 from ..request_thread import no_hardware_read, request_hook
 from .chain_build import PendingChain
 from .runner import ScanRunner
-from .session import load_session
 
 log = logging.getLogger(__name__)
 MAX_POINTS = 1 << 24
@@ -115,15 +114,15 @@ class ScanServer(Device):
             self._boot_task.kill(block=False)
         if getattr(self, "runner", None) is not None and self.runner.running:
             self.runner.abort()
-        for axis in (self.session.axes.values() if getattr(self, "session", None) else []):
-            axis.close()  # event subscriptions (Init builds everything again)
+        if getattr(self, "session", None) is not None and self.session.resolved is not None:
+            self.session.resolved.close()  # event subscriptions (Init builds everything again)
         super().delete_device()
 
     def _boot(self) -> None:
         delay = 0.5
         while True:
             try:
-                session = load_session(self.session_name)
+                session = load_session(self.session_name, green_mode=tango.GreenMode.Gevent)
                 self.context = ScanContext.from_beacon(self.session_name)
                 self._measurement_groups(session)
                 session.namespace.update(SCAN_SAVING=self.context.scan_saving,
