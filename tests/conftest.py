@@ -165,29 +165,40 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.unit)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    """A unit test that starts a process, in its body or in any fixture it sets up,
-    fails at once naming the marker it needs: the unit run stays fast and server-free
-    as tests are added."""
-    if item.get_closest_marker("e2e") is not None:
-        yield
-        return
+def _refusing_processes(item):
+    """While a unit test and the fixtures it sets up run, starting a process fails at
+    once naming the marker the test needs: the unit run stays fast and server-free as
+    tests are added. (Teardown is left alone: a session fixture's servers are stopped
+    in the teardown of whichever test comes last.)"""
+    import contextlib
     import subprocess
+
+    if item.get_closest_marker("e2e") is not None:
+        return contextlib.nullcontext()
 
     def refuse(*args, **kwargs):
         raise RuntimeError(f"{item.nodeid} starts a process: mark it `@pytest.mark.e2e` "
                            "(or its module: pytestmark = pytest.mark.e2e)")
 
-    saved = [(subprocess.Popen, "_execute_child"), (os, "fork"), (os, "posix_spawn"), (os, "posix_spawnp")]
-    saved = [(owner, name, getattr(owner, name)) for owner, name in saved]
-    for owner, name, _ in saved:
+    stack = contextlib.ExitStack()
+    for owner, name in ((subprocess.Popen, "_execute_child"), (os, "fork"), (os, "posix_spawn"),
+                        (os, "posix_spawnp")):
+        saved = getattr(owner, name)
         setattr(owner, name, refuse)
-    try:
+        stack.callback(setattr, owner, name, saved)
+    return stack
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    with _refusing_processes(item):
         yield
-    finally:
-        for owner, name, value in saved:
-            setattr(owner, name, value)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    with _refusing_processes(item):
+        yield
 
 
 # ---- leaving the test process ----------------------------------------------------------
