@@ -1,5 +1,5 @@
 """What every blisstango server's `main()` does once its module has patched gevent: run
-its device classes under the server's own name, in gevent green mode."""
+its device classes under the server's own name, in gevent green mode (or synchronous)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from tango import GreenMode
 from tango.server import run
 
 
-def serve(name: str, classes: tuple, argv: list[str] | None = None, **run_options: Any) -> int:
+def serve(name: str, classes: tuple, argv: list[str] | None = None,
+          green_mode: GreenMode = GreenMode.Gevent, **run_options: Any) -> int:
     """Run the Tango server `name <instance> [options]` (argv[0] becomes `name`, so the
-    server registers under it however it was started); returns the exit status."""
+    server registers under it however it was started); returns the exit status.
+    green_mode Synchronous is for a server whose work runs in threads of its own (a
+    detector simulator), its requests served in omniORB's threads."""
     args = list(sys.argv if argv is None else argv)
     args[0] = name
-    run(classes, args=args, green_mode=GreenMode.Gevent, **run_options)
+    run(classes, args=args, green_mode=green_mode, **run_options)
     return 0

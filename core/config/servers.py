@@ -45,6 +45,9 @@ class ServerKind:
     plugins: config plugins whose objects only this server builds (from their YAML, owning
         their hardware and settings); another process never builds them, it uses the
         clients of the devices exported for them (AxisManager: "emotion").
+    sub_devices: more devices the same server instance serves for a selected node, as
+        (family, class) pairs: `<domain>/<family>/<name>`, no alias, property ObjectName
+        (Lima's plugin devices beside its LimaCCDs device).
     """
 
     server: str
@@ -59,6 +62,7 @@ class ServerKind:
     clients: Mapping[str, str | Callable[[Any], Any]] | None = field(default=None, hash=False,
                                                                     compare=False)
     plugins: tuple[str, ...] = ()
+    sub_devices: tuple[tuple[str, str], ...] = ()
 
 
 _registered: dict[str, ServerKind] = {}

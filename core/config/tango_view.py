@@ -142,7 +142,8 @@ def _derived_attr_props(kind: ServerKind, node: Any, view: TangoView) -> dict[st
 
 
 def _suite(tree: Any, kinds: list[ServerKind], view: TangoView) -> None:
-    classes = {k.device_class for k in kinds} | {k.manager_class for k in kinds if k.manager_class}
+    classes = {k.device_class for k in kinds} | {k.manager_class for k in kinds if k.manager_class} | {
+        klass for k in kinds for _family, klass in k.sub_devices}
     exported: set[str] = set()
     managers: dict[tuple[str, str], tuple[str, Any]] = {}
     for kind in kinds:
@@ -187,6 +188,11 @@ def _suite(tree: Any, kinds: list[ServerKind], view: TangoView) -> None:
                 alias=str(own.get("alias") or node.name), properties=props,
                 attribute_properties=attr_props,
                 file=node.file, line=node.line, object=node.name))
+            for family, sub_class in kind.sub_devices:
+                _add(view, TangoDevice(
+                    name=f"{domain}/{family}/{node.name}", server=f"{kind.server}/{instance}",
+                    klass=sub_class, properties={"ObjectName": [node.name]},
+                    file=node.file, line=node.line))
             if kind.manager_class:
                 managers.setdefault((kind.server, instance), (domain, kind, node))
     for (server, instance), (domain, kind, node) in sorted(managers.items()):

@@ -1,0 +1,1 @@
+"""Communication helpers shared by controllers (gevent-friendly): Modbus TCP, retry back-off."""

@@ -1,0 +1,1 @@
+"""`LimaSimulator <instance>`: a LimaCCDs-compatible server over a simulated camera."""
