@@ -189,3 +189,59 @@ def test_beam_intensity_scales_the_count_rate(stack, mca):
     assert np.allclose(rates[1], rates[0] / 2, rtol=0.05)
     with pytest.raises(tango.DevFailed, match="mca1: beam intensity -2.0 refused"):
         mca.BeamIntensity = -2.0
+
+
+def test_kill_9_of_the_mca_server_mid_scan_fails_the_scan_naming_mca1(stack, mca, data_redis_of):
+    """A scan driving mca1 through Tango (core's RemoteMca, as the ScanServer does): the
+    Mca server killed with SIGKILL mid-scan ends the scan within 3 s with an error naming
+    mca1; the points taken are in the data Redis; the restarted server works again."""
+    import os
+    import signal
+
+    import gevent
+
+    from blisstango.core.data import ScanReader
+    from blisstango.core.mca.remote import RemoteMca
+    from blisstango.core.scanning import ScanContext
+    from blisstango.core.scanning.scans import loopscan
+
+    remote = RemoteMca("mca1", f"tango://{stack.tango_host}/demo/mca/mca1", green_mode=tango.GreenMode.Gevent)
+    context = ScanContext("mca_kill", data_redis=data_redis_of(stack))
+    scan = loopscan(400, 0.02, remote, save=False, run=False, context=context)
+    scan.start()
+    while scan.iterations_done < 10:
+        gevent.sleep(0.02)
+    os.kill(stack.pid("Mca/default"), signal.SIGKILL)
+    killed = time.monotonic()
+    with pytest.raises(Exception) as err:
+        scan.wait(timeout=10)
+    assert time.monotonic() - killed < 3.0
+    assert str(err.value).startswith("mca1: ") and scan.end_reason == "FAILURE", err.value
+    done = scan.iterations_done
+    assert 10 <= done < 400
+    reader = ScanReader(context.data_redis, scan.key)
+    assert len(reader.read_all("mca1:spectrum_det0")) >= done - 1
+    deadline = time.monotonic() + 60               # the supervisor restarts the server
+    while True:
+        try:
+            if mca.state() == tango.DevState.ON:
+                break
+        except tango.DevFailed:
+            pass
+        assert time.monotonic() < deadline, stack.log("Mca_default")
+        time.sleep(0.2)
+    assert remote.acquire_one(timeout=5.0, expected=0.02).count == 1
+
+
+@pytest.fixture
+def data_redis_of():
+    clients = []
+
+    def make(stack):
+        client = stack.data_redis()
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        c.close()

@@ -87,6 +87,19 @@ def test_wheel_from_clean_clone_installs_every_module_and_runs_the_demo(tmp_path
     assert int(out[0].split()[1]) >= len(in_wheel) - 5  # walked them all (example setup files skipped)
 
     assert "demo" in run(venv / "bin" / "blisstango", "--help", cwd=tmp_path)
+    code = ("import blisstango.examples as e, blisstango.core.webconfig as w, pathlib; "
+            "print(e.demo_config()); print(pathlib.Path(w.__file__).parent)")
+    demo, web = (Path(p) for p in run(venv / "bin" / "python", "-c", code, cwd=tmp_path).split())
+    listing = run(venv / "bin" / "blisstango", "config", demo, cwd=tmp_path)
+    assert "m0" in listing and "demo" in listing
+    # the web editor's page and every asset it loads ship in the wheel (no CDN), with
+    # CodeMirror's licence
+    page = (web / "templates" / "index.html").read_text()
+    assert "http" not in page.replace("http-equiv", "")
+    for asset in ["editor.js", "editor.css", "vendor/codemirror/codemirror.js",
+                  "vendor/codemirror/codemirror.css", "vendor/codemirror/mode/yaml/yaml.js",
+                  "vendor/codemirror/addon/active-line.js", "vendor/codemirror/LICENSE"]:
+        assert (web / "static" / asset).is_file(), asset
     run_dir = tmp_path / "demo_run"
     out = run(venv / "bin" / "blisstango", "demo", "--port", free_port(), "--run-dir", run_dir, cwd=tmp_path)
     file, entry = out.split("HDF5 file: ", 1)[1].split()[:3:2]

@@ -10,12 +10,23 @@ either.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
 ENTRY_POINT_GROUP = "blisstango.server_kinds"
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """A simulated-hardware process `blisstango up` runs for a configuration object, after
+    BeaconDB and before the servers, which connect to it as to the hardware."""
+
+    name: str                 # process name in `blisstango status` and its log
+    argv: tuple[str, ...]     # argv[0]: a console script of this installation
+    port: int                 # TCP port it accepts connections on once ready
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,11 @@ class ServerKind:
     plugins: config plugins whose objects only this server builds (from their YAML, owning
         their hardware and settings); another process never builds them, it uses the
         clients of the devices exported for them (AxisManager: "emotion").
+    class_of: (Tango class, family) of a selected node, for a server exporting devices of
+        several classes (the Wago server: couplers, valves, shutters); default
+        (device_class, family).
+    simulators: the simulated hardware a selected node asks for (a Wago's coupler
+        emulator), as Simulator processes `blisstango up` starts before the servers.
     sub_devices: more devices the same server instance serves for a selected node, as
         (family, class) pairs: `<domain>/<family>/<name>`, no alias, property ObjectName
         (Lima's plugin devices beside its LimaCCDs device).
@@ -62,7 +78,12 @@ class ServerKind:
     clients: Mapping[str, str | Callable[[Any], Any]] | None = field(default=None, hash=False,
                                                                     compare=False)
     plugins: tuple[str, ...] = ()
+    class_of: Callable[[Any], tuple[str, str]] | None = None
     sub_devices: tuple[tuple[str, str], ...] = ()
+    simulators: Callable[[Any], list[Simulator]] | None = None
+
+    def class_and_family(self, node: Any) -> tuple[str, str]:
+        return self.class_of(node) if self.class_of is not None else (self.device_class, self.family)
 
 
 _registered: dict[str, ServerKind] = {}
@@ -73,11 +94,17 @@ def register_server_kind(kind: ServerKind) -> None:
     _registered[kind.server] = kind
 
 
+@functools.cache
+def _declared_kinds() -> tuple[ServerKind, ...]:
+    """The entry points' kinds, read once per process (listing entry points scans every
+    installed distribution, and every tree validation asks)."""
+    return tuple(ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP))
+
+
 def server_kinds() -> list[ServerKind]:
     """Every known kind: entry points first, run-time registrations override."""
     kinds: dict[str, ServerKind] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        kind = ep.load()
+    for kind in _declared_kinds():
         kinds[kind.server] = kind
     kinds.update(_registered)
     return [kinds[name] for name in sorted(kinds)]
@@ -101,6 +128,15 @@ def exported_nodes(tree: Any, kinds: Iterable[ServerKind] | None = None):
             node = tree[name]
             if kind.select(node):
                 yield kind, node, kind.instance(node)
+
+
+def implied_simulators(tree: Any) -> list[Simulator]:
+    """The simulated-hardware processes the configuration asks for, in object order."""
+    out: list[Simulator] = []
+    for kind, node, _instance in exported_nodes(tree):
+        if kind.simulators is not None:
+            out.extend(kind.simulators(node) or [])
+    return out
 
 
 def implied_servers(tree: Any) -> list[tuple[str, str]]:

@@ -76,8 +76,7 @@ class McaAcquisitionSlave(AcquisitionSlave):
 
     def trigger(self) -> None:
         if not self.mapping:
-            block = self.mca.acquire_one(timeout=self.count_time + 5.0)
-            self.stats.add("points", 0.0)
+            block = self.mca.acquire_one(timeout=self.count_time + 5.0, expected=self.count_time)
             self._emit(block)
             return
         task = self._task

@@ -119,9 +119,10 @@ class BaseMCA(CounterController):
         """Points from index `first` on (waiting up to timeout for the first of them), or None."""
         raise NotImplementedError
 
-    def acquire_one(self, timeout: float) -> McaBlock:
+    def acquire_one(self, timeout: float, expected: float | None = None) -> McaBlock:
         """SOFTWARE: start one acquisition and return its point (McaError if none comes
-        within `timeout` seconds, or the acquisition ended without one)."""
+        within `timeout` seconds, or the acquisition ended without one); `expected` is how
+        long the point should take, if known."""
         self.start_acquisition()
         deadline = time.monotonic() + timeout
         while True:

@@ -70,13 +70,20 @@ class McaController(BaseMCA):
         check_rois(self.name, d["rois"], d["spectrum_size"])
 
     # ---- stored values --------------------------------------------------------------
+    # The process that drives the MCA is the only writer of its settings (others go
+    # through its Tango device): values are read from Redis once and kept here, so an
+    # acquisition costs no Redis round trip.
     def _get(self, key: str) -> Any:
-        value = self._settings.get(key)
-        return self._defaults[key] if value is None else value
+        cache = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            value = self._settings.get(key)
+            cache[key] = self._defaults[key] if value is None else value
+        return cache[key]
 
     def _set(self, key: str, value: Any) -> None:
         self._refuse_while_acquiring(key)
         self._settings[key] = value
+        self.__dict__.setdefault("_cache", {}).pop(key, None)
 
     def _refuse_while_acquiring(self, what: str) -> None:
         if self.is_acquiring():
@@ -87,6 +94,7 @@ class McaController(BaseMCA):
         self._refuse_while_acquiring("configuration")
         for key in self._defaults:
             self._settings[key] = None
+        self.__dict__.setdefault("_cache", {}).clear()
 
     # ---- information ----------------------------------------------------------------
     @property
@@ -179,6 +187,7 @@ class McaController(BaseMCA):
 
     def _store_rois(self, rois: dict) -> None:
         self._settings["rois"] = {k: [int(a), int(b)] for k, (a, b) in rois.items()}
+        self.__dict__.setdefault("_cache", {}).pop("rois", None)
 
 
 def _object_settings(name: str, defaults: dict):

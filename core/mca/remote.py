@@ -24,6 +24,7 @@ from .modes import PresetMode, TriggerMode
 from .wire import decode
 
 SERVER_WAIT = 0.5  # s one ReadData may wait on the server (well under the client's 3 s timeout)
+QUICK_WAIT = 0.02  # s a call may block this process' hub (longer waits go through a green proxy)
 
 
 class RemoteMca(BaseMCA):
@@ -32,6 +33,7 @@ class RemoteMca(BaseMCA):
         self.device_name = device
         self._green_mode = green_mode
         self._proxy: tango.DeviceProxy | None = None
+        self._waiter: tango.DeviceProxy | None = None
         self._static: dict[str, Any] = {}
 
     @classmethod
@@ -42,13 +44,25 @@ class RemoteMca(BaseMCA):
     # ---- Tango ----------------------------------------------------------------------------
     @property
     def proxy(self) -> tango.DeviceProxy:
+        """Short calls: synchronous (PyTango's gevent executor adds about a millisecond a
+        call), so they block a gevent hub for at most QUICK_WAIT."""
         if self._proxy is None:
             try:
-                kw = {"green_mode": self._green_mode} if self._green_mode is not None else {}
-                self._proxy = tango.DeviceProxy(self.device_name, **kw)
+                self._proxy = tango.DeviceProxy(self.device_name, green_mode=tango.GreenMode.Synchronous)
             except tango.DevFailed as exc:
                 raise self._error(exc) from None
         return self._proxy
+
+    @property
+    def waiter(self) -> tango.DeviceProxy:
+        """Calls that wait on the server for points: green in a gevent process."""
+        if self._waiter is None:
+            try:
+                kw = {"green_mode": self._green_mode} if self._green_mode is not None else {}
+                self._waiter = tango.DeviceProxy(self.device_name, **kw)
+            except tango.DevFailed as exc:
+                raise self._error(exc) from None
+        return self._waiter
 
     def _error(self, exc: tango.DevFailed) -> Exception:
         err = exc.args[0] if exc.args else None
@@ -72,9 +86,10 @@ class RemoteMca(BaseMCA):
         except tango.DevFailed as exc:
             raise self._error(exc) from None
 
-    def _command(self, name: str, *args: Any) -> Any:
+    def _command(self, name: str, *args: Any, wait: float = 0.0) -> Any:
+        proxy = self.proxy if wait <= QUICK_WAIT else self.waiter
         try:
-            return self.proxy.command_inout(name, *args)
+            return proxy.command_inout(name, *args)
         except tango.DevFailed as exc:
             raise self._error(exc) from None
 
@@ -207,9 +222,30 @@ class RemoteMca(BaseMCA):
         deadline = time.monotonic() + timeout
         while True:
             wait = min(SERVER_WAIT, max(0.0, deadline - time.monotonic()))
-            block = decode(self._command("ReadData", [int(first), int(wait * 1000)]))
+            block = decode(self._command("ReadData", [int(first), int(wait * 1000)], wait=wait))
             if block is not None or time.monotonic() >= deadline:
                 return block
+
+    def acquire_one(self, timeout: float, expected: float | None = None) -> McaBlock:
+        """SOFTWARE: one point. A count expected to end within QUICK_WAIT is one round
+        trip (Acquire waits for it on the server); a longer one is waited for by ReadData."""
+        quick = expected is not None and expected <= QUICK_WAIT
+        block = decode(self._command("Acquire", int(1000 * (QUICK_WAIT + 0.005)) if quick else 0))
+        if block is not None:
+            return block
+        deadline = time.monotonic() + timeout
+        while True:
+            block = self.read_points(0, timeout=min(SERVER_WAIT, max(0.0, deadline - time.monotonic())))
+            if block is not None:
+                return block
+            if not self.is_acquiring():
+                block = self.read_points(0)
+                if block is not None:
+                    return block
+                raise McaError(f"{self.name}: the acquisition ended without a point")
+            if time.monotonic() > deadline:
+                self.stop_acquisition()
+                raise McaError(f"{self.name}: no point {timeout:g} s after the acquisition started")
 
     def get_acquisition_data(self) -> dict:
         return {e: self._read(f"spectrum_det{e}") for e in self.elements}

@@ -29,6 +29,7 @@ from . import objects
 from .events import EventPusher
 
 RW = AttrWriteType.READ_WRITE
+STAT_NAMES = {attr: stat for stat, attr in STAT_ATTRS.items()}
 MAX_BINS = 16384
 MAX_ELEMENTS = 64
 MAX_WAIT = 1.0  # s a ReadData may wait for a point (a Tango client waits 3 s by default)
@@ -72,10 +73,10 @@ class Mca(Device):
             self.add_attribute(attribute(name=f"spectrum_det{e}", dtype=(np.uint32,), max_dim_x=MAX_BINS,
                                          unit="counts", doc=f"last spectrum of element {e}",
                                          fget=self._spectrum_reader(e)))
-        self.events = EventPusher(self, max(0.01, float(self.EventPeriod)), self._event_values)
-        names = ["State", "Status", "Spectrum", "PointsAcquired", *STAT_ATTRS.values(),
-                 *(f"spectrum_det{e}" for e in self.mca.elements)]
-        for name in names:
+        pushed = [*(f"spectrum_det{e}" for e in self.mca.elements), "Spectrum", *STAT_ATTRS.values(),
+                  "PointsAcquired"]
+        self.events = EventPusher(self, max(0.01, float(self.EventPeriod)), pushed, self._event_value)
+        for name in ["State", "Status", *pushed]:
             self.set_change_event(name, True, False)
         self.mca.point_listeners.append(self._on_point)
         self._update_state()
@@ -116,16 +117,17 @@ class Mca(Device):
         self.events.point(final=not acquiring)
         self._update_state()
 
-    def _event_values(self):
-        mca = self.mca
-        spectra = mca.get_acquisition_data()
-        for e, s in spectra.items():
-            yield f"spectrum_det{e}", s
-        if spectra:
-            yield "Spectrum", self._sum(spectra)
-        for stat, attr in STAT_ATTRS.items():
-            yield attr, self._stat(stat)
-        yield "PointsAcquired", mca.points_acquired
+    def _event_value(self, name: str):
+        """Value of a pushed attribute for the last point."""
+        if name.startswith("spectrum_det"):
+            data = self.mca.get_acquisition_data().get(int(name[len("spectrum_det"):]))
+            return np.zeros(0, np.uint32) if data is None else data
+        if name == "Spectrum":
+            spectra = self.mca.get_acquisition_data()
+            return self._sum(spectra) if spectra else np.zeros(0, np.uint32)
+        if name == "PointsAcquired":
+            return self.mca.points_acquired
+        return self._stat(STAT_NAMES[name])
 
     @staticmethod
     def _sum(spectra: dict) -> np.ndarray:
@@ -355,6 +357,17 @@ class Mca(Device):
         else:
             self.mca.pulse()
         self._update_state()
+
+    @command(dtype_in=int, doc_in="ms to wait for the point",
+             dtype_out=tango.DevEncoded, doc_out="the point if it came in time, else none (read it with ReadData)")
+    @devfailed
+    def Acquire(self, wait_ms: int):
+        """SOFTWARE: start one point and wait up to wait_ms for it: a short count is one
+        round trip."""
+        self.mca.start_acquisition()
+        self._update_state()
+        block = self.mca.read_points(0, timeout=min(MAX_WAIT, max(0.0, wait_ms / 1000.0)))
+        return encode(block, 0, len(self.mca.elements), self.mca.spectrum_size)
 
     @command(dtype_in=(int,), doc_in="[first point, ms to wait for it]",
              dtype_out=tango.DevEncoded, doc_out="points from first on (core.mca.wire)")

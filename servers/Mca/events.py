@@ -12,10 +12,11 @@ import tango
 
 
 class EventPusher:
-    def __init__(self, device, period: float, values: Callable[[], Iterable[tuple[str, object]]]) -> None:
+    def __init__(self, device, period: float, names: Iterable[str], value: Callable[[str], object]) -> None:
         self.device = device
         self.period = period
-        self.values = values        # () -> [(attribute, value)] of the last point
+        self.names = list(names)    # attributes pushed at each point
+        self.value = value          # attribute -> its value for the last point
         self._last = 0.0
         self._pending: gevent.Greenlet | None = None
         self._state = None
@@ -37,8 +38,9 @@ class EventPusher:
 
     def _push(self, now: float) -> None:
         self._last = now
-        for name, value in self.values():
-            self._send(name, value)
+        for name in self.names:
+            if self._listened(name):
+                self._send(name, self.value(name))
 
     def state(self, state: tango.DevState, status: str) -> None:
         if (state, status) != self._state:
@@ -46,9 +48,15 @@ class EventPusher:
             self._send("State", state)
             self._send("Status", status)
 
+    def _listened(self, name: str) -> bool:
+        try:
+            return self.device.is_there_subscriber(name, tango.EventType.CHANGE_EVENT)
+        except tango.DevFailed:
+            return False
+
     def _send(self, name: str, value) -> None:
         try:
-            if self.device.is_there_subscriber(name, tango.EventType.CHANGE_EVENT):
+            if self._listened(name):
                 self.device.push_change_event(name, value)
         except tango.DevFailed:
             pass  # the device is being deleted
