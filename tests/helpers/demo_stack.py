@@ -22,8 +22,10 @@ from .config_trees import DEMO, copy_tree
 from .procs import free_port, kill_tree, pid_alive
 
 BIN = Path(sys.executable).parent
-#: states of a device that has finished starting (ALARM: a session whose setup file failed)
-READY_STATES = (tango.DevState.ON, tango.DevState.ALARM)
+#: states of a device still starting (a ScanServer loading its session, a controller not
+#: yet reached): any other state (ON, ALARM for a failed setup file, a shutter's CLOSE...)
+#: is a device that has started
+STARTING_STATES = (tango.DevState.INIT, tango.DevState.UNKNOWN, tango.DevState.FAULT)
 
 
 def stack_env(**extra: str) -> dict:
@@ -71,10 +73,14 @@ class DemoStack:
         return self
 
     def down(self) -> None:
-        """`blisstango down`; then every process the stack had is gone (killed if not)."""
-        blisstango("down", "--run-dir", str(self.run_dir), check=False)
-        deadline = time.monotonic() + 15
+        """`blisstango down`; then every process the stack had is gone (killed if not),
+        also when `down` itself could not finish (a loaded machine)."""
+        try:
+            blisstango("down", "--run-dir", str(self.run_dir), check=False)
+        except subprocess.TimeoutExpired:
+            pass  # the pids below are ended all the same
         pids = set(self._pids) | set(self.all_pids())
+        deadline = time.monotonic() + 15
         while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.1)
         for p in pids:
@@ -105,14 +111,14 @@ class DemoStack:
         return sorted(d.name for d in self.tango_view().devices.values() if d.klass in classes)
 
     def wait_ready(self, timeout: float = 90.0) -> None:
-        """Until every suite device answers in a started state (not INIT, FAULT, UNKNOWN)."""
+        """Until every suite device answers in a started state (not STARTING_STATES)."""
         deadline = time.monotonic() + timeout
         waiting = self.suite_devices()
         last = ""
         while waiting:
             try:
                 state = self.device(waiting[0], timeout_ms=3000).state()
-                if state in READY_STATES:
+                if state not in STARTING_STATES:
                     waiting.pop(0)
                     continue
                 last = f"{waiting[0]} is {state}"
@@ -125,8 +131,18 @@ class DemoStack:
 
     # -- looking at it ------------------------------------------------------------------------
     def status(self) -> dict:
-        res = blisstango("status", "--run-dir", str(self.run_dir), "--json", check=False)
-        return json.loads(res.stdout) if res.returncode == 0 else {}
+        """`blisstango status --json` (the stack's own record: pids, states, restarts),
+        else what the run directory's state file says."""
+        try:
+            res = blisstango("status", "--run-dir", str(self.run_dir), "--json", check=False)
+            if res.returncode == 0:
+                return json.loads(res.stdout)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            return json.loads((self.run_dir / "state.json").read_text())
+        except (OSError, ValueError):
+            return {}
 
     def all_pids(self) -> list[int]:
         st = self.status()
