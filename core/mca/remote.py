@@ -206,7 +206,13 @@ class RemoteMca(BaseMCA):
             self._command("Trigger")
 
     def pulse(self) -> None:
-        self._command("Trigger")
+        """One pulse of the trigger input, sent without waiting for the reply (a cable
+        does not answer either): the points come back through ReadData, which also
+        reports a device that went away."""
+        try:
+            self.proxy.command_inout_asynch("Trigger", True)
+        except tango.DevFailed as exc:
+            raise self._error(exc) from None
 
     def is_acquiring(self) -> bool:
         try:
