@@ -210,7 +210,7 @@ class RemoteMca(BaseMCA):
         does not answer either): the points come back through ReadData, which also
         reports a device that went away."""
         try:
-            self.proxy.command_inout_asynch("Trigger", True)
+            self.proxy.command_inout_asynch("Trigger", None, True)
         except tango.DevFailed as exc:
             raise self._error(exc) from None
 
