@@ -10,8 +10,6 @@ a reader greenlet emits the points as the MCA delivers them, block by block.
 
 from __future__ import annotations
 
-import time
-
 import gevent
 import numpy as np
 
@@ -19,13 +17,13 @@ from ..scanning.acquisition import AcquisitionSlave
 from ..scanning.channels import emit_row
 from .controller import MAX_HARDWARE_POINTS
 from .counters import (
-           INT_STATS,
-           McaBlock,
-           McaCounter,
-           RoiMcaCounter,
-           RoiSumMcaCounter,
-           SpectrumMcaCounter,
-           StatisticsMcaCounter,
+    INT_STATS,
+    McaBlock,
+    McaCounter,
+    RoiMcaCounter,
+    RoiSumMcaCounter,
+    SpectrumMcaCounter,
+    StatisticsMcaCounter,
 )
 from .errors import McaError, McaParameterError
 from .modes import STAT_FIELDS, PresetMode, TriggerMode, parse_mode
@@ -33,7 +31,7 @@ from .modes import STAT_FIELDS, PresetMode, TriggerMode, parse_mode
 
 class McaAcquisitionSlave(AcquisitionSlave):
     def __init__(self, mca, counters, npoints: int = 1, count_time: float = 0.0, trigger_mode=None,
-                 preset_mode=None, block_size: int | None = None, polling_time: float = 0.05,
+                 preset_mode=None, block_size: int | None = None, polling_time: float = 0.1,
                  read_all_triggers: bool = False) -> None:
         super().__init__(mca, name=mca.name, npoints=npoints)
         self.mca = mca
@@ -116,19 +114,16 @@ class McaAcquisitionSlave(AcquisitionSlave):
     def _read_blocks(self) -> None:
         total = self._hardware_points()
         skip = 1 if self.mca_mode is TriggerMode.SYNC and not self.read_all_triggers else 0
+        block_size = self.block_size or self.mca.block_size
         index = 0
-        idle_since = None
         while index < total:
-            block = self.mca.read_points(index, timeout=self.polling_time)
+            block = self.mca.read_points(index, timeout=self.polling_time,
+                                         min_points=min(block_size, total - index))
             if block is None:
-                if not self.mca.is_acquiring():
-                    done = self.mca.points_acquired
-                    if done <= index:
-                        raise McaError(f"{self.mca.name}: acquisition ended after {done} of {total} points")
-                    continue
-                idle_since = idle_since or time.monotonic()
+                if not self.mca.is_acquiring() and self.mca.points_acquired <= index:
+                    raise McaError(f"{self.mca.name}: acquisition ended after {self.mca.points_acquired} "
+                                   f"of {total} points")
                 continue
-            idle_since = None
             index = block.first + block.count
             if skip:
                 drop = min(skip, block.count)
