@@ -245,3 +245,13 @@ def test_an_object_is_restored_without_touching_its_neighbours(editor):
     assert "velocity: 5.0       # mm/s" in (editor.root / MOCKUP).read_text()  # comment kept
     r = post(editor, "/api/object/revert", {"name": "m0", "commit": "0" * 40})
     assert r.status_code == 400
+
+
+def test_object_list_searches_by_name_class_and_plugin(editor):
+    data = editor.get("/api/objects", query_string={"q": "M", "plugin": "emotion"}).get_json()
+    assert {"m0", "m1"} <= {o["name"] for o in data["objects"]}
+    assert all(o["plugin"] == "emotion" and "m" in o["name"] for o in data["objects"])
+    data = editor.get("/api/objects", query_string={"class": "simulationcounter"}).get_json()
+    assert {o["name"] for o in data["objects"]} == {"diode", "diode2"}
+    data = editor.get("/api/objects", query_string={"limit": "2"}).get_json()
+    assert len(data["objects"]) == 2 and data["total"] == len(editor.service.tree)
