@@ -11,7 +11,7 @@ import pytest
 import redis
 import tango
 from helpers.config_trees import write
-from helpers.scan_stack import DemoStack
+from helpers.demo_stack import DemoStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 

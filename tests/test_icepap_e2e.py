@@ -16,7 +16,7 @@ import tango
 from helpers.config_trees import write
 from helpers.instruments import RawClient
 from helpers.nexus import wait_complete
-from helpers.scan_stack import DemoStack
+from helpers.demo_stack import DemoStack
 from helpers.waiting import wait_until
 
 from blisstango.core.motion.profile import trapezoid

@@ -55,4 +55,6 @@ SERVER_KIND = ServerKind(server="AxisManager", device_class="BlissAxis", family=
                          select=is_axis, instance=instance_of,
                          manager_class="AxisManagerDevice",
                          attribute_properties=attribute_properties,
-                         simulators=simulators_for)
+                         simulators=simulators_for,
+                         clients={"BlissAxis": "blisstango.core.motion.axis_proxy:session_client"},
+                         plugins=("emotion",))
