@@ -46,6 +46,9 @@ class SessionObjects:
                 self.axes.setdefault(key, obj)
             elif isinstance(obj, (Counter, CounterController)):
                 self.counters.setdefault(getattr(obj, "name", key), obj)
+                if isinstance(obj, CounterController):  # its counters by full name: wago1:tc1
+                    for counter in obj.counters:
+                        self.counters.setdefault(counter.fullname, counter)
             elif isinstance(obj, MeasurementGroup):
                 self.groups.setdefault(obj.name, obj)
 
