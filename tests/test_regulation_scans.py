@@ -61,7 +61,7 @@ def test_ct_counts_the_loop_input_output_and_working_setpoint(stack, scan_dev, f
 
 def test_ascan_over_the_loop_axis_waits_for_the_deadband_at_each_point(stack, scan_dev, follower):
     loop = stack.device(LOOP)
-    n = scan_dev.ascan(["sample_temp_axis", "30", "45", "3", "0.1", "diode"])
+    n = scan_dev.ascan(["sample_temp_axis", "30", "45", "3", "0.1", "sample_temp", "diode"])
     rec = follower.wait_end(n, 300)
     assert rec.end_reason == "SUCCESS", rec.error
     targets = np.linspace(30, 45, 4)
@@ -102,6 +102,6 @@ def test_a_point_outside_the_setpoint_limits_is_refused_before_anything_moves(st
 def test_scan_info_names_the_loop_axis_unit(stack, scan_dev, follower):
     n = scan_dev.ascan(["sample_temp_axis", "26", "27", "1", "0"])
     follower.wait_end(n, 300)
-    info = json.loads(scan_dev.ScanInfo)
+    info = stack.scan_info(json.loads(scan_dev.ScanInfo)["key"])     # as published in Redis
     assert info["channels"]["axis:sample_temp_axis"]["unit"] == "degC"
     stack.device(LOOP).stop_regulation()
