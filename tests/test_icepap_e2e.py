@@ -14,9 +14,9 @@ import pytest
 import redis
 import tango
 from helpers.config_trees import write
+from helpers.demo_stack import DemoStack
 from helpers.instruments import RawClient
 from helpers.nexus import wait_complete
-from helpers.demo_stack import DemoStack
 from helpers.waiting import wait_until
 
 from blisstango.core.motion.profile import trapezoid
