@@ -46,7 +46,7 @@ TREE = {
     "session.yml": """\
         - name: demo
           plugin: session
-          config-objects: [m0]
+          config-objects: [m0, cryot_loop, cryot_a, cryos_loop, cryos_a]
         """,
 }
 
@@ -99,17 +99,22 @@ def test_a_setpoint_through_tango_reaches_the_instrument_and_the_sample_follows(
     assert loop.state() == tango.DevState.OFF and heater.value == 0.0
 
 
-def test_a_temperature_scan_over_the_loop_axis_through_tango(stack):
-    """Step by step as a scan drives it: axis_move, axis_wait, read the input."""
-    loop = stack.device("demo/loop/cryot_loop", timeout_ms=20000)
-    sample = stack.device("demo/input/cryot_a")
-    points = []
-    for target in (80.5, 81.0, 81.5):
-        loop.command_inout("axis_move", [repr(target)])
-        assert loop.command_inout("axis_wait", 60.0), loop.status()
-        points.append(sample.value)
-    assert all(abs(p - t) <= 0.3 for p, t in zip(points, (80.5, 81.0, 81.5))), points
-    loop.stop_regulation()
+@pytest.mark.parametrize("name", ["cryot", "cryos"])
+def test_a_temperature_scan_over_the_loop_axis_through_the_scan_server(stack, name):
+    from blisstango.clients.scan_events import RecordFollower
+
+    scan = stack.device("demo/scan/demo", timeout_ms=120000)
+    follower = RecordFollower(scan)
+    try:
+        n = scan.ascan([f"{name}_loop_axis", "80.5", "81.5", "2", "0.1", f"{name}_a"])
+        rec = follower.wait_end(n, 180)
+    finally:
+        follower.close()
+    assert rec.end_reason == "SUCCESS", rec.error
+    recorded = rec.data[f"{name}_a:{name}_a"]
+    assert len(recorded) == 3
+    assert all(abs(v - t) <= 0.3 for v, t in zip(recorded, (80.5, 81.0, 81.5))), recorded
+    stack.device(f"demo/loop/{name}_loop").stop_regulation()
 
 
 def test_bad_values_through_tango_name_the_loop_and_the_limit(stack):
