@@ -15,8 +15,7 @@ from typing import Any
 
 from blisstango.core.beacon import BEACON_DEVICE
 from blisstango.core.counters import Counter, CounterController, MeasurementGroup
-from blisstango.core.motion.axis import Axis
-from blisstango.core.motion.axis_proxy import AxisProxy
+from blisstango.core.motion.protocol import is_axis
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,7 @@ class SessionObjects:
     def __init__(self, name: str) -> None:
         self.name = name
         self.namespace: dict[str, Any] = {}
-        self.axes: dict[str, Any] = {}          # AxisProxy (remote) or Axis (local)
+        self.axes: dict[str, Any] = {}          # AxisProtocol: AxisProxy (remote) or Axis (local)
         self.counters: dict[str, Any] = {}      # Counter / CounterController
         self.groups: dict[str, MeasurementGroup] = {}
         self.devices: dict[str, Any] = {}       # other exported objects (DeviceProxy)
@@ -42,7 +41,7 @@ class SessionObjects:
         for key, obj in self.namespace.items():
             if key.startswith("_"):
                 continue
-            if isinstance(obj, (AxisProxy, Axis)):
+            if is_axis(obj):
                 self.axes.setdefault(key, obj)
             elif isinstance(obj, (Counter, CounterController)):
                 self.counters.setdefault(getattr(obj, "name", key), obj)
