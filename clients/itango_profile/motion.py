@@ -13,6 +13,7 @@ import tango
 
 from blisstango.core.motion.axis_proxy import AxisProxy, move_together
 from blisstango.core.motion.errors import MotionError
+from blisstango.core.motion.protocol import AxisProtocol, is_axis
 
 from .display import StatusLine, columns, fmt, table
 from .objects import Session, ShellError
@@ -24,14 +25,14 @@ def command(fn: Callable) -> Callable:
     return fn
 
 
-def _pairs(session: Session, args: tuple, what: str) -> list[tuple[AxisProxy, float]]:
+def _pairs(session: Session, args: tuple, what: str) -> list[tuple[AxisProtocol, float]]:
     if not args or len(args) % 2:
         raise ShellError(f"{what}: give axis, position pairs (got {len(args)} arguments)")
     pairs = []
     for axis, value in zip(args[::2], args[1::2]):
         if isinstance(axis, str):
             axis = session.axes.get(axis) or axis
-        if not isinstance(axis, AxisProxy):
+        if not is_axis(axis):
             raise ShellError(f"{what}: {axis!r} is not an axis of session {session.name}")
         try:
             pairs.append((axis, float(value)))
@@ -40,20 +41,20 @@ def _pairs(session: Session, args: tuple, what: str) -> list[tuple[AxisProxy, fl
     return pairs
 
 
-def start_moves(pairs: list[tuple[AxisProxy, float]], relative: bool) -> list[AxisProxy]:
+def start_moves(pairs: list[tuple[AxisProtocol, float]], relative: bool) -> list[AxisProtocol]:
     """Start every motion: axes of one AxisManager together (GroupMove checks them all
     first); if one is refused, those already started are stopped and the error raised."""
     return move_together([(ax, pos + ax.position if relative else pos) for ax, pos in pairs])
 
 
-def _quiet_stop(ax: AxisProxy) -> None:
+def _quiet_stop(ax: AxisProtocol) -> None:
     try:
         ax.stop(wait=False)
     except MotionError:
         pass
 
 
-def wait_all(axes: list[AxisProxy], on_tick: Callable[[], None] | None = None) -> None:
+def wait_all(axes: list[AxisProtocol], on_tick: Callable[[], None] | None = None) -> None:
     """Wait for every axis; Ctrl-C stops them all (then the interrupt goes on)."""
     try:
         while any(ax.is_moving for ax in axes):
@@ -77,14 +78,17 @@ class PositionWatch:
     """Latest Position of several axes from their change events (pull model: the events
     queue in the proxy and are read here, no callback thread touches the shell)."""
 
-    def __init__(self, axes: list[AxisProxy]) -> None:
+    def __init__(self, axes: list[AxisProtocol]) -> None:
         self.values = {ax.name: ax.position for ax in axes}
-        self._subs: list[tuple[AxisProxy, int]] = []
-        self._read: list[AxisProxy] = []      # axes without events: read instead
+        self._subs: list[tuple[Any, int]] = []
+        self._read: list[AxisProtocol] = []      # axes without events: read instead
         for ax in axes:
+            device = ax.device if isinstance(ax, AxisProxy) else None
             try:
-                sub = ax.device.subscribe_event("Position", tango.EventType.CHANGE_EVENT, 1000)
-            except tango.DevFailed:
+                if device is None:
+                    raise LookupError(ax.name)  # not a Tango axis: read it instead
+                sub = device.subscribe_event("Position", tango.EventType.CHANGE_EVENT, 1000)
+            except (tango.DevFailed, LookupError):
                 self._read.append(ax)
                 continue
             self._subs.append((ax, sub))
@@ -109,20 +113,20 @@ class PositionWatch:
 def motion_commands(session: Session) -> dict[str, Callable]:
     axes = session.axes
 
-    def _axes(names: tuple) -> list[AxisProxy]:
+    def _axes(names: tuple) -> list[AxisProtocol]:
         if not names:
             return list(axes.values())
         out = []
         for a in names:
-            found = a if isinstance(a, AxisProxy) else axes.get(str(a))
+            found = a if is_axis(a) else axes.get(str(a))
             if found is None:
                 raise ShellError(f"{a!r} is not an axis of session {session.name}")
             out.append(found)
         return out
 
-    def _read(ax: AxisProxy) -> tuple[Any, Any, str]:
+    def _read(ax: AxisProtocol) -> tuple[Any, Any, str]:
         try:
-            return ax.position, ax.dial, ax.unit or ""
+            return ax.position, getattr(ax, "dial", "-"), ax.unit or ""
         except MotionError as exc:
             return "!ERR", type(exc).__name__, ""
 

@@ -145,6 +145,18 @@ def find_scan_server(session: Session) -> ScanServerClient:
     return ScanServerClient(session.name, device)
 
 
+def exported_client(rs: ResolvedSession, entry: Any) -> Any:
+    """What the shell uses for an exported object: the client its server declares (a Wago
+    as counters and get/set, a valve whose open() waits for its switch), else the device."""
+    if rs.client_factory(entry.klass) is None:
+        return proxy(entry.device)
+    try:
+        return rs.client(entry.name)
+    except Exception as exc:  # noqa: BLE001 - the shell starts; the object is its device
+        print(f"{entry.name}: its client failed ({error_line(exc)}); using the device {entry.device}")
+        return proxy(entry.device)
+
+
 def shell_session(name: str) -> Session:
     """Build the client objects of session `name` through TANGO_HOST only."""
     try:
@@ -160,7 +172,7 @@ def shell_session(name: str) -> Session:
     for obj in session.objects:
         entry = rs.entry(obj)
         if entry.exported:   # what its server declares for its class (an axis: an AxisProxy)
-            client = rs.client(obj)
+            client = exported_client(rs, entry)
             (session.axes if is_axis(client) else session.others)[obj] = client
         else:
             config = entry.config

@@ -321,14 +321,16 @@ def _raise(exc: BaseException):
     raise exc
 
 
-def move_together(targets: list[tuple[AxisProxy, float]], owner: str | None = None) -> list[AxisProxy]:
-    """Start every motion, not waiting: the axes of one AxisManager with one GroupMove
-    (it checks them all, limits and locks, before any starts), any other one alone. If a
-    start is refused, the axes already started are stopped and the error raised."""
-    groups: dict[str | None, list[tuple[AxisProxy, float]]] = {}
+def move_together(targets: list[tuple[Any, float]], owner: str | None = None) -> list[Any]:
+    """Start every motion (AxisProtocol axes), not waiting: the AxisProxy axes of one
+    AxisManager with one GroupMove (it checks them all, limits and locks, before any
+    starts), any other one alone. If a start is refused, the axes already started are
+    stopped and the error raised."""
+    groups: dict[str | None, list[tuple[Any, float]]] = {}
     for ax, target in targets:
-        groups.setdefault(ax.manager if len(targets) > 1 else None, []).append((ax, float(target)))
-    started: list[AxisProxy] = []
+        together = len(targets) > 1 and isinstance(ax, AxisProxy)
+        groups.setdefault(ax.manager if together else None, []).append((ax, float(target)))
+    started: list[Any] = []
     try:
         for manager, group in groups.items():
             if manager is not None and len(group) > 1:

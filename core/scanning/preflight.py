@@ -66,7 +66,7 @@ class LockPreset(ScanPreset):
         self.owner = f"{self.holder}: scan {scan.scan_number} ({scan.scan_info.get('title', scan.name)})"
         self.lock = Lock(*lock_names(self.axes), owner=self.owner, timeout=0)
         self.lock.acquire()
-        for ax in self.axes:  # a remote axis moves through the holder's token meanwhile
+        for ax in self.axes:  # every axis has an owner (AxisProtocol); remote ones send it
             ax.owner = self.owner
 
     def after_scan(self, scan: Scan) -> None:
