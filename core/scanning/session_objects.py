@@ -27,7 +27,10 @@ class SessionObjects:
         self.name = name
         self.namespace: dict[str, Any] = {}
         self.axes: dict[str, Any] = {}          # AxisProtocol: AxisProxy (remote) or Axis (local)
-        self.counters: dict[str, Any] = {}      # Counter / CounterController
+        self.counters: dict[str, Any] = {}      # Counter / CounterController, + counters by full name
+        #: the session's counters and controllers themselves, each once (not their counters
+        #: again by full name): what a default measurement group holds
+        self.own_counters: list[Any] = []
         self.groups: dict[str, MeasurementGroup] = {}
         self.devices: dict[str, Any] = {}       # other exported objects (DeviceProxy)
         self.setup_files: list[str] = []
@@ -45,6 +48,8 @@ class SessionObjects:
                 self.axes.setdefault(key, obj)
             elif isinstance(obj, (Counter, CounterController)):
                 self.counters.setdefault(getattr(obj, "name", key), obj)
+                if all(obj is not o for o in self.own_counters):
+                    self.own_counters.append(obj)
                 if isinstance(obj, CounterController):  # its counters by full name: wago1:tc1
                     for counter in obj.counters:
                         self.counters.setdefault(counter.fullname, counter)
