@@ -30,7 +30,6 @@ from blisstango.core.scanning.arguments import (
 from blisstango.core.scanning.chain_json import build_scan
 from blisstango.core.scanning.live import LiveFeed, Update
 from blisstango.core.scanning.session_objects import SessionObjects, load_session, run_setup
-from blisstango.core.scanning.toolbox import expand_counters
 
 from ..errors import fail, throw
 from ..request_thread import no_hardware_read, request_hook
@@ -153,9 +152,7 @@ class ScanServer(Device):
             if group.name not in mgs.names:
                 mgs.add(group)
         if not mgs.names and session.counters:
-            # each counter once: a controller (a loop, an input) is listed under its own
-            # name and its counters under their full names
-            default = mgs.create(f"{self.session_name}_counters", expand_counters(session.counters.values()))
+            default = mgs.create(f"{self.session_name}_counters", list(session.own_counters))
             session.groups[default.name] = default
 
     def _session_or_fail(self) -> SessionObjects:
