@@ -5,7 +5,8 @@
 spectra: `timescan <count_time> mca1 npoints=P` on the demo's ScanServer (demo stack of
 `blisstango up`: mca1 = 4 elements x 4096 bins uint32 served by the Mca server, Redis and
 the NexusWriter on), once with mca1 in GATE mapping mode (one trigger pulse per point,
-spectra read in blocks) and once in SOFTWARE mode (one acquisition per point). Figures:
+spectra read in blocks), in SYNC mode with count time 0 (each pixel lasts from one pulse to
+the next: the loop's own pace) and in SOFTWARE mode (one acquisition per point). Figures:
 spectra/s per element during the scan, and from the command until the NexusWriter has the
 entry DONE; every spectrum is checked in the data Redis (sealed point count) and in the
 file ((P, 4096) per element): `lost` must be 0.
@@ -90,10 +91,11 @@ def spectra(workdir: Path, points: int, count_time: float, ascan_points: int) ->
     follower = RecordFollower(dev)
     out: dict = {}
     try:
-        for mode in ("GATE", "SOFTWARE"):
+        for mode in ("GATE", "SYNC", "SOFTWARE"):
             mca.write_attribute("TriggerMode", mode)
-            n = points if mode == "GATE" else max(100, points // 5)
-            _, t0 = _run(dev, follower, "timescan", [str(count_time), "mca1", f"npoints={n}"])
+            n = max(100, points // 5) if mode == "SOFTWARE" else points
+            ct = 0.0 if mode == "SYNC" else count_time   # SYNC: each point lasts until the next pulse
+            _, t0 = _run(dev, follower, "timescan", [str(ct), "mca1", f"npoints={n}"])
             key = json.loads(dev.ScanInfo)["key"]
             info = ScanReader(data, key).info
             scan_s = info["end_time"] - info["start_time"]
@@ -103,7 +105,7 @@ def spectra(workdir: Path, points: int, count_time: float, ascan_points: int) ->
             with h5py.File(done["file"], "r") as f:
                 shapes = [tuple(f[f"{done['entry']}/measurement/spectrum_det{e}"].shape) for e in range(ELEMENTS)]
             out[f"timescan_{mode.lower()}"] = {
-                "points": n, "count_time": count_time,
+                "points": n, "count_time": ct,
                 "spectra_per_s_per_element": n / scan_s,
                 "spectra_per_s_per_element_to_file_done": n / total,
                 "mb_per_s_to_file_done": n * ELEMENTS * BINS * 4 / total / 1e6,
