@@ -268,6 +268,20 @@ def find_scan_server(session: Session) -> ScanServerClient:
     return ScanServerClient(session.name, device)
 
 
+def exported_client(rs: ResolvedSession, name: str, entry: Any) -> Any:
+    """What the shell holds for an exported object that is no axis: the client its server
+    declares when that is a counter controller (an MCA: its display, ROIs, counters, as
+    BLISS shows them), else a plain DeviceProxy."""
+    from blisstango.core.counters import CounterController
+
+    kind = entry.kind
+    if kind is not None and kind.clients and entry.klass in kind.clients:
+        client = rs.client(name)
+        if isinstance(client, CounterController):
+            return client
+    return proxy(entry.device)
+
+
 def shell_session(name: str) -> Session:
     """Build the client objects of session `name` through TANGO_HOST only."""
     try:
@@ -285,7 +299,7 @@ def shell_session(name: str) -> Session:
         if entry.exported and rs.client_factory(entry.klass) is axis_proxy.session_client:
             session.axes[obj] = AxisClient(obj, entry.device, entry.manager)
         elif entry.exported:
-            session.others[obj] = proxy(entry.device)
+            session.others[obj] = exported_client(rs, obj, entry)
         else:
             config = entry.config
             if config.get("plugin") == "counters" and config.get("class") != "MeasurementGroup":
