@@ -268,18 +268,17 @@ def find_scan_server(session: Session) -> ScanServerClient:
     return ScanServerClient(session.name, device)
 
 
-def exported_client(rs: ResolvedSession, name: str, entry: Any) -> Any:
-    """What the shell holds for an exported object that is no axis: the client its server
-    declares when that is a counter controller (an MCA: its display, ROIs, counters, as
-    BLISS shows them), else a plain DeviceProxy."""
-    from blisstango.core.counters import CounterController
-
-    kind = entry.kind
-    if kind is not None and kind.clients and entry.klass in kind.clients:
-        client = rs.client(name)
-        if isinstance(client, CounterController):
-            return client
-    return proxy(entry.device)
+def exported_client(rs: ResolvedSession, entry: Any) -> Any:
+    """What the shell uses for an exported object: the client its server declares (a Wago
+    as counters and get/set, a valve whose open() waits for its switch), else the device."""
+    factory = rs.client_factory(entry.klass)
+    if factory is None:
+        return proxy(entry.device)
+    try:
+        return factory(entry)
+    except Exception as exc:  # noqa: BLE001 - the shell starts; the object is its device
+        print(f"{entry.name}: its client failed ({error_line(exc)}); using the device {entry.device}")
+        return proxy(entry.device)
 
 
 def shell_session(name: str) -> Session:
@@ -299,7 +298,7 @@ def shell_session(name: str) -> Session:
         if entry.exported and rs.client_factory(entry.klass) is axis_proxy.session_client:
             session.axes[obj] = AxisClient(obj, entry.device, entry.manager)
         elif entry.exported:
-            session.others[obj] = exported_client(rs, obj, entry)
+            session.others[obj] = exported_client(rs, entry)
         else:
             config = entry.config
             if config.get("plugin") == "counters" and config.get("class") != "MeasurementGroup":
