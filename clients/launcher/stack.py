@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import gevent
 
 from blisstango.clients.launcher.rundir import RunDir
-from blisstango.clients.launcher.supervisor import ManagedProcess
+from blisstango.core.beacon.supervisor import ManagedProcess
 from blisstango.core.config import load_tree
 from blisstango.core.config.servers import implied_servers, implied_simulators
 
@@ -96,6 +97,7 @@ class Stack:
         self.redis_urls = redis_urls
         self.redis = None
         self.processes: list[ManagedProcess] = []
+        self._state_lock = threading.Lock()
         self.ready = False  # every process started once: what `up --detach` waits for
         self.tree = load_tree(self.config_dir)  # fail early, before anything starts
 
@@ -197,4 +199,6 @@ class Stack:
         }
 
     def save_state(self) -> None:
-        self.run_dir.write_state(self.state())
+        """Write state.json (each supervised process calls this from its watcher thread)."""
+        with self._state_lock:
+            self.run_dir.write_state(self.state())
