@@ -19,7 +19,7 @@ import gevent.event
 
 from .axis_settings import SETTING_KEYS, AxisSettings  # noqa: F401 - re-exported
 from .errors import EncoderDiscrepancyError, LimitError, MotionError
-from .monitor import Watcher
+from .monitor import Watcher, predict_end
 from .motion import HookRun, Motion, run_pre_hooks, start_motions  # noqa: F401 - re-exported
 from .motion import finite as _finite
 from .state import AxisState
@@ -64,6 +64,9 @@ class Axis(AxisSettings):
         self._set_position: float | None = None
         self.last_motion_start: float | None = None  # monotonic time the hardware started
         self._state_read_time = 0.0  # how long the controller took to answer the last state read
+        #: when the current move should end (time.monotonic(); None: unknown, or no move):
+        #: the controller's word or the trapezoid (core.motion.monitor.predict_end)
+        self.expected_end: float | None = None
         #: the Beacon lock owner this process moves the axis for (AxisProtocol): kept for the
         #: caller; a local axis checks no lock (its server, the AxisManager, does)
         self.owner: str | None = None
@@ -376,6 +379,7 @@ class Axis(AxisSettings):
 
     def _started(self, motion: Motion) -> None:
         self.last_motion_start = motion.started_at
+        self.expected_end = predict_end(self, motion)
         self._notify_state(AxisState("MOVING"))
         self._task = gevent.spawn(self._run, motion)
 
@@ -391,7 +395,7 @@ class Axis(AxisSettings):
                 if not self._stop_requested and self.home_position is not None:
                     self._hw().set_position(self, self.home_position * self.steps_per_unit)
             else:
-                final = self._monitor(motion)
+                final = self._monitor(motion, end=self.expected_end)
                 if motion.backlash_dial is not None and not self._stop_requested:
                     self._notify_position()  # where the first leg ended (the overshoot)
                     leg = Motion(self, motion.backlash_dial, motion.user_target)
@@ -402,7 +406,8 @@ class Axis(AxisSettings):
                     ctrl.start_one(leg)
                     if leg.started_at is None:
                         leg.started_at = time.monotonic()
-                    final = self._monitor(leg)
+                    self.expected_end = predict_end(self, leg)
+                    final = self._monitor(leg, end=self.expected_end)
             final = self._check_final_state(motion, final)
         except BaseException as exc:  # kept for wait_move(); GreenletExit included
             final = None
@@ -414,9 +419,10 @@ class Axis(AxisSettings):
         finally:
             self._finish(motion, final)
 
-    def _monitor(self, motion: Motion, home: bool = False) -> AxisState:
-        """Until the controller says the leg is over (core.motion.monitor): its final state."""
-        return Watcher(self, motion, home=home).run()
+    def _monitor(self, motion: Motion, home: bool = False, end: float | None = None) -> AxisState:
+        """Until the controller says the leg is over (core.motion.monitor): its final state.
+        end: when it should be over (None: not predictable, polled)."""
+        return Watcher(self, motion, end=None if home else end, home=home).run()
 
     def _jog_soft_limit_guard(self, pos: float) -> None:
         """A jog has no target: stop it early enough to halt inside the software limits."""
@@ -459,6 +465,7 @@ class Axis(AxisSettings):
             self._set_position = pos  # rmove continues from where it is
         self._moving = False
         self._jogging = False
+        self.expected_end = None
         self._notify_position(pos)
         st = final
         if st is None:

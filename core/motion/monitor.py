@@ -82,12 +82,12 @@ class Watcher:
     """Follows one motion leg of one axis until the controller says it is over; `run()`
     returns the last state read (the axis' final state, read once)."""
 
-    def __init__(self, axis: Axis, motion: Motion, home: bool = False) -> None:
+    def __init__(self, axis: Axis, motion: Motion, end: float | None, home: bool = False) -> None:
         self.axis = axis
         self.motion = motion
         ctrl = axis.controller
         self.read_state = ctrl.home_state if home else ctrl.state
-        self.end = None if home else predict_end(axis, motion)
+        self.end = end  # predict_end(axis, motion), or None
         #: state reads made (statistics for tests and benches)
         self.reads = 0
 
