@@ -59,6 +59,16 @@ def test_readings_equal_what_an_independent_modbus_client_reads(stack, wago):
     assert (config.unit, config.format) == ("degC", "%.1f")
     assert wago.get_attribute_config("setpoint").unit == "V"
     assert wago.get_attribute_config("dac").max_dim_x == 2
+    kinds = {n: wago.get_attribute_config(n) for n in ("tc1", "setpoint", "valve_open", "valve_cmd", "dac")}
+    assert {n: (c.data_type, c.writable) for n, c in kinds.items()} == {   # read-only inputs
+        "tc1": (tango.CmdArgType.DevDouble, tango.AttrWriteType.READ),
+        "setpoint": (tango.CmdArgType.DevDouble, tango.AttrWriteType.READ_WRITE),
+        "valve_open": (tango.CmdArgType.DevShort, tango.AttrWriteType.READ),
+        "valve_cmd": (tango.CmdArgType.DevShort, tango.AttrWriteType.READ_WRITE),
+        "dac": (tango.CmdArgType.DevDouble, tango.AttrWriteType.READ_WRITE)}
+    assert kinds["dac"].data_format == tango.AttrDataFormat.SPECTRUM
+    with pytest.raises(tango.DevFailed):
+        wago.write_attribute("tc1", 30.0)
 
 
 def test_bliss_key_commands(wago):
