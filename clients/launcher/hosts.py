@@ -18,19 +18,27 @@ def _by_level(placed: list[tuple[int, str, str]]) -> list[tuple[str, str]]:
     return [(server, instance) for _level, server, instance in sorted(placed)]
 
 
-def tree_host_servers(tree: Any, host_name: str | None) -> list[tuple[str, str]]:
-    """The suite servers `blisstango up` starts beside the database: all of them when
-    host_name is None, else those the tree places on host_name and those it places
-    nowhere (they run with the database); level by level, level 0 never (as the Starter)."""
+def _started(mode: int, level: int) -> bool:
+    """As a Starter does: a controlled server (mode 1) with a start level (> 0)."""
+    return mode != 0 and level > 0
+
+
+def tree_host_servers(tree: Any, host_name: str | None,
+                      unplaced: bool = True) -> list[tuple[str, str]]:
+    """The suite servers `blisstango up` starts: all of them when host_name is None, else
+    those the tree places on host_name (controlled, with a level) and, with `unplaced`
+    (the host that runs the database), those it places nowhere; level by level."""
     info = tango_view(tree).server_info
     placed = []
     for server, instance in implied_servers(tree):
         where: ServerInfo | None = info.get(f"{server}/{instance}".lower())
         if where is None:
-            placed.append((1, server, instance))
-        elif host_name is None or where.host.lower() == host_name.lower():
-            if where.level > 0 or host_name is None:
-                placed.append((where.level, server, instance))
+            if unplaced or host_name is None:
+                placed.append((1, server, instance))
+        elif host_name is None:
+            placed.append((max(where.level, 1), server, instance))
+        elif where.host.lower() == host_name.lower() and _started(where.mode, where.level):
+            placed.append((where.level, server, instance))
     return _by_level(placed)
 
 
@@ -44,10 +52,10 @@ def database_host_servers(host_name: str) -> list[tuple[str, str]]:
     for i in range(0, len(reply) - 2, 3):
         full, mode, level = reply[i:i + 3]
         try:
-            level_n = int(level)
+            mode_n, level_n = int(mode), int(level)
         except ValueError:
-            level_n = 0
-        if level_n > 0 and "/" in full:
+            continue
+        if _started(mode_n, level_n) and "/" in full:
             server, instance = full.split("/", 1)
             placed.append((level_n, server, instance))
     return _by_level(placed)
