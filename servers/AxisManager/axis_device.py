@@ -15,7 +15,7 @@ from blisstango.core.motion import write_behind
 from ..request_thread import no_hardware_read, request_hook
 from . import objects
 from .errors import devfailed
-from .events import EventPusher, status_text, tango_state
+from .events import SETTINGS, EventPusher, status_text, tango_state
 from .locking import check_unlocked
 
 RW = AttrWriteType.READ_WRITE
@@ -65,7 +65,7 @@ class BlissAxis(Device):
         self.axis = objects.get_axis(self._object_name())
         self.step_size = float(self.axis.config.get("step_size", 1.0))
         self.events = EventPusher(self, max(0.005, float(self.EventPeriod)))
-        for name in ("Position", "State", "Status"):
+        for name in ("Position", "Dial_position", "State", "Status", *SETTINGS):
             self.set_change_event(name, True, False)
         self._configure_attributes()
         self.axis.position_changed.append(self._on_position)
@@ -139,7 +139,17 @@ class BlissAxis(Device):
 
     # -- events -----------------------------------------------------------------------
     def _on_position(self, value: float) -> None:
-        self.events.position(value, self.axis.is_moving)
+        self.events.position(value, self.axis.is_moving, self.axis.user2dial(value))
+
+    def _settings_changed(self) -> None:
+        """After any setting changed: Position's alarm range, and every setting pushed
+        (one write can change others: velocity moves acctime, offset moves limits)."""
+        self._limits_to_position()
+        ax = self.axis
+        self.events.settings({"Velocity": ax.velocity, "Acceleration": ax.acceleration, "AccTime": ax.acctime,
+                              "Offset": ax.offset, "Sign": ax.sign, "Backlash": ax.backlash,
+                              "Limits": list(ax.limits), "Low_limit": ax.low_limit, "High_limit": ax.high_limit,
+                              "Step_size": self.step_size})
 
     def _on_state(self, state) -> None:
         dev_state = tango_state(state)
@@ -200,6 +210,7 @@ class BlissAxis(Device):
     @devfailed
     def Velocity(self, value: float) -> None:
         self.axis.velocity = value
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW)
     @devfailed
@@ -210,6 +221,7 @@ class BlissAxis(Device):
     @devfailed
     def Acceleration(self, value: float) -> None:
         self.axis.acceleration = value
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW, doc="velocity / acceleration")
     @devfailed
@@ -220,6 +232,7 @@ class BlissAxis(Device):
     @devfailed
     def AccTime(self, value: float) -> None:
         self.axis.acctime = value
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW)
     @devfailed
@@ -230,7 +243,7 @@ class BlissAxis(Device):
     @devfailed
     def Offset(self, value: float) -> None:
         self.axis.offset = value
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=int, access=RW, doc="user = sign * dial + offset")
     @devfailed
@@ -241,7 +254,7 @@ class BlissAxis(Device):
     @devfailed
     def Sign(self, value: int) -> None:
         self.axis.sign = value
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=float)
     @devfailed
@@ -257,6 +270,7 @@ class BlissAxis(Device):
     @devfailed
     def Backlash(self, value: float) -> None:
         self.axis.backlash = value
+        self._settings_changed()
 
     @attribute(dtype=float)
     @devfailed
@@ -274,7 +288,7 @@ class BlissAxis(Device):
         if len(value) != 2:
             raise ValueError(f"{self.axis.name}: Limits takes 2 values (low, high), got {len(value)}")
         self.axis.limits = (value[0], value[1])
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW)
     @devfailed
@@ -285,7 +299,7 @@ class BlissAxis(Device):
     @devfailed
     def Low_limit(self, value: float) -> None:
         self.axis.low_limit = value
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW)
     @devfailed
@@ -296,7 +310,7 @@ class BlissAxis(Device):
     @devfailed
     def High_limit(self, value: float) -> None:
         self.axis.high_limit = value
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=float, doc="dial position set after homing (NaN: not configured)")
     @devfailed
@@ -320,6 +334,7 @@ class BlissAxis(Device):
         if not math.isfinite(value) or value <= 0:
             raise ValueError(f"{self.axis.name}: step size must be a positive number, got {value}")
         self.step_size = value
+        self._settings_changed()
 
     # -- commands -----------------------------------------------------------------------------
     @command
@@ -361,14 +376,14 @@ class BlissAxis(Device):
     def SetPosition(self, value: float) -> None:
         check_unlocked([self.axis])
         self.axis.position_to(value)
-        self._limits_to_position()
+        self._settings_changed()
 
     @command(dtype_in=float, doc_in="new dial position (the user position is kept)")
     @devfailed
     def SetDial(self, value: float) -> None:
         check_unlocked([self.axis])
         self.axis.dial_to(value)
-        self._limits_to_position()
+        self._settings_changed()
 
     @command
     @devfailed
@@ -391,7 +406,7 @@ class BlissAxis(Device):
     def ApplyConfig(self) -> None:
         """Back to the YAML values (persisted settings forgotten)."""
         self.axis.apply_config()
-        self._limits_to_position()
+        self._settings_changed()
 
     @command
     @devfailed
