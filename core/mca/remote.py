@@ -206,7 +206,13 @@ class RemoteMca(BaseMCA):
             self._command("Trigger")
 
     def pulse(self) -> None:
-        self._command("Trigger")
+        """One pulse of the trigger input, sent without waiting for the reply (a cable
+        does not answer either): the points come back through ReadData, which also
+        reports a device that went away."""
+        try:
+            self.proxy.command_inout_asynch("Trigger", None, True)
+        except tango.DevFailed as exc:
+            raise self._error(exc) from None
 
     def is_acquiring(self) -> bool:
         try:
@@ -218,11 +224,11 @@ class RemoteMca(BaseMCA):
     def points_acquired(self) -> int:
         return int(self._read("PointsAcquired"))
 
-    def read_points(self, first: int, timeout: float = 0.0) -> McaBlock | None:
+    def read_points(self, first: int, timeout: float = 0.0, min_points: int = 1) -> McaBlock | None:
         deadline = time.monotonic() + timeout
         while True:
             wait = min(SERVER_WAIT, max(0.0, deadline - time.monotonic()))
-            block = decode(self._command("ReadData", [int(first), int(wait * 1000)], wait=wait))
+            block = decode(self._command("ReadData", [int(first), int(wait * 1000), int(min_points)], wait=wait))
             if block is not None or time.monotonic() >= deadline:
                 return block
 

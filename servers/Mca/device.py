@@ -369,11 +369,11 @@ class Mca(Device):
         block = self.mca.read_points(0, timeout=min(MAX_WAIT, max(0.0, wait_ms / 1000.0)))
         return encode(block, 0, len(self.mca.elements), self.mca.spectrum_size)
 
-    @command(dtype_in=(int,), doc_in="[first point, ms to wait for it]",
+    @command(dtype_in=(int,), doc_in="[first point, ms to wait, points to wait for (default 1)]",
              dtype_out=tango.DevEncoded, doc_out="points from first on (core.mca.wire)")
     @devfailed
     def ReadData(self, args):
         first = int(args[0]) if len(args) else 0
         wait = min(MAX_WAIT, max(0.0, (int(args[1]) if len(args) > 1 else 0) / 1000.0))
-        block = self.mca.read_points(first, timeout=wait)
+        block = self.mca.read_points(first, timeout=wait, min_points=int(args[2]) if len(args) > 2 else 1)
         return encode(block, first, len(self.mca.elements), self.mca.spectrum_size)
