@@ -19,6 +19,7 @@ from taurus.external.qt import Qt
 from taurus_pyqtgraph import TaurusPlot
 
 from .scan_feed import ScanView
+from .widgets import light_plot
 
 #: colours of successive curves (colour-blind safe, Okabe-Ito order)
 CURVE_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -50,13 +51,12 @@ class LivePlot(Qt.QWidget):
         super().__init__(parent)
         pg.setConfigOptions(antialias=True)
         self.curve_plot = CurvePlot(self)
-        self.curve_plot.setBackground("w")
-        item = self.curve_plot.getPlotItem()
-        item.showGrid(x=True, y=True, alpha=0.25)
-        self.legend = item.addLegend(offset=(-10, 10))
+        item = light_plot(self.curve_plot)
+        self.legend = item.legend
         self.curves: dict[str, pg.PlotDataItem] = {}
 
-        self.mesh_plot = pg.PlotWidget(self, background="w")
+        self.mesh_plot = pg.PlotWidget(self)
+        light_plot(self.mesh_plot, legend=False)
         self.mesh_plot.setAspectLocked(False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.mesh_plot.addItem(self.image)

@@ -49,13 +49,16 @@ def state_led(model: str, parent: Qt.QWidget | None = None) -> TaurusLed:
 
 def value_label(model: str, parent: Qt.QWidget | None = None, min_width: int = 90,
                 tooltip: str = "", coloured: bool = False) -> TaurusLabel:
-    """A TaurusLabel of an attribute with its unit, right aligned; background by quality
-    only when `coloured` (a secondary value stays plain), never trimmed to '...'."""
+    """A TaurusLabel of an attribute with its unit, right aligned; coloured (a State by
+    its value, others by quality) only when `coloured`: a secondary value stays plain.
+    Never trimmed to '...'."""
     label = TaurusLabel(parent)
     label.setModel(model)
     label.setAutoTrim(False)
     if not coloured:
         label.setBgRole("none")
+    elif model.lower().endswith("/state"):
+        label.setBgRole("value")      # the State's own colour (MOVING blue, CLOSE white...)
     label.setMinimumWidth(min_width)
     label.setAlignment(Qt.Qt.AlignRight | Qt.Qt.AlignVCenter)
     if tooltip:
@@ -101,3 +104,64 @@ class InstrumentPanel:
         if device in devices:
             raise_panel(self)
             self.mark(devices[device])
+
+
+class TaurusFeed(Qt.QObject):
+    """Values of Taurus attributes handed to the GUI thread: `changed(model, value)` for
+    each change event Taurus receives (value: a number, a string or a numpy array, units
+    dropped). For displays no Taurus widget makes (spectra with ROIs, tables)."""
+
+    changed = Qt.pyqtSignal(str, object)
+
+    def __init__(self, parent: Qt.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._listeners: dict[str, tuple[object, object]] = {}
+
+    def follow(self, model: str) -> None:
+        import taurus
+
+        if model in self._listeners:
+            return
+        attr = taurus.Attribute(model)
+
+        def listener(evt_src, evt_type, evt_value, model=model) -> None:
+            if evt_type not in (TaurusEventType.Change, TaurusEventType.Periodic) or evt_value is None:
+                return
+            value = evt_value.rvalue
+            self.changed.emit(model, getattr(value, "magnitude", value))
+
+        self._listeners[model] = (attr, listener)   # Taurus keeps weak references only
+        attr.addListener(listener)
+
+    def attribute(self, model: str):
+        return self._listeners[model][0]
+
+    def models(self) -> list[str]:
+        return list(self._listeners)
+
+    def close(self) -> None:
+        for attr, listener in self._listeners.values():
+            attr.removeListener(listener)
+        self._listeners.clear()
+
+
+def light_plot(widget, legend: bool = True):
+    """White background, dark axes and text, a grid and (if asked) a light legend, on a
+    pyqtgraph PlotWidget (TaurusPlot, TaurusTrend). Returns its PlotItem."""
+    import pyqtgraph as pg
+
+    widget.setBackground("w")
+    item = widget.getPlotItem()
+    item.showGrid(x=True, y=True, alpha=0.2)
+    for side in ("left", "bottom", "right"):
+        axis = item.getAxis(side)
+        axis.setPen(pg.mkPen("#444"))
+        axis.setTextPen(pg.mkPen("#222"))
+    item.titleLabel.setAttr("color", "#222")
+    if legend:
+        if item.legend is None:     # TaurusPlot has made its own already
+            item.addLegend(offset=(-10, 10))
+        item.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
+        item.legend.setPen(pg.mkPen("#999"))
+        item.legend.setLabelTextColor("#222")
+    return item
