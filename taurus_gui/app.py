@@ -80,4 +80,5 @@ def run_plot(session: str) -> int:
     app = _application(f"blisstango-plot-{session}")
     window = PlotWindow(session)
     window.window.show()
+    print(f"blisstango plot: session {session}, following {window.panel.getModel()}", flush=True)
     return app.exec_()

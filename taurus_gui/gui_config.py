@@ -15,11 +15,14 @@ from taurus.qt.qtgui.taurusgui.utils import PanelDescription
 from .session_view import SessionView
 
 PKG = "blisstango.taurus_gui"
-#: panel -> (widget class, what the model is)
+#: panel -> its widget class
 PANEL_CLASSES = {
     "Synoptic": f"{PKG}.synoptic_panel:SynopticPanel",
     "Motors": f"{PKG}.motors_panel:MotorsPanel",
     "Scan": f"{PKG}.scan_panel:ScanPanel",
+    "MCA": f"{PKG}.mca_panel:McaPanel",
+    "Regulation": f"{PKG}.regulation_panel:RegulationPanel",
+    "Wago": f"{PKG}.wago_panel:WagoPanel",
 }
 SELECTED = "SelectedInstrument"
 
