@@ -273,3 +273,26 @@ def test_self_regulating_oven_regulates_in_its_controller(stack):
     assert out.value > 0                              # its own PID heats
     loop.stop_regulation()
     assert loop.state() == tango.DevState.OFF and out.value == 0.0
+
+
+def test_output_refuses_a_safe_value_outside_its_limits(stack):
+    out = stack.device(OUTPUT)
+    with pytest.raises(tango.DevFailed) as err:
+        out.safe_value = 150.0
+    assert err.value.args[0].reason == "RegulationValueError"
+    assert "heater_power: safe value 150.0 is outside the allowed range [0, 100] %" in err.value.args[0].desc
+    assert out.safe_value == 0.0
+
+
+def test_settings_to_config_writes_the_loop_parameters_into_its_yaml(stack):
+    loop = stack.device(LOOP)
+    path = stack.config / "regulation" / "furnace.yml"
+    before = path.read_text()
+    loop.kp = 0.055
+    loop.deadband = 0.45
+    loop.command_inout("SettingsToConfig")
+    text = path.read_text()
+    assert "  P: 0.055                # PID gains" in text and "  deadband: 0.45" in text
+    assert text.count("\n") == before.count("\n")          # keys changed in place, comments kept
+    loop.command_inout("ApplyConfig")                      # settings forgotten: the YAML's values
+    assert loop.kp == 0.055 and loop.deadband == 0.45

@@ -206,13 +206,10 @@ class RemoteMca(BaseMCA):
             self._command("Trigger")
 
     def pulse(self) -> None:
-        """One pulse of the trigger input, sent without waiting for the reply (a cable
-        does not answer either): the points come back through ReadData, which also
-        reports a device that went away."""
-        try:
-            self.proxy.command_inout_asynch("Trigger", None, True)
-        except tango.DevFailed as exc:
-            raise self._error(exc) from None
+        """One pulse of the trigger input. Synchronous on purpose: the reply is the flow
+        control (fire-and-forget pulses sent faster than the server takes them piled up
+        in omniORB threads until the server crashed)."""
+        self._command("Trigger")
 
     def is_acquiring(self) -> bool:
         try:

@@ -118,7 +118,8 @@ class Mca(Device):
     def _on_point(self, index: int) -> None:
         acquiring = self.mca.is_acquiring()
         self.events.point(final=not acquiring)
-        self._update_state()
+        if not acquiring:  # the run is over (its state changes only then)
+            self._update_state()
 
     def _event_value(self, name: str):
         """Value of a pushed attribute for the last point."""
@@ -381,9 +382,9 @@ class Mca(Device):
     def Trigger(self) -> None:
         if self.mca.trigger_mode is TriggerMode.SOFTWARE and not self.mca.is_acquiring():
             self.mca.start_acquisition()
+            self._update_state()
         else:
-            self.mca.pulse()
-        self._update_state()
+            self.mca.pulse()   # a pulse changes no state (the run's end is seen by _on_point)
 
     @command(dtype_in=int, doc_in="ms to wait for the point",
              dtype_out=tango.DevEncoded, doc_out="the point if it came in time, else none (read it with ReadData)")
