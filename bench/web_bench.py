@@ -39,6 +39,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from config_bench import generate  # noqa: E402
 
+from blisstango.core.beacon import BEACON_DEVICE  # noqa: E402
 from blisstango.core.config.atomic import atomic_write_text  # noqa: E402
 from blisstango.examples import demo_config  # noqa: E402
 
@@ -79,7 +80,7 @@ class Beacon:
 
         while True:
             try:
-                self.beacon = tango.DeviceProxy(f"tango://127.0.0.1:{self.port}/sys/beacon/1")
+                self.beacon = tango.DeviceProxy(f"tango://127.0.0.1:{self.port}/{BEACON_DEVICE}")
                 self.beacon.set_timeout_millis(60000)
                 self.beacon.ping()
                 break

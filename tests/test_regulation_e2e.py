@@ -14,12 +14,12 @@ import time
 
 import pytest
 import tango
-from helpers.scan_stack import DemoStack
+from helpers.demo_stack import DemoStack
 
 from blisstango.core.regulation import ThermalModel
 from blisstango.core.regulation.prediction import step_response
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 LOOP, INPUT, OUTPUT = "demo/loop/sample_temp", "demo/input/sample_tc", "demo/output/heater_power"
 
@@ -124,9 +124,9 @@ def test_setpoint_step_ramps_settles_and_matches_the_model(stack):
     # overshoot and settling time, as the device reports them, against the plant model:
     # the same gains on the noise-free model sampled at the loop's period and at twice it
     # (a loaded host), plus 5 sigma of sensor noise for the overshoot, 2 periods for settling
-    cfg = json.loads(stack.device("sys/beacon/1").GetObjectConfig("sample_temp"))
-    plant = json.loads(stack.device("sys/beacon/1").GetObjectConfig("furnace"))["plant"]
-    heater = json.loads(stack.device("sys/beacon/1").GetObjectConfig("heater_power"))
+    cfg = json.loads(stack.beacon().GetObjectConfig("sample_temp"))
+    plant = json.loads(stack.beacon().GetObjectConfig("furnace"))["plant"]
+    heater = json.loads(stack.beacon().GetObjectConfig("heater_power"))
     model = ThermalModel.from_config(plant)
     predicted = [step_response(model, cfg, heater, 25.0, 60.0, 30.0, period_scale=s) for s in (1.0, 2.0)]
     period = 1.0 / cfg["frequency"]
@@ -245,7 +245,7 @@ def test_a_locked_loop_moves_only_for_its_holder(stack):
     from blisstango.core.beacon.locks import Lock
 
     loop = stack.device(LOOP)
-    settings_url = stack.device("sys/beacon/1").read_attribute("SettingsRedisUrl").value
+    settings_url = stack.beacon().read_attribute("SettingsRedisUrl").value
     connection.configure(settings_url=settings_url)
     try:
         owner = "ScanServer demo: scan 7 (test)"

@@ -88,6 +88,7 @@ def test_writes_need_the_csrf_token_a_small_body_and_a_writable_editor(editor, t
     assert snapshot(root) == before
 
 
+@pytest.mark.e2e
 def test_a_token_guards_every_request_and_a_remote_bind_needs_one(editor, tmp_path):
     options = WebOptions(token="s3cret")
     app = create_app(editor.service, ConfigHistory(editor.root).open(), options)
@@ -193,6 +194,7 @@ def test_create_rename_move_delete_with_the_same_checks(editor):
     assert post(editor, "/api/folder/delete", {"path": "detectors"}).status_code == 422
 
 
+@pytest.mark.e2e
 def test_a_tree_inside_another_repository_keeps_its_history_apart(tmp_path):
     outer = tmp_path / "checkout"
     root = copy_demo(outer / "examples" / "demo")

@@ -12,9 +12,9 @@ from typing import Any
 
 import tango
 
+from blisstango.core.beacon import BEACON_DEVICE
 from blisstango.core.lima.control import CameraConfig, LimaControl
 
-BEACON_DEVICE = "sys/beacon/1"
 #: keys of the configuration object that are not the camera's
 _NOT_CAMERA = {"name", "plugin", "tango", "__file__", "__line__"}
 
