@@ -26,6 +26,7 @@ class Item:
     """A rectangular JDraw object (x, y: top left; w, h: size)."""
 
     kind: str                     # JDRectangle, JDRoundRectangle, JDEllipse, JDLabel, JDLine, JDGroup
+    # (a JDLine goes from (x, y) to (x + w, y + h); a label's text may have several lines)
     x: float
     y: float
     w: float
@@ -44,10 +45,7 @@ class Item:
         pad = "  " * indent
         x1, y1, x2, y2 = self.x, self.y, self.x + self.w, self.y + self.h
         out = [f"{pad}{self.kind} {{"]
-        if self.kind == "JDLine":
-            out.append(f"{pad}  summit:{x1:g},{y1:g},{x2:g},{y2:g}")
-        else:
-            out.append(f"{pad}  summit:{x1:g},{y1:g},{x2:g},{y2:g}")
+        out.append(f"{pad}  summit:{x1:g},{y1:g},{x2:g},{y2:g}")
         out.append(f"{pad}  origin:{(x1 + x2) / 2:g},{(y1 + y2) / 2:g}")
         if self.foreground != BLACK:
             out.append(f"{pad}  foreground:{','.join(map(str, self.foreground))}")
@@ -59,7 +57,7 @@ class Item:
         out.append(f"{pad}  name:{_quote(self.name)}")
         if self.kind == "JDLabel":
             out.append(f"{pad}  font:{_quote(self.font[0])},{self.font[1]},{self.font[2]}")
-            out.append(f"{pad}  text:{_quote(self.text)}")
+            out.append(f"{pad}  text:{','.join(_quote(line) for line in self.text.split(chr(10)))}")
             if self.h_align:
                 out.append(f"{pad}  hAlignment:{self.h_align}")
         if self.extensions:
