@@ -24,3 +24,4 @@ MANUAL_URI = "https://github.com/"
 # Taurus collects every PanelDescription of this module by name: PANEL_00, PANEL_01, ...
 for _i, _pd in enumerate(_panel_descriptions(_session_view(SESSION), _os.environ.get("BLISSTANGO_SYNOPTIC"))):
     globals()[f"PANEL_{_i:02d}"] = _pd
+del _i, _pd   # the loop variable would be a second copy of the last panel

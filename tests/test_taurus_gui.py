@@ -77,7 +77,7 @@ def save_screenshot(gui: GuiProcess, widget: str, name: str, tmp: Path) -> Path:
         assert gui.eval(f"{widget}.grab().save({str(p)!r})"), f"{name} not saved"
     # a real picture: many colours, not a blank or one-colour window
     colours = gui.eval(f"len({{Qt.QImage({str(paths[0])!r}).pixel(x, y) for x in range(0, 600, 7) "
-                       "for y in range(0, 400, 7)}})")
+                       "for y in range(0, 400, 7)})")
     assert colours > 8, f"{name}: {colours} colours, an empty picture"
     return paths[0]
 

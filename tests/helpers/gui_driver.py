@@ -43,14 +43,14 @@ def main() -> int:
     synoptic = sys.argv[sys.argv.index("--synoptic") + 1] if "--synoptic" in sys.argv else None
     import taurus
     from taurus.external.qt import Qt
-    from taurus.external.qt.QtTest import QTest
+    from pyqtgraph.Qt import QtTest  # the binding Taurus uses
     from taurus.qt.qtgui.application import TaurusApplication
 
     from blisstango.taurus_gui import app as gui_app
 
     app = TaurusApplication([sys.argv[0]], cmd_line_parser=None, app_name=f"blisstango-test-{what}",
                             org_name="blisstango")
-    ns: dict = {"app": app, "Qt": Qt, "QTest": QTest, "np": np, "taurus": taurus, "time": time}
+    ns: dict = {"app": app, "Qt": Qt, "QTest": QtTest.QTest, "np": np, "taurus": taurus, "time": time}
     if what == "gui":
         gui = gui_app.build_gui(session, synoptic)
         gui.resize(1400, 860)
