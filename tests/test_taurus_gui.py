@@ -76,8 +76,8 @@ def save_screenshot(gui: GuiProcess, widget: str, name: str, tmp: Path) -> Path:
     for p in paths:
         assert gui.eval(f"{widget}.grab().save({str(p)!r})"), f"{name} not saved"
     # a real picture: many colours, not a blank or one-colour window
-    colours = gui.eval(f"len({{Qt.QImage({str(paths[0])!r}).pixel(x, y) for x in range(0, 600, 7) "
-                       "for y in range(0, 400, 7)})")
+    colours = gui.eval(f"(lambda im: len({{im.pixel(x, y) for x in range(0, im.width(), 7) "
+                       f"for y in range(0, im.height(), 7)}}))(Qt.QImage({str(paths[0])!r}))")
     assert colours > 8, f"{name}: {colours} colours, an empty picture"
     return paths[0]
 

@@ -3,13 +3,14 @@ offscreen, driven by a test through stdin/stdout, one JSON object per line.
 
     python gui_driver.py gui SESSION [--synoptic PATH]   |   python gui_driver.py plot SESSION
 
-Prints {"ready": true, "startup": s} once the window is built and shown, then answers
-each request:
+Runs the application's event loop (app.exec_(), as `blisstango gui` does). Prints
+{"ready": true, "startup": s} once the window is built, shown and the loop runs, then
+answers each request:
     {"exec": "python statements"}                      -> {"ok": true}
     {"eval": "expr", "until": "expr", "timeout": s}    -> {"ok": true, "value": ..., "at": t}
-`until` (optional) is evaluated while Qt runs its event loop; when it becomes true (or
+`until` (optional) is evaluated every 20 ms of the event loop; when it becomes true (or
 the timeout passes: "ok": false) `eval` is evaluated and `at` is the time.time() at which
-`until` was first seen true. The namespace holds gui/window, panel(name), app, Qt,
+`until` was seen true. Closing stdin quits the application. The namespace holds gui/window, panel(name), app, Qt,
 QTest, np, taurus, time, and whatever `exec` put there. The process runs in whatever
 TANGO_HOST and HOME the test gives it (a writable HOME: Taurus writes JDraw parser
 tables there).
@@ -42,8 +43,8 @@ def main() -> int:
     what, session = sys.argv[1], sys.argv[2]
     synoptic = sys.argv[sys.argv.index("--synoptic") + 1] if "--synoptic" in sys.argv else None
     import taurus
-    from taurus.external.qt import Qt
     from pyqtgraph.Qt import QtTest  # the binding Taurus uses
+    from taurus.external.qt import Qt
     from taurus.qt.qtgui.application import TaurusApplication
 
     from blisstango.taurus_gui import app as gui_app
@@ -67,34 +68,88 @@ def main() -> int:
         loop.exec_()
 
     ns["run_events"] = run_events
-    run_events(1)
-    print(json.dumps({"ready": True, "startup": time.monotonic() - t0}), flush=True)
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        req = json.loads(line)
+    driver = Driver(ns, Qt)
+    Qt.QTimer.singleShot(0, lambda: driver.say({"ready": True, "startup": time.monotonic() - t0}))
+    return app.exec_()     # Taurus's application: its polling timers start only once it runs
+
+
+class Driver:
+    """Requests read from stdin while the application's event loop runs: an `until`
+    condition is checked every 20 ms of that loop (the GUI keeps running meanwhile)."""
+
+    def __init__(self, ns: dict, qt) -> None:
+        import os
+
+        self.ns, self.qt = ns, qt
+        self.buf = b""
+        self.pending: tuple[dict, float] | None = None
+        self.fd = sys.stdin.fileno()
+        os.set_blocking(self.fd, False)
+        self.notifier = qt.QSocketNotifier(self.fd, qt.QSocketNotifier.Read)
+        self.notifier.activated.connect(self.on_input)
+        self.timer = qt.QTimer()
+        self.timer.setInterval(20)
+        self.timer.timeout.connect(self.check)
+
+    @staticmethod
+    def say(reply: dict) -> None:
+        print(json.dumps(reply, default=repr), flush=True)
+
+    def on_input(self, *_args) -> None:
+        import os
+
+        try:
+            chunk = os.read(self.fd, 65536)
+        except BlockingIOError:
+            return
+        if not chunk:                      # the test closed our stdin: quit
+            self.notifier.setEnabled(False)
+            self.qt.QApplication.instance().quit()
+            return
+        self.buf += chunk
+        while b"\n" in self.buf and self.pending is None:
+            line, self.buf = self.buf.split(b"\n", 1)
+            if line.strip():
+                self.start(json.loads(line))
+
+    def start(self, req: dict) -> None:
         try:
             if "exec" in req:
-                exec(req["exec"], ns)  # noqa: S102 - the test's own instructions
-                run_events(1)
-                reply = {"ok": True}
-            else:
-                deadline = time.monotonic() + float(req.get("timeout", 10))
-                until = req.get("until")
-                ok, at = True, time.time()
-                if until:
-                    while not eval(until, ns):  # noqa: S307
-                        if time.monotonic() > deadline:
-                            ok = False
-                            break
-                        run_events()
-                    at = time.time()
-                value = eval(req["eval"], ns) if req.get("eval") else None  # noqa: S307
-                reply = {"ok": ok, "value": jsonable(value), "at": at}
+                exec(req["exec"], self.ns)  # noqa: S102 - the test's own instructions
+                self.say({"ok": True})
+                return
         except Exception:  # noqa: BLE001 - reported to the test, which fails with it
+            self.say({"ok": False, "error": traceback.format_exc()})
+            return
+        self.pending = (req, time.monotonic() + float(req.get("timeout", 10)))
+        self.check()
+        if self.pending is not None:
+            self.timer.start()
+
+    def check(self) -> None:
+        if self.pending is None:
+            return
+        req, deadline = self.pending
+        try:
+            until = req.get("until")
+            done = not until or eval(until, self.ns)  # noqa: S307
+            if not done and time.monotonic() < deadline:
+                return
+            value = eval(req["eval"], self.ns) if req.get("eval") else None  # noqa: S307
+            reply = {"ok": bool(done), "value": jsonable(value), "at": time.time()}
+        except Exception:  # noqa: BLE001
             reply = {"ok": False, "error": traceback.format_exc()}
-        print(json.dumps(reply), flush=True)
-    return 0
+        self.pending = None
+        self.timer.stop()
+        self.say(reply)
+        if b"\n" in self.buf:
+            self.qt.QTimer.singleShot(0, self.on_input_buffered)
+
+    def on_input_buffered(self) -> None:
+        while b"\n" in self.buf and self.pending is None:
+            line, self.buf = self.buf.split(b"\n", 1)
+            if line.strip():
+                self.start(json.loads(line))
 
 
 if __name__ == "__main__":
