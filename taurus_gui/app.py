@@ -40,11 +40,34 @@ def build_gui(session: str, synoptic: str | None = None):
     gui = TaurusGui(None, confname=str(CONF_PATH))
     if "Manual" in gui.getPanelNames():
         gui.removePanel("Manual")      # Taurus's web manual: nothing of this beamline's
+    gui.jorgsBar.hide()                # Taurus's logos
     gui.setWindowTitle(f"blisstango — session {session} — {os.environ.get('TANGO_HOST', '')}")
-    first = next((p for p in ("Synoptic", "Motors") if p in gui.getPanelNames()), None)
-    if first is not None:
-        gui.getPanel(first).raise_()
+    if not gui.getQSettings().value("MainWindow/State"):
+        control_room_layout(gui)       # first start; afterwards the user's own layout
     return gui
+
+
+def control_room_layout(gui) -> None:
+    """The synoptic above, the other panels in tabs below it (Motors in front): the
+    beamline and its controls in one window."""
+    from taurus.external.qt import Qt
+
+    names = gui.getPanelNames()
+    panels = [gui.getPanel(n) for n in names]
+    below = [gui.getPanel(n) for n in names if n != "Synoptic"]
+    if "Synoptic" not in names or not below:
+        return
+    synoptic = gui.getPanel("Synoptic")
+    for panel in panels:
+        gui.removeDockWidget(panel)
+    gui.addDockWidget(Qt.Qt.TopDockWidgetArea, synoptic)
+    gui.addDockWidget(Qt.Qt.BottomDockWidgetArea, below[0])
+    for panel in below[1:]:
+        gui.tabifyDockWidget(below[0], panel)
+    for panel in panels:
+        panel.show()
+    below[0].raise_()
+    gui.resizeDocks([synoptic, below[0]], [360, 480], Qt.Qt.Vertical)
 
 
 def run_gui(session: str, synoptic: str | None = None, poll_period: float | None = None) -> int:

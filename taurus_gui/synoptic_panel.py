@@ -43,8 +43,10 @@ class SynopticPanel(Qt.QWidget):
             self.view.setModel(self.path)
             if self.view.scene() is None or not self.view.get_item_list():
                 self.error = f"synoptic {self.path}: JDraw file could not be parsed (see the log)"
-        self.caption.setText(self.error or os.path.basename(self.path))
-        self.caption.setStyleSheet("color: #b00020;" if self.error else "color: #555;")
+        self.caption.setText(self.error)
+        self.caption.setStyleSheet("color: #b00020;")
+        self.caption.setVisible(bool(self.error))
+        self.setToolTip(self.path)
 
     def getModel(self) -> str:  # noqa: N802
         return self.path
