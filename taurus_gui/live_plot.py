@@ -24,6 +24,7 @@ from .widgets import light_plot
 #: colours of successive curves (colour-blind safe, Okabe-Ito order)
 CURVE_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 X_INDEX = "index"      # the x choice "point number"
+MANY_POINTS = 100      # above: curves drawn thin, without markers or antialiasing
 
 
 def short(channel: str) -> str:
@@ -49,7 +50,6 @@ class LivePlot(Qt.QWidget):
 
     def __init__(self, parent: Qt.QWidget | None = None) -> None:
         super().__init__(parent)
-        pg.setConfigOptions(antialias=True)
         self.curve_plot = CurvePlot(self)
         item = light_plot(self.curve_plot)
         self.legend = item.legend
@@ -74,9 +74,9 @@ class LivePlot(Qt.QWidget):
         self.units: dict[str, str] = {}
         self.scan_key = ""
         self.x_channel: str | None = None
-        #: (server time of the data, local time painted) of each paint after new data
+        #: (server time of a RecordData message, local time its data was painted)
         self.latencies: deque[tuple[float, float]] = deque(maxlen=100_000)
-        self._pending_stamp = 0.0
+        self._pending_stamps: list[float] = []
         self.curve_plot.painted.append(self._on_painted)
         self.mesh_plot_painted = 0
 
@@ -86,8 +86,9 @@ class LivePlot(Qt.QWidget):
         return self.stack.currentWidget() is self.mesh_plot
 
     def curve_data(self, channel: str) -> tuple[np.ndarray, np.ndarray]:
-        """(x, y) of the curve of a channel as drawn."""
-        x, y = self.curves[channel].getData()
+        """(x, y) of the curve of a channel: every point given to it (the screen may show
+        fewer: a curve is downsampled to the pixels it has)."""
+        x, y = self.curves[channel].getOriginalDataset()
         return (np.asarray([]) if x is None else np.asarray(x)), (np.asarray([]) if y is None else np.asarray(y))
 
     def _label(self, channel: str | None) -> str:
@@ -106,9 +107,11 @@ class LivePlot(Qt.QWidget):
         self.image.clear()
         self.mesh_image = None
 
-    def draw(self, view: ScanView, selected: list[str], x_channel: str | None) -> None:
+    def draw(self, view: ScanView, selected: list[str], x_channel: str | None,
+             stamps: list[float] = ()) -> None:
         """Show `view`: one curve per selected channel against x_channel (a channel, or
-        X_INDEX), or, for a mesh, the image of the first selected channel."""
+        X_INDEX), or, for a mesh, the image of the first selected channel. `stamps`: server
+        times of the messages whose data the view is the first to hold (latency figures)."""
         if view.key != self.scan_key:
             self.clear()
             self.scan_key = view.key
@@ -120,7 +123,8 @@ class LivePlot(Qt.QWidget):
             self._draw_mesh(view, mesh, selected[:1], title)
         else:
             self._draw_curves(view, selected, x_channel, title)
-        self._pending_stamp = view.stamp
+            if self.curve_plot.isVisible():    # a hidden plot paints nothing: nothing to time
+                self._pending_stamps.extend(stamps)
 
     def _draw_curves(self, view: ScanView, selected: list[str], x_channel: str | None, title: str) -> None:
         self.stack.setCurrentWidget(self.curve_plot)
@@ -138,6 +142,7 @@ class LivePlot(Qt.QWidget):
         item.setLabel("bottom", self._label(x_channel))
         units = {self.units.get(c, "") for c in selected}
         item.setLabel("left", units.pop() if len(units) == 1 else "")
+        many = n > MANY_POINTS
         for i, channel in enumerate(selected):
             y = view.data.get(channel)
             if y is None:
@@ -146,10 +151,19 @@ class LivePlot(Qt.QWidget):
             if curve is None:
                 colour = CURVE_COLOURS[i % len(CURVE_COLOURS)]
                 curve = item.plot(name=short(channel), pen=pg.mkPen(colour, width=2), symbol="o",
-                                  symbolSize=5, symbolBrush=colour, symbolPen=None)
+                                  symbolSize=5, symbolBrush=colour, symbolPen=None, antialias=True)
+                curve.setDownsampling(auto=True, method="peak")   # never more points than pixels
+                curve.setClipToView(True)
+                curve.many = False
                 self.curves[channel] = curve
-            # a scan of more points than pixels is drawn without a marker per point
-            curve.setSymbol("o" if n <= 400 else None)
+            if many != curve.many:
+                # thousands of points: no marker per point, thin lines without antialiasing
+                # (a 2-pixel antialiased path of 5,000 noisy points took 150 ms to paint)
+                curve.many = many
+                colour = CURVE_COLOURS[list(self.curves).index(channel) % len(CURVE_COLOURS)]
+                curve.setPen(pg.mkPen(colour, width=1 if many else 2))
+                curve.setSymbol(None if many else "o")
+                curve.opts["antialias"] = not many
             curve.setData(x, y[:n])
 
     def _draw_mesh(self, view: ScanView, shape: tuple[int, int], selected: list[str], title: str) -> None:
@@ -194,6 +208,7 @@ class LivePlot(Qt.QWidget):
         return Qt.QRectF(x0, y0, abs(fstep) * n1, abs(sstep) * n2)
 
     def _on_painted(self) -> None:
-        if self._pending_stamp:
-            self.latencies.append((self._pending_stamp, time.time()))
-            self._pending_stamp = 0.0
+        if self._pending_stamps:
+            now = time.time()
+            self.latencies.extend((stamp, now) for stamp in self._pending_stamps)
+            self._pending_stamps = []

@@ -96,6 +96,8 @@ class ScanFeed(Qt.QObject):
         self._lock = threading.Lock()
         self._infos: dict[str, dict] = {}       # scan key -> ScanInfo
         self._received: dict[int, float] = {}   # scan number -> local time it was received
+        #: server times of the RecordData messages not yet taken by a view (taken_stamps())
+        self._stamps: list[float] = []
         self.follower: RecordFollower | None = None
         self._info_id: int | None = None
         self.closed = False
@@ -128,6 +130,7 @@ class ScanFeed(Qt.QObject):
         now = time.time()
         with self._lock:
             self._received[rec.number] = now
+            self._stamps.append(rec.stamp)
         self.changed.emit(rec.number)
 
     def _backfill(self) -> None:
@@ -172,6 +175,13 @@ class ScanFeed(Qt.QObject):
             if not self.follower.records:
                 return None
             return max(self.follower.records, key=lambda n: self._received.get(n, 0.0))
+
+    def taken_stamps(self) -> list[float]:
+        """Server times of the messages received since the last call: a view made after
+        this call holds their data (what the plot's latency figures count)."""
+        with self._lock:
+            stamps, self._stamps = self._stamps, []
+        return stamps
 
     def view(self, number: int) -> ScanView | None:
         """A copy of scan `number` as known now (None if unknown)."""

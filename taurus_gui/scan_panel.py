@@ -128,6 +128,7 @@ class ScanPanel(Qt.QWidget, InstrumentPanel):
         latest = self.feed.latest()
         if latest is None:
             return
+        stamps = self.feed.taken_stamps()
         view = self.feed.view(latest)
         if view is None or not view.channels or view.number == 0 and (view.expected or 0) <= 1:
             return   # a `ct` (number 0, one point) leaves the last scan on screen
@@ -136,7 +137,7 @@ class ScanPanel(Qt.QWidget, InstrumentPanel):
         elif view.info and not (self.view and self.view.info):
             self._describe(view)     # ScanInfo came after the first data
         self.view = view
-        self.plot.draw(view, self.selected_channels(), self.x_channel())
+        self.plot.draw(view, self.selected_channels(), self.x_channel(), stamps)
         self._show_end(view)
 
     def _new_scan(self, view: ScanView) -> None:

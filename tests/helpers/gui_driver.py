@@ -1,7 +1,10 @@
 """A blisstango Taurus GUI (or the standalone plot window) in a process of its own, Qt
 offscreen, driven by a test through stdin/stdout, one JSON object per line.
 
-    python gui_driver.py gui SESSION [--synoptic PATH]   |   python gui_driver.py plot SESSION
+    python gui_driver.py gui SESSION [--synoptic PATH]
+    python gui_driver.py plot SESSION
+    python gui_driver.py form FILE       (a TaurusForm of the models in FILE, one a line:
+                                          what `taurus form` shows; benchmarks' peer)
 
 Runs the application's event loop (app.exec_(), as `blisstango gui` does). Prints
 {"ready": true, "startup": s} once the window is built, shown and the loop runs, then
@@ -57,6 +60,14 @@ def main() -> int:
         gui.resize(1400, 860)
         gui.show()
         ns.update(gui=gui, window=gui, panel=lambda name: gui.getPanel(name).widget())
+    elif what == "form":
+        from taurus.qt.qtgui.panel import TaurusForm
+
+        form = TaurusForm()
+        form.setModel([m for m in open(session).read().split() if m])
+        form.resize(900, 700)
+        form.show()
+        ns.update(window=form, form=form)
     else:
         plot = gui_app.PlotWindow(session)
         plot.window.show()
@@ -68,9 +79,33 @@ def main() -> int:
         loop.exec_()
 
     ns["run_events"] = run_events
+    ns["showing_values"] = lambda: showing_values(ns["window"])
     driver = Driver(ns, Qt)
     Qt.QTimer.singleShot(0, lambda: driver.say({"ready": True, "startup": time.monotonic() - t0}))
     return app.exec_()     # Taurus's application: its polling timers start only once it runs
+
+
+def showing_values(window) -> bool:
+    """Every value widget of the window shows a value: Taurus labels (the form's read
+    widgets too) have text, the MCA its spectra, trends a first point, the synoptic a
+    colour per item, the scan plot the last scan (when the ScanServer has one)."""
+    from taurus.qt.qtgui.display import TaurusLabel
+
+    for label in window.findChildren(TaurusLabel):
+        model = label.getModelName() or ""
+        if model and "#" not in model and label.text().strip() in ("", "-----", "None"):
+            return False     # (a units label, `...#rvalue.units`, is empty for unitless values)
+    for w in window.findChildren(object):
+        name = type(w).__name__
+        if name == "McaView" and (len(w.energy) == 0 or len(w.spectra) < len(w.elements)):
+            return False
+        if name == "TaurusTrend" and any(len(ts) == 0 for ts in w.getTrendSets()):
+            return False
+        if name == "SynopticPanel" and set(w.items()) - set(w.item_colours()):
+            return False
+        if name == "ScanPanel" and w.feed is not None and w.feed.latest() is not None and w.view is None:
+            return False
+    return True
 
 
 class Driver:
