@@ -165,3 +165,13 @@ def light_plot(widget, legend: bool = True):
         item.legend.setPen(pg.mkPen("#999"))
         item.legend.setLabelTextColor("#222")
     return item
+
+
+def quiet_tooltips(root: Qt.QWidget) -> None:
+    """No automatic tooltips on the Taurus widgets below root: Taurus rebuilds each one
+    (name, value, quality, formatted through pint) at every event, shown or not — a
+    tenth of the GUI's start-up and of every moving axis' updates. The panels set the
+    tooltips that matter themselves."""
+    for w in root.findChildren(Qt.QWidget):
+        if isinstance(w, TaurusBaseWidget) and w.getAutoTooltip():
+            w.setAutoTooltip(False)
