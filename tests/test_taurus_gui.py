@@ -266,18 +266,16 @@ def test_synoptic_item_colour_follows_the_device_state(gui, stack):
 
 
 def test_a_click_on_a_synoptic_item_opens_its_panel(gui):
-    def current_tab() -> str:
-        return gui.eval("[t.tabText(t.currentIndex()) for t in gui.findChildren(Qt.QTabBar) "
-                        "if 'Motors' in [t.tabText(i) for i in range(t.count())]][0]")
-
-    for item, panel in (("demo/axis/m0", "Motors"), ("demo/valve/valve1", "Wago"), ("demo/mca/mca1", "MCA")):
-        gui.exec("gui.getPanel('Synoptic').raise_()")
-        assert current_tab() == "Synoptic"
+    tab = ("[t.tabText(t.currentIndex()) for t in gui.findChildren(Qt.QTabBar) "
+           "if 'Motors' in [t.tabText(i) for i in range(t.count())]][0]")
+    for item, panel in (("demo/axis/m0", "Motors"), ("demo/valve/valve1", "Wago"), ("demo/mca/mca1", "MCA"),
+                        ("demo/loop/sample_temp", "Regulation")):
+        gui.exec("gui.getPanel('Scan').raise_()")
+        assert gui.eval(tab) == "Scan"
         gui.exec(f"v = panel('Synoptic').view; it = [i for i in v.scene().items() if getattr(i, '_name', '') == "
                  f"{item!r}][0]; QTest.mouseClick(v.viewport(), Qt.Qt.LeftButton, Qt.Qt.NoModifier, "
                  "v.mapFromScene(it.sceneBoundingRect().center()))")
-        gui.eval("1", until=f"[t.tabText(t.currentIndex()) for t in gui.findChildren(Qt.QTabBar) if 'Motors' in "
-                            f"[t.tabText(i) for i in range(t.count())]][0] == {panel!r}", timeout=10)
+        assert gui.eval(tab, until=f"{tab} == {panel!r}", timeout=10) == panel
     assert gui.eval("panel('Motors').marked") == "demo/axis/m0"
 
 
