@@ -61,7 +61,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _qt_command(args) -> int:
-    """The Qt clients (no gevent: Qt and Taurus use real threads)."""
+    """The Qt clients (no gevent: Qt and Taurus use real threads); a session Beacon does
+    not know, or no Beacon at TANGO_HOST, is said in one line."""
+    import os
+
+    import tango
+
+    from blisstango.core.config.errors import ConfigError
+
+    try:
+        return _run_qt_command(args)
+    except (ConfigError, tango.DevFailed, RuntimeError) as exc:
+        text = exc.args[0].desc.strip() if isinstance(exc, tango.DevFailed) else str(exc)
+        print(f"blisstango {args.command} (TANGO_HOST={os.environ.get('TANGO_HOST', 'unset')}): {text}",
+              file=sys.stderr)
+        return 1
+
+
+def _run_qt_command(args) -> int:
     if args.command == "synoptic":
         from blisstango.taurus_gui.session_view import session_view
         from blisstango.taurus_gui.synoptic_gen import synoptic_text

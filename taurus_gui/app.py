@@ -75,6 +75,9 @@ def control_room_layout(gui) -> None:
 
 
 def run_gui(session: str, synoptic: str | None = None, poll_period: float | None = None) -> int:
+    from .session_view import session_view
+
+    session_view(session)          # an unknown session fails here, in one line, before any window
     app = _application(f"blisstango-{session}")
     set_poll_period(poll_period)
     gui = build_gui(session, synoptic)

@@ -82,7 +82,18 @@ class SessionView:
         return path if path.is_file() else None
 
 
-def session_view(name: str) -> SessionView:
+_views: dict[str, SessionView] = {}
+
+
+def session_view(name: str, fresh: bool = False) -> SessionView:
+    """session_view_of(name), resolved once per process (the GUI's configuration and its
+    command line both ask; `fresh` resolves again)."""
+    if fresh or name not in _views:
+        _views[name] = session_view_of(name)
+    return _views[name]
+
+
+def session_view_of(name: str) -> SessionView:
     """The session `name` as Beacon and the Tango database describe it (ConfigError when
     Beacon does not know it). Objects keep the session's order of config-objects where
     Beacon gives one; the session's ScanServer comes first among the others."""

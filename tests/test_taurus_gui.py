@@ -157,6 +157,7 @@ def test_an_ascan_from_another_client_is_plotted_point_for_point(gui, stack, tmp
     assert gui.eval("panel('Scan').x_channel()") == "axis:m0"
     assert gui.eval("panel('Scan').number.text()") == f"#{n}"
     assert gui.eval("panel('Scan').progress.value()", until="panel('Scan').progress.value() == 100.0") == 100.0
+    gui.exec("gui.getPanel('Scan').raise_()")
     save_screenshot(gui, "panel('Scan')", "gui-scan.png", tmp_path)
 
 
@@ -289,6 +290,7 @@ def test_taurus_follows_every_attribute_by_change_events(gui, tmp_path):
     assert len(attrs) > 60
     polled = {n: v for n, v in attrs.items() if v != [True, False]}
     assert not polled, f"attributes Taurus polls instead of following events: {polled}"
+    gui.exec("gui.getPanel('Motors').raise_()")
     save_screenshot(gui, "window", "gui-main.png", tmp_path)
 
 
