@@ -8,9 +8,11 @@ change events the AxisManager pushes (Position while moving, the others when wri
 
 from __future__ import annotations
 
+from taurus.core.taurusbasetypes import TaurusEventType
 from taurus.external.qt import Qt
 from taurus.qt.qtgui.button import TaurusCommandButton
 from taurus.qt.qtgui.display import TaurusLabel
+from taurus.qt.qtgui.input import TaurusValueLineEdit
 from taurus.qt.qtgui.panel import TaurusForm, TaurusValue
 
 from .widgets import InstrumentPanel, heading, value_label
@@ -67,11 +69,31 @@ class AxisCells(Qt.QWidget):
             self.cells.append(label)
 
 
+class TargetLineEdit(TaurusValueLineEdit):
+    """The "move to" field: type a position and Enter moves the axis; while nobody edits
+    it, it shows the axis' last target, whoever set it (Taurus's own field keeps the
+    last value typed here, and shows another client's move as a pending edit)."""
+
+    def setModel(self, model, **kwargs) -> None:  # noqa: N802 - Taurus' name
+        # the number alone, formatted as the attribute says: the unit has its own column
+        if model and "#" not in model:
+            model = f"{model}#wvalue.magnitude"
+        super().setModel(model, **kwargs)
+
+    def handleEvent(self, evt_src, evt_type, evt_value) -> None:  # noqa: N802 - Taurus' name
+        super().handleEvent(evt_src, evt_type, evt_value)
+        if evt_type == TaurusEventType.Change and evt_value is not None and not self.hasFocus():
+            target = getattr(evt_value, "wvalue", None)
+            if target is not None:
+                self.setValue(target)
+
+
 class AxisValue(TaurusValue):
     """One axis: label = the axis name, then position, write, unit, then AxisCells."""
 
     def __init__(self, parent: Qt.QWidget | None = None, designMode: bool = False) -> None:  # noqa: N803
         super().__init__(parent, designMode)
+        self.setWriteWidgetClass(TargetLineEdit)
         self.setExtraWidgetClass(AxisCells)
         self.setLabelConfig("{dev.name}")
 
