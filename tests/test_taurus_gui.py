@@ -125,6 +125,9 @@ def test_motors_panel_follows_a_move_made_by_another_client(gui, stack):
     assert len(shown) >= 4, f"no motion followed, only {shown}"   # start, moving values..., end
     wait_state(m0, (tango.DevState.ON,))
     assert gui.eval(f"{label}.text()") == expected
+    # the "move to" field shows the other client's target, not a pending edit of its own
+    move_to = "panel('Motors').axis_row('m0').writeWidget().text()"
+    assert gui.eval(move_to, until=f"{move_to} == {expected!r}", timeout=10) == expected
 
 
 def test_a_value_typed_in_the_motors_panel_moves_the_axis(gui, stack):
@@ -197,6 +200,12 @@ def test_stop_in_the_scan_panel_stops_the_scan(gui, stack):
     assert record.end_reason == "USER_STOP"
     assert 2 <= record.npoints < 401
     gui.eval("1", until=f"panel('Scan').view.number == {n} and panel('Scan').view.end_reason == 'USER_STOP'")
+    # the scan moved m1 by group moves: its "move to" field shows where the scan left it
+    m1 = dev(stack, "demo/axis/m1")
+    wait_state(m1, (tango.DevState.ON,))
+    left_at = m1.get_attribute_config("Position").format % m1.Position
+    move_to = "panel('Motors').axis_row('m1').writeWidget().text()"
+    assert gui.eval(move_to, until=f"{move_to} == {left_at!r}", timeout=10) == left_at
 
 
 # ---- MCA, Regulation, Wago -------------------------------------------------------------------

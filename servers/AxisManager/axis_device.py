@@ -69,6 +69,8 @@ class BlissAxis(Device):
         for name in ("Position", "Dial_position", "State", "Status", *SETTINGS):
             self.set_change_event(name, True, False)
         self._configure_attributes()
+        self._target_shown = None
+        self._show_target()
         self.axis.position_changed.append(self._on_position)
         self.axis.state_changed.append(self._on_state)
         st = self.axis.state
@@ -140,7 +142,16 @@ class BlissAxis(Device):
 
     # -- events -----------------------------------------------------------------------
     def _on_position(self, value: float) -> None:
+        self._show_target()
         self.events.position(value, self.axis.is_moving, self.axis.user2dial(value))
+
+    def _show_target(self) -> None:
+        """Position's write value = the axis' last target, whoever set it (a write here, a
+        group move, a scan, a stop): clients read it, and its events carry it."""
+        target = self.axis.set_position
+        if target != self._target_shown:
+            self._target_shown = target
+            self.get_device_attr().get_w_attr_by_name("Position").set_write_value(target)
 
     def _settings_changed(self) -> None:
         """After any setting changed: Position's alarm range, and every setting pushed
@@ -153,6 +164,7 @@ class BlissAxis(Device):
                               "Step_size": self.step_size})
 
     def _on_state(self, state) -> None:
+        self._show_target()
         dev_state = tango_state(state)
         status = status_text(self.axis.name, state)
         self.set_state(dev_state)
