@@ -183,8 +183,8 @@ class Stack:
             if self.web:  # BeaconDB writes the editor's URL before it opens TANGO_HOST
                 url_file = beacon_dir / "web-url"
                 self.web_url = url_file.read_text().strip() if url_file.exists() else None
-            sims = [self._add(sim.name, [executable(sim.argv[0]), *sim.argv[1:]],
-                              ready=lambda s=sim: _wait_simulator(self.host, s, 60))
+            sims = [self._add(sim.name, [executable(sim.argv[0]), *sim.argv[1:]],  # simulated hardware:
+                              ready=lambda s=sim: _wait_simulator("127.0.0.1", s, 60))  # this host's loopback
                     for sim in implied_simulators(self.tree)]
             gevent.joinall([gevent.spawn(p.start) for p in sims], raise_error=True)  # side by side
             self._start_servers(tree_host_servers(self.tree, self.host_name))

@@ -30,7 +30,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .address import local_address
 from .config import CommConfigError, link_kind
 
 #: field of settings:<name> where a running simulator announces its address
@@ -98,10 +97,10 @@ def simulator_device(name: str, config: Mapping[str, Any], url: str) -> dict[str
     return device
 
 
-def free_port(kind: str = "tcp", host: str = "127.0.0.1") -> int:
-    """A port free on host right now (the OS picks it)."""
+def free_port(kind: str = "tcp") -> int:
+    """A port free on 127.0.0.1 right now (the OS picks it)."""
     with socket.socket(type=socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
+        sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
@@ -129,9 +128,8 @@ def simulators_for(node: Any) -> list[Any]:
         port = split_url(str(given))[1]
         url = str(given)
     else:
-        host = local_address()  # where every process of this stack listens
-        port = free_port(kind, host)
-        url = f"{host}:{port}"
+        port = free_port(kind)
+        url = f"127.0.0.1:{port}"
     return [Simulator(f"simulator/{owner.name}", (*argv, "--url", url), port if kind == "tcp" else None)]
 
 
