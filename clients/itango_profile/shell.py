@@ -60,8 +60,9 @@ def setup_shell(ip, session_name: str) -> Session:
     ip.input_transformers_post.append(make_transformer(ip.user_ns))
     ip.set_custom_exc(ONE_LINE_ERRORS, _one_line)
     _set_prompt(ip, session_name)
-    if session.setup_text.strip():
-        ip.run_cell(session.setup_text, store_history=False, silent=False)
+    for text in (session.setup_text, session.scripts_text):
+        if text.strip():
+            ip.run_cell(text, store_history=False, silent=False)
     if session.scan_server is None:
         print(f"(no ScanServer reachable for session {session_name}: motion only; scans will say so)")
     return session

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -65,6 +66,9 @@ class AxisProxy:
         self._tolerance: float | None = None
         self._unit: str | None = None
         self._event_id: int | None = None
+        #: fn(axis) called as each move starts, in the greenlet that asked for it (a
+        #: procedure runner records which axes a procedure moved, to stop them on abort)
+        self.move_listeners: list[Callable[[AxisProxy], None]] = []
         if events:
             try:
                 self._event_id = self._proxy.subscribe_event("Position", tango.EventType.CHANGE_EVENT,
@@ -169,6 +173,8 @@ class AxisProxy:
     def move(self, target: float, wait: bool = True, relative: bool = False) -> None:
         if relative:
             target = self.position + target
+        for listener in self.move_listeners:
+            listener(self)
         self._cached = self._idle_position = None
         self._move_started = time.time()
         self._target = float(target)

@@ -125,6 +125,8 @@ class ResolvedSession:
         self.included: list[str] = list(info.get("included", []))
         self.setup_files: list[str] = list(info.get("setup_files", []))
         self.setup_text: str = info.get("setup_text") or ""
+        self.script_files: list[str] = list(info.get("script_files", []))
+        self.scripts_text: str = info.get("scripts_text") or ""
         self.entries: dict[str, SessionEntry] = {}
         #: shared by client factories for per-session lookups (e.g. calc axes' reals)
         self.cache: dict[str, Any] = {}
