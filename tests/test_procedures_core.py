@@ -94,7 +94,7 @@ def runner():
     r.attach(s, ScanContext(session="local"))
     run_setup(s)
     assert s.setup_error is None
-    r.watch_axes()
+    r.setup_done()
     yield r
     r.abort()
 

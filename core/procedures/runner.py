@@ -118,31 +118,44 @@ class ProcedureRunner:
         self._scan: Scan | None = None
         self._request: str | None = None  # "stop" | "abort"
         self._moved: dict[str, Any] = {}
+        self._ready = False
         self._numbers = itertools.count(1)
 
     # ------------------------------------------------------------------ the session
     def attach(self, session: Any, context: Any, launch: Callable[[Scan], Any] | None = None) -> None:
         """Serve `session`: its namespace gets the scan and alignment functions bound to
         `context`, each scan started by launch(scan) (default: scan.start()). Call it
-        before the setup files run, so they and the procedures find those functions."""
+        before the setup files run, so they and the procedures find those functions;
+        then `setup_done()`."""
         from .scan_functions import scan_functions
 
-        if self.running:
-            self.abort()
+        self.detach()
         self.session, self.context, self._launch = session, context, launch
         session.namespace.update(scan_functions(self))
-        self._emit("attach", None, None)
 
-    def watch_axes(self) -> None:
-        """Learn which axes the runs move (call once the setup files created theirs)."""
+    def setup_done(self) -> None:
+        """The setup and script files ran: procedures can be listed and run; the axes
+        the runs move are watched (to stop them on abort)."""
         for axis in list(self.session.axes.values()):
             listeners = getattr(axis, "move_listeners", None)
             if listeners is not None and self._on_move not in listeners:
                 listeners.append(self._on_move)
+        self._ready = True
+        self._emit("attach", None, None)
+
+    def detach(self) -> None:
+        """The session goes away (its ScanServer device is initialised again): a run is
+        aborted, nothing can start until the next attach."""
+        if self.running:
+            self.abort()
+        was = self._ready
+        self.session, self._ready = None, False
+        if was:
+            self._emit("attach", None, None)
 
     @property
     def attached(self) -> bool:
-        return self.session is not None
+        return self.session is not None and self._ready
 
     def procedures(self) -> dict[str, Procedure]:
         if self.session is None:
@@ -162,7 +175,9 @@ class ProcedureRunner:
     # ------------------------------------------------------------------ runs
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.ready()
+        """A run goes on (its end is reported from its own greenlet: it is over once its
+        state is no longer RUNNING)."""
+        return self._task is not None and not self._task.ready() and self.run.state == RUNNING
 
     def in_run(self) -> bool:
         """Is the current greenlet (part of) the running procedure?"""
@@ -172,7 +187,7 @@ class ProcedureRunner:
         """Check the call and start it; returns at once. ProcedureArgumentError (naming the
         procedure and the parameter) when the name or an argument does not fit,
         ProcedureBusy while another run goes on."""
-        if self.session is None:
+        if not self.attached:
             raise ProcedureBusy(f"session {self.session_name} is not loaded yet: no procedure can run")
         if self.running:
             run = self.run

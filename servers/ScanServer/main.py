@@ -11,11 +11,12 @@ import sys  # noqa: E402
 
 from ..serve import serve  # noqa: E402
 from .device import ScanServer  # noqa: E402
+from .procedures import Procedures  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return serve("ScanServer", (ScanServer,), argv)
+    return serve("ScanServer", (ScanServer, Procedures), argv)
 
 
 if __name__ == "__main__":
