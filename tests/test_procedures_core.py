@@ -11,18 +11,17 @@ import gevent
 import pytest
 
 from blisstango.core.counters import SimulationCounter, SimulationCounterController
-from blisstango.core.procedures import (
+from blisstango.core.procedures.arguments import ProcedureArgumentError, bind
+from blisstango.core.procedures.catalogue import find_procedures
+from blisstango.core.procedures.output import OutputLines, capture
+from blisstango.core.procedures.runner import (
     ABORTED,
     FAILED,
     STOPPED,
     SUCCESS,
-    ProcedureArgumentError,
     ProcedureBusy,
     ProcedureRunner,
-    bind,
-    find_procedures,
 )
-from blisstango.core.procedures.output import OutputLines, capture
 from blisstango.core.scanning import ScanContext
 from blisstango.core.scanning.session_objects import SessionObjects, run_setup
 

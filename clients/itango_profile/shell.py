@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import gevent
 import tango
 
 from .motion import motion_commands
 from .objects import Session, ShellError, error_line, shell_session
+from .procedures import procedure_commands, prompt_status
 from .scans import scan_commands
 from .typing_helper import make_transformer
 
@@ -41,6 +43,8 @@ def session_namespace(session: Session) -> dict[str, Any]:
     ns: dict[str, Any] = dict(session.namespace)
     ns.update(motion_commands(session))
     ns.update(scan_commands(session))
+    ns.update(procedure_commands(session))
+    ns["sleep"] = gevent.sleep     # as in the ScanServer's namespace: procedures call sleep()
     ns["SESSION"] = session
     return ns
 
@@ -76,7 +80,11 @@ def _set_prompt(ip, session_name: str) -> None:
 
     class SessionPrompts(Prompts):
         def in_prompt_tokens(self):
-            return [(Token.Prompt, f"{session_name.upper()} ["),
+            procedures = self.shell.user_ns.get("_procedures") or {}
+            running = prompt_status(procedures.get("client"))   # a procedure run on the server
+            return [(Token.Prompt, f"{session_name.upper()} "),
+                    *([(Token.Prompt, f"[{running}] ")] if running else []),
+                    (Token.Prompt, "["),
                     (Token.PromptNum, str(self.shell.execution_count)),
                     (Token.Prompt, "]: ")]
 

@@ -4,26 +4,10 @@ catalogue (which functions are procedures), arguments (text -> values, never eva
 output (print() of a run caught per greenlet tree), runner (one run at a time: start,
 stop, abort, result, error), scan_functions (scans and alignment bound to the session's
 ScanServer). The Tango face is the Procedures device of the ScanServer
-(servers/ScanServer/procedures.py).
+(servers/ScanServer/procedures.py). This package module stays light (the ScanServer's
+descriptor reads DEVICE_FAMILY when any tree is validated): import from the submodules.
 """
 
-from .arguments import BoundCall, ProcedureArgumentError, bind
-from .catalogue import Procedure, find_procedures
-from .output import OutputLines, capture
-from .runner import (
-    ABORTED,
-    FAILED,
-    RUNNING,
-    STOPPED,
-    SUCCESS,
-    ProcedureAborted,
-    ProcedureBusy,
-    ProcedureRun,
-    ProcedureRunner,
-    ProcedureStopped,
-    runner_for,
-)
-
-__all__ = ["ABORTED", "FAILED", "RUNNING", "STOPPED", "SUCCESS", "BoundCall", "OutputLines", "Procedure",
-           "ProcedureAborted", "ProcedureArgumentError", "ProcedureBusy", "ProcedureRun", "ProcedureRunner",
-           "ProcedureStopped", "bind", "capture", "find_procedures", "runner_for"]
+#: family of a session's Procedures device `<domain>/procedure/<session>` (a sub-device
+#: of the session's ScanServer)
+DEVICE_FAMILY = "procedure"

@@ -190,6 +190,22 @@ class ResolvedSession:
             self._managers[key] = found[0] if found else None
         return self._managers[key]
 
+    def sub_device(self, name: str, family: str) -> str | None:
+        """A device the object's server serves beside its own (ServerKind.sub_devices,
+        `<domain>/<family>/<name>`): the session's Procedures device beside its ScanServer."""
+        entry = self.entry(name)
+        if not entry.server:
+            return None
+        try:
+            pairs = list(self.db.get_device_class_list(entry.server))
+        except tango.DevFailed:
+            return None
+        for device in pairs[::2]:
+            parts = device.lower().split("/")
+            if len(parts) == 3 and parts[1] == family.lower() and parts[2] == name.lower():
+                return device
+        return None
+
     # -- configuration (Beacon) -------------------------------------------------------------
     def config(self, name: str) -> dict:
         """GetObjectConfig of name (a copy; `__file__`/`__line__` kept)."""

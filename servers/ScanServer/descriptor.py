@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from blisstango.core.config.servers import ServerKind, tango_override
+from blisstango.core.procedures import DEVICE_FAMILY as PROCEDURE_FAMILY
 
 
 def is_session(node: Any) -> bool:
@@ -23,4 +24,4 @@ def instance_of(node: Any) -> str:
 
 SERVER_KIND = ServerKind(server="ScanServer", device_class="ScanServer", family="scan",
                          select=is_session, instance=instance_of, plugins=("session",),
-                         sub_devices=(("procedure", "Procedures"),))
+                         sub_devices=((PROCEDURE_FAMILY, "Procedures"),))

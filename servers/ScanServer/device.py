@@ -21,7 +21,7 @@ import tango
 from tango import AttrWriteType, DevState, GreenMode
 from tango.server import Device, attribute, command, device_property
 
-from blisstango.core.procedures import runner_for
+from blisstango.core.procedures.runner import runner_for
 from blisstango.core.scanning import Scan, ScanContext
 from blisstango.core.scanning.arguments import (
     STANDARD_SCANS,

@@ -24,11 +24,11 @@ import gevent
 from tango import DevState, GreenMode
 from tango.server import Device, attribute, command, device_property
 
-from blisstango.core.procedures import ProcedureRun, runner_for
 from blisstango.core.procedures.output import KEEP_LINES
+from blisstango.core.procedures.runner import ProcedureRun, runner_for
 
 from ..errors import devfailed
-from ..request_thread import no_hardware_read, request_hook
+from ..request_thread import in_request_thread, no_hardware_read, request_hook
 
 log = logging.getLogger(__name__)
 _EVENT_ATTRS = ("Output", "Result", "Error", "Procedure", "RunNumber", "RunInfo", "Procedures")
@@ -50,8 +50,14 @@ def client_text(device: Device) -> str:
 
 class Procedures(Device):
     green_mode = GreenMode.Gevent
-    always_executed_hook = request_hook
     read_attr_hardware = no_hardware_read
+
+    @in_request_thread
+    def always_executed_hook(self) -> None:
+        """request_hook, and who sends the request: only the request thread knows (the
+        command itself runs in the hub), kept for RunProcedure's `started_by`."""
+        request_hook(self)
+        self._client = client_text(self)
 
     ObjectName = device_property(dtype=str, default_value="", doc="session whose procedures this device runs")
 
@@ -60,6 +66,7 @@ class Procedures(Device):
         super().init_device()
         self.session_name = self.ObjectName or self.get_name().rsplit("/", 1)[-1]
         self.runner = runner_for(self.session_name)
+        self._client = "this server"
         self._pending: list[str] = []
         self._flush: gevent.Greenlet | None = None
         for name in (*_EVENT_ATTRS, "State", "Status"):
@@ -186,7 +193,7 @@ class Procedures(Device):
     def RunProcedure(self, argin: list[str]) -> int:
         if not argin or not argin[0].strip():
             raise ValueError("RunProcedure needs [name, arguments...]")
-        return self.runner.start(argin[0].strip(), list(argin[1:]), started_by=client_text(self)).number
+        return self.runner.start(argin[0].strip(), list(argin[1:]), started_by=self._client).number
 
     @command(doc_in="gentle: a running scan ends after its point, then the procedure stops (else at its next "
                     "sleep or wait); returns once it has ended (10 s at most)")
