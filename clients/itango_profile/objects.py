@@ -269,6 +269,19 @@ def find_scan_server(session: Session) -> ScanServerClient:
     return ScanServerClient(session.name, device)
 
 
+def exported_client(rs: ResolvedSession, entry: Any) -> Any:
+    """What the shell uses for an exported object: the client its server declares (a Wago
+    as counters and get/set, a valve whose open() waits for its switch), else the device."""
+    factory = rs.client_factory(entry.klass)
+    if factory is None:
+        return proxy(entry.device)
+    try:
+        return factory(entry)
+    except Exception as exc:  # noqa: BLE001 - the shell starts; the object is its device
+        print(f"{entry.name}: its client failed ({error_line(exc)}); using the device {entry.device}")
+        return proxy(entry.device)
+
+
 def shell_session(name: str) -> Session:
     """Build the client objects of session `name` through TANGO_HOST only."""
     try:
@@ -287,7 +300,7 @@ def shell_session(name: str) -> Session:
         if entry.exported and rs.client_factory(entry.klass) is axis_proxy.session_client:
             session.axes[obj] = AxisClient(obj, entry.device, entry.manager)
         elif entry.exported:
-            session.others[obj] = proxy(entry.device)
+            session.others[obj] = exported_client(rs, entry)
         else:
             config = entry.config
             if config.get("plugin") == "counters" and config.get("class") != "MeasurementGroup":

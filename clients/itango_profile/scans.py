@@ -29,13 +29,15 @@ SCAN_TYPES = ("ct", "loopscan", "timescan", "ascan", "dscan", "a2scan", "d2scan"
 
 
 def to_tokens(args: Sequence[Any], options: dict[str, Any]) -> list[str]:
-    """The ScanServer's string arguments: objects by name, numbers as written, position
+    """The ScanServer's string arguments: objects by (full) name, numbers as written, position
     lists as comma-separated numbers, `(axis, positions)` pairs flattened, options key=value."""
     out: list[str] = []
 
     def add(value: Any) -> None:
         if isinstance(value, (AxisClient, CounterClient)) or hasattr(value, "name") and not isinstance(value, str):
-            out.append(str(value.name))
+            # a counter of a controller by its full name (wago1:tc1): its name alone is
+            # the controller's business
+            out.append(str(getattr(value, "fullname", None) or value.name))
         elif isinstance(value, tuple):
             for v in value:
                 add(v)

@@ -8,7 +8,6 @@ Bad arguments are refused here with a ScanArgumentError, before the scan starts.
 from __future__ import annotations
 
 from blisstango.core.beacon.locks import Lock
-from blisstango.core.motion.axis_proxy import AxisProxy
 from blisstango.core.motion.errors import MotionError
 
 from .arguments import ScanArgumentError
@@ -71,14 +70,12 @@ class LockPreset(ScanPreset):
         self.owner = f"{self.holder}: scan {scan.scan_number} ({scan.scan_info.get('title', scan.name)})"
         self.lock = Lock(*lock_names(self.axes), owner=self.owner, timeout=0)
         self.lock.acquire()
-        for ax in self.axes:
-            if isinstance(ax, AxisProxy):
-                ax.owner = self.owner
+        for ax in self.axes:  # every axis has an owner (AxisProtocol); remote ones send it
+            ax.owner = self.owner
 
     def after_scan(self, scan: Scan) -> None:
         for ax in self.axes:
-            if isinstance(ax, AxisProxy):
-                ax.owner = None
+            ax.owner = None
         if self.lock is not None:
             try:
                 self.lock.release()

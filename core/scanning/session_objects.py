@@ -45,12 +45,40 @@ class SessionObjects:
         for key, obj in self.namespace.items():
             if key.startswith("_"):
                 continue
-            if isinstance(obj, (AxisProxy, Axis)):
+            if isinstance(obj, (AxisProxy, Axis)) or _moves_like_an_axis(obj):
                 self.axes.setdefault(key, obj)
             elif isinstance(obj, (Counter, CounterController)):
                 self.counters.setdefault(getattr(obj, "name", key), obj)
+                if isinstance(obj, CounterController):  # its counters by full name: wago1:tc1
+                    for counter in obj.counters:
+                        self.counters.setdefault(counter.fullname, counter)
             elif isinstance(obj, MeasurementGroup):
                 self.groups.setdefault(obj.name, obj)
+
+
+#: what any axis has (core.motion.protocol.AxisProtocol), looked up on the class: a remote
+#: axis' position is a network read, never made to tell what the object is
+_AXIS_MEMBERS = ("name", "position", "state", "is_moving", "limits", "check_limits", "move",
+                 "wait_move", "stop", "abort")
+
+
+def _moves_like_an_axis(obj: Any) -> bool:
+    import inspect
+
+    missing = object()
+    return all(inspect.getattr_static(obj, m, missing) is not missing for m in _AXIS_MEMBERS)
+
+
+def _extra_objects(namespace: dict[str, Any]) -> dict[str, Any]:
+    """Names the clients bring besides their own (a loop's `<loop>_axis`): each object
+    whose class has `session_objects()` adds what it returns."""
+    import inspect
+
+    out: dict[str, Any] = {}
+    for obj in list(namespace.values()):
+        if inspect.getattr_static(type(obj), "session_objects", None) is not None:
+            out.update(obj.session_objects())
+    return out
 
 
 def load_session(name: str, *, beacon_device: str = BEACON_DEVICE, green_mode: Any = None) -> SessionObjects:
@@ -69,6 +97,8 @@ def load_session(name: str, *, beacon_device: str = BEACON_DEVICE, green_mode: A
     session.script_files = list(rs.script_files)
     session.scripts_text = rs.scripts_text
     session.namespace.update(rs.namespace())
+    for name, obj in _extra_objects(session.namespace).items():
+        session.namespace.setdefault(name, obj)
     session.refresh_from_namespace()
     known = {*session.axes, *session.counters, *session.groups}
     for obj in rs.objects:
