@@ -250,3 +250,12 @@ def test_abort_during_a_scan_aborts_it(runner):
     assert runner.abort(5)
     assert run.state == ABORTED
     assert runner.context.last_scan.end_reason.value == "USER_ABORT"
+
+
+def test_a_run_aborted_before_it_started_still_ends(runner):
+    events = []
+    runner.listeners.append(lambda kind, run, payload: events.append(kind))
+    run = runner.start("waits", ["30"])
+    assert runner.abort(5)                 # no switch in between: its greenlet never ran
+    assert run.state == ABORTED and run.error == "ProcedureAborted: waits(30.0) aborted before it started"
+    assert events == ["end"] and not runner.running

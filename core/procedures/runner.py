@@ -203,10 +203,20 @@ class ProcedureRunner:
         run.output.listeners.append(lambda lines: self._emit("output", run, lines))
         self.run, self._request, self._moved = run, None, {}
         self._task = gevent.spawn(self._run, run, call)
-        self._emit("start", run, None)
+        self._task.rawlink(lambda _task: self._never_ran(run))
         return run
 
+    def _never_ran(self, run: ProcedureRun) -> None:
+        """A run killed before its greenlet started reports its end all the same."""
+        if run.state == RUNNING:
+            run.state = ABORTED
+            run.error = f"ProcedureAborted: {run.call} aborted before it started"
+            run.end_time = time.time()
+            self._emit("end", run, None)
+
     def _run(self, run: ProcedureRun, call) -> None:
+        # reported from the run's greenlet: after the caller's reply went out, before the end
+        self._emit("start", run, None)
         try:
             with capture(run.output):
                 value = call.procedure.function(*call.args, **call.kwargs)
@@ -254,6 +264,8 @@ class ProcedureRunner:
         """True once no run goes on (False: still running after timeout s)."""
         if self._task is not None:
             self._task.join(timeout)
+            if self._task.ready():
+                self._never_ran(self.run)   # (its link may not have run yet)
         return not self.running
 
     # ------------------------------------------------------------------ scans of a run

@@ -67,6 +67,7 @@ class Procedures(Device):
         self.session_name = self.ObjectName or self.get_name().rsplit("/", 1)[-1]
         self.runner = runner_for(self.session_name)
         self._client = "this server"
+        self._pushed: dict[str, object] = {}
         self._pending: list[str] = []
         self._flush: gevent.Greenlet | None = None
         for name in (*_EVENT_ATTRS, "State", "Status"):
@@ -114,15 +115,22 @@ class Procedures(Device):
         if kind == "start":
             self._pending = []
             self.push_change_event("Output", [])
-            for name in ("Procedure", "RunNumber", "Result", "Error", "RunInfo"):
-                self.push_change_event(name, self._value(name))
+            self._push_changed(("Procedure", "RunNumber", "Result", "Error", "RunInfo"))
             self._show_state()
             return
         if kind == "end":
             self._push_output()
-            for name in ("Result", "Error", "RunInfo"):
-                self.push_change_event(name, self._value(name))
-            self._show_state()
+            self._push_changed(("Result", "Error", "RunInfo"))
+            self._show_state()     # last: a client that sees ON has every final value
+
+    def _push_changed(self, names) -> None:
+        """Change events of the values that changed (a run's Result and Error are often
+        null and '' again)."""
+        for name in names:
+            value = self._value(name)
+            if self._pushed.get(name) != value:
+                self._pushed[name] = value
+                self.push_change_event(name, value)
 
     def _push_output(self) -> None:
         self._flush = None
@@ -193,7 +201,10 @@ class Procedures(Device):
     def RunProcedure(self, argin: list[str]) -> int:
         if not argin or not argin[0].strip():
             raise ValueError("RunProcedure needs [name, arguments...]")
-        return self.runner.start(argin[0].strip(), list(argin[1:]), started_by=self._client).number
+        run = self.runner.start(argin[0].strip(), list(argin[1:]), started_by=self._client)
+        self.set_state(DevState.RUNNING)   # at once; the events follow from the run's greenlet
+        self.set_status(f"procedure {run.call} running (run {run.number}, started by {run.started_by})")
+        return run.number
 
     @command(doc_in="gentle: a running scan ends after its point, then the procedure stops (else at its next "
                     "sleep or wait); returns once it has ended (10 s at most)")
