@@ -22,7 +22,7 @@ from blisstango.core.scanning.table import ScanTable
 
 from .display import StatusLine, progress
 from .motion import command
-from .objects import AxisClient, CounterClient, Session, ShellError
+from .objects import CounterClient, Session, ShellError
 
 SCAN_TYPES = ("ct", "loopscan", "timescan", "ascan", "dscan", "a2scan", "d2scan",
               "amesh", "dmesh", "lookupscan", "anscan", "dnscan", "pointscan")
@@ -34,7 +34,7 @@ def to_tokens(args: Sequence[Any], options: dict[str, Any]) -> list[str]:
     out: list[str] = []
 
     def add(value: Any) -> None:
-        if isinstance(value, (AxisClient, CounterClient)) or hasattr(value, "name") and not isinstance(value, str):
+        if isinstance(value, CounterClient) or hasattr(value, "name") and not isinstance(value, str):
             # a counter of a controller by its full name (wago1:tc1): its name alone is
             # the controller's business
             out.append(str(getattr(value, "fullname", None) or value.name))

@@ -16,14 +16,17 @@ from typing import Any
 import gevent
 import tango
 
+from blisstango.core.motion.errors import MotionError
+
 from .motion import motion_commands
 from .objects import Session, ShellError, error_line, shell_session
 from .procedures import procedure_commands, prompt_status
 from .scans import scan_commands
 from .typing_helper import make_transformer
 
-#: exceptions shown as one line (the DevFailed reason, or the message) without a traceback
-ONE_LINE_ERRORS = (tango.DevFailed, ShellError, KeyboardInterrupt)
+#: exceptions shown as one line (the DevFailed reason, or the class and message) without a
+#: traceback; a remote axis turns its device's refusals into MotionError/LimitError
+ONE_LINE_ERRORS = (tango.DevFailed, ShellError, MotionError, KeyboardInterrupt)
 
 
 def state_dir() -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from blisstango.core.beacon.locks import Lock
 from blisstango.core.motion.errors import MotionError
+from blisstango.core.motion.protocol import lock_names
 
 from .arguments import ScanArgumentError
 from .masters import SoftwarePositionTriggerMaster, StepMaster
@@ -46,11 +47,6 @@ def check_limits(scan: Scan) -> None:
                 node.axis.check_limits(node.stop_pos + sign * margin)
     except MotionError as exc:
         raise ScanArgumentError(f"{scan.scan_info.get('title', scan.name)}: {exc}") from None
-
-
-def lock_names(axes: list) -> list[str]:
-    """The axes and, for calc axes, their reals."""
-    return list(dict.fromkeys(n for ax in axes for n in [ax.name, *getattr(ax, "reals", [])]))
 
 
 class LockPreset(ScanPreset):

@@ -16,8 +16,7 @@ from typing import Any
 
 from blisstango.core.beacon import BEACON_DEVICE
 from blisstango.core.counters import Counter, CounterController, MeasurementGroup
-from blisstango.core.motion.axis import Axis
-from blisstango.core.motion.axis_proxy import AxisProxy
+from blisstango.core.motion.protocol import is_axis
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +27,11 @@ class SessionObjects:
     def __init__(self, name: str) -> None:
         self.name = name
         self.namespace: dict[str, Any] = {}
-        self.axes: dict[str, Any] = {}          # AxisProxy (remote) or Axis (local)
-        self.counters: dict[str, Any] = {}      # Counter / CounterController
+        self.axes: dict[str, Any] = {}          # AxisProtocol: AxisProxy (remote) or Axis (local)
+        self.counters: dict[str, Any] = {}      # Counter / CounterController, + counters by full name
+        #: the session's counters and controllers themselves, each once (not their counters
+        #: again by full name): what a default measurement group holds
+        self.own_counters: list[Any] = []
         self.groups: dict[str, MeasurementGroup] = {}
         self.devices: dict[str, Any] = {}       # other exported objects (DeviceProxy)
         self.setup_files: list[str] = []
@@ -45,28 +47,17 @@ class SessionObjects:
         for key, obj in self.namespace.items():
             if key.startswith("_"):
                 continue
-            if isinstance(obj, (AxisProxy, Axis)) or _moves_like_an_axis(obj):
+            if is_axis(obj):
                 self.axes.setdefault(key, obj)
             elif isinstance(obj, (Counter, CounterController)):
                 self.counters.setdefault(getattr(obj, "name", key), obj)
+                if all(obj is not o for o in self.own_counters):
+                    self.own_counters.append(obj)
                 if isinstance(obj, CounterController):  # its counters by full name: wago1:tc1
                     for counter in obj.counters:
                         self.counters.setdefault(counter.fullname, counter)
             elif isinstance(obj, MeasurementGroup):
                 self.groups.setdefault(obj.name, obj)
-
-
-#: what any axis has (core.motion.protocol.AxisProtocol), looked up on the class: a remote
-#: axis' position is a network read, never made to tell what the object is
-_AXIS_MEMBERS = ("name", "position", "state", "is_moving", "limits", "check_limits", "move",
-                 "wait_move", "stop", "abort")
-
-
-def _moves_like_an_axis(obj: Any) -> bool:
-    import inspect
-
-    missing = object()
-    return all(inspect.getattr_static(obj, m, missing) is not missing for m in _AXIS_MEMBERS)
 
 
 def _extra_objects(namespace: dict[str, Any]) -> dict[str, Any]:
