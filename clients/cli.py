@@ -12,10 +12,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     up = sub.add_parser("up", help="start Redis, BeaconDB and every server the configuration implies")
-    up.add_argument("config_dir", type=Path, help="root folder of the YAML configuration tree")
+    up.add_argument("config_dir", type=Path, nargs="?",
+                    help="root folder of the YAML configuration tree (not needed with --tango-host)")
     up.add_argument("--run-dir", help="folder for logs, pids and runtime state "
                                       "(default: ~/.local/state/blisstango/<config>-<hash>)")
-    up.add_argument("--host", default="127.0.0.1", help="address of TANGO_HOST (default 127.0.0.1)")
+    up.add_argument("--address", help="address every process listens on and advertises (default "
+                    "127.0.0.1; with --tango-host: this host's address towards the database); beyond "
+                    "loopback the Redis servers require the ACL password Beacon hands out")
+    up.add_argument("--host", dest="host_name", metavar="NAME",
+                    help="start only the servers the YAML's `hosts` block places on host NAME (and, "
+                    "beside the database, those placed nowhere)")
+    up.add_argument("--tango-host", metavar="HOST:PORT", help="use the database (BeaconDB) of another "
+                    "host: start no Redis nor BeaconDB here, only the servers it places on --host")
     up.add_argument("--port", type=int, help="TANGO_HOST port (default: from $TANGO_HOST, else 10000)")
     up.add_argument("--redis-settings", help="use this settings Redis URL instead of starting one")
     up.add_argument("--redis-data", help="use this scan-data Redis URL instead of starting one")
@@ -33,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--run-dir")
         if name == "status":
             cmd.add_argument("--json", action="store_true", help="machine-readable output")
+            cmd.add_argument("--tango-host", metavar="HOST:PORT",
+                             help="show only the hosts' servers as this database knows them")
 
     demo = sub.add_parser("demo", help="run the demo beamline end to end, then stop it")
     demo.add_argument("--port", type=int, help="TANGO_HOST port (default: a free one)")
@@ -68,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(port=args.port, run_dir=args.run_dir)
     if args.command == "up":
-        run_dir = RunDir(Path(args.run_dir) if args.run_dir else default_run_dir(args.config_dir))
+        if args.config_dir is None and not args.tango_host:
+            print("blisstango up: give the configuration folder, or --tango-host to join a "
+                  "database on another host", file=sys.stderr)
+            return 2
+        run_dir = RunDir(Path(args.run_dir) if args.run_dir else default_run_dir(
+            args.config_dir or Path(f"{args.host_name or 'host'}-{args.tango_host.replace(':', '-')}")))
         control.remember(run_dir)
         redis_urls = None
         if args.redis_settings or args.redis_data:
@@ -85,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         from blisstango.core.config import ConfigErrors
 
         try:
-            stack = Stack(args.config_dir, run_dir, host=args.host, port=args.port, redis_urls=redis_urls,
-                          web_port=None if args.no_web else args.web_port, web=not args.no_web)
+            stack = Stack(args.config_dir, run_dir, host=args.address, port=args.port, redis_urls=redis_urls,
+                          web_port=None if args.no_web else args.web_port, web=not args.no_web,
+                          host_name=args.host_name, database=args.tango_host)
         except ConfigErrors as exc:
             print(f"configuration {args.config_dir} has errors:\n{exc}", file=sys.stderr)
             return 1
@@ -97,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"blisstango up: {exc}", file=sys.stderr)
             return 1
         return 0
+    if args.command == "status" and args.tango_host:
+        return control.print_hosts(args.tango_host, as_json=args.json)
     run_dir = control.resolve_run_dir(args.config_dir, args.run_dir)
     if args.command == "down":
         return control.down(run_dir)

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import queue
+import secrets
 import signal
 import socket
 import threading
@@ -31,6 +32,7 @@ import redis
 
 from blisstango.core.beacon.child_process import Child, spawn
 from blisstango.core.beacon.redis_binary import find_redis_server
+from blisstango.core.comm.address import is_loopback
 
 __all__ = ["RedisServer", "RedisSupervisor", "find_redis_server", "DATA_EVICTION_POLICY"]
 
@@ -53,6 +55,10 @@ def _free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+#: the Redis ACL user of a server other hosts can reach (Beacon hands out its URL)
+ACL_USER = "blisstango"
 
 
 def _advertised_host(host: str) -> str:
@@ -91,6 +97,7 @@ class RedisServer:
         self.config_file = self.base_dir / f"{name}.conf"
         self.socket_path = self.base_dir / f"{name}.sock"
         self.executable = executable or find_redis_server()[0]
+        self._password: str | None = None
         self.process: Child | None = None
         self.started_at = 0.0
 
@@ -100,7 +107,25 @@ class RedisServer:
         """redis:// or unix:// URL clients use (stable across restarts)."""
         if self.unix_socket:
             return f"unix://{self.socket_path}"
-        return f"redis://{_advertised_host(self.host)}:{self.port}/0"
+        auth = f"{ACL_USER}:{self.password}@" if self.password else ""
+        return f"redis://{auth}{_advertised_host(self.host)}:{self.port}/0"
+
+    @property
+    def password(self) -> str | None:
+        """The ACL user's password when the server listens beyond loopback (other hosts
+        must authenticate: never an open port), else None. Made once, kept in the run
+        dir (mode 600) so restarts keep the URL Beacon hands out."""
+        if self.unix_socket or is_loopback(self.host):
+            return None
+        if self._password is None:
+            path = self.base_dir / f"{self.name}.password"
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(24))
+            self._password = path.read_text().strip()
+        return self._password
 
     @property
     def pid(self) -> int | None:
@@ -116,8 +141,7 @@ class RedisServer:
             f"dir {self.directory}",
             f"pidfile {self.pid_file}",
             f"logfile {self.log_file}",
-            "protected-mode no" if self.host not in ("127.0.0.1", "localhost", "::1")
-            else "protected-mode yes",
+            "protected-mode yes",
             "tcp-keepalive 60",
             "databases 16",
         ]
@@ -125,6 +149,8 @@ class RedisServer:
             lines += ["port 0", f"unixsocket {self.socket_path}", "unixsocketperm 700"]
         else:
             lines += [f"bind {self.host}", f"port {self.port}"]
+        if self.password:  # reachable from other hosts: only the ACL user, with its password
+            lines += ["user default off", f"user {ACL_USER} on >{self.password} ~* &* +@all"]
         if self.kind == "settings":
             # AOF: every write reaches the kernel before the reply, so a killed
             # redis-server loses nothing; fsync each second bounds an OS crash's loss.

@@ -216,7 +216,7 @@ class TangoStore:
         dev.exported, dev.ior, dev.host, dev.pid, dev.version = 1, ior, host, pid, version
         dev.started = now
         info = self.server_info.get(dev.server.lower())
-        if info is not None:
+        if info is not None and not self.config_mode:  # YAML's `hosts` says where it belongs
             info[1] = host
 
     def _do_unexport_device(self, now, name: str):
@@ -299,7 +299,7 @@ class TangoStore:
                 return {
                     "exports": {k: d.dump()[4:] for k, d in self.devices.items() if d.ior != "nada"},
                     "attr_aliases": [],
-                    "server_info": list(self.server_info.values()),
+                    "server_info": [],  # the YAML's `hosts` block holds it
                     "events": self.events,
                     "tables": tables,
                     "hist_id": self.hist_id,
@@ -329,7 +329,6 @@ class TangoStore:
                 for k in ("class", "class_attr", "object"):
                     tables[k].data = self.tables[k].data
                 self.tables = tables
-                self.server_info = {i[0].lower(): i for i in state["server_info"]}
                 self.events = state["events"]
                 self.hist_id = state["hist_id"]
                 return

@@ -35,7 +35,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="BeaconDB", description=__doc__)
     p.add_argument("instance", help="Tango server instance name (usually 2)")
     p.add_argument("--port", type=int, default=None, help="TCP port (default: from TANGO_HOST, else 10000)")
-    p.add_argument("--host", default=None, help="address to bind (default: from TANGO_HOST, else 0.0.0.0)")
+    p.add_argument("--host", default=None, help="address to listen on and advertise (default: TANGO_HOST's host, else "
+                   "127.0.0.1); the embedded Redis servers listen there too, with an ACL password "
+                   "beyond loopback")
     p.add_argument("--config", required=False, default=None, help="root folder of the YAML configuration tree")
     p.add_argument("--run-dir", default=None, help="folder for the journal and the embedded Redis "
                    "(default: $XDG_RUNTIME_DIR or /tmp, /blisstango-<port>)")
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     th_host, th_port = _tango_host()
     port = opts.port if opts.port is not None else (th_port or 10000)
-    host = opts.host or th_host or "0.0.0.0"
+    host = opts.host or th_host or "127.0.0.1"
     run_dir = Path(opts.run_dir or Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / f"blisstango-{port}")
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -138,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from blisstango.core.beacon.redis_server import RedisSupervisor
 
-        redis = RedisSupervisor(run_dir / "redis", settings_url=opts.redis_settings,
+        redis = RedisSupervisor(run_dir / "redis", host=host, settings_url=opts.redis_settings,
                                 data_url=opts.redis_data).start()
         settings_url, data_url = redis.settings_url, redis.data_url
     if settings_url:

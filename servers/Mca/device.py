@@ -21,6 +21,7 @@ from tango.server import Device, attribute, command, device_property
 from blisstango.core.mca import McaController, TriggerMode
 from blisstango.core.mca.counters import INT_STATS, STAT_UNITS
 from blisstango.core.mca.device_names import STAT_ATTRS
+from blisstango.core.mca.rois import rois_from_json
 from blisstango.core.mca.wire import encode
 
 from ..errors import devfailed
@@ -263,11 +264,7 @@ class Mca(Device):
     @Rois.write
     @devfailed
     def Rois(self, value: str) -> None:
-        try:
-            rois = json.loads(value)
-        except ValueError as exc:
-            raise ValueError(f"{self.mca.name}: Rois {value!r} is not JSON: {exc}") from None
-        self.mca.rois.replace(rois)
+        self.mca.rois.replace(rois_from_json(self.mca.name, value))
 
     @command(dtype_in=tango.DevVarLongStringArray, doc_in="([start, stop], [name])")
     @devfailed
