@@ -8,6 +8,7 @@ import json
 import textwrap
 
 import gevent
+import gevent.event
 import pytest
 
 from blisstango.core.counters import SimulationCounter, SimulationCounterController
@@ -23,6 +24,7 @@ from blisstango.core.procedures.runner import (
     ProcedureRunner,
 )
 from blisstango.core.scanning import ScanContext
+from blisstango.core.scanning.scan import ScanAborted
 from blisstango.core.scanning.session_objects import SessionObjects, run_setup
 
 SETUP = "/session/demo_setup.py"
@@ -236,9 +238,16 @@ def test_a_procedure_scan_prints_its_table(runner):
     assert lines[6] == "Scan 1 ended (SUCCESS), 4 points"
 
 
+def _wait_scan_running(runner, timeout: float = 20.0) -> None:
+    """Until the run's scan took points (its table has a row)."""
+    with gevent.Timeout(timeout, AssertionError(f"no scan row within {timeout} s")):
+        while not any(ln.split()[:1] == ["0"] for ln in runner.run.output.lines):
+            gevent.sleep(0.01)
+
+
 def test_stop_during_a_scan_finishes_its_point(runner):
     run = runner.start("counts", ["1000", "0.05"])
-    gevent.sleep(0.3)
+    _wait_scan_running(runner)
     assert runner.stop(10)
     assert run.state == STOPPED and "ended after its point" in run.error_line
     assert any(ln.startswith("Scan 1 ended (USER_STOP)") for ln in run.output.lines)
@@ -246,10 +255,31 @@ def test_stop_during_a_scan_finishes_its_point(runner):
 
 def test_abort_during_a_scan_aborts_it(runner):
     run = runner.start("counts", ["1000", "0.05"])
-    gevent.sleep(0.3)
+    _wait_scan_running(runner)
     assert runner.abort(5)
     assert run.state == ABORTED
     assert runner.context.last_scan.end_reason.value == "USER_ABORT"
+
+
+def test_abort_while_its_scan_is_being_launched_aborts_that_scan(runner):
+    launched = gevent.event.Event()
+    scans = []
+
+    def slow_launch(scan):   # a slot that takes its time after starting the scan
+        scans.append(scan)
+        scan.start()
+        launched.set()
+        gevent.sleep(30)
+
+    runner.attach(runner.session, runner.context, launch=slow_launch)
+    runner.setup_done()
+    run = runner.start("counts", ["1000", "0.05"])
+    assert launched.wait(10)
+    assert runner.abort(5)
+    assert run.state == ABORTED
+    with pytest.raises(ScanAborted):
+        scans[0].wait(5)
+    assert scans[0].end_reason.value == "USER_ABORT"
 
 
 def test_a_run_aborted_before_it_started_still_ends(runner):

@@ -88,16 +88,16 @@ class Events:
 
 
 def lines_of(events: Events) -> list[str]:
-    """The lines of the current run from Output events: the first event (subscription)
-    carries every line so far, a run starts with an empty event, then each event carries
-    the new lines."""
-    out: list[str] = []
+    """The lines of the run started after subscribing, from Output events: the first event
+    (subscription) carries the lines of the run before (not counted), a run starts with an
+    empty event, then each event carries the new lines."""
+    out: list[str] | None = None
     for value in events.values:
         if value is None or len(value) == 0:
             out = []
-        else:
+        elif out is not None:
             out.extend(value)
-    return out
+    return out or []
 
 
 def test_procedures_are_listed_with_signature_and_doc(proc):

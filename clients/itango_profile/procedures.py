@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -121,6 +120,7 @@ class _OutputFollower:
         self.infos: deque[dict] = deque()
         self.wake = threading.Event()
         self.started = False     # the empty Output event a run starts with was seen
+        self.received = 0         # lines of this run received (RunInfo's output_lines counts them all)
         self.ids = [device.subscribe_event("Output", tango.EventType.CHANGE_EVENT, self._on_output),
                     device.subscribe_event("RunInfo", tango.EventType.CHANGE_EVENT, self._on_info)]
 
@@ -132,6 +132,7 @@ class _OutputFollower:
             self.started = True   # lines of an earlier run (the subscription's first event) are skipped
         elif self.started:
             self.lines.extend(value)
+            self.received += len(value)
         self.wake.set()
 
     def _on_info(self, ev) -> None:
@@ -148,10 +149,15 @@ class _OutputFollower:
                 out(self.lines.popleft())
             ended = [i for i in self.infos if i.get("number") == number and i.get("state") != "RUNNING"]
             if ended:
-                time.sleep(0.05)     # the last Output event is pushed before RunInfo's
+                info = ended[-1]
                 while self.lines:
                     out(self.lines.popleft())
-                return ended[-1]
+                missing = int(info.get("output_lines", 0)) - self.received
+                if missing > 0:   # events lost on the way: the kept lines' tail, read once
+                    kept = list(self.device.read_attribute("Output").value or [])
+                    for line in kept[-missing:]:
+                        out(line)
+                return info
 
     def close(self) -> None:
         for i in self.ids:

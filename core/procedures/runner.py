@@ -242,9 +242,9 @@ class ProcedureRunner:
             return True
         self._request = "stop"
         scan = self._scan
-        if scan is not None and scan.state is not ScanState.DONE:
+        if scan is not None and scan.state not in (ScanState.IDLE, ScanState.DONE):
             scan.stop()
-        else:
+        else:  # (a scan still starting is aborted by the run's clean-up)
             self._task.kill(ProcedureStopped(f"{self.run.call} stopped by request"), block=False)
         return self.wait(timeout)
 
@@ -272,20 +272,16 @@ class ProcedureRunner:
     def run_scan(self, scan: Scan) -> Scan:
         """Run a scan built by a procedure (or a setup file) through the launcher; inside a
         run its table is printed as points come, and a stop or abort reaches it."""
-        if self._launch is not None:
-            self._launch(scan)
-        else:
-            task = scan.start()
-            while scan.state is ScanState.IDLE and not task.ready():  # numbered, published
-                gevent.sleep(0.001)
         if not self.in_run():
+            self._launch_scan(scan)
             scan.wait()
             return scan
         run = self.run
-        self._scan = scan
-        if scan.scan_number:
-            run.scans.append(int(scan.scan_number))
+        self._scan = scan     # from now on a stop or abort reaches it, even while it starts
         try:
+            self._launch_scan(scan)
+            if scan.scan_number:
+                run.scans.append(int(scan.scan_number))
             self._print_table(scan)
         finally:
             self._scan = None
@@ -295,6 +291,14 @@ class ProcedureRunner:
             raise ProcedureStopped(f"{run.call} stopped by request (scan {scan.scan_number} ended after its point)")
         scan.wait(0)  # the scan's error, or ScanAborted, as scan.run() raises them
         return scan
+
+    def _launch_scan(self, scan: Scan) -> None:
+        if self._launch is not None:
+            self._launch(scan)
+            return
+        task = scan.start()
+        while scan.state is ScanState.IDLE and not task.ready():  # numbered, published
+            gevent.sleep(0.001)
 
     def _print_table(self, scan: Scan) -> None:
         info = scan.scan_info
