@@ -15,7 +15,7 @@ import psutil
 
 from blisstango.clients.launcher.rundir import RunDir, default_run_dir
 from blisstango.clients.launcher.stack import Stack
-from blisstango.clients.launcher.supervisor import stop_process_tree
+from blisstango.core.beacon.supervisor import stop_process_tree
 
 
 def _last_file() -> Path:
@@ -58,7 +58,8 @@ def run_foreground(stack: Stack, on_ready=None) -> None:
         stack.start()
         if on_ready:
             on_ready(stack)
-        stop.wait()
+        while not stop.wait(1.0):  # a timed wait keeps the hub running: the children
+            pass                   # are watched by threads, nothing else waits on it
     finally:
         stack.stop()
 

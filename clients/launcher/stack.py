@@ -18,6 +18,7 @@ import os
 import shutil
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import gevent
 
 from blisstango.clients.launcher.rundir import RunDir
-from blisstango.clients.launcher.supervisor import ManagedProcess
+from blisstango.core.beacon.supervisor import ManagedProcess
 from blisstango.core.comm.address import ADDRESS_ENV, local_address
 from blisstango.core.config import load_tree
 from blisstango.core.config.servers import implied_simulators
@@ -107,6 +108,7 @@ class Stack:
         self.redis_urls = redis_urls
         self.redis = None
         self.processes: list[ManagedProcess] = []
+        self._state_lock = threading.Lock()
         self.ready = False  # every process started once: what `up --detach` waits for
         # fail early, before anything starts
         self.tree = load_tree(self.config_dir) if self.config_dir is not None else None
@@ -227,4 +229,6 @@ class Stack:
         }
 
     def save_state(self) -> None:
-        self.run_dir.write_state(self.state())
+        """Write state.json (each supervised process calls this from its watcher thread)."""
+        with self._state_lock:
+            self.run_dir.write_state(self.state())
