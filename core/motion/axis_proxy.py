@@ -32,6 +32,8 @@ from typing import Any
 import gevent
 import tango
 
+from blisstango.core.comm.reach import unreachable_suffix
+
 from .errors import LimitError, MotionError
 
 _MOVING = (tango.DevState.MOVING, tango.DevState.RUNNING)
@@ -119,7 +121,8 @@ class AxisProxy:
                 raise LimitError(desc) from None
             if desc.startswith(f"{self.name}:"):
                 raise MotionError(desc) from None
-            raise MotionError(f"{self.name}: {what} on {self.device_name} failed: {desc}") from None
+            raise MotionError(f"{self.name}: {what} on {self.device_name} failed: {desc}"
+                              + unreachable_suffix(exc, self.device_name)) from None
 
     @property
     def owner(self) -> str | None:
