@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -93,7 +94,8 @@ def main() -> int:
         }
         samples = interleaved(methods, opts.rounds, opts.batch)
         bare.close()
-        result = {name: stats(s) for name, s in samples.items()}
+        result = {"load_average": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count(),
+                  **{name: stats(s) for name, s in samples.items()}}
         peer = result["peer_bare_pymodbus_read"]["median_ms"]
         result["ratio_uncached_to_bare_modbus"] = round(result["tango_DevReadNoCachePhys"]["median_ms"] / peer, 2)
         result["ratio_attribute_to_bare_modbus"] = round(result["tango_attribute_read"]["median_ms"] / peer, 2)

@@ -166,9 +166,9 @@ class Stack:
             if self.web:  # BeaconDB writes the editor's URL before it opens TANGO_HOST
                 url_file = beacon_dir / "web-url"
                 self.web_url = url_file.read_text().strip() if url_file.exists() else None
-            for sim in implied_simulators(self.tree):
+            for sim in implied_simulators(self.tree):  # simulated hardware: on this host's loopback
                 self._add(sim.name, [executable(sim.argv[0]), *sim.argv[1:]],
-                          ready=lambda p=sim.port: _wait_tcp(self.host, p, 60)).start()
+                          ready=lambda p=sim.port: _wait_tcp("127.0.0.1", p, 60)).start()
             self._start_servers(tree_host_servers(self.tree, self.host_name))
         except BaseException:
             self.stop()

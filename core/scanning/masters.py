@@ -10,6 +10,7 @@ from time import perf_counter
 import gevent
 import numpy as np
 
+from ..motion.together import move_together
 from .acquisition import AcquisitionMaster
 
 
@@ -55,8 +56,9 @@ class TimerMaster(AcquisitionMaster):
 
 
 class StepMaster(AcquisitionMaster):
-    """Moves axes to the next row of positions at each trigger, publishes where they are
-    (axis:<name>), then triggers its slaves. stop() stops any motion still running."""
+    """Moves axes to the next row of positions at each trigger (several axes together:
+    core.motion.together), publishes where they are (axis:<name>), then triggers its
+    slaves. stop() stops any motion still running."""
 
     def __init__(self, axes: Sequence, positions: Sequence[Sequence[float]], name: str = "axis") -> None:
         positions = [np.asarray(p, dtype=float) for p in positions]
@@ -81,12 +83,9 @@ class StepMaster(AcquisitionMaster):
         i = self._index
         if len(self.axes) == 1:
             self.axes[0].move(float(self.positions[0][i]), wait=True)
-        else:
-            for ax, pos in zip(self.axes, self.positions):
-                ax.move(float(pos[i]), wait=False)
+        else:  # one request per AxisManager, one synchronized start of local axes
             try:
-                for ax in self.axes:
-                    ax.wait_move()
+                move_together([(ax, float(pos[i])) for ax, pos in zip(self.axes, self.positions)], wait=True)
             except BaseException:
                 self.stop()
                 raise

@@ -77,7 +77,9 @@ class AxisManagerDevice(Device):
     @devfailed
     def GroupMoveWait(self, args) -> bool:
         """GroupMove, then wait at most `max wait` for its end: a short scan step costs one
-        round trip instead of two (GroupMove + WaitMove)."""
+        round trip instead of two (GroupMove + WaitMove). A move predicted to last longer
+        than max wait answers false at once: the caller's WaitMove, not this request, waits
+        (a synchronous caller is not held for nothing)."""
         doubles, strings = args
         if len(doubles) < 2 or len(doubles) != len(strings):
             raise MotionError("GroupMoveWait takes ([max wait, position, ...], [owner, name, ...]) "
@@ -90,7 +92,10 @@ class AxisManagerDevice(Device):
         group.move(dict(zip(axes, (p for _, p in pairs))), wait=False)
         self.group = group
         deadline = time.monotonic() + max(0.0, float(doubles[0]))
-        for ax in group.moving_axes:
+        moving = group.moving_axes
+        if any((getattr(ax, "expected_end", None) or 0.0) > deadline for ax in moving):
+            return False
+        for ax in moving:
             if not ax.wait_done(max(0.0, deadline - time.monotonic())):
                 return False
         group.wait_move()  # raises the error a motion ended with
