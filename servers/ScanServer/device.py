@@ -21,6 +21,7 @@ import tango
 from tango import AttrWriteType, DevState, GreenMode
 from tango.server import Device, attribute, command, device_property
 
+from blisstango.core.comm.backoff import Backoff, retry
 from blisstango.core.procedures.runner import runner_for
 from blisstango.core.scanning import Scan, ScanContext
 from blisstango.core.scanning.arguments import (
@@ -124,26 +125,24 @@ class ScanServer(Device):
         super().delete_device()
 
     def _boot(self) -> None:
-        delay = 0.5
-        while True:
-            try:
-                session = load_session(self.session_name, green_mode=tango.GreenMode.Gevent)
-                self.context = ScanContext.from_beacon(self.session_name)
-                self._measurement_groups(session)
-                session.namespace.update(SCAN_SAVING=self.context.scan_saving,
-                                         ACTIVE_MG=self.context.measurement_groups)
-                self.procedures.attach(session, self.context, self._launch)  # ascan, cen... for the setup
-                run_setup(session)
-                self._measurement_groups(session)
-                self.session = session
-                self.procedures.setup_done()
-                break
-            except Exception as exc:  # noqa: BLE001 - reported in Status, retried
-                msg = f"session {self.session_name} could not be loaded (retrying): {type(exc).__name__}: {exc}"
-                log.warning(msg)
-                self._set_state(DevState.FAULT, msg)
-                gevent.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        def load() -> SessionObjects:
+            session = load_session(self.session_name, green_mode=tango.GreenMode.Gevent)
+            self.context = ScanContext.from_beacon(self.session_name)
+            self._measurement_groups(session)
+            session.namespace.update(SCAN_SAVING=self.context.scan_saving,
+                                     ACTIVE_MG=self.context.measurement_groups)
+            self.procedures.attach(session, self.context, self._launch)  # ascan, cen... for the setup
+            run_setup(session)
+            self._measurement_groups(session)
+            return session
+
+        def not_yet(exc: BaseException) -> None:  # reported in Status, tried again
+            msg = f"session {self.session_name} could not be loaded (retrying): {type(exc).__name__}: {exc}"
+            log.warning(msg)
+            self._set_state(DevState.FAULT, msg)
+
+        session = self.session = retry(load, Exception, backoff=Backoff(first=0.5, longest=5.0), on_retry=not_yet)
+        self.procedures.setup_done()
         if session.setup_error:
             self._set_state(DevState.ALARM, session.setup_error)
         else:
