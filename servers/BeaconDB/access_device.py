@@ -45,6 +45,11 @@ class TangoAccessControl(Device):
         self.set_state(tango.DevState.ON)
         self.set_status("access rules from the configuration's access_control block")
 
+    def _device(self, name: str) -> str:
+        """A client may name the device by its alias (AttributeProxy("m0/Position"))."""
+        dev = self.store.device_by_name_or_alias(name)
+        return dev.name if dev is not None else name
+
     def _rules(self) -> dict:
         return self.store.access_control or {}
 
@@ -56,20 +61,21 @@ class TangoAccessControl(Device):
              doc_out="read or write")
     def GetAccess(self, argin: list[str]) -> str:
         _need(argin, 3, "[user, address, device]", "GetAccess")
-        return access.decide(self._rules(), argin[0], [argin[1]], argin[2]).right
+        return access.decide(self._rules(), argin[0], [argin[1]], self._device(argin[2])).right
 
     @command(dtype_in=(str,), dtype_out=str, doc_in="[user, device, IP address, ...]",
              doc_out="read or write")
     def GetAccessForMultiIP(self, argin: list[str]) -> str:
         _need(argin, 3, "[user, device, address...]", "GetAccessForMultiIP")
-        return access.decide(self._rules(), argin[0], list(argin[2:]), argin[1]).right
+        return access.decide(self._rules(), argin[0], list(argin[2:]), self._device(argin[1])).right
 
     @command(dtype_in=(str,), dtype_out=str, doc_in="[user, device, IP address, ...]",
              doc_out="the right and the rule that gives it, as a sentence")
     def ExplainAccess(self, argin: list[str]) -> str:
         _need(argin, 3, "[user, device, address...]", "ExplainAccess")
-        decision = access.decide(self._rules(), argin[0], list(argin[2:]), argin[1])
-        return f"{argin[1]}: {decision.right} for {argin[0]} ({decision.rule})"
+        device = self._device(argin[1])
+        decision = access.decide(self._rules(), argin[0], list(argin[2:]), device)
+        return f"{device}: {decision.right} for {argin[0]} ({decision.rule})"
 
     @command(dtype_in=str, dtype_out=(str,), doc_in="device class (or device) name",
              doc_out="commands a read-only client may run")

@@ -7,7 +7,7 @@ TANGO_HOST set, prints one JSON line. Actions:
   events, seconds, info (the ScanInfo JSON)}
 * read ATTR — {value} or {error: {reason, desc}}
 * write ATTR VALUE — {ok} or {error: {reason, desc}}
-* command DEVICE COMMAND [ARG] — {value} or {error}
+* command DEVICE COMMAND [ARG | --json LIST] — {value} or {error}
 * saving BASE_PATH — the session's SCAN_SAVING base_path
 * ping DEVICE — {ok, ms}
 """
@@ -52,6 +52,9 @@ def ascan(args: list[str]) -> dict:
 
 def main(argv: list[str]) -> int:
     action, args = argv[0], argv[1:]
+    if "--json" in args:  # a command's argument given as a JSON list (DevVarStringArray)
+        i = args.index("--json")
+        args = [*args[:i], json.loads(args[i + 1])]
     try:
         if action == "ascan":
             out = ascan(args)
