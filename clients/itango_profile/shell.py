@@ -17,8 +17,9 @@ import tango
 
 from blisstango.core.motion.errors import MotionError
 
-from .motion import motion_commands
+from .motion import command, motion_commands
 from .objects import Session, ShellError, error_line, shell_session
+from .plot import log_file, open_plot
 from .scans import scan_commands
 from .typing_helper import make_transformer
 
@@ -44,8 +45,19 @@ def session_namespace(session: Session) -> dict[str, Any]:
     ns: dict[str, Any] = dict(session.namespace)
     ns.update(motion_commands(session))
     ns.update(scan_commands(session))
+    ns["plot"] = plot_command(session)
     ns["SESSION"] = session
     return ns
+
+
+def plot_command(session: Session):
+    @command
+    def plot() -> None:
+        """Open the live plot of this session's scans (a window of its own; once)."""
+        window = open_plot(session.name)
+        print(f"live plot of session {session.name}: window pid {window.pid} (log {log_file(session.name)})")
+
+    return plot
 
 
 def _one_line(shell, etype, value, tb, tb_offset=None):

@@ -15,7 +15,7 @@ from blisstango.core.motion import write_behind
 from ..errors import devfailed
 from ..request_thread import no_hardware_read, request_hook
 from . import objects
-from .events import EventPusher, status_text, tango_state
+from .events import SETTINGS, EventPusher, status_text, tango_state
 from .locking import check_unlocked
 
 RW = AttrWriteType.READ_WRITE
@@ -66,9 +66,11 @@ class BlissAxis(Device):
         self.axis = objects.get_axis(self._object_name())
         self.step_size = float(self.axis.config.get("step_size", 1.0))
         self.events = EventPusher(self, max(0.005, float(self.EventPeriod)))
-        for name in ("Position", "State", "Status"):
+        for name in ("Position", "Dial_position", "State", "Status", *SETTINGS):
             self.set_change_event(name, True, False)
         self._configure_attributes()
+        self._target_shown = None
+        self._show_target()
         self.axis.position_changed.append(self._on_position)
         self.axis.state_changed.append(self._on_state)
         st = self.axis.state
@@ -140,9 +142,29 @@ class BlissAxis(Device):
 
     # -- events -----------------------------------------------------------------------
     def _on_position(self, value: float) -> None:
-        self.events.position(value, self.axis.is_moving)
+        self._show_target()
+        self.events.position(value, self.axis.is_moving, self.axis.user2dial(value))
+
+    def _show_target(self) -> None:
+        """Position's write value = the axis' last target, whoever set it (a write here, a
+        group move, a scan, a stop): clients read it, and its events carry it."""
+        target = self.axis.set_position
+        if target != self._target_shown:
+            self._target_shown = target
+            self.get_device_attr().get_w_attr_by_name("Position").set_write_value(target)
+
+    def _settings_changed(self) -> None:
+        """After any setting changed: Position's alarm range, and every setting pushed
+        (one write can change others: velocity moves acctime, offset moves limits)."""
+        self._limits_to_position()
+        ax = self.axis
+        self.events.settings({"Velocity": ax.velocity, "Acceleration": ax.acceleration, "AccTime": ax.acctime,
+                              "Offset": ax.offset, "Sign": ax.sign, "Backlash": ax.backlash,
+                              "Limits": list(ax.limits), "Low_limit": ax.low_limit, "High_limit": ax.high_limit,
+                              "Step_size": self.step_size})
 
     def _on_state(self, state) -> None:
+        self._show_target()
         dev_state = tango_state(state)
         status = status_text(self.axis.name, state)
         self.set_state(dev_state)
@@ -201,6 +223,7 @@ class BlissAxis(Device):
     @devfailed
     def Velocity(self, value: float) -> None:
         self.axis.velocity = value
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW)
     @devfailed
@@ -211,6 +234,7 @@ class BlissAxis(Device):
     @devfailed
     def Acceleration(self, value: float) -> None:
         self.axis.acceleration = value
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW, doc="velocity / acceleration")
     @devfailed
@@ -221,6 +245,7 @@ class BlissAxis(Device):
     @devfailed
     def AccTime(self, value: float) -> None:
         self.axis.acctime = value
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW)
     @devfailed
@@ -231,7 +256,7 @@ class BlissAxis(Device):
     @devfailed
     def Offset(self, value: float) -> None:
         self.axis.offset = value
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=int, access=RW, doc="user = sign * dial + offset")
     @devfailed
@@ -242,7 +267,7 @@ class BlissAxis(Device):
     @devfailed
     def Sign(self, value: int) -> None:
         self.axis.sign = value
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=float)
     @devfailed
@@ -258,6 +283,7 @@ class BlissAxis(Device):
     @devfailed
     def Backlash(self, value: float) -> None:
         self.axis.backlash = value
+        self._settings_changed()
 
     @attribute(dtype=float)
     @devfailed
@@ -275,7 +301,7 @@ class BlissAxis(Device):
         if len(value) != 2:
             raise ValueError(f"{self.axis.name}: Limits takes 2 values (low, high), got {len(value)}")
         self.axis.limits = (value[0], value[1])
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW)
     @devfailed
@@ -286,7 +312,7 @@ class BlissAxis(Device):
     @devfailed
     def Low_limit(self, value: float) -> None:
         self.axis.low_limit = value
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW)
     @devfailed
@@ -297,7 +323,7 @@ class BlissAxis(Device):
     @devfailed
     def High_limit(self, value: float) -> None:
         self.axis.high_limit = value
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=float, doc="dial position set after homing (NaN: not configured)")
     @devfailed
@@ -321,6 +347,7 @@ class BlissAxis(Device):
         if not math.isfinite(value) or value <= 0:
             raise ValueError(f"{self.axis.name}: step size must be a positive number, got {value}")
         self.step_size = value
+        self._settings_changed()
 
     # -- commands -----------------------------------------------------------------------------
     @command
@@ -362,14 +389,14 @@ class BlissAxis(Device):
     def SetPosition(self, value: float) -> None:
         check_unlocked([self.axis])
         self.axis.position_to(value)
-        self._limits_to_position()
+        self._settings_changed()
 
     @command(dtype_in=float, doc_in="new dial position (the user position is kept)")
     @devfailed
     def SetDial(self, value: float) -> None:
         check_unlocked([self.axis])
         self.axis.dial_to(value)
-        self._limits_to_position()
+        self._settings_changed()
 
     @command
     @devfailed
@@ -392,7 +419,7 @@ class BlissAxis(Device):
     def ApplyConfig(self) -> None:
         """Back to the YAML values (persisted settings forgotten)."""
         self.axis.apply_config()
-        self._limits_to_position()
+        self._settings_changed()
 
     @command
     @devfailed
