@@ -126,6 +126,10 @@ def beamline(tmp_path_factory):
     bl = Beamline(workdir)
     try:
         cfg = copy_demo(workdir / "cfg")
+        # simulated hardware runs on the control host's loopback (a real IcePAP is on the
+        # network): its axes get an AxisManager instance of their own there
+        icepap = cfg / "instruments/icepap.yml"
+        icepap.write_text(icepap.read_text().replace("server: demo", "server: instruments"))
         write(cfg, "tango/globals.yml", HOSTS + access_yaml([bl.net[n].address for n in "abcd"]))
         write(cfg, "tango/Starter.yml", starter_yaml(workdir / "starter-logs"))
         (workdir / "starter-logs").mkdir()

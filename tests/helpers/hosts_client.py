@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 
 import tango
@@ -33,13 +34,23 @@ def ascan(args: list[str]) -> dict:
     dev = tango.DeviceProxy(SCAN_DEVICE)
     dev.set_timeout_millis(60000)
     progress: list = []
-    eid = dev.subscribe_event("Progress", tango.EventType.CHANGE_EVENT,
-                              lambda ev: None if ev.err else progress.append(ev.attr_value.value))
+    arrived = threading.Condition()
+
+    def on_progress(ev) -> None:
+        if not ev.err:
+            with arrived:
+                progress.append(ev.attr_value.value)
+                arrived.notify_all()
+
+    eid = dev.subscribe_event("Progress", tango.EventType.CHANGE_EVENT, on_progress)
     t0 = time.monotonic()
     try:
         number = dev.ascan(args)
         done = dev.WaitScan(120)
         elapsed = time.monotonic() - t0
+        final = dev.Progress
+        with arrived:  # the last change event may come just after WaitScan's answer
+            arrived.wait_for(lambda: progress and progress[-1] == final, timeout=30)
     except tango.DevFailed as exc:
         return {**_error(exc), "seconds": time.monotonic() - t0}
     finally:
