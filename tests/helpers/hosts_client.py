@@ -9,7 +9,8 @@ TANGO_HOST set, prints one JSON line. Actions:
 * write ATTR VALUE — {ok} or {error: {reason, desc}}
 * command DEVICE COMMAND [ARG | --json LIST] — {value} or {error}
 * saving BASE_PATH — the session's SCAN_SAVING base_path
-* ping DEVICE — {ok, ms}
+* ping DEVICE — {ok, us}
+* latency ATTR N — N reads of ATTR: {median_us, mean_us, n}
 """
 
 from __future__ import annotations
@@ -88,6 +89,16 @@ def main(argv: list[str]) -> int:
         elif action == "saving":
             tango.DeviceProxy(SCAN_DEVICE).write_attribute("SCAN_SAVING", json.dumps({"base_path": args[0]}))
             out = {"ok": True}
+        elif action == "latency":  # N reads of one attribute: median and mean in microseconds
+            proxy, n = tango.AttributeProxy(args[0]), int(args[1])
+            proxy.read()
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                proxy.read()
+                times.append((time.perf_counter() - t0) * 1e6)
+            times.sort()
+            out = {"median_us": times[n // 2], "mean_us": sum(times) / n, "n": n}
         elif action == "ping":
             out = {"ok": True, "us": tango.DeviceProxy(args[0]).ping()}
         else:
