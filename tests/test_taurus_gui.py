@@ -188,6 +188,8 @@ def test_a_mesh_scan_is_shown_as_an_image(gui, stack):
 
 def test_stop_in_the_scan_panel_stops_the_scan(gui, stack):
     scan = dev(stack, "demo/scan/demo")
+    # the cursor stays in m1's "move to" field, where a value was typed and applied
+    gui.exec("panel('Motors').axis_row('m1').writeWidget().setFocus()")
     follower = RecordFollower(scan)
     try:
         n = scan.ascan(["m1", "0", "10", "400", "0.05", "diode2"])
@@ -201,6 +203,7 @@ def test_stop_in_the_scan_panel_stops_the_scan(gui, stack):
     assert 2 <= record.npoints < 401
     gui.eval("1", until=f"panel('Scan').view.number == {n} and panel('Scan').view.end_reason == 'USER_STOP'")
     # the scan moved m1 by group moves: its "move to" field shows where the scan left it
+    # (focus alone is no edit: nothing typed there is waiting for Enter)
     m1 = dev(stack, "demo/axis/m1")
     wait_state(m1, (tango.DevState.ON,))
     left_at = m1.get_attribute_config("Position").format % m1.Position
