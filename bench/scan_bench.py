@@ -28,25 +28,12 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _blisstango(*args: str) -> None:
-    subprocess.run([str(BIN / "blisstango"), *args], check=True, capture_output=True, timeout=180)
+from demo_stack import demo_stack  # noqa: E402
 
 
 def _timing(redis_client, key: str) -> dict:
@@ -151,16 +138,8 @@ def main() -> int:
     parser.add_argument("--timescan-points", type=int, default=5000)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="scan_bench_"))
-    config = workdir / "config"
-    shutil.copytree(REPO / "examples" / "demo_beamline", config)
-    port = _free_port()
-    run_dir = workdir / "run"
-    os.environ["TANGO_HOST"] = f"127.0.0.1:{port}"
-    _blisstango("up", str(config), "--detach", "--port", str(port), "--run-dir", str(run_dir))
-    try:
+    with demo_stack(workdir) as config:
         tango_fig = through_tango(workdir, args.n, args.timescan_points)
-    finally:
-        _blisstango("down", "--run-dir", str(run_dir))
     local = in_process(workdir, config, args.n)
     result = {"load_average": os.getloadavg(), "cpus": os.cpu_count(), "through_tango": tango_fig,
               "in_process": local,

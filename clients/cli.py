@@ -55,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="load a configuration tree and list its objects and sessions")
     config.add_argument("config_dir", type=Path)
 
+    sim = sub.add_parser("simulate", help="serve an instrument's simulator (its makers', through "
+                                          "sinstruments) for a controller with a `simulator:` block")
+    sim.add_argument("config_dir", type=Path)
+    sim.add_argument("name", help="the controller to simulate")
+    sim.add_argument("--url", help="where to serve it: host:port, or a pseudo-terminal path for a "
+                                   "serial line (default: the block's url)")
+    sim.add_argument("--announce", action="store_true",
+                     help="store the address in the controller's Beacon settings (simulator_url), "
+                          "where its link looks for it (`blisstango up` runs it so)")
     gui = sub.add_parser("gui", help="the Taurus GUI of a session: synoptic, motors, scans, detectors, loops, valves")
     gui.add_argument("-s", "--session", help="session name (from Beacon, via TANGO_HOST)")
     gui.add_argument("--synoptic", help="a JDraw (.jdw) drawing to show instead of the session's own")
@@ -131,6 +140,19 @@ def main(argv: list[str] | None = None) -> int:
         from blisstango.clients.itango_profile.shell import run_shell
 
         return run_shell(args.session, args.ipython_args)
+    if args.command == "simulate":
+        import logging
+
+        from blisstango.core.comm import simulators
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        try:
+            simulators.serve(str(args.config_dir), args.name, args.url, announce_it=args.announce,
+                             ready=lambda url: print(f"serving {args.name} at {url}", flush=True))
+        except (ValueError, OSError) as exc:
+            print(f"blisstango simulate: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "demo":
         from blisstango.clients.demo import run_demo
 

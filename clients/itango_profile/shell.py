@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import gevent
 import tango
 
 from blisstango.core.motion.errors import MotionError
@@ -20,6 +21,7 @@ from blisstango.core.motion.errors import MotionError
 from .motion import command, motion_commands
 from .objects import Session, ShellError, error_line, shell_session
 from .plot import log_file, open_plot
+from .procedures import procedure_commands, prompt_status
 from .scans import scan_commands
 from .typing_helper import make_transformer
 
@@ -45,6 +47,8 @@ def session_namespace(session: Session) -> dict[str, Any]:
     ns: dict[str, Any] = dict(session.namespace)
     ns.update(motion_commands(session))
     ns.update(scan_commands(session))
+    ns.update(procedure_commands(session))
+    ns["sleep"] = gevent.sleep     # as in the ScanServer's namespace: procedures call sleep()
     ns["plot"] = plot_command(session)
     ns["SESSION"] = session
     return ns
@@ -75,8 +79,9 @@ def setup_shell(ip, session_name: str) -> Session:
     ip.input_transformers_post.append(make_transformer(ip.user_ns))
     ip.set_custom_exc(ONE_LINE_ERRORS, _one_line)
     _set_prompt(ip, session_name)
-    if session.setup_text.strip():
-        ip.run_cell(session.setup_text, store_history=False, silent=False)
+    for text in (session.setup_text, session.scripts_text):
+        if text.strip():
+            ip.run_cell(text, store_history=False, silent=False)
     if session.scan_server is None:
         print(f"(no ScanServer reachable for session {session_name}: motion only; scans will say so)")
     return session
@@ -90,7 +95,11 @@ def _set_prompt(ip, session_name: str) -> None:
 
     class SessionPrompts(Prompts):
         def in_prompt_tokens(self):
-            return [(Token.Prompt, f"{session_name.upper()} ["),
+            procedures = self.shell.user_ns.get("_procedures") or {}
+            running = prompt_status(procedures.get("client"))   # a procedure run on the server
+            return [(Token.Prompt, f"{session_name.upper()} "),
+                    *([(Token.Prompt, f"[{running}] ")] if running else []),
+                    (Token.Prompt, "["),
                     (Token.PromptNum, str(self.shell.execution_count)),
                     (Token.Prompt, "]: ")]
 

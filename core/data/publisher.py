@@ -19,6 +19,7 @@ import gevent.lock
 import numpy as np
 import redis
 
+from ..comm.backoff import Backoff, retry
 from . import encoding, layout
 
 log = logging.getLogger(__name__)
@@ -287,16 +288,7 @@ class ScanPublisher:
 
     def _robust(self, fn, timeout: float = 30.0):
         """Retry fn across a Redis restart or a dropped connection, up to timeout."""
-        deadline = time.monotonic() + timeout
-        delay = 0.05
-        while True:
-            try:
-                return fn()
-            except (redis.ConnectionError, redis.TimeoutError):
-                if time.monotonic() > deadline:
-                    raise
-                gevent.sleep(delay)
-                delay = min(delay * 2, 1.0)
+        return retry(fn, (redis.ConnectionError, redis.TimeoutError), timeout, Backoff(first=0.05, longest=1.0))
 
     def _budget(self) -> int:
         """The memory budget: given, else 80 % of the server's maxmemory (so whole old scans

@@ -441,13 +441,18 @@ class Axis(AxisSettings):
             st = self.controller.state(self)
         if self._stop_requested:
             return st
-        if "LIMPOS" in st:
-            raise LimitError(f"{self.name}: stopped by the positive hardware limit at {self.position}")
-        if "LIMNEG" in st:
-            raise LimitError(f"{self.name}: stopped by the negative hardware limit at {self.position}")
+        if ("LIMPOS" in st or "LIMNEG" in st) and not self._reached(motion):
+            side = "positive" if "LIMPOS" in st else "negative"
+            raise LimitError(f"{self.name}: stopped by the {side} hardware limit at {self.position}")
         if "FAULT" in st:
             raise MotionError(f"{self.name}: controller reports FAULT at {self.position}")
         return st
+
+    def _reached(self, motion: Motion) -> bool:
+        """A move that got where it was sent (within a step) was not stopped by a limit
+        switch it is standing on (it moved off one, or its target is on one)."""
+        return motion.kind == "move" and \
+            abs(self.dial - motion.target_dial) * abs(self.steps_per_unit) < 1
 
     def _finish(self, motion: Motion, final: AxisState | None = None) -> None:
         pos: float | None = None
@@ -466,13 +471,14 @@ class Axis(AxisSettings):
         self._moving = False
         self._jogging = False
         self.expected_end = None
-        self._notify_position(pos)
+        if pos is not None:  # else the hardware cannot be read: the state below says why
+            self._notify_position(pos)
         st = final
         if st is None:
             try:
                 st = self.controller.state(self)
-            except Exception:
-                st = AxisState("FAULT")
+            except Exception as exc:
+                st = AxisState("FAULT", custom={"FAULT": f"Error from controller: {exc}"})
         self._notify_state(st)
         self._done.set()
 

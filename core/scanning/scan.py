@@ -161,9 +161,9 @@ class Scan:
         """Stop everything now (motion included); blocks until the nodes are stopped."""
         if self._task is None or self._task.ready():
             return
-        if self.state in (ScanState.STOPPING, ScanState.DONE):
-            self._task.join()  # already stopping every node: let it finish
-            return
+        if self._aborting or self.state in (ScanState.STOPPING, ScanState.DONE):
+            self._task.join()  # already aborting or stopping every node: a second kill would
+            return             # interrupt that stopping
         self._aborting = True
         self._task.kill(ScanAborted(f"scan {self.name} aborted"), block=True)
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import math
 import time
 
-import tango
 from tango import AttrQuality, AttrWriteType, DevState, GreenMode
 from tango.server import Device, attribute, command, device_property
 
-from blisstango.core.motion import write_behind
+from blisstango.core.config.root import process_object
+from blisstango.core.motion import Axis, write_behind
 
-from ..errors import devfailed
+from ..config_object import object_name, uses_database
+from ..errors import devfailed, init_failed
 from ..request_thread import no_hardware_read, request_hook
-from . import objects
 from .events import SETTINGS, EventPusher, status_text, tango_state
 from .locking import check_unlocked
 
@@ -42,14 +42,7 @@ class BlissAxis(Device):
 
     # -- life cycle ----------------------------------------------------------------
     def _object_name(self) -> str:
-        if self.ObjectName:
-            return self.ObjectName
-        if self._use_db():
-            try:
-                return tango.Database().get_alias_from_device(self.get_name())
-            except tango.DevFailed:
-                pass
-        return self.get_name().rsplit("/", 1)[-1]
+        return object_name(self, self.ObjectName)
 
     def init_device(self) -> None:
         super().init_device()
@@ -58,12 +51,10 @@ class BlissAxis(Device):
         try:
             self._init_axis()
         except Exception as exc:  # the device stays up and says why it cannot work
-            self.init_error = f"{self._object_name()}: cannot build the axis: {exc}"
-            self.set_state(DevState.FAULT)
-            self.set_status(self.init_error)
+            init_failed(self, f"{self._object_name()}: cannot build the axis: {exc}", exc)
 
     def _init_axis(self) -> None:
-        self.axis = objects.get_axis(self._object_name())
+        self.axis = process_object(self._object_name(), Axis, "motion axis")
         self.step_size = float(self.axis.config.get("step_size", 1.0))
         self.events = EventPusher(self, max(0.005, float(self.EventPeriod)))
         for name in ("Position", "Dial_position", "State", "Status", *SETTINGS):
@@ -95,7 +86,7 @@ class BlissAxis(Device):
         derives them from the YAML (descriptor.attribute_properties). Without one
         (test context, -nodb) the device sets them itself.
         """
-        if self._use_db():
+        if uses_database():
             return
         fmt, unit = _format(self.axis.steps_per_unit), self.axis.unit
         for name in ("Position", "Dial_position", "Measured_Position", "Offset", "Backlash",
@@ -123,17 +114,10 @@ class BlissAxis(Device):
         if changed:
             a.set_properties(props)
 
-    @staticmethod
-    def _use_db() -> bool:
-        try:
-            return bool(tango.Util._UseDb) and not bool(tango.Util._FileDb)
-        except Exception:
-            return True
-
     def _limits_to_position(self) -> None:
         """Show the software limits as Position's alarm range (Taurus colours outside);
         with a database the range stays the configured one (no database writes)."""
-        if self._use_db():
+        if uses_database():
             return
         low, high = self.axis.limits
         self._set_props("Position",

@@ -18,15 +18,16 @@ import tango
 from tango import AttrWriteType, DevState, GreenMode
 from tango.server import Device, attribute, command, device_property
 
+from blisstango.core.config.root import process_object
 from blisstango.core.mca import McaController, TriggerMode
 from blisstango.core.mca.counters import INT_STATS, STAT_UNITS
 from blisstango.core.mca.device_names import STAT_ATTRS
 from blisstango.core.mca.rois import rois_from_json
 from blisstango.core.mca.wire import encode
 
-from ..errors import devfailed
+from ..config_object import object_name
+from ..errors import devfailed, init_failed
 from ..request_thread import no_hardware_read, request_hook
-from . import objects
 from .events import EventPusher
 
 RW = AttrWriteType.READ_WRITE
@@ -54,12 +55,7 @@ class Mca(Device):
 
     # ---- life cycle -------------------------------------------------------------------
     def _object_name(self) -> str:
-        if self.ObjectName:
-            return self.ObjectName
-        try:
-            return tango.Database().get_alias_from_device(self.get_name())
-        except tango.DevFailed:
-            return self.get_name().rsplit("/", 1)[-1]
+        return object_name(self, self.ObjectName)
 
     def init_device(self) -> None:
         super().init_device()
@@ -67,11 +63,9 @@ class Mca(Device):
         self.init_error = ""
         self._was_acquiring = False
         try:
-            self.mca = objects.get_mca(self._object_name())
+            self.mca = process_object(self._object_name(), McaController, "MCA (plugin mca)")
         except Exception as exc:  # noqa: BLE001 - the device stays up and says why
-            self.init_error = f"{self._object_name()}: cannot build the MCA: {exc}"
-            self.set_state(DevState.FAULT)
-            self.set_status(self.init_error)
+            init_failed(self, f"{self._object_name()}: cannot build the MCA: {exc}", exc)
             return
         for e in self.mca.elements:
             self.add_attribute(attribute(name=f"spectrum_det{e}", dtype=(np.uint32,), max_dim_x=MAX_BINS,
