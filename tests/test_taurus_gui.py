@@ -28,7 +28,7 @@ from blisstango.clients.scan_events import RecordFollower
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-AXES = ["m0", "m1", "sl_down", "sl_up", "sl_vgap", "sl_voffset", "sx", "sy"]
+AXES = ["m0", "m1", "sl_down", "sl_up", "sl_vgap", "sl_voffset", "sx", "sy", "th", "tth"]
 MOVING_COLOUR = "#80a0ff"   # Taurus's colour of State MOVING
 ON_COLOUR = "#00ff00"
 TANGOTEST = "/usr/lib/tango/TangoTest"
@@ -88,6 +88,8 @@ def test_every_panel_of_the_session_is_shown(gui):
     assert {"Synoptic", "Motors", "Scan", "MCA", "Wago"} <= set(panels)
     for name in panels:
         assert gui.eval(f"gui.getPanel({name!r}).widget() is not None")
+    # every axis of the session (IcePAP's th and tth, the slits' calc axes too), each once
+    assert sorted(gui.eval("panel('Motors').shown_devices()")) == sorted(f"demo/axis/{a}" for a in AXES)
     assert gui.eval("panel('Scan').getModel()") == "demo/scan/demo"
     assert gui.eval("panel('MCA').getModel()") == ["demo/mca/mca1"]
     assert set(gui.eval("panel('Wago').getModel()")) == {"demo/wago/wago1", "demo/valve/valve1",
