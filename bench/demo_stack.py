@@ -3,6 +3,7 @@
 plain DeviceProxy names reach it), brought down at the end whatever happened.
 
     with demo_stack(workdir) as config: ...
+    with demo_stack(workdir, edit=fn, port=20000, name="slow") as config: ...
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,12 +32,18 @@ def blisstango(*args: str) -> None:
 
 
 @contextmanager
-def demo_stack(workdir: Path) -> Iterator[Path]:
-    """Yields the configuration folder (workdir/config) of the running stack."""
-    config = workdir / "config"
+def demo_stack(workdir: Path, edit: Callable[[Path], None] | None = None, port: int = 0,
+               name: str = "") -> Iterator[Path]:
+    """Yields the configuration folder (workdir/config[_name]) of the running stack.
+    edit(config): changes the copy before the stack starts; port: the TANGO_HOST port
+    (0: a free one); name: a second stack in the same workdir, one after the other."""
+    suffix = f"_{name}" if name else ""
+    config = workdir / f"config{suffix}"
     shutil.copytree(REPO / "examples" / "demo_beamline", config)
-    run_dir = workdir / "run"
-    os.environ["TANGO_HOST"] = f"127.0.0.1:{free_port()}"
+    if edit is not None:
+        edit(config)
+    run_dir = workdir / f"run{suffix}"
+    os.environ["TANGO_HOST"] = f"127.0.0.1:{port or free_port()}"
     port = os.environ["TANGO_HOST"].rsplit(":", 1)[1]
     blisstango("up", str(config), "--detach", "--port", port, "--run-dir", str(run_dir))
     try:
