@@ -54,14 +54,81 @@ def _parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="load a configuration tree and list its objects and sessions")
     config.add_argument("config_dir", type=Path)
+
+    sim = sub.add_parser("simulate", help="serve an instrument's simulator (its makers', through "
+                                          "sinstruments) for a controller with a `simulator:` block")
+    sim.add_argument("config_dir", type=Path)
+    sim.add_argument("name", help="the controller to simulate")
+    sim.add_argument("--url", help="where to serve it: host:port, or a pseudo-terminal path for a "
+                                   "serial line (default: the block's url)")
+    sim.add_argument("--announce", action="store_true",
+                     help="store the address in the controller's Beacon settings (simulator_url), "
+                          "where its link looks for it (`blisstango up` runs it so)")
+    gui = sub.add_parser("gui", help="the Taurus GUI of a session: synoptic, motors, scans, detectors, loops, valves")
+    gui.add_argument("-s", "--session", help="session name (from Beacon, via TANGO_HOST)")
+    gui.add_argument("--synoptic", help="a JDraw (.jdw) drawing to show instead of the session's own")
+    gui.add_argument("--poll-period", type=float, metavar="S",
+                     help="seconds between reads of attributes whose device pushes no events (default 3)")
+    gui.add_argument("--conf-path", action="store_true",
+                     help="print the path of the configuration `taurus gui` accepts, and exit")
+    plot = sub.add_parser("plot", help="the live plot of a session's scans, in a window of its own")
+    plot.add_argument("-s", "--session", required=True, help="session name (from Beacon, via TANGO_HOST)")
+    syn = sub.add_parser("synoptic", help="draw a first synoptic (.jdw) of a session, to edit in JDraw")
+    syn.add_argument("-s", "--session", required=True, help="session name (from Beacon, via TANGO_HOST)")
+    syn.add_argument("-o", "--output", type=Path, help="file to write (default: print it)")
     return parser
 
 
+def _qt_command(args) -> int:
+    """The Qt clients (no gevent: Qt and Taurus use real threads); a session Beacon does
+    not know, or no Beacon at TANGO_HOST, is said in one line."""
+    import os
+
+    import tango
+
+    from blisstango.core.config.errors import ConfigError
+
+    try:
+        return _run_qt_command(args)
+    except (ConfigError, tango.DevFailed, RuntimeError) as exc:
+        text = exc.args[0].desc.strip() if isinstance(exc, tango.DevFailed) else str(exc)
+        print(f"blisstango {args.command} (TANGO_HOST={os.environ.get('TANGO_HOST', 'unset')}): {text}",
+              file=sys.stderr)
+        return 1
+
+
+def _run_qt_command(args) -> int:
+    if args.command == "synoptic":
+        from blisstango.taurus_gui.session_view import session_view
+        from blisstango.taurus_gui.synoptic_gen import synoptic_text
+
+        text = synoptic_text(session_view(args.session))
+        if args.output is None:
+            print(text, end="")
+        else:
+            args.output.write_text(text)
+            print(f"wrote {args.output}")
+        return 0
+    from blisstango.taurus_gui import app
+
+    if args.command == "plot":
+        return app.run_plot(args.session)
+    if args.conf_path:
+        print(app.CONF_PATH)
+        return 0
+    if not args.session:
+        print("blisstango gui: give the session (-s NAME)", file=sys.stderr)
+        return 2
+    return app.run_gui(args.session, args.synoptic, args.poll_period)
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command in ("gui", "plot", "synoptic"):
+        return _qt_command(args)
     from blisstango.core import green
 
     green.patch()
-    args = _parser().parse_args(argv)
     from blisstango.clients.launcher import control
     from blisstango.clients.launcher.rundir import RunDir, default_run_dir
 
@@ -73,6 +140,19 @@ def main(argv: list[str] | None = None) -> int:
         from blisstango.clients.itango_profile.shell import run_shell
 
         return run_shell(args.session, args.ipython_args)
+    if args.command == "simulate":
+        import logging
+
+        from blisstango.core.comm import simulators
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        try:
+            simulators.serve(str(args.config_dir), args.name, args.url, announce_it=args.announce,
+                             ready=lambda url: print(f"serving {args.name} at {url}", flush=True))
+        except (ValueError, OSError) as exc:
+            print(f"blisstango simulate: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "demo":
         from blisstango.clients.demo import run_demo
 

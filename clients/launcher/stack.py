@@ -2,7 +2,8 @@
 
 Order: the embedded Redis servers (unless URLs are given), BeaconDB (the Tango
 database and Beacon device, on the TANGO_HOST port), the simulated hardware the tree
-asks for (``core.config.servers.implied_simulators``: a Wago's coupler emulator), then
+asks for (``core.config.servers.implied_simulators``: a Wago's coupler emulator, the
+makers' simulator of an instrument with a `simulator:` block, started side by side), then
 every device server instance that ``implied_servers`` finds in the tree, level by level
 (the YAML's `hosts` block). Stopping goes in reverse order.
 
@@ -70,6 +71,22 @@ def _wait_tcp(host: str, port: int, timeout: float) -> None:
             return
         gevent.sleep(0.1)
     raise TimeoutError(f"nothing answers on {host}:{port} after {timeout:.0f} s")
+
+
+def _wait_path(path: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} not created after {timeout:.0f} s")
+        gevent.sleep(0.05)
+
+
+def _wait_simulator(host: str, sim, timeout: float) -> None:
+    """Ready when its TCP port answers, or the file it makes (a pseudo-terminal) exists."""
+    if sim.port:
+        _wait_tcp(host, sim.port, timeout)
+    if sim.path:
+        _wait_path(sim.path, timeout)
 
 
 def _wait_dserver(server: str, instance: str, timeout: float) -> None:
@@ -166,9 +183,10 @@ class Stack:
             if self.web:  # BeaconDB writes the editor's URL before it opens TANGO_HOST
                 url_file = beacon_dir / "web-url"
                 self.web_url = url_file.read_text().strip() if url_file.exists() else None
-            for sim in implied_simulators(self.tree):
-                self._add(sim.name, [executable(sim.argv[0]), *sim.argv[1:]],
-                          ready=lambda p=sim.port: _wait_tcp(self.host, p, 60)).start()
+            sims = [self._add(sim.name, [executable(sim.argv[0]), *sim.argv[1:]],  # simulated hardware:
+                              ready=lambda s=sim: _wait_simulator("127.0.0.1", s, 60))  # this host's loopback
+                    for sim in implied_simulators(self.tree)]
+            gevent.joinall([gevent.spawn(p.start) for p in sims], raise_error=True)  # side by side
             self._start_servers(tree_host_servers(self.tree, self.host_name))
         except BaseException:
             self.stop()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 import gevent.event
 
-from .axis_settings import SETTING_KEYS, AxisSettings  # noqa: F401 - re-exported
+from .axis_settings import DEFAULT_TOLERANCE, SETTING_KEYS, AxisSettings  # noqa: F401 - re-exported
 from .errors import EncoderDiscrepancyError, LimitError, MotionError
 from .monitor import Watcher, predict_end
 from .motion import HookRun, Motion, run_pre_hooks, start_motions  # noqa: F401 - re-exported
@@ -40,7 +40,7 @@ class Axis(AxisSettings):
         self.steps_per_unit = float(self.config.get("steps_per_unit", 1.0))
         if self.steps_per_unit == 0 or not math.isfinite(self.steps_per_unit):
             raise MotionError(f"{name}: steps_per_unit must be finite and non-zero, got {self.steps_per_unit}")
-        self.tolerance = float(self.config.get("tolerance", 1e-4))
+        self.tolerance = float(self.config.get("tolerance", DEFAULT_TOLERANCE))
         hp = self.config.get("home_position")
         self.home_position: float | None = None if hp is None else float(hp)
         self.polling_time = float(self.config.get("polling_time", 0.02))
@@ -441,13 +441,18 @@ class Axis(AxisSettings):
             st = self.controller.state(self)
         if self._stop_requested:
             return st
-        if "LIMPOS" in st:
-            raise LimitError(f"{self.name}: stopped by the positive hardware limit at {self.position}")
-        if "LIMNEG" in st:
-            raise LimitError(f"{self.name}: stopped by the negative hardware limit at {self.position}")
+        if ("LIMPOS" in st or "LIMNEG" in st) and not self._reached(motion):
+            side = "positive" if "LIMPOS" in st else "negative"
+            raise LimitError(f"{self.name}: stopped by the {side} hardware limit at {self.position}")
         if "FAULT" in st:
             raise MotionError(f"{self.name}: controller reports FAULT at {self.position}")
         return st
+
+    def _reached(self, motion: Motion) -> bool:
+        """A move that got where it was sent (within a step) was not stopped by a limit
+        switch it is standing on (it moved off one, or its target is on one)."""
+        return motion.kind == "move" and \
+            abs(self.dial - motion.target_dial) * abs(self.steps_per_unit) < 1
 
     def _finish(self, motion: Motion, final: AxisState | None = None) -> None:
         pos: float | None = None
@@ -466,13 +471,14 @@ class Axis(AxisSettings):
         self._moving = False
         self._jogging = False
         self.expected_end = None
-        self._notify_position(pos)
+        if pos is not None:  # else the hardware cannot be read: the state below says why
+            self._notify_position(pos)
         st = final
         if st is None:
             try:
                 st = self.controller.state(self)
-            except Exception:
-                st = AxisState("FAULT")
+            except Exception as exc:
+                st = AxisState("FAULT", custom={"FAULT": f"Error from controller: {exc}"})
         self._notify_state(st)
         self._done.set()
 

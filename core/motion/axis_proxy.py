@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import gevent
 import tango
+
+from blisstango.core.comm.reach import unreachable_suffix
 
 from .errors import LimitError, MotionError
 
@@ -70,6 +73,9 @@ class AxisProxy:
         self._tolerance: float | None = None
         self._unit: str | None = None
         self._event_id: int | None = None
+        #: fn(axis) called as each move starts, in the greenlet that asked for it (a
+        #: procedure runner records which axes a procedure moved, to stop them on abort)
+        self.move_listeners: list[Callable[[AxisProxy], None]] = []
         if events:
             try:
                 self._event_id = self._proxy.subscribe_event("Position", tango.EventType.CHANGE_EVENT,
@@ -115,7 +121,8 @@ class AxisProxy:
                 raise LimitError(desc) from None
             if desc.startswith(f"{self.name}:"):
                 raise MotionError(desc) from None
-            raise MotionError(f"{self.name}: {what} on {self.device_name} failed: {desc}") from None
+            raise MotionError(f"{self.name}: {what} on {self.device_name} failed: {desc}"
+                              + unreachable_suffix(exc, self.device_name)) from None
 
     @property
     def owner(self) -> str | None:
@@ -238,12 +245,17 @@ class AxisProxy:
         self._move_started = time.time()
 
     # ------------------------------------------------------------------ motion
+    def _tell_move_listeners(self) -> None:
+        for listener in self.move_listeners:
+            listener(self)
+
     def move(self, target: float, wait: bool = True, relative: bool = False) -> None:
         if relative:
             target = self.position + target
         if self._manager is not None:  # one request, with the lock owner if any
             group_move([(self, float(target))], self._owner, wait=wait)
             return
+        self._tell_move_listeners()
         self._forget_position()
         self._target = float(target)
         self._call("write Position", self._proxy.write_attribute, "Position", float(target))
@@ -320,6 +332,7 @@ def group_move(targets: list[tuple[AxisProxy, float]], owner: str | None, wait: 
     green mode (the hub runs on), waits for the end. Not waiting: one GroupMove."""
     first = targets[0][0]
     for ax, target in targets:
+        ax._tell_move_listeners()
         ax._forget_position()
         ax._target = float(target)
     names = [ax.name for ax, _ in targets]

@@ -172,8 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"BeaconDB ready on {host}:{port} (run dir {run_dir})", file=sys.stderr, flush=True)
 
     try:
-        # The C++ loop owns the main thread: give its gevent hub (the Redis supervisor's
-        # watcher greenlet) a turn on every loop iteration.
+        # The C++ loop owns the main thread: give its gevent hub (the web editor's server,
+        # the configuration's greenlets) a turn on every loop iteration.
         run(classes, args=[SERVER_EXEC, opts.instance], util=util, post_init_callback=post_init,
             event_loop=lambda: gevent.sleep(0.05), raises=True)
     finally:

@@ -25,12 +25,13 @@ from tango import AttrWriteType, DevState, GreenMode
 from tango.server import Device, command, device_property
 
 from blisstango.core.comm.modbus import ModbusLinkError, split_url
+from blisstango.core.config.root import process_object
 from blisstango.core.wago import WagoController, WagoModuleMismatch, WagoValueError
 from blisstango.core.wago.errors import WagoError
 
-from ..errors import as_devfailed, devfailed, fail
+from ..config_object import object_name
+from ..errors import as_devfailed, devfailed, fail, init_failed
 from ..request_thread import request_hook
-from . import objects
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +57,7 @@ class Wago(Device):
 
     # ---- life cycle ---------------------------------------------------------------------
     def _object_name(self) -> str:
-        name = self.ObjectName or self.beacon_name
-        if name:
-            return name
-        try:
-            return tango.Database().get_alias_from_device(self.get_name())
-        except tango.DevFailed:
-            return self.get_name().rsplit("/", 1)[-1]
+        return object_name(self, self.ObjectName, self.beacon_name)
 
     def init_device(self) -> None:
         super().init_device()
@@ -74,12 +69,11 @@ class Wago(Device):
         self._off = False
         self._last: dict[str, object] = {}
         try:
-            self.wago = objects.get(self._object_name(), WagoController)
+            self.wago = process_object(self._object_name(), WagoController, "WagoController (plugin wago)")
             self._apply_properties()
             self._make_attributes()
         except Exception as exc:  # the device stays up and says why it cannot work
-            self.init_error = f"{self._object_name()}: cannot build the Wago: {exc}"
-            self._set(DevState.FAULT, self.init_error)
+            init_failed(self, f"{self._object_name()}: cannot build the Wago: {exc}", exc)
             return
         for name in ("State", "Status"):
             self.set_change_event(name, True, False)
