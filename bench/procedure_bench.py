@@ -14,7 +14,11 @@ $SARDANA_VENV). One plain PyTango client measures both the same way:
   has ended (RUNNING then ON), for an empty procedure / macro; also how long the
   command itself takes to return;
 - Output latency: the procedure prints time.time() (Sardana: self.output), the client
-  subtracts it from the time its Output change event arrives (one host, one clock).
+  subtracts it from the time its Output change event arrives (one host, one clock);
+- abort: a run busy in a loop of 50 ms sleeps (it printed "busy"), from AbortProcedure
+  (AbortMacro) until the State event says it has ended; also how long the command takes
+  to return. Ours alone (Sardana has no scan without a Pool): abort of a procedure in the
+  middle of a loopscan (its table has rows), until State ON.
 
 The two take turns run by run (which goes first alternates), so both see the same load.
 Ours also by command alone: RunProcedure then WaitProcedure (a client without events).
@@ -49,6 +53,16 @@ def empty():
 
 def stamp():
     print(repr(_time.time()))
+
+
+def busy():
+    print("busy")
+    for _ in range(1200):
+        sleep(0.05)
+
+
+def busy_scan():
+    loopscan(100000, 0.01, flat)
 '''
 MACROS = '''
 import time
@@ -64,6 +78,14 @@ def empty_macro(self):
 @macro()
 def stamp_macro(self):
     self.output(repr(time.time()))
+
+
+@macro()
+def busy_macro(self):
+    self.output("busy")
+    for _ in range(1200):
+        time.sleep(0.05)
+        self.checkPoint()
 '''
 
 
@@ -84,7 +106,15 @@ def _tree(root: Path) -> Path:
         - name: bench
           plugin: session
           setup-file: ./bench_setup.py
-          config-objects: []
+          config-objects: [flat]
+        """))
+    (root / "counters").mkdir()
+    (root / "counters" / "flat.yml").write_text(textwrap.dedent("""\
+        - name: flat
+          plugin: counters
+          class: SimulationCounter
+          curve: flat
+          background: 100.0
         """))
     (root / "sessions" / "bench_setup.py").write_text(SETUP)
     return root
@@ -173,6 +203,16 @@ class Watch:
                     raise TimeoutError(f"{self.dev.name()}: no stamp in Output events within {timeout} s")
                 self.cond.wait(left)
 
+    def wait_line(self, mark: int, predicate, timeout: float = 60.0) -> None:
+        """Until an Output event past `mark` has a line for which predicate(line) is true."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not any(predicate(line) for _, lines in self.outputs[mark:] for line in lines):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{self.dev.name()}: no such Output line within {timeout} s")
+                self.cond.wait(left)
+
     def close(self) -> None:
         for i in self.ids:
             self.dev.unsubscribe_event(i)
@@ -181,12 +221,14 @@ class Watch:
 class System:
     """One side of the comparison: its device, how it starts a run, its two procedures."""
 
-    def __init__(self, name: str, dev, run, empty: str, stamp: str) -> None:
-        self.name, self.dev, self.run, self.empty, self.stamp = name, dev, run, empty, stamp
+    def __init__(self, name: str, dev, run, abort, empty: str, stamp: str, busy: str) -> None:
+        self.name, self.dev, self.run, self.abort = name, dev, run, abort
+        self.empty, self.stamp, self.busy = empty, stamp, busy
         self.watch = Watch(dev)
         self.calls: list[float] = []
         self.trips: list[float] = []
         self.latencies: list[float] = []
+        self.aborts: dict[str, list[float]] = {}
 
     def round_trip(self, record: bool = True) -> None:
         mark = len(self.watch.states)
@@ -204,9 +246,23 @@ class System:
         self.latencies.append(self.watch.wait_stamp(smark) * 1000)
         self.watch.wait_end(mark)
 
+    def abort_latency(self, procedure: str, running, key: str = "abort") -> None:
+        """Start `procedure`, wait until an Output line satisfies running(line), abort it:
+        how long the command takes to return and until the State event says it ended."""
+        mark, omark = len(self.watch.states), len(self.watch.outputs)
+        self.run(self.dev, procedure)
+        self.watch.wait_line(omark, running)
+        t0 = time.perf_counter()
+        self.abort(self.dev)
+        called = time.perf_counter()
+        ended = self.watch.wait_end(mark)
+        self.aborts.setdefault(f"{key}_ms", []).append((ended - t0) * 1000)
+        self.aborts.setdefault(f"{key}_command_return_ms", []).append((called - t0) * 1000)
+
     def result(self) -> dict:
         return {"round_trip_ms": _stats(self.trips), "command_return_ms": _stats(self.calls),
-                "output_latency_ms": _stats(self.latencies)}
+                "output_latency_ms": _stats(self.latencies),
+                **{k: _stats(v) for k, v in self.aborts.items()}}
 
     def close(self) -> None:
         self.watch.close()
@@ -223,6 +279,11 @@ def measure(systems: list[System], runs: int) -> None:
     for i in range(max(10, runs // 5)):
         for system in (systems if i % 2 == 0 else systems[::-1]):
             system.output_latency()
+    for i in range(max(5, runs // 20)):
+        for system in (systems if i % 2 == 0 else systems[::-1]):
+            system.abort_latency(system.busy, lambda line: line == "busy")
+    for _ in range(max(5, runs // 20)):   # ours alone: abort in the middle of a scan
+        systems[0].abort_latency("busy_scan", lambda line: line.split()[:1] == ["3"], key="abort_in_scan")
 
 
 def ours():
@@ -231,7 +292,8 @@ def ours():
     dev = tango.DeviceProxy("bench/procedure/bench")
     dev.set_timeout_millis(30000)
     _wait_state(dev, (tango.DevState.ON,), 90)
-    return System("blisstango_procedures", dev, lambda d, name: d.RunProcedure([name]), "empty", "stamp")
+    return System("blisstango_procedures", dev, lambda d, name: d.RunProcedure([name]),
+                  lambda d: d.AbortProcedure(), "empty", "stamp", "busy")
 
 
 def command_round_trip(dev, runs: int) -> dict:
@@ -272,7 +334,8 @@ def start_sardana(venv: Path, workdir: Path):
     door = tango.DeviceProxy("bench/door/1")
     door.set_timeout_millis(30000)
     _wait_state(door, (tango.DevState.ON,), 120)
-    system = System("sardana_door", door, lambda d, name: d.RunMacro([name]), "empty_macro", "stamp_macro")
+    system = System("sardana_door", door, lambda d, name: d.RunMacro([name]), lambda d: d.AbortMacro(),
+                    "empty_macro", "stamp_macro", "busy_macro")
     return system, proc, {"available": True, "version": version}
 
 
@@ -323,7 +386,8 @@ def main() -> int:
     if peer.get("available"):
         mine = result["blisstango_procedures"]
         result["sardana_over_blisstango"] = {
-            k: round(peer[k]["median"] / mine[k]["median"], 2) for k in ("round_trip_ms", "output_latency_ms")}
+            k: round(peer[k]["median"] / mine[k]["median"], 2)
+            for k in ("round_trip_ms", "output_latency_ms", "abort_ms")}
     result["load_average_after"] = os.getloadavg()
     print(json.dumps(result, indent=2))
     shutil.rmtree(workdir, ignore_errors=True)

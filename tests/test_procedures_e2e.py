@@ -16,6 +16,8 @@ import tango
 from helpers.demo_stack import DemoStack
 from helpers.nexus import wait_complete
 
+from blisstango.core.data import ScanReader
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 PROC = "demo/procedure/demo"
@@ -148,12 +150,18 @@ def test_align_m0_runs_with_live_output_and_leaves_m0_at_the_centre(stack, proc)
     assert info["state"] == "SUCCESS" and len(info["scans"]) == 1
     scan_info = json.loads(scan_dev.ScanInfo)    # the procedure's scan is the ScanServer's scan
     assert scan_info["scan_nb"] == info["scans"][0] and scan_info["end_reason"] == "SUCCESS"
+    reader = ScanReader(stack.data_redis(), scan_info["key"])   # in Redis as any scan
+    assert reader.info["end_reason"] == "SUCCESS"
+    m0_channel = next(c for c in reader.channels if c.split(":")[-1] == "m0")
+    diode_channel = next(c for c in reader.channels if c.split(":")[-1] == "diode")
+    redis_m0, redis_diode = reader.read_all(m0_channel), reader.read_all(diode_channel)
+    np.testing.assert_allclose(redis_m0, [float(r[1]) for r in rows], atol=1e-3)   # the table's points
     entry = f"{scan_info['scan_nb']}.1"
     wait_complete(Path(scan_info["filename"]), entry, timeout=60)
     with h5py.File(scan_info["filename"], "r", locking=False) as f:
         meas = f[entry]["measurement"]
-        np.testing.assert_allclose(meas["m0"][()], np.linspace(0, 5, 21), atol=1e-3)
-        assert len(meas["diode"][()]) == 21
+        np.testing.assert_array_equal(meas["m0"][()], redis_m0)
+        np.testing.assert_array_equal(meas["diode"][()], redis_diode)
         assert f[entry]["title"][()].decode().startswith("ascan m0 0 5 20 0.02")
 
 

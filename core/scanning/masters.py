@@ -71,9 +71,15 @@ class StepMaster(AcquisitionMaster):
         self._chans = [self.add_channel(f"axis:{ax.name}", float, (), getattr(ax, "unit", None))
                        for ax in self.axes]
         self._index = 0
+        #: every position was checked against the limits just before (preflight): prepare
+        #: need not ask the axes again (a remote axis: one round trip per check)
+        self.limits_checked = False
+        self._in_motion = False
 
     def prepare(self) -> None:
         self._index = 0
+        if self.limits_checked:
+            return
         for ax, pos in zip(self.axes, self.positions):
             if hasattr(ax, "check_limits"):
                 for p in (pos.min(), pos.max()):
@@ -81,6 +87,7 @@ class StepMaster(AcquisitionMaster):
 
     def trigger(self) -> None:
         i = self._index
+        self._in_motion = True
         if len(self.axes) == 1:
             self.axes[0].move(float(self.positions[0][i]), wait=True)
         else:  # one request per AxisManager, one synchronized start of local axes
@@ -89,15 +96,21 @@ class StepMaster(AcquisitionMaster):
             except BaseException:
                 self.stop()
                 raise
+        self._in_motion = False
         for ax, ch in zip(self.axes, self._chans):
             ch.emit(ax.position)
         self._index += 1
         self.trigger_slaves()
 
     def stop(self) -> None:
+        """Stop the axes if a move of this master may still run (interrupted, failed);
+        after a move that ended, nothing to ask."""
+        if not self._in_motion:
+            return
         for ax in self.axes:
             if _moving(ax):
                 ax.stop()
+        self._in_motion = False
 
 
 def _moving(ax) -> bool:

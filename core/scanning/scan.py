@@ -181,7 +181,7 @@ class Scan:
                 p.before_scan(self)
             self.state = ScanState.PREPARING
             self._per_level(reversed(self.chain.levels()), "prepare")
-            self._publish_state("PREPARED")
+            self._publish_state("PREPARED", later=True)  # sent with STARTED: one round trip
             self.state = ScanState.STARTING
             self._per_level(reversed(self.chain.levels()), "start")
             for node in self.chain.nodes:
@@ -336,9 +336,9 @@ class Scan:
             if self.error is None and self.end_reason is not EndReason.USER_ABORT:
                 self.end_reason, self.error = EndReason.FAILURE, exc
 
-    def _publish_state(self, state: str, **info) -> None:
+    def _publish_state(self, state: str, later: bool = False, **info) -> None:
         if self.publisher is not None:
-            self.publisher.set_state(state, **info)
+            self.publisher.set_state(state, later=later, **info)
 
     def _close(self) -> None:
         if self.publisher is None:
@@ -348,8 +348,7 @@ class Scan:
                "end_time": time.time(), "npoints_done": self.iterations_done,
                "statistics": self.statistics}
         try:
-            self.publisher.set_state("STOPPED", **end)
-            self.publisher.close()
+            self.publisher.close(**end)  # STOPPED and CLOSED in one round trip
         except Exception as exc:
             log.error("scan %s: publishing the end to the data Redis failed: %s", self.name, exc)
 
