@@ -126,11 +126,13 @@ def test_stop_decelerates_and_the_board_agrees(ice):
 def test_a_limit_switch_shows_as_a_limit_state_and_refuses_the_way_out(ice):
     ctrl, _, raw = ice
     tth = ctrl.axes[f"{P}tth"]
-    assert "LIMPOS" in tth.state and BoardStatus(int(raw.value("?FSTATUS 2"), 16)).limit_pos
+    word = raw.value("?FSTATUS 2")
+    assert "LIMPOS" in tth.state and BoardStatus(int(word, 16)).limit_pos, (tth.state, word)
     with pytest.raises(LimitError, match=f"{P}tth: on the positive hardware limit"):
         tth.move(tth.position + 0.1)
     tth.move(tth.position - 0.05)  # backing away is allowed (this switch stays stuck)
-    assert int(raw.value("?FPOS 2")) == round(tth.position * SPU) and "LIMPOS" in tth.state
+    board, pos, state = int(raw.value("?FPOS 2")), tth.position, tth.state
+    assert board == round(pos * SPU) and "LIMPOS" in state, (board, pos, state)
 
 
 def test_a_group_move_is_one_command(ice):
