@@ -25,14 +25,15 @@ polling period dominates. Goal: dead time above motion <= 2 ms per point.
 from __future__ import annotations
 
 from blisstango.core import green
+from blisstango.core.beacon import BEACON_DEVICE
 
 green.patch()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import textwrap  # noqa: E402
@@ -40,8 +41,8 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gevent.monkey  # noqa: E402
+from demo_stack import demo_stack  # noqa: E402
 
-BIN = Path(sys.executable).parent
 SPU, VELOCITY, ACCELERATION = 1000, 20.0, 400.0  # steps/deg, deg/s, deg/s2
 
 DYNAMICS = f"unit: deg, steps_per_unit: {SPU}, velocity: {VELOCITY:g}, acceleration: {ACCELERATION:g}"
@@ -207,44 +208,37 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="comm_bench_"))
-    config = work / "config"
+    tree = work / "tree"
     for rel, text in TREE.items():
-        path = config / rel
+        path = tree / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text))
-    from blisstango.core.comm.simulators import free_port
-
-    port = free_port()
-    tango_host = f"127.0.0.1:{port}"
-    run_dir = work / "run"
-    subprocess.run([str(BIN / "blisstango"), "up", str(config), "--detach", "--port", str(port),
-                    "--run-dir", str(run_dir)], check=True, capture_output=True, timeout=180)
     try:
-        import redis
-        import tango
+        with demo_stack(work, source=tree) as config:
+            import redis
+            import tango
 
-        beacon = tango.DeviceProxy(f"tango://{tango_host}/sys/beacon/1")
-        settings = redis.Redis.from_url(beacon.read_attribute("SettingsRedisUrl").value)
-        sim_port = int(json.loads(settings.hget("settings:ice1", "simulator_url")).rsplit(":", 1)[1])
-        scan = tango.DeviceProxy(f"tango://{tango_host}/demo/scan/demo")
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if scan.state() == tango.DevState.ON:
-                    break
-            except tango.DevFailed:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("demo/scan/demo not ready")
-            time.sleep(0.2)
-        scan.write_attribute("SCAN_SAVING", json.dumps({"base_path": str(work / "data")}))
-        result = {
-            "position_read": position_reads(sim_port, tango_host, args.reads, config),
-            "ascan_dead_time": ascan_dead_time(tango_host, args.points, args.step),
-        }
+            tango_host = os.environ["TANGO_HOST"]
+            beacon = tango.DeviceProxy(f"tango://{tango_host}/{BEACON_DEVICE}")
+            settings = redis.Redis.from_url(beacon.read_attribute("SettingsRedisUrl").value)
+            sim_port = int(json.loads(settings.hget("settings:ice1", "simulator_url")).rsplit(":", 1)[1])
+            scan = tango.DeviceProxy(f"tango://{tango_host}/demo/scan/demo")
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    if scan.state() == tango.DevState.ON:
+                        break
+                except tango.DevFailed:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError("demo/scan/demo not ready")
+                time.sleep(0.2)
+            scan.write_attribute("SCAN_SAVING", json.dumps({"base_path": str(work / "data")}))
+            result = {
+                "position_read": position_reads(sim_port, tango_host, args.reads, config),
+                "ascan_dead_time": ascan_dead_time(tango_host, args.points, args.step),
+            }
     finally:
-        subprocess.run([str(BIN / "blisstango"), "down", "--run-dir", str(run_dir)], capture_output=True,
-                       timeout=120)
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result, indent=2))
     return 0

@@ -4,6 +4,7 @@ plain DeviceProxy names reach it), brought down at the end whatever happened.
 
     with demo_stack(workdir) as config: ...
     with demo_stack(workdir, edit=fn, port=20000, name="slow") as config: ...
+    with demo_stack(workdir, source=tree) as config: ...   # a tree of the bench's own
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ def blisstango(*args: str) -> None:
 
 @contextmanager
 def demo_stack(workdir: Path, edit: Callable[[Path], None] | None = None, port: int = 0,
-               name: str = "") -> Iterator[Path]:
+               name: str = "", source: Path | None = None) -> Iterator[Path]:
     """Yields the configuration folder (workdir/config[_name]) of the running stack.
     edit(config): changes the copy before the stack starts; port: the TANGO_HOST port
-    (0: a free one); name: a second stack in the same workdir, one after the other."""
+    (0: a free one); name: a second stack in the same workdir, one after the other;
+    source: the tree copied instead of the demo beamline."""
     suffix = f"_{name}" if name else ""
     config = workdir / f"config{suffix}"
-    shutil.copytree(REPO / "examples" / "demo_beamline", config)
+    shutil.copytree(source or REPO / "examples" / "demo_beamline", config)
     if edit is not None:
         edit(config)
     run_dir = workdir / f"run{suffix}"

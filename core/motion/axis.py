@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 import gevent.event
 
-from .axis_settings import SETTING_KEYS, AxisSettings  # noqa: F401 - re-exported
+from .axis_settings import DEFAULT_TOLERANCE, SETTING_KEYS, AxisSettings  # noqa: F401 - re-exported
 from .errors import EncoderDiscrepancyError, LimitError, MotionError
 from .monitor import Watcher, predict_end
 from .motion import HookRun, Motion, run_pre_hooks, start_motions  # noqa: F401 - re-exported
@@ -40,7 +40,7 @@ class Axis(AxisSettings):
         self.steps_per_unit = float(self.config.get("steps_per_unit", 1.0))
         if self.steps_per_unit == 0 or not math.isfinite(self.steps_per_unit):
             raise MotionError(f"{name}: steps_per_unit must be finite and non-zero, got {self.steps_per_unit}")
-        self.tolerance = float(self.config.get("tolerance", 1e-4))
+        self.tolerance = float(self.config.get("tolerance", DEFAULT_TOLERANCE))
         hp = self.config.get("home_position")
         self.home_position: float | None = None if hp is None else float(hp)
         self.polling_time = float(self.config.get("polling_time", 0.02))
