@@ -45,7 +45,7 @@ def mca(stack):
 
 def move(stack, **positions) -> None:
     mgr = stack.device("demo/axismanager/demo")
-    assert mgr.GroupMoveWait(([30.0, *positions.values()], ["", *positions]))
+    assert len(mgr.GroupMoveWait(([30.0, *positions.values()], ["", *positions]))) == len(positions)
 
 
 def test_device_is_exported_with_its_alias_and_parameters(stack, mca):
