@@ -67,6 +67,9 @@ class Axis(AxisSettings):
         #: when the current move should end (time.monotonic(); None: unknown, or no move):
         #: the controller's word or the trapezoid (core.motion.monitor.predict_end)
         self.expected_end: float | None = None
+        #: user position read as the last move ended (None while moving, or unread): what
+        #: a server answers a move waited for with, without asking the hardware again
+        self.end_position: float | None = None
         #: the Beacon lock owner this process moves the axis for (AxisProtocol): kept for the
         #: caller; a local axis checks no lock (its server, the AxisManager, does)
         self.owner: str | None = None
@@ -379,6 +382,7 @@ class Axis(AxisSettings):
 
     def _started(self, motion: Motion) -> None:
         self.last_motion_start = motion.started_at
+        self.end_position = None
         self.expected_end = predict_end(self, motion)
         self._notify_state(AxisState("MOVING"))
         self._task = gevent.spawn(self._run, motion)
@@ -471,6 +475,7 @@ class Axis(AxisSettings):
         self._moving = False
         self._jogging = False
         self.expected_end = None
+        self.end_position = pos
         if pos is not None:  # else the hardware cannot be read: the state below says why
             self._notify_position(pos)
         st = final

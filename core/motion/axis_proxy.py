@@ -327,9 +327,10 @@ def _raise(exc: BaseException):
 def group_move(targets: list[tuple[AxisProxy, float]], owner: str | None, wait: bool = True) -> None:
     """Move axes of one AxisManager with one request (the server checks them all, limits
     and locks, before any starts). Waiting: one GroupMoveWait, which ends with the motion
-    when it is short (a scan step: one round trip); the server answers at once when the
-    motion is predicted to last longer than _QUICK_WAIT_MS, and each axis' WaitMove, in
-    green mode (the hub runs on), waits for the end. Not waiting: one GroupMove."""
+    when it is short and answers the axes' final positions (a scan step: one round trip);
+    the server answers at once when the motion is predicted to last longer than
+    _QUICK_WAIT_MS, and each axis' WaitMove, in green mode (the hub runs on), waits for
+    the end. Not waiting: one GroupMove."""
     first = targets[0][0]
     for ax, target in targets:
         ax._tell_move_listeners()
@@ -339,16 +340,36 @@ def group_move(targets: list[tuple[AxisProxy, float]], owner: str | None, wait: 
     positions = [float(t) for _, t in targets]
     if not wait:
         args = ([f"@{owner}"] if owner else []) + [v for n, p in zip(names, positions) for v in (n, repr(p))]
-        first._call("GroupMove", first._manager.command_inout, "GroupMove", args)
+        first._call("GroupMove", first._manager.command_inout, "GroupMove", _data(_STRINGS, args))
         return
     ended = first._call("GroupMoveWait", first._manager.command_inout, "GroupMoveWait",
-                        ([_QUICK_WAIT_MS / 1000.0, *positions], [owner or "", *names]))
-    if not ended:
-        for ax, _ in targets:
-            ax._call("WaitMove", ax._waiter.command_inout, "WaitMove")
+                        _data(_DOUBLES_STRINGS, ([_QUICK_WAIT_MS / 1000.0, *positions], [owner or "", *names])))
+    if ended is not None and len(ended) == len(targets):
+        for (ax, _), pos in zip(targets, ended):
+            # the position as the move ended, as the server read it: no read, no waiting
+            # for the final Position event; kept while nobody else can move it (owner)
+            if ax._event_id is not None:  # events keep it fresh from here on
+                ax._idle_position = float(pos)
+            if ax._owner:
+                ax._cached = float(pos)
+        return
+    for ax, _ in targets:
+        ax._call("WaitMove", ax._waiter.command_inout, "WaitMove")
     for ax, _ in targets:
         if ax._owner:
             ax._cached = ax._final_position()
+
+
+_STRINGS = tango.CmdArgType.DevVarStringArray
+_DOUBLES_STRINGS = tango.CmdArgType.DevVarDoubleStringArray
+
+
+def _data(kind: tango.CmdArgType, value: Any) -> tango.DeviceData:
+    """A command argument ready to send: PyTango asks the device for the command's
+    argument type on every call otherwise."""
+    data = tango.DeviceData()
+    data.insert(kind, value)
+    return data
 
 
 def calc_reals(session: Any) -> dict[str, list[str]]:
