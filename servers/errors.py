@@ -48,7 +48,13 @@ def reason_of(exc: BaseException) -> str:
 def desc_of(exc: BaseException) -> str:
     """The sentence a person reads: the exception's `desc` string if it has one, else str(exc)."""
     desc = getattr(exc, "desc", None)
-    return desc if isinstance(desc, str) and desc else (str(exc) or type(exc).__name__)
+    if isinstance(desc, str) and desc:
+        return desc
+    if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
+        return exc.args[0]  # str(KeyError) is the repr of its sentence, quotes and all
+    if isinstance(exc, NotImplementedError):
+        return f"not supported by this hardware: {exc}" if str(exc) else "not supported by this hardware"
+    return str(exc) or type(exc).__name__
 
 
 def fail(reason: str, desc: str, origin: str) -> NoReturn:

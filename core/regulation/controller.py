@@ -18,6 +18,7 @@ a request and its reply on a serial line never interleave with another caller's.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import gevent.lock
@@ -154,12 +155,17 @@ class Controller:
     # -- custom commands -----------------------------------------------------------------
     def command(self, line: str) -> str:
         """Run one of `custom_commands`: "name arg1 arg2" (the Tango controller_cmd)."""
-        name, *args = line.split()
+        name, *args = line.split() or [""]
         if name not in self.custom_commands:
             known = ", ".join(self.custom_commands) or "none"
             raise ValueError(f"{self.name}: unknown command {name!r} (known: {known})")
+        method = getattr(self, name)
+        try:
+            inspect.signature(method).bind(*args)
+        except TypeError as exc:
+            raise ValueError(f"{self.name}: {name} {' '.join(args)}: {exc}") from None
         with self.lock:
-            result = getattr(self, name)(*args)
+            result = method(*args)
         return "" if result is None else str(result)
 
     def __repr__(self) -> str:

@@ -67,7 +67,13 @@ class Mca(Device):
         except Exception as exc:  # noqa: BLE001 - the device stays up and says why
             init_failed(self, f"{self._object_name()}: cannot build the MCA: {exc}", exc)
             return
+        # Init runs init_device again while the Init command holds the device's monitor:
+        # add_attribute would wait for that monitor from the executor and fail after 3 s,
+        # so the attributes of the first init stay (the elements are the configuration's)
+        have = {a.get_name().lower() for a in self.get_device_attr().get_attribute_list()}
         for e in self.mca.elements:
+            if f"spectrum_det{e}" in have:
+                continue
             self.add_attribute(attribute(name=f"spectrum_det{e}", dtype=(np.uint32,), max_dim_x=MAX_BINS,
                                          unit="counts", doc=f"last spectrum of element {e}",
                                          fget=self._spectrum_reader(e)))
