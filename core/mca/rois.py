@@ -69,7 +69,7 @@ def rois_from_json(mca: str, text: str) -> dict:
         return json.loads(text, object_pairs_hook=once)
     except McaParameterError:
         raise
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise ValueError(f"{mca}: Rois {text!r} is not JSON: {exc}") from None
 
 

@@ -102,7 +102,7 @@ class ValueType:
         if self.sequence:
             try:
                 items = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deeply
                 items = [t for t in text.split(",") if t.strip()]
             if not isinstance(items, list):
                 items = [items]

@@ -236,7 +236,7 @@ class ChainBuilder:
         if isinstance(description, (str, bytes)):
             try:
                 description = json.loads(description)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
                 raise ScanArgumentError(f"{self.what}: malformed JSON: {exc}") from None
         if not isinstance(description, dict):
             raise ScanArgumentError(f"{self.what}: the description must be a JSON object with a 'chain' list")

@@ -15,7 +15,7 @@ def _obj(text: str, what: str, allow_empty: bool = False) -> Any:
         return {}
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise ScanArgumentError(f"{what}: malformed JSON: {exc}") from None
 
 

@@ -367,7 +367,7 @@ class ScanServer(Device):
             changes = json.loads(value)
             if not isinstance(changes, dict):
                 raise ValueError("a JSON object is needed")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
             raise ValueError(f"SCAN_SAVING: {value!r} is not a JSON object: {exc}") from None
         ss = self.context.scan_saving
         for key, v in changes.items():
@@ -455,7 +455,7 @@ class ScanServer(Device):
     def _chain_call(self, fn, *args):
         try:
             return fn(*args)
-        except ScanArgumentError as exc:
+        except Exception as exc:  # noqa: BLE001 - every refusal reaches the client as DevFailed
             throw(exc, "ScanServer chain building")
 
     @command(doc_in="gentle stop: the current point is finished")

@@ -113,12 +113,19 @@ PYTHON_BUGS = {"PyDs_PythonError", "AttributeError", "NameError", "UnboundLocalE
 #: when its desc is a sentence, a bug when it is Python's bare words ("'x'", "command")
 LOOKUPS = {"KeyError", "IndexError", "TypeError", "OverflowError", "NotImplementedError", "RuntimeError"}
 
+#: Python's own words for a failed conversion or unpacking: the server did not check its input
+PYTHON_PHRASES = ("could not convert", "not enough values to unpack", "too many values to unpack",
+                  "invalid literal for", "math domain error", "cannot convert float", "object is not",
+                  "unsupported operand", "takes no arguments", "positional argument", "NoneType")
+
 
 def unreadable(exc: tango.DevFailed) -> str:
     """Why a refusal is not one a person can act on ('' if it is)."""
     err = exc.args[0]
     if err.reason in PYTHON_BUGS or (err.reason in LOOKUPS and len(err.desc.split()) < 4):
         return f"bare Python error {err.reason}: {err.desc.strip()[:300]}"
+    if any(p in err.desc for p in PYTHON_PHRASES):
+        return f"Python's words, not the server's ({err.reason}): {err.desc.strip()[:300]}"
     if "Traceback" in err.desc or 'File "' in err.desc:
         return f"a traceback as desc: {err.desc.strip()[:300]}"
     if not err.desc.strip():
