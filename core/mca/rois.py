@@ -66,11 +66,14 @@ def rois_from_json(mca: str, text: str) -> dict:
         return out
 
     try:
-        return json.loads(text, object_pairs_hook=once)
+        rois = json.loads(text, object_pairs_hook=once)
     except McaParameterError:
         raise
     except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
-        raise ValueError(f"{mca}: Rois {text!r} is not JSON: {exc}") from None
+        raise ValueError(f"{mca}: Rois {text[:200]!r} is not JSON: {exc}") from None
+    if not isinstance(rois, dict):
+        raise ValueError(f"{mca}: Rois {text[:200]!r} is not a JSON object {{name: [start, stop]}}")
+    return rois
 
 
 def _pair(mca: str, name, value) -> tuple:
