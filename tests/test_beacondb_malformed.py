@@ -1,10 +1,12 @@
 """Every DB command fed malformed arguments answers a DevFailed with a clear reason, and
-BeaconDB stays up (property-based: hypothesis draws commands and arguments)."""
+BeaconDB stays up (property-based: hypothesis draws commands and arguments from
+helpers.fuzz, the strategies test_fuzz_servers uses for every device of the demo stack)."""
 
 from __future__ import annotations
 
 import pytest
 import tango
+from helpers.fuzz import text
 from helpers.tango_db import BeaconDBProcess
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,13 +17,6 @@ pytestmark = pytest.mark.e2e
 
 COMMANDS = command_table()
 
-text = st.one_of(
-    st.text(st.characters(max_codepoint=255), max_size=12),  # Tango strings are Latin-1
-    st.sampled_from(["", "*", "%", "/", "a/b", "a/b/c", "a/b/c/d", "-1", "0", "1", "2", "999999999",
-                     "x" * 300, "tango://h:1/a/b/c", "dserver/x/y", "DataBaseds/2", "null", "'; --"]),
-    st.builds(lambda unit, n: unit * n, st.sampled_from(["a", "a/", "*", "1"]),
-              st.integers(10_000, 200_000)),  # huge strings
-)
 arguments = st.one_of(text, st.lists(text, max_size=9))
 
 

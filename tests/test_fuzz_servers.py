@@ -117,7 +117,7 @@ def call(dev: tango.DeviceProxy, iface: Interface, member: str, value) -> str:
         else:
             dev.write_attribute(member, value)
     except tango.DevFailed as exc:
-        if member in WAITS and "TimedOut" in exc.args[0].reason + exc.args[0].desc:
+        if member in WAITS and "timedout" in (exc.args[0].reason + exc.args[0].desc).lower():
             return ""
         why = fuzz.unreadable(exc)
         return f"{what}: {why}" if why else ""
