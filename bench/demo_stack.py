@@ -31,14 +31,18 @@ def blisstango(*args: str) -> None:
 
 
 @contextmanager
-def demo_stack(workdir: Path) -> Iterator[Path]:
-    """Yields the configuration folder (workdir/config) of the running stack."""
-    config = workdir / "config"
-    shutil.copytree(REPO / "examples" / "demo_beamline", config)
+def demo_stack(workdir: Path, tree: Path | None = None, port: int = 0,
+               up_args: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Yields the configuration folder of the running stack: a copy of the demo beamline
+    (workdir/config), or `tree` as it is (a bench's own small beamline). port: the
+    TANGO_HOST port (0: a free one); up_args: more options of `blisstango up`."""
+    config = tree or workdir / "config"
+    if tree is None:
+        shutil.copytree(REPO / "examples" / "demo_beamline", config)
     run_dir = workdir / "run"
-    os.environ["TANGO_HOST"] = f"127.0.0.1:{free_port()}"
-    port = os.environ["TANGO_HOST"].rsplit(":", 1)[1]
-    blisstango("up", str(config), "--detach", "--port", port, "--run-dir", str(run_dir))
+    os.environ["TANGO_HOST"] = f"127.0.0.1:{port or free_port()}"
+    port_text = os.environ["TANGO_HOST"].rsplit(":", 1)[1]
+    blisstango("up", str(config), "--detach", "--port", port_text, "--run-dir", str(run_dir), *up_args)
     try:
         yield config
     finally:
