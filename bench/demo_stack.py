@@ -3,6 +3,8 @@
 plain DeviceProxy names reach it), brought down at the end whatever happened.
 
     with demo_stack(workdir) as config: ...
+    with demo_stack(workdir, edit=fn, port=20000, name="slow") as config: ...
+    with demo_stack(workdir, source=tree) as config: ...   # a tree of the bench's own
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,18 +33,22 @@ def blisstango(*args: str) -> None:
 
 
 @contextmanager
-def demo_stack(workdir: Path, tree: Path | None = None, port: int = 0,
-               up_args: tuple[str, ...] = ()) -> Iterator[Path]:
-    """Yields the configuration folder of the running stack: a copy of the demo beamline
-    (workdir/config), or `tree` as it is (a bench's own small beamline). port: the
-    TANGO_HOST port (0: a free one); up_args: more options of `blisstango up`."""
-    config = tree or workdir / "config"
-    if tree is None:
-        shutil.copytree(REPO / "examples" / "demo_beamline", config)
-    run_dir = workdir / "run"
+def demo_stack(workdir: Path, edit: Callable[[Path], None] | None = None, port: int = 0,
+               name: str = "", source: Path | None = None, up_args: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Yields the configuration folder (workdir/config[_name]) of the running stack.
+    edit(config): changes the copy before the stack starts; port: the TANGO_HOST port
+    (0: a free one); name: a second stack in the same workdir, one after the other;
+    source: the tree copied instead of the demo beamline; up_args: more options of
+    `blisstango up` (--no-web)."""
+    suffix = f"_{name}" if name else ""
+    config = workdir / f"config{suffix}"
+    shutil.copytree(source or REPO / "examples" / "demo_beamline", config)
+    if edit is not None:
+        edit(config)
+    run_dir = workdir / f"run{suffix}"
     os.environ["TANGO_HOST"] = f"127.0.0.1:{port or free_port()}"
-    port_text = os.environ["TANGO_HOST"].rsplit(":", 1)[1]
-    blisstango("up", str(config), "--detach", "--port", port_text, "--run-dir", str(run_dir), *up_args)
+    port = os.environ["TANGO_HOST"].rsplit(":", 1)[1]
+    blisstango("up", str(config), "--detach", "--port", port, "--run-dir", str(run_dir), *up_args)
     try:
         yield config
     finally:

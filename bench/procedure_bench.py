@@ -335,7 +335,7 @@ def main() -> int:
     result: dict = {"cpus": os.cpu_count(), "runs": args.runs}
     proc = None
     systems: list[System] = []
-    with demo_stack(workdir, tree=_tree(workdir / "tree"), port=args.port, up_args=("--no-web",)):
+    with demo_stack(workdir, source=_tree(workdir / "tree"), port=args.port, up_args=("--no-web",)):
         result["load_average_before"] = os.getloadavg()
         try:
             systems.append(ours())

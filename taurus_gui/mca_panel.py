@@ -19,7 +19,7 @@ from taurus_pyqtgraph import TaurusPlot
 from blisstango.core.mca.device_names import STAT_ATTRS
 
 from .live_plot import CURVE_COLOURS
-from .widgets import InstrumentPanel, TaurusFeed, heading, light_plot, value_label
+from .widgets import DeviceTabs, TaurusFeed, heading, light_plot, value_label
 
 #: (column header, statistic) of the statistics table
 STAT_COLUMNS = [("ICR /s", "icr"), ("OCR /s", "ocr"), ("dead %", "deadtime"), ("real s", "realtime"),
@@ -182,30 +182,7 @@ class McaView(Qt.QWidget):
         self.feed.close()
 
 
-class McaPanel(Qt.QTabWidget, InstrumentPanel):
+class McaPanel(DeviceTabs):
     """setModel([mca devices])."""
 
-    def __init__(self, parent: Qt.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.views: dict[str, McaView] = {}
-
-    def setModel(self, devices) -> None:  # noqa: N802 - Taurus' name
-        if isinstance(devices, str):
-            devices = [devices]
-        for view in self.views.values():
-            view.close_feed()
-        self.clear()
-        self.views = {}
-        for d in devices or []:
-            view = McaView(d, self)
-            self.views[d] = view
-            self.addTab(view, d.rsplit("/", 1)[-1])
-
-    def getModel(self) -> list[str]:  # noqa: N802
-        return list(self.views)
-
-    def shown_devices(self) -> list[str]:
-        return list(self.views)
-
-    def mark(self, device: str) -> None:
-        self.setCurrentWidget(self.views[device])
+    view_class = McaView

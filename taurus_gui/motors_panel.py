@@ -70,9 +70,26 @@ class AxisCells(Qt.QWidget):
 
 
 class TargetLineEdit(TaurusValueLineEdit):
-    """The "move to" field: type a position and Enter moves the axis; while nobody edits
-    it, it shows the axis' last target, whoever set it (Taurus's own field keeps the
-    last value typed here, and shows another client's move as a pending edit)."""
+    """The "move to" field: type a position and Enter moves the axis; unless the user
+    has typed something not yet applied, it shows the axis' last target, whoever set it
+    (Taurus's own field keeps the last value typed here, and shows another client's move
+    as a pending edit)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.editing = False                    # typed here, not yet applied by Enter
+        self.textEdited.connect(self._typed)    # the user's keys only, never setValue
+        self.returnPressed.connect(self._applied)
+
+    def _typed(self, _text: str) -> None:
+        self.editing = True
+
+    def _applied(self) -> None:
+        self.editing = False
+
+    def resetPendingOperations(self) -> None:  # noqa: N802 - Taurus' name (Escape, reset)
+        super().resetPendingOperations()
+        self.editing = False
 
     def setModel(self, model, **kwargs) -> None:  # noqa: N802 - Taurus' name
         # the number alone, formatted as the attribute says: the unit has its own column
@@ -82,7 +99,7 @@ class TargetLineEdit(TaurusValueLineEdit):
 
     def handleEvent(self, evt_src, evt_type, evt_value) -> None:  # noqa: N802 - Taurus' name
         super().handleEvent(evt_src, evt_type, evt_value)
-        if evt_type == TaurusEventType.Change and evt_value is not None and not self.hasFocus():
+        if evt_type == TaurusEventType.Change and evt_value is not None and not self.editing:
             target = getattr(evt_value, "wvalue", None)
             if target is not None:
                 self.setValue(target)

@@ -13,7 +13,7 @@ from taurus.qt.qtgui.display import TaurusLabel
 from taurus.qt.qtgui.panel import TaurusForm
 from taurus_pyqtgraph import TaurusTrend
 
-from .widgets import InstrumentPanel, light_plot, value_label
+from .widgets import DeviceTabs, light_plot, value_label
 
 TRENDED = ("input_value", "setpoint", "working_setpoint")
 #: legend names of the trended attributes
@@ -99,28 +99,7 @@ class LoopView(Qt.QWidget):
         layout.addLayout(right, 1)
 
 
-class RegulationPanel(Qt.QTabWidget, InstrumentPanel):
+class RegulationPanel(DeviceTabs):
     """setModel([loop devices])."""
 
-    def __init__(self, parent: Qt.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.views: dict[str, LoopView] = {}
-
-    def setModel(self, devices) -> None:  # noqa: N802 - Taurus' name
-        if isinstance(devices, str):
-            devices = [devices]
-        self.clear()
-        self.views = {}
-        for d in devices or []:
-            view = LoopView(d, self)
-            self.views[d] = view
-            self.addTab(view, d.rsplit("/", 1)[-1])
-
-    def getModel(self) -> list[str]:  # noqa: N802
-        return list(self.views)
-
-    def shown_devices(self) -> list[str]:
-        return list(self.views)
-
-    def mark(self, device: str) -> None:
-        self.setCurrentWidget(self.views[device])
+    view_class = LoopView

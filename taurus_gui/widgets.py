@@ -106,6 +106,39 @@ class InstrumentPanel:
             self.mark(devices[device])
 
 
+class DeviceTabs(Qt.QTabWidget, InstrumentPanel):
+    """A panel of one tab per device: setModel([devices]) builds `view_class(device,
+    parent)` for each (a view with `close_feed()` lets its listeners go)."""
+
+    view_class: type = Qt.QWidget
+
+    def __init__(self, parent: Qt.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.views: dict[str, Qt.QWidget] = {}
+
+    def setModel(self, devices) -> None:  # noqa: N802 - Taurus' name
+        if isinstance(devices, str):
+            devices = [devices]
+        for view in self.views.values():
+            if hasattr(view, "close_feed"):
+                view.close_feed()
+        self.clear()
+        self.views = {}
+        for d in devices or []:
+            view = self.view_class(d, self)
+            self.views[d] = view
+            self.addTab(view, d.rsplit("/", 1)[-1])
+
+    def getModel(self) -> list[str]:  # noqa: N802
+        return list(self.views)
+
+    def shown_devices(self) -> list[str]:
+        return list(self.views)
+
+    def mark(self, device: str) -> None:
+        self.setCurrentWidget(self.views[device])
+
+
 class TaurusFeed(Qt.QObject):
     """Values of Taurus attributes handed to the GUI thread: `changed(model, value)` for
     each change event Taurus receives (value: a number, a string or a numpy array, units

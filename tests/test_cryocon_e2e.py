@@ -59,7 +59,7 @@ def stack(tmp_path_factory):
     s = DemoStack(work, work / "tree")
     try:
         s.up()
-        settings = redis.Redis.from_url(s.device("sys/beacon/1").read_attribute("SettingsRedisUrl").value)
+        settings = redis.Redis.from_url(s.beacon().read_attribute("SettingsRedisUrl").value)
         s.urls = {n: json.loads(settings.hget(f"settings:{n}", "simulator_url")) for n in ("cryot", "cryos")}
         yield s
     finally:

@@ -1,20 +1,25 @@
-"""A beamline on four hosts, each a Linux network namespace the test makes and deletes
+"""A beamline on five hosts, each a Linux network namespace the test makes and deletes
 (veth links to a private bridge, addresses nowhere else): host a runs Redis and BeaconDB
 (`blisstango up --host a`), b runs AxisManager started by Debian's Tango Starter from
 what BeaconDB tells it, c runs ScanServer and NexusWriter (`blisstango up --tango-host
---host c`), d is a client with TANGO_HOST only."""
+--host c`), d is a client with TANGO_HOST only, e a workstation that Tango access control
+(served from the YAML) lets read and not write."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 import time
 from pathlib import Path
 
 import h5py
+import psutil
 import pytest
 from helpers import netns
 from helpers.config_trees import copy_demo, write
+
+from blisstango.core.tangodb.access import ACCESS_DEVICE, SERVICE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -37,6 +42,23 @@ hosts:
 """
 
 
+def access_yaml(trusted: list[str]) -> str:
+    """Access control on: this user may write from hosts a-d, everybody reads."""
+    return f"""\
+free_properties:
+  CtrlSystem:
+    Services: ["{SERVICE}"]
+access_control:
+  users:
+    "*":
+      addresses: ["*.*.*.*"]
+      devices: {{"*/*/*": read}}
+    {getpass.getuser()}:
+      addresses: [{", ".join(trusted)}]
+      devices: {{"*/*/*": write}}
+"""
+
+
 def starter_yaml(log_dir: Path) -> str:
     return f"""\
 server: Starter
@@ -54,8 +76,8 @@ instances:
 class Beamline:
     def __init__(self, workdir: Path):
         self.workdir = workdir
-        self.net = netns.Network(["a", "b", "c", "d"])
-        self.a, self.b, self.c, self.d = (self.net[n] for n in "abcd")
+        self.net = netns.Network(["a", "b", "c", "d", "e"])
+        self.a, self.b, self.c, self.d, self.e = (self.net[n] for n in "abcde")
         self.tango_host = f"{self.a.address}:{PORT}"
         self.env = {"TANGO_HOST": self.tango_host}
         self.data_dir = workdir / "data-on-c"
@@ -64,9 +86,11 @@ class Beamline:
     def log(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
 
-    def client(self, *args: str, host: netns.Host | None = None) -> dict:
-        """Run hosts_client.py in host d (or `host`): its JSON answer."""
-        r = (host or self.d).run([sys.executable, str(CLIENT), *args], env=self.env)
+    def client(self, *args: str, host: netns.Host | None = None, args_json: str | None = None) -> dict:
+        """Run hosts_client.py in host d (or `host`): its JSON answer (args_json: a JSON list
+        passed as the command's argument)."""
+        extra = ["--json", args_json] if args_json is not None else []
+        r = (host or self.d).run([sys.executable, str(CLIENT), *args, *extra], env=self.env)
         assert r.returncode == 0 and r.stdout.strip(), f"client {args}: {r.stdout}\n{r.stderr[-3000:]}"
         return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -99,12 +123,17 @@ class Beamline:
 @pytest.fixture(scope="module")
 def beamline(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("hosts")
-    cfg = copy_demo(workdir / "cfg")
-    write(cfg, "tango/globals.yml", HOSTS)
-    write(cfg, "tango/Starter.yml", starter_yaml(workdir / "starter-logs"))
-    (workdir / "starter-logs").mkdir()
     bl = Beamline(workdir)
     try:
+        cfg = copy_demo(workdir / "cfg")
+        # simulated hardware runs on the control host's loopback (a real IcePAP is on the
+        # network): its axes get an AxisManager instance of their own there
+        icepap = cfg / "instruments/icepap.yml"
+        icepap.write_text(icepap.read_text().replace("server: demo", "server: instruments"))
+        write(cfg, "tango/globals.yml", HOSTS + access_yaml([bl.net[n].address for n in "abcd"]))
+        write(cfg, "tango/Starter.yml", starter_yaml(workdir / "starter-logs"))
+        (workdir / "starter-logs").mkdir()
+        bl.cfg = cfg
         bl.a.popen([str(BIN / "blisstango"), "up", str(cfg), "--host", "a", "--address", bl.a.address,
                     "--port", str(PORT), "--run-dir", str(workdir / "run-a"), "--no-web", "--foreground"],
                    bl.log("a"))
@@ -192,3 +221,32 @@ def test_up_host_brings_up_the_same_beamline_as_the_starter(beamline):
     out = beamline.client("ascan", "m0", "0", "1", "5", "0.01", "diode")
     assert out["info"]["end_reason"] == "SUCCESS", out
 
+
+
+def test_access_control_read_only_host_reads_and_is_refused_writes(beamline):
+    """Host e is not among the user's write hosts: it reads m0 and is refused writing it;
+    host d moves it. A rule added through the access-control device is in the YAML and
+    still holds after BeaconDB is killed and restarted."""
+    me, e = getpass.getuser(), beamline.e
+    assert "value" in beamline.client("read", "m0/Position", host=e)
+    refused = beamline.client("write", "m0/Position", "0.25", host=e)
+    assert refused["error"]["reason"] == "API_ReadOnlyMode" and "demo/axis/m0" in refused["error"]["desc"]
+    why = beamline.client("command", ACCESS_DEVICE, "ExplainAccess", host=e,
+                          args_json=json.dumps([me, "demo/axis/m0", e.address]))["value"]
+    assert "demo/axis/m0: read" in why and "user '*'" in why and "*/*/*" in why
+    assert beamline.client("write", "m0/Position", "0.5") == {"ok": True}     # host d may
+    # the operator lets e write: through the device, into the YAML
+    added = beamline.client("command", ACCESS_DEVICE, "AddAddressForUser",
+                            args_json=json.dumps([me, e.address]))
+    assert "error" not in added, added
+    deadline = time.monotonic() + 30
+    while e.address not in (beamline.cfg / "tango/globals.yml").read_text():
+        assert time.monotonic() < deadline, "the rule did not reach the YAML"
+        time.sleep(0.2)
+    # BeaconDB killed: `blisstango up` on a restarts it, from the YAML
+    beacondb = [p for p in beamline.a.pids() if psutil.Process(p).name() == "BeaconDB"]
+    assert len(beacondb) == 1
+    psutil.Process(beacondb[0]).kill()
+    beamline.wait("BeaconDB restarted", lambda: [p for p in beamline.a.pids()
+                                                 if psutil.Process(p).name() == "BeaconDB"] not in ([], beacondb))
+    beamline.wait("e may write", lambda: beamline.client("write", "m0/Position", "0.25", host=e) == {"ok": True})

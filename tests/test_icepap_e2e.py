@@ -74,7 +74,7 @@ def stack(tmp_path_factory):
     s = DemoStack(work, work / "tree")
     try:
         s.up()
-        settings = redis.Redis.from_url(s.device("sys/beacon/1").read_attribute("SettingsRedisUrl").value)
+        settings = redis.Redis.from_url(s.beacon().read_attribute("SettingsRedisUrl").value)
         url = json.loads(settings.hget("settings:ice1", "simulator_url"))
         s.sim_port = int(url.rsplit(":", 1)[1])
         yield s

@@ -236,6 +236,9 @@ def test_multi_trigger_change_events(cam):
         cam.acq_nb_frames = 3
         cam.acq_expo_time = 0.005
         cam.prepareAcq()
+        # the subscription's first event holds the previous acquisition's last frame: wait for
+        # prepareAcq's reset (-1) before taking a frame event as this acquisition's
+        wait_until(lambda: got["last_image_ready"][-1] == -1, 5, "prepareAcq's reset event")
         for i in range(3):
             assert cam.ready_for_next_image
             cam.startAcq()

@@ -28,7 +28,7 @@ from blisstango.clients.scan_events import RecordFollower
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-AXES = ["m0", "m1", "sl_down", "sl_up", "sl_vgap", "sl_voffset", "sx", "sy"]
+AXES = ["m0", "m1", "sl_down", "sl_up", "sl_vgap", "sl_voffset", "sx", "sy", "th", "tth"]
 MOVING_COLOUR = "#80a0ff"   # Taurus's colour of State MOVING
 ON_COLOUR = "#00ff00"
 TANGOTEST = "/usr/lib/tango/TangoTest"
@@ -88,6 +88,8 @@ def test_every_panel_of_the_session_is_shown(gui):
     assert {"Synoptic", "Motors", "Scan", "MCA", "Wago"} <= set(panels)
     for name in panels:
         assert gui.eval(f"gui.getPanel({name!r}).widget() is not None")
+    # every axis of the session (IcePAP's th and tth, the slits' calc axes too), each once
+    assert sorted(gui.eval("panel('Motors').shown_devices()")) == sorted(f"demo/axis/{a}" for a in AXES)
     assert gui.eval("panel('Scan').getModel()") == "demo/scan/demo"
     assert gui.eval("panel('MCA').getModel()") == ["demo/mca/mca1"]
     assert set(gui.eval("panel('Wago').getModel()")) == {"demo/wago/wago1", "demo/valve/valve1",
@@ -188,6 +190,8 @@ def test_a_mesh_scan_is_shown_as_an_image(gui, stack):
 
 def test_stop_in_the_scan_panel_stops_the_scan(gui, stack):
     scan = dev(stack, "demo/scan/demo")
+    # the cursor stays in m1's "move to" field, where a value was typed and applied
+    gui.exec("panel('Motors').axis_row('m1').writeWidget().setFocus()")
     follower = RecordFollower(scan)
     try:
         n = scan.ascan(["m1", "0", "10", "400", "0.05", "diode2"])
@@ -201,6 +205,7 @@ def test_stop_in_the_scan_panel_stops_the_scan(gui, stack):
     assert 2 <= record.npoints < 401
     gui.eval("1", until=f"panel('Scan').view.number == {n} and panel('Scan').view.end_reason == 'USER_STOP'")
     # the scan moved m1 by group moves: its "move to" field shows where the scan left it
+    # (focus alone is no edit: nothing typed there is waiting for Enter)
     m1 = dev(stack, "demo/axis/m1")
     wait_state(m1, (tango.DevState.ON,))
     left_at = m1.get_attribute_config("Position").format % m1.Position

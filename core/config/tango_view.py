@@ -84,6 +84,8 @@ class TangoView:
     globals_file: str | None = None
     # the globals block's `hosts`: lower-case server -> ServerInfo (where a Starter runs it)
     server_info: dict[str, ServerInfo] = field(default_factory=dict)
+    # the globals block's `access_control` (core.tangodb.access), plain dicts and lists
+    access_control: dict = field(default_factory=dict)
 
     def by_server(self, server: str) -> list[TangoDevice]:
         low = server.lower()
@@ -290,13 +292,14 @@ def _plain(tree: Any, file: str, view: TangoView) -> None:
                     file=file, line=eline))
 
 
-GLOBAL_KEYS = ("classes", "free_properties", "attribute_aliases", "hosts")
+GLOBAL_KEYS = ("classes", "free_properties", "attribute_aliases", "hosts", "access_control")
 
 
 def _globals(block: dict, file: str, line: int, view: TangoView) -> None:
     """classes: {Class: {properties, attribute_properties}}, free_properties: {Object:
     {prop: value}}, attribute_aliases: {alias: domain/family/member/attribute}, hosts:
-    {host: {Exec/instance: {level: n, mode: m} or empty}}."""
+    {host: {Exec/instance: {level: n, mode: m} or empty}}, access_control: see
+    core.tangodb.access."""
     unknown = set(block) - set(GLOBAL_KEYS)
     if unknown:
         view.errors.append(ConfigError(f"globals block: unknown keys {sorted(unknown)} "
@@ -339,6 +342,23 @@ def _globals(block: dict, file: str, line: int, view: TangoView) -> None:
             continue
         view.attribute_aliases[str(alias)] = attr.lower()
     _hosts(block.get("hosts"), where, view)
+    access = block.get("access_control")
+    if access is not None:
+        from blisstango.core.tangodb.access import problems
+
+        found = problems(_plain_data(access))
+        view.errors.extend(ConfigError(p, *where) for p in found)
+        if not found:
+            view.access_control = _plain_data(access)
+
+
+def _plain_data(value: Any) -> Any:
+    """ruamel's commented mappings and sequences as plain dicts, lists and strings."""
+    if isinstance(value, dict):
+        return {str(k): _plain_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_data(v) for v in value]
+    return value if value is None else str(value)
 
 
 def _hosts(hosts: Any, where: tuple[str, int], view: TangoView) -> None:

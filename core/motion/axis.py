@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 import gevent.event
 
-from .axis_settings import SETTING_KEYS, AxisSettings  # noqa: F401 - re-exported
+from .axis_settings import DEFAULT_TOLERANCE, SETTING_KEYS, AxisSettings  # noqa: F401 - re-exported
 from .errors import EncoderDiscrepancyError, LimitError, MotionError
 from .monitor import Watcher, predict_end
 from .motion import HookRun, Motion, run_pre_hooks, start_motions  # noqa: F401 - re-exported
@@ -40,7 +40,7 @@ class Axis(AxisSettings):
         self.steps_per_unit = float(self.config.get("steps_per_unit", 1.0))
         if self.steps_per_unit == 0 or not math.isfinite(self.steps_per_unit):
             raise MotionError(f"{name}: steps_per_unit must be finite and non-zero, got {self.steps_per_unit}")
-        self.tolerance = float(self.config.get("tolerance", 1e-4))
+        self.tolerance = float(self.config.get("tolerance", DEFAULT_TOLERANCE))
         hp = self.config.get("home_position")
         self.home_position: float | None = None if hp is None else float(hp)
         self.polling_time = float(self.config.get("polling_time", 0.02))
@@ -67,6 +67,9 @@ class Axis(AxisSettings):
         #: when the current move should end (time.monotonic(); None: unknown, or no move):
         #: the controller's word or the trapezoid (core.motion.monitor.predict_end)
         self.expected_end: float | None = None
+        #: user position read as the last move ended (None while moving, or unread): what
+        #: a server answers a move waited for with, without asking the hardware again
+        self.end_position: float | None = None
         #: the Beacon lock owner this process moves the axis for (AxisProtocol): kept for the
         #: caller; a local axis checks no lock (its server, the AxisManager, does)
         self.owner: str | None = None
@@ -379,6 +382,7 @@ class Axis(AxisSettings):
 
     def _started(self, motion: Motion) -> None:
         self.last_motion_start = motion.started_at
+        self.end_position = None
         self.expected_end = predict_end(self, motion)
         self._notify_state(AxisState("MOVING"))
         self._task = gevent.spawn(self._run, motion)
@@ -471,6 +475,7 @@ class Axis(AxisSettings):
         self._moving = False
         self._jogging = False
         self.expected_end = None
+        self.end_position = pos
         if pos is not None:  # else the hardware cannot be read: the state below says why
             self._notify_position(pos)
         st = final

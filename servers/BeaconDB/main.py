@@ -20,10 +20,11 @@ from tango.server import run  # noqa: E402
 
 from blisstango.core.beacon import BEACON_DEVICE  # noqa: E402
 from blisstango.core.tangodb import DB_DEVICE  # noqa: E402
+from blisstango.core.tangodb.access import ACCESS_DEVICE  # noqa: E402
 from blisstango.core.tangodb.journal import Journal  # noqa: E402
 from blisstango.core.tangodb.store import TangoStore  # noqa: E402
 
-from . import beacon_device, db_device, tango_run  # noqa: E402
+from . import access_device, beacon_device, db_device, tango_run  # noqa: E402
 from .starter import StarterNotifier  # noqa: E402
 
 log = logging.getLogger("BeaconDB")
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("state loaded from %s (%d journal records replayed)", run_dir, replayed)
     StarterNotifier(store, server_name=f"{SERVER_EXEC}/{opts.instance}").install()
     db_device.STORE[:] = [store]
+    access_device.STORE[:] = [store]
 
     web = None
     if opts.web_port is not None:
@@ -149,11 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         connection.configure(settings_url=settings_url, data_url=data_url)
     beacon_device.CONTEXT.update(config=service, settings_url=settings_url, data_url=data_url)
 
-    classes = [db_device.DataBase, beacon_device.Beacon]
+    classes = [db_device.DataBase, beacon_device.Beacon, access_device.TangoAccessControl]
     tango_run.fixed_devices(db_device.DataBase, [(DB_DEVICE, "database")])
     tango_run.fixed_devices(beacon_device.Beacon, [(BEACON_DEVICE, BEACON_DEVICE)])
+    tango_run.fixed_devices(access_device.TangoAccessControl, [(ACCESS_DEVICE, ACCESS_DEVICE)])
     store.mutate("add_device", server, DB_DEVICE, "DataBase", None)
     store.mutate("add_device", server, BEACON_DEVICE, "Beacon", None)
+    store.mutate("add_device", server, ACCESS_DEVICE, "TangoAccessControl", None)
 
     # YAML round trips run in a writer thread: let DB commands take the GIL from it quickly.
     sys.setswitchinterval(0.001)
@@ -166,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         dserver = u.get_dserver_device()
         pid, version = u.get_pid_str(), u.get_version_str()
         hostname = u.get_host_name()
-        for dev in [dserver, u.get_device_by_name(DB_DEVICE), u.get_device_by_name(BEACON_DEVICE)]:
+        for dev in [dserver, *(u.get_device_by_name(d) for d in (DB_DEVICE, BEACON_DEVICE, ACCESS_DEVICE))]:
             store.mutate("export_device", dev.get_name().lower(), u.get_device_ior(dev),
                          hostname, int(pid), version)
         print(f"BeaconDB ready on {host}:{port} (run dir {run_dir})", file=sys.stderr, flush=True)

@@ -17,7 +17,6 @@ from tango import AttrWriteType, DevState
 from tango.server import Device, attribute, command, device_property
 
 from blisstango.core.lima import control as ctl_mod
-from blisstango.core.lima.axis_reader import AxisReader
 from blisstango.core.lima.frames import (
     DATA_ARRAY,
     VIDEO_IMAGE,
@@ -25,6 +24,7 @@ from blisstango.core.lima.frames import (
     encode_video_image,
 )
 from blisstango.core.lima.saving import SavingError
+from blisstango.core.motion.positions import AxisPositions
 
 from ..errors import devfailed, init_failed
 from ..request_thread import no_hardware_read, request_hook
@@ -85,7 +85,7 @@ class LimaCCDs(Device):
         self.axes = None
         try:
             cfg = camera.camera_config(self.ObjectName, self.Config)
-            self.axes = AxisReader(cfg.beam.axes) if cfg.beam.axes else None
+            self.axes = AxisPositions(cfg.beam.axes) if cfg.beam.axes else None
             self.ctl = ctl_mod.LimaControl(cfg, positions=self._positions, notify=self._notify)
             self.ctl.user_detector_name = self.ObjectName or "simulator"
             camera.install(self.ctl)

@@ -28,7 +28,8 @@ from blisstango.core.config.servers import tango_override
 from blisstango.core.objects.announce import connect, disconnect
 from blisstango.core.objects.members import MethodMember, ObjectInterface, interface
 
-from ..errors import as_devfailed, devfailed
+from ..config_object import object_name
+from ..errors import as_devfailed, devfailed, init_failed
 from ..request_thread import no_hardware_read, request_hook
 from .tango_types import attribute_type, attribute_value, command_type
 
@@ -47,7 +48,7 @@ class GenericObject(Device):
     # ------------------------------------------------------------------ life
     def init_device(self) -> None:
         super().init_device()
-        self.object_name = self.ObjectName or self.get_name().rsplit("/", 1)[-1]
+        self.object_name = object_name(self, self.ObjectName)
         self.init_error = ""
         self.obj = None
         self.iface: ObjectInterface | None = None
@@ -65,9 +66,8 @@ class GenericObject(Device):
             self.iface = interface(self.object_name, self.obj, self.config,
                                    list(members) if isinstance(members, list) else None)
         except Exception as exc:  # noqa: BLE001 - the device stays up and says why
-            self.init_error = str(exc) if str(exc).startswith(self.object_name) else f"{self.object_name}: {exc}"
-            log.error("%s", self.init_error)
-            self._set_state(DevState.FAULT, self.init_error)
+            init_failed(self, str(exc) if str(exc).startswith(self.object_name) else f"{self.object_name}: {exc}", exc)
+            self._set_state(DevState.FAULT, self.init_error)  # to subscribers too
             return
         connect(self.obj, self._announced)
         self._set_state(DevState.ON, self._summary())

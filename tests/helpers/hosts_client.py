@@ -7,15 +7,17 @@ TANGO_HOST set, prints one JSON line. Actions:
   events, seconds, info (the ScanInfo JSON)}
 * read ATTR — {value} or {error: {reason, desc}}
 * write ATTR VALUE — {ok} or {error: {reason, desc}}
-* command DEVICE COMMAND [ARG] — {value} or {error}
+* command DEVICE COMMAND [ARG | --json LIST] — {value} or {error}
 * saving BASE_PATH — the session's SCAN_SAVING base_path
-* ping DEVICE — {ok, ms}
+* ping DEVICE — {ok, us}
+* latency ATTR N — N reads of ATTR: {median_us, mean_us, n}
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 
 import tango
@@ -33,13 +35,23 @@ def ascan(args: list[str]) -> dict:
     dev = tango.DeviceProxy(SCAN_DEVICE)
     dev.set_timeout_millis(60000)
     progress: list = []
-    eid = dev.subscribe_event("Progress", tango.EventType.CHANGE_EVENT,
-                              lambda ev: None if ev.err else progress.append(ev.attr_value.value))
+    arrived = threading.Condition()
+
+    def on_progress(ev) -> None:
+        if not ev.err:
+            with arrived:
+                progress.append(ev.attr_value.value)
+                arrived.notify_all()
+
+    eid = dev.subscribe_event("Progress", tango.EventType.CHANGE_EVENT, on_progress)
     t0 = time.monotonic()
     try:
         number = dev.ascan(args)
         done = dev.WaitScan(120)
         elapsed = time.monotonic() - t0
+        final = dev.Progress
+        with arrived:  # the last change event may come just after WaitScan's answer
+            arrived.wait_for(lambda: progress and progress[-1] == final, timeout=30)
     except tango.DevFailed as exc:
         return {**_error(exc), "seconds": time.monotonic() - t0}
     finally:
@@ -52,6 +64,9 @@ def ascan(args: list[str]) -> dict:
 
 def main(argv: list[str]) -> int:
     action, args = argv[0], argv[1:]
+    if "--json" in args:  # a command's argument given as a JSON list (DevVarStringArray)
+        i = args.index("--json")
+        args = [*args[:i], json.loads(args[i + 1])]
     try:
         if action == "ascan":
             out = ascan(args)
@@ -74,6 +89,16 @@ def main(argv: list[str]) -> int:
         elif action == "saving":
             tango.DeviceProxy(SCAN_DEVICE).write_attribute("SCAN_SAVING", json.dumps({"base_path": args[0]}))
             out = {"ok": True}
+        elif action == "latency":  # N reads of one attribute: median and mean in microseconds
+            proxy, n = tango.AttributeProxy(args[0]), int(args[1])
+            proxy.read()
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                proxy.read()
+                times.append((time.perf_counter() - t0) * 1e6)
+            times.sort()
+            out = {"median_us": times[n // 2], "mean_us": sum(times) / n, "n": n}
         elif action == "ping":
             out = {"ok": True, "us": tango.DeviceProxy(args[0]).ping()}
         else:
