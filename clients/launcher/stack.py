@@ -1,8 +1,9 @@
 """The processes a beamline configuration implies, started in order.
 
 Order: the embedded Redis servers (unless URLs are given), BeaconDB (the Tango
-database and Beacon device, on the TANGO_HOST port), then every device server
-instance that ``core.config.servers.implied_servers`` finds in the tree. Stopping
+database and Beacon device, on the TANGO_HOST port), the simulated hardware the tree
+asks for (``core.config.servers.implied_simulators``: a Wago's coupler emulator), then
+every device server instance that ``implied_servers`` finds in the tree. Stopping
 goes in reverse order.
 """
 
@@ -21,7 +22,7 @@ import gevent
 from blisstango.clients.launcher.rundir import RunDir
 from blisstango.clients.launcher.supervisor import ManagedProcess
 from blisstango.core.config import load_tree
-from blisstango.core.config.servers import implied_servers
+from blisstango.core.config.servers import implied_servers, implied_simulators
 
 DEFAULT_TANGO_PORT = 10000
 
@@ -130,6 +131,9 @@ class Stack:
                 "--redis-settings", settings_url, "--redis-data", data_url,
             ], ready=lambda: _wait_tcp(self.host, self.port, 60))
             beacon.start()
+            for sim in implied_simulators(self.tree):
+                self._add(sim.name, [executable(sim.argv[0]), *sim.argv[1:]],
+                          ready=lambda p=sim.port: _wait_tcp(self.host, p, 60)).start()
             for server, instance in implied_servers(self.tree):
                 self._add(f"{server}/{instance}", [executable(server), instance],
                           ready=lambda s=server, i=instance: _wait_dserver(s, i, 60)).start()

@@ -19,6 +19,16 @@ ENTRY_POINT_GROUP = "blisstango.server_kinds"
 
 
 @dataclass(frozen=True)
+class Simulator:
+    """A simulated-hardware process `blisstango up` runs for a configuration object, after
+    BeaconDB and before the servers, which connect to it as to the hardware."""
+
+    name: str                 # process name in `blisstango status` and its log
+    argv: tuple[str, ...]     # argv[0]: a console script of this installation
+    port: int                 # TCP port it accepts connections on once ready
+
+
+@dataclass(frozen=True)
 class ServerKind:
     """How one suite server maps configuration objects onto Tango devices.
 
@@ -35,6 +45,11 @@ class ServerKind:
     attribute_properties: attribute properties the database serves for a selected node's
         device ({attr: {prop: str | list}}), derived from its YAML (unit, format, limits)
         so the device never has to write them (BeaconDB would turn them into YAML).
+    class_of: (Tango class, family) of a selected node, for a server exporting devices of
+        several classes (the Wago server: couplers, valves, shutters); default
+        (device_class, family).
+    simulators: the simulated hardware a selected node asks for (a Wago's coupler
+        emulator), as Simulator processes `blisstango up` starts before the servers.
     sub_devices: more devices the same server instance serves for a selected node, as
         (family, class) pairs: `<domain>/<family>/<name>`, no alias, property ObjectName
         (Lima's plugin devices beside its LimaCCDs device).
@@ -49,7 +64,12 @@ class ServerKind:
     object_devices: bool = True
     manager_family: str | None = None
     attribute_properties: Callable[[Any], dict[str, dict[str, Any]]] | None = None
+    class_of: Callable[[Any], tuple[str, str]] | None = None
     sub_devices: tuple[tuple[str, str], ...] = ()
+    simulators: Callable[[Any], list[Simulator]] | None = None
+
+    def class_and_family(self, node: Any) -> tuple[str, str]:
+        return self.class_of(node) if self.class_of is not None else (self.device_class, self.family)
 
 
 _registered: dict[str, ServerKind] = {}
@@ -88,6 +108,15 @@ def exported_nodes(tree: Any, kinds: Iterable[ServerKind] | None = None):
             node = tree[name]
             if kind.select(node):
                 yield kind, node, kind.instance(node)
+
+
+def implied_simulators(tree: Any) -> list[Simulator]:
+    """The simulated-hardware processes the configuration asks for, in object order."""
+    out: list[Simulator] = []
+    for kind, node, _instance in exported_nodes(tree):
+        if kind.simulators is not None:
+            out.extend(kind.simulators(node) or [])
+    return out
 
 
 def implied_servers(tree: Any) -> list[tuple[str, str]]:

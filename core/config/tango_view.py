@@ -165,13 +165,14 @@ def _suite(tree: Any, kinds: list[ServerKind], view: TangoView) -> None:
             exported.add(node.name)
             own = node.get("tango") if isinstance(node.get("tango"), dict) else {}
             where = (node.file, node.key_line("tango") if own else node.line)
-            klass = str(own.get("class") or kind.device_class)
-            if klass not in classes:
+            own_class, family = kind.class_and_family(node)
+            klass = str(own.get("class") or own_class)
+            if klass not in classes and klass != own_class:
                 view.errors.append(ConfigError(
                     f"{node.name}: unknown Tango server class {klass!r} (known: {', '.join(sorted(classes))})",
                     *where))
                 continue
-            name = str(own.get("device") or f"{domain}/{kind.family}/{node.name}")
+            name = str(own.get("device") or f"{domain}/{family}/{node.name}")
             if not _DEVICE_RX.match(name):
                 view.errors.append(ConfigError(f"{node.name}: Tango device name {name!r} is not "
                                                "domain/family/member", *where))

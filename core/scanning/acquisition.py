@@ -127,8 +127,8 @@ class AcquisitionObject:
 
     # ----------------------------------------------------------------------------
     def add_channel(self, name: str, dtype="float64", shape=(), unit: str | None = None,
-                    kind: str = "data") -> AcquisitionChannel:
-        ch = AcquisitionChannel(name, dtype, shape, unit, kind)
+                    kind: str = "data", info: dict | None = None) -> AcquisitionChannel:
+        ch = AcquisitionChannel(name, dtype, shape, unit, kind, info)
         self.channels.append(ch)
         return ch
 

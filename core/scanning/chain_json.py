@@ -25,7 +25,7 @@ NODE_KEYS = {
     "step": {"type", "name", "axes", "children"},
     "timer": {"type", "name", "count_time", "npoints", "sleep_time", "children"},
     "cscan": {"type", "name", "axis", "start", "stop", "npoints", "time", "children"},
-    "counters": {"type", "counters", "count_time", "npoints"},
+    "counters": {"type", "counters", "count_time", "npoints", "acq_params"},
 }
 TOP_KEYS = {"title", "type", "name", "save", "chain", "presets", "info"}
 
@@ -197,9 +197,12 @@ class ChainBuilder:
                 counters = self._counters(child.get("counters"), w)
                 ct = self._num(child, "count_time", w, default=count_time, minimum=0)
                 npts = self._num(child, "npoints", w, default=master.npoints, integer=True, minimum=0)
+                acq_params = child.get("acq_params") or {}
+                if not isinstance(acq_params, dict) or not all(isinstance(v, dict) for v in acq_params.values()):
+                    self.fail(w, "'acq_params' must map controller names to objects of parameters")
                 try:
-                    add_counters(chain, master, counters, {"npoints": npts, "count_time": ct})
-                except ValueError as exc:
+                    add_counters(chain, master, counters, {"npoints": npts, "count_time": ct}, acq_params)
+                except (ValueError, TypeError) as exc:
                     self.fail(w, str(exc))
             else:
                 self._master(chain, child, w, master, count_time)

@@ -13,11 +13,14 @@ _SCALARS = frozenset({float, int, bool, np.float64, np.float32, np.int64, np.int
 class AcquisitionChannel:
     """Points of one quantity. shape is the shape of one point (() for a scalar; -1 for
     a dimension that varies between points). kind "ref" carries {file, index} references
-    to data kept in files (images) instead of the data itself."""
+    to data kept in files (images) instead of the data itself. `info` holds what else a
+    reader of the scan needs about the channel (an MCA spectrum's energy axis, a ROI's
+    bounds); it is published with the channel's description."""
 
     def __init__(self, name: str, dtype="float64", shape: Iterable[int] = (), unit: str | None = None,
-                 kind: str = "data") -> None:
+                 kind: str = "data", info: dict | None = None) -> None:
         self.name = name
+        self.info = dict(info or {})
         self.dtype = np.dtype(dtype)
         self.shape = tuple(int(x) for x in shape)
         self.unit = unit
@@ -59,7 +62,8 @@ class AcquisitionChannel:
         return self.name.rsplit(":", 1)[-1]
 
     def description(self) -> dict:
-        return {"dtype": self.dtype.str, "shape": list(self.shape), "unit": self.unit, "kind": self.kind}
+        return {**self.info, "dtype": self.dtype.str, "shape": list(self.shape), "unit": self.unit,
+                "kind": self.kind}
 
     def as_points(self, data) -> np.ndarray:
         """data as an array whose first axis counts points (one point or many)."""

@@ -240,7 +240,7 @@ class Scan:
         if ctx.data_redis is not None:
             self.publisher = ScanPublisher(ctx.data_redis, ctx.session, info, **ctx.publisher_options)
             for ch in self._channels.values():
-                self.publisher.add_channel(ch.name, ch.dtype, ch.shape, ch.unit, ch.kind)
+                self.publisher.add_channel(ch.name, ch.dtype, ch.shape, ch.unit, ch.kind, **ch.info)
             self.publisher.create()
             for ch in self._channels.values():
                 self.publisher.attach(ch.name, ch)

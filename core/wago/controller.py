@@ -17,7 +17,7 @@ from typing import Any
 from ..comm.backoff import Backoff
 from ..comm.modbus import ModbusTcp, split_url
 from .conversion import to_signed
-from .errors import WagoChannelError, WagoValueError
+from .errors import WagoChannelError, WagoConfigError, WagoValueError
 from .identity import CouplerIdentity, check, read_identity
 from .mapping import AI, AO, AREA_NAMES, DI, DO, Channel, WagoMapping
 from .modules import describe
@@ -37,6 +37,9 @@ class WagoController:
         link.on_connect = self._on_connect
         self.cache_period = float(cache_period)
         self.identity: CouplerIdentity | None = None
+        self.polling_time = 2.0                # s between the Wago server's polls
+        self.units: dict[str, str] = {}         # YAML `units`, per logical name
+        self.counter_names: list[str] | None = None
         self._cache: dict[str, tuple[float, list]] = {}
         self._areas = mapping.addressing()
 
@@ -50,13 +53,21 @@ class WagoController:
         comm = cfg.get("modbustcp") or {}
         target = url or (comm.get("url") if isinstance(comm, dict) else None)
         if not target:
-            from .errors import WagoConfigError
-
             raise WagoConfigError(f"wago {mapping.name}: `modbustcp: {{url: host[:port]}}` is missing", file, line)
         host, port = split_url(target)
         seconds = timeout if timeout is not None else float(comm.get("timeout", 1.0))
         link = ModbusTcp(host, port, timeout=seconds, backoff=backoff)
-        return cls(mapping, link, cache_period=float(cfg.get("cache_period", 1.0)))
+        polling = float(cfg.get("polling_time", 2.0))
+        ctrl = cls(mapping, link, cache_period=float(cfg.get("cache_period", polling)))
+        ctrl.polling_time = polling
+        ctrl.units = dict(cfg.get("units") or {})
+        ctrl.counter_names = _names(cfg.get("counter_names"))
+        for key, names in (("units", list(ctrl.units)), ("counter_names", ctrl.counter_names or [])):
+            unknown = [n for n in names if n not in mapping.keys]
+            if unknown:
+                raise WagoConfigError(f"wago {mapping.name}: {key} names {', '.join(unknown)}, not logical "
+                                      f"names of the mapping ({', '.join(mapping.names)})", file, line)
+        return ctrl
 
     # ---- connection ---------------------------------------------------------------------
     def _on_connect(self, link: ModbusTcp) -> None:
@@ -152,7 +163,7 @@ class WagoController:
                                    f"written ({', '.join(outputs) or 'none configured'})")
         why = ch.reading.check(value)
         if why:
-            raise WagoValueError(f"{self.name}: {ch.label} = {value!r} {why}: {describe(ch.module)} "
+            raise WagoValueError(f"{self.name}: {ch.label} = {_show(value)} {why}: {describe(ch.module)} "
                                  f"in slot {ch.slot + 1} takes {ch.reading.range_text()}")
 
     # ---- BLISS's key-based command set (the Tango server's DevXxx) -----------------------
@@ -170,7 +181,7 @@ class WagoController:
         values = list(array)
         if len(values) < 3 or len(values) % 2 == 0:
             raise WagoValueError(f"{self.name}: DevWritePhys takes [key, channel, value, channel, value, ...]: "
-                                 f"{len(values)} number(s) given {values}")
+                                 f"{len(values)} number(s) given [{', '.join(_show(v) for v in values)}]")
         key = _integer(self.name, "key", values[0])
         name = self.mapping.name_of(key)
         items = []
@@ -184,6 +195,23 @@ class WagoController:
         return f"<WagoController {self.name} {self.link.address} {state}>"
 
 
+def _show(value: Any) -> str:
+    """A value as a person typed it: 12 and 12.5 for numbers (numpy's too), repr otherwise."""
+    if isinstance(value, bool) or isinstance(value, str):
+        return repr(value)
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _names(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return [str(i).strip() for i in items if str(i).strip()]
+
+
 def _an(what: str) -> str:
     return f"an {what}" if what[0] in "aeiou" else f"a {what}"
 
@@ -192,9 +220,9 @@ def _integer(name: str, what: str, value: Any) -> int:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise WagoValueError(f"{name}: {what} {value!r} is not a number") from None
+        raise WagoValueError(f"{name}: {what} {_show(value)} is not a number") from None
     if not number.is_integer():
-        raise WagoValueError(f"{name}: {what} {value!r} is not an integer")
+        raise WagoValueError(f"{name}: {what} {_show(value)} is not an integer")
     return int(number)
 
 

@@ -59,6 +59,19 @@ DEFAULT_COUPLER = "750-842"
 
 
 @dataclass(frozen=True)
+class NameInfo:
+    """What a client shows of a logical name: its Tango attribute in the Wago server."""
+
+    name: str
+    size: int             # channels (a spectrum when > 1)
+    digital: bool         # every channel a bit
+    writable: bool        # every channel an output
+    unit: str
+    format: str
+    description: str
+
+
+@dataclass(frozen=True)
 class Channel:
     """One logical channel: `name` channel `index`, on a module channel, at offsets of an area."""
 
@@ -285,6 +298,20 @@ class WagoMapping:
             raise WagoChannelError(f"{self.name}: no logical channel at {AREA_NAMES[area]} offset {offset}")
         name, index = entries[offset]
         return self.keys[name], index
+
+    def name_info(self, name: str, units: dict | None = None) -> NameInfo:
+        """Size, kind, unit (YAML `units` first, else the module's), format, description."""
+        chans = self.channels_of(name)
+        digital = all(c.digital for c in chans)
+        unit = str((units or {}).get(name) or ("" if digital else chans[0].reading.unit))
+        fmt = "%d" if digital or chans[0].reading.kind in ("ssi", "status", "raw") else (
+            "%.1f" if chans[0].reading.kind == "thc" else "%.4f")
+        modules = sorted({f"{c.module.code} slot {c.slot + 1}" for c in chans})
+        kinds = sorted({AREA_NAMES[c.area] for c in chans})
+        text = f"{' and '.join(kinds)} ({', '.join(modules)})"
+        if all(c.output for c in chans):
+            text += f", takes {chans[0].reading.range_text()}"
+        return NameInfo(name, len(chans), digital, all(c.output for c in chans), unit, fmt, text)
 
     def describe_modules(self) -> list[str]:
         return [f"slot {i + 1}: {describe(m)}" for i, m in enumerate(self.slots)]

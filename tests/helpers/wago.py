@@ -96,3 +96,104 @@ def mbpoll_refused(port: int, table: str, address: int) -> str:
                           MBPOLL_TABLES[table], "-r", str(address), "-c", "1", "127.0.0.1"],
                          capture_output=True, text=True, timeout=30)
     return out.stdout + out.stderr
+
+
+#: what the server tests add to WAGO_YAML: a valve and two shutters on wago1 (shutter2's
+#: switches are wired to nothing), and a second Wago whose coupler has a 750-478 where its
+#: mapping names a 750-469, served by the same server process
+ACTUATORS_YAML = """
+- name: valve1
+  plugin: wago
+  class: WagoValve
+  wago: $wago1
+  command: valve_cmd
+  open: valve_open
+  closed: valve_closed
+  timeout: 5
+- name: shutter1
+  plugin: wago
+  class: WagoShutter
+  wago: $wago1
+  command: shutter_cmd
+  open: shutter_open
+  closed: shutter_closed
+  timeout: 5
+- name: shutter2
+  plugin: wago
+  class: WagoShutter
+  wago: $wago1
+  command: shutter2_cmd
+  open: shutter2_open
+  closed: shutter2_closed
+  timeout: 1
+- name: wago_bad
+  plugin: wago
+  tango: {server: wago1}
+  modbustcp: {url: 127.0.0.1:1}
+  main_module: 750-352
+  mapping:
+    - type: 750-504
+      logical_names: a, b, c, d
+    - type: 750-469
+      logical_names: t1, t2
+  emulator:
+    plugged: [750-504, 750-478]
+"""
+
+
+def write_server_config(root: Path, polling: float = 0.2, travel: float = 0.5) -> Path:
+    """A tree with domain `t15`, wago1 (emulated, polled every `polling` s), its valve and
+    shutters, and wago_bad."""
+    write(root, "__init__.yml", "tango:\n  domain: t15\n")
+    write_wago_config(root, travel=travel, extra=ACTUATORS_YAML.replace("\n", "\n", 1))
+    path = root / "wago" / "wago.yml"
+    path.write_text(path.read_text().replace("  cache_period: 0.5\n", f"  cache_period: 0.5\n  polling_time: {polling}\n"))
+    return root
+
+
+def emulator_address(stack, name: str = "wago1") -> tuple[str, int]:
+    """Where the emulator of `name` listens: what it announced in the Beacon settings."""
+    import redis
+
+    from blisstango.core.beacon.settings import object_settings
+
+    url = stack.device("sys/beacon/1").read_attribute("SettingsRedisUrl").value
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        host, port = object_settings(name, redis_client=client)["emulator_url"].rsplit(":", 1)
+    finally:
+        client.close()
+    return host, int(port)
+
+
+def wago_stack(workdir: Path, config: Path, ready: dict[str, tuple], timeout: float = 90.0):
+    """`blisstango up` of config on a free port: ready once each device of `ready`
+    ({device: accepted states}) answers in one of its states. Returns the stack
+    (`.down()` at the end)."""
+    import time
+
+    import tango
+
+    from helpers.scan_stack import DemoStack, blisstango
+
+    stack = DemoStack(workdir, config)
+    blisstango("up", str(stack.config), "--detach", "--port", str(stack.port), "--run-dir", str(stack.run_dir))
+    try:
+        deadline = time.monotonic() + timeout
+        for name, states in ready.items():
+            dev = stack.device(name, timeout_ms=3000)
+            while True:
+                try:
+                    if dev.state() in states:
+                        break
+                    last = f"{name} is {dev.state()}: {dev.status()}"
+                except tango.DevFailed as exc:
+                    last = f"{name}: {exc.args[0].desc.strip()}"
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{last}\n{stack.log('Wago_wago1')}")
+                time.sleep(0.2)
+        stack._pids = stack.all_pids()
+    except BaseException:
+        stack.down()
+        raise
+    return stack

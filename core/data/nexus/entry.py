@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 
 from .naming import ChannelPlace, default_plot, places
+from .plots import write_maps, write_spectrum_plots
 
 PLOT = "plotselect"
 DEFAULT_IMAGE_PATH = "/entry_0000/measurement/data"  # dataset of a referenced frame file
@@ -81,6 +82,7 @@ def create_skeleton(f: h5py.File, info: dict) -> h5py.Group:
             ds.attrs["channel"] = ch
         measurement[place.short] = h5py.SoftLink(f"/{name}/{place.dataset}")
     _plot(entry, info, where)
+    write_spectrum_plots(entry, info, where)
     entry.attrs["default"] = PLOT
     f.attrs["default"] = name
     entry.attrs["scan_key"] = info["key"]  # last: an entry without it is a killed writer's half-made one
@@ -125,9 +127,11 @@ def finalize(f: h5py.File, info: dict) -> None:
         del entry["scan_info"]
     write_tree(entry.create_group("scan_info"), info)
     entry["scan_info"].attrs["NX_class"] = "NXcollection"
-    for ch, place in places(info["channels"]).items():
+    where = places(info["channels"])
+    for ch, place in where.items():
         if place.kind == "ref":
             _virtual(entry[place.group], info["channels"][ch], place)
+    write_maps(entry, info, where, default_plot(info, where)[0])
     _replace(entry, "end_time", iso(info.get("end_time") or timings.get("closed") or timings.get("stopped")),
              dtype=STR)
 

@@ -1,7 +1,10 @@
-"""`wago-emulator CONFIG_DIR NAME [--host H] [--port P]`: emulate the coupler of the Wago
-object NAME of a configuration tree, at its `modbustcp: url` unless --host/--port say
-otherwise (--port 0: a free port). Prints `listening on HOST:PORT` once it accepts
-connections; stops on SIGTERM or Ctrl-C."""
+"""`wago-emulator CONFIG_DIR NAME [--host H] [--port P] [--announce]`: emulate the coupler of
+the Wago object NAME of a configuration tree, at its `modbustcp: url` unless --host/--port
+say otherwise (--port 0: a free port). With --announce the address is stored in the
+object's Beacon settings (`settings:NAME` emulator_url, found through TANGO_HOST), where
+the Wago server looks for the coupler of an emulated Wago: `blisstango up` runs it so, on
+a port it chose free. Prints `listening on HOST:PORT` once it accepts connections; stops
+on SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import sys
 from ...comm.modbus import split_url
 from ...config import ConfigError, load_tree
 from ..mapping import WagoMapping
+from ..plugin import EMULATOR_URL
 from .server import EmulatedCoupler, run
 
 
@@ -24,9 +28,20 @@ def build(config_dir: str, name: str) -> tuple[EmulatedCoupler, str, int]:
     cfg = node.to_dict()
     mapping = WagoMapping.from_config(cfg, name=name, file=node.file, line=node.line)
     spec = cfg.get("emulator") if isinstance(cfg.get("emulator"), dict) else {}
+    if spec.get("plugged"):  # a coupler whose modules are not those of the mapping
+        mapping = WagoMapping([(str(code), []) for code in spec["plugged"]], name=name, ignore_missing=True,
+                              main_module=cfg.get("main_module"), file=node.file, line=node.line)
+        spec = {k: v for k, v in spec.items() if k not in ("valves", "heaters", "inputs")}
     url = (cfg.get("modbustcp") or {}).get("url") or "127.0.0.1:502"
     host, port = split_url(url)
     return EmulatedCoupler.build(mapping, spec, spec.get("coupler")), host, port
+
+
+def announce(name: str, host: str, port: int) -> None:
+    """Store the emulated coupler's address where the Wago plugin looks for it."""
+    from ...beacon.settings import object_settings
+
+    object_settings(name)[EMULATOR_URL] = f"{host}:{port}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("name", help="the Wago object to emulate")
     parser.add_argument("--host", help="address to listen on (default: the url's host)")
     parser.add_argument("--port", type=int, help="port to listen on (default: the url's port; 0: any free)")
+    parser.add_argument("--announce", action="store_true",
+                        help="store the address in the object's Beacon settings (emulator_url)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -45,7 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     host = args.host or host
     port = port if args.port is None else args.port
 
+    if args.announce and port:  # announced before listening: whoever connects finds it
+        announce(args.name, host, port)
+
     def ready(bound_host: str, bound_port: int) -> None:
+        if args.announce and not port:
+            announce(args.name, bound_host, bound_port)
         print(f"listening on {bound_host}:{bound_port}", flush=True)
 
     try:

@@ -11,6 +11,8 @@ The Wago object's `emulator:` YAML section::
       heaters:                 # first-order thermal lag towards ambient (+ power when on)
         - {relay: heater, thermocouples: [tc1], ambient: 22, power: 60, time_constant: 8}
       inputs: {tc2: 24.5, gauge: 3.2}   # other inputs: fixed physical values
+      plugged: [750-504, 750-478]        # optional: the modules the coupler really has,
+                                         # when they are not the mapping's (no physics then)
 """
 
 from __future__ import annotations

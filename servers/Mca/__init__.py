@@ -1,0 +1,1 @@
+"""Mca: one Tango device per configured multi-channel analyzer."""

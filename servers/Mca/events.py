@@ -1,0 +1,62 @@
+"""Change events of an MCA device, pushed by the server: the spectra and statistics at
+most every `period` seconds while acquiring (and always the last point of a run), State
+and Status on every change. A push nobody listens to is skipped."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import gevent
+import tango
+
+
+class EventPusher:
+    def __init__(self, device, period: float, names: Iterable[str], value: Callable[[str], object]) -> None:
+        self.device = device
+        self.period = period
+        self.names = list(names)    # attributes pushed at each point
+        self.value = value          # attribute -> its value for the last point
+        self._last = 0.0
+        self._pending: gevent.Greenlet | None = None
+        self._state = None
+
+    def point(self, final: bool = False) -> None:
+        """A new point: push now, or once the period since the last push is over."""
+        now = time.monotonic()
+        if final or now - self._last >= self.period:
+            if self._pending is not None:
+                self._pending.kill(block=False)
+                self._pending = None
+            self._push(now)
+        elif self._pending is None:
+            self._pending = gevent.spawn_later(self._last + self.period - now, self._deferred)
+
+    def _deferred(self) -> None:
+        self._pending = None
+        self._push(time.monotonic())
+
+    def _push(self, now: float) -> None:
+        self._last = now
+        for name in self.names:
+            if self._listened(name):
+                self._send(name, self.value(name))
+
+    def state(self, state: tango.DevState, status: str) -> None:
+        if (state, status) != self._state:
+            self._state = (state, status)
+            self._send("State", state)
+            self._send("Status", status)
+
+    def _listened(self, name: str) -> bool:
+        try:
+            return self.device.is_there_subscriber(name, tango.EventType.CHANGE_EVENT)
+        except tango.DevFailed:
+            return False
+
+    def _send(self, name: str, value) -> None:
+        try:
+            if self._listened(name):
+                self.device.push_change_event(name, value)
+        except tango.DevFailed:
+            pass  # the device is being deleted

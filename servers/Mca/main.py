@@ -1,0 +1,29 @@
+"""`Mca <instance>`: the Tango server of the configured multi-channel analyzers."""
+
+from __future__ import annotations
+
+from blisstango.core import green
+
+green.patch()
+
+import sys  # noqa: E402
+
+import tango  # noqa: E402
+
+from ..serve import serve  # noqa: E402
+from .device import Mca  # noqa: E402
+
+
+def _no_sync() -> None:
+    """Requests to one device may overlap: ReadData waits (cooperatively) for the points of
+    a running acquisition while StopAcquisition or a GUI's reads are served. Every request
+    runs in this process' gevent hub, so nothing else needs Tango's per-device lock."""
+    tango.Util.instance().set_serial_model(tango.SerialModel.NO_SYNC)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return serve("Mca", (Mca,), argv, pre_init_callback=_no_sync)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""The Mca server through TANGO_HOST: a demo stack (`blisstango up`), the device of mca1
+driven by Tango clients, the simulator following the sample axes served by AxisManager."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+import tango
+from helpers.scan_stack import DemoStack
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, demo_config):
+    s = DemoStack(tmp_path_factory.mktemp("mca_stack"), demo_config)
+    mca_yml = s.config / "mca" / "mca1.yml"   # this detector's firmware has no TRIGGERS preset
+    mca_yml.write_text(mca_yml.read_text().replace("  preset_mode: REALTIME\n",
+                                                   "  preset_mode: REALTIME\n"
+                                                   "  preset_modes: [NONE, REALTIME, LIVETIME, EVENTS]\n"))
+    s.up()
+    yield s
+    s.down()
+
+
+@pytest.fixture(scope="module")
+def demo_config():
+    from conftest import DEMO_CONFIG
+
+    return DEMO_CONFIG
+
+
+@pytest.fixture
+def mca(stack):
+    dev = stack.device("demo/mca/mca1")
+    dev.ApplyConfig()
+    yield dev
+    dev.StopAcquisition()
+
+
+def move(stack, **positions) -> None:
+    mgr = stack.device("demo/axismanager/demo")
+    assert mgr.GroupMoveWait(([30.0, *positions.values()], ["", *positions]))
+
+
+def test_device_is_exported_with_its_alias_and_parameters(stack, mca):
+    db = tango.Database(*stack.tango_host.split(":"))
+    assert db.get_device_from_alias("mca1") == "demo/mca/mca1"
+    assert db.get_class_for_device("demo/mca/mca1") == "Mca"
+    assert mca.state() == tango.DevState.ON
+    assert list(mca.Elements) == [0, 1, 2, 3] and mca.SpectrumSize == 4096
+    assert list(mca.Calibration) == [0.0, 0.005, 0.0]
+    assert json.loads(mca.Rois) == {"Fe": [1250, 1310], "Cu": [1576, 1640], "Zn": [1694, 1760]}
+    assert list(mca.SupportedPresetModes) == ["NONE", "REALTIME", "LIVETIME", "EVENTS"]
+    assert mca.Energy[1280] == pytest.approx(6.4)
+
+
+@pytest.mark.parametrize("attr, value, words", [
+    ("PresetMode", "FOREVER", ["mca1", "preset_mode", "FOREVER", "NONE, REALTIME, LIVETIME, EVENTS"]),
+    ("PresetMode", "TRIGGERS", ["mca1", "preset_mode", "TRIGGERS", "NONE, REALTIME, LIVETIME, EVENTS"]),
+    ("PresetValue", -1.0, ["mca1", "preset_value", "-1.0", "> 0"]),
+    ("TriggerMode", "EXTERNAL", ["mca1", "trigger_mode", "EXTERNAL", "SOFTWARE, SYNC, GATE"]),
+    ("Rois", json.dumps({"Fe": [4000, 4100]}), ["mca1", "ROI Fe stop", "4100", "<= 4096"]),
+    ("Rois", json.dumps({"Fe": [300, 200]}), ["mca1", "ROI Fe stop", "200", "300 < stop"]),
+    ("Rois", "not json", ["mca1", "Rois", "JSON"]),
+])
+def test_bad_input_is_refused_naming_mca_parameter_and_allowed_values(mca, attr, value, words):
+    before = {a: mca.read_attribute(a).value for a in ("PresetMode", "PresetValue", "TriggerMode", "Rois")}
+    with pytest.raises(tango.DevFailed) as err:
+        mca.write_attribute(attr, value)
+    desc = err.value.args[0].desc
+    for w in words:
+        assert w in desc
+    assert {a: mca.read_attribute(a).value for a in before} == before
+
+
+def test_roi_commands_and_their_refusals(mca):
+    mca.SetRoi(([1480, 1510], ["Ni"]))
+    assert json.loads(mca.Rois)["Ni"] == [1480, 1510]
+    with pytest.raises(tango.DevFailed, match="mca1: ROI name 'spectrum' refused"):
+        mca.SetRoi(([10, 20], ["spectrum"]))
+    mca.RemoveRoi("Ni")
+    with pytest.raises(tango.DevFailed, match="mca1: no ROI named 'Ni'"):
+        mca.RemoveRoi("Ni")
+    assert "Ni" not in json.loads(mca.Rois)
+
+
+def test_realtime_acquisition_on_the_iron_spot_with_events(stack, mca):
+    move(stack, sx=-2.0, sy=1.5)
+    mca.PresetMode = "REALTIME"
+    mca.PresetValue = 0.5
+    states, spectra = [], []
+    done = threading.Event()
+
+    def on_state(ev):
+        if not ev.err:
+            states.append(ev.attr_value.value)
+
+    def on_spectrum(ev):
+        if not ev.err and ev.attr_value.value is not None and len(ev.attr_value.value):
+            spectra.append(np.array(ev.attr_value.value))
+            done.set()
+
+    ids = [mca.subscribe_event("State", tango.EventType.CHANGE_EVENT, on_state),
+           mca.subscribe_event("spectrum_det0", tango.EventType.CHANGE_EVENT, on_spectrum)]
+    try:
+        done.clear()
+        spectra.clear()
+        mca.StartAcquisition()
+        assert mca.state() == tango.DevState.RUNNING
+        assert done.wait(10)
+        deadline = time.monotonic() + 10
+        while not states or states[-1] != tango.DevState.ON:    # the server's own State event
+            assert time.monotonic() < deadline, states
+            time.sleep(0.05)
+    finally:
+        for i in ids:
+            mca.unsubscribe_event(i)
+    assert tango.DevState.RUNNING in states
+    spectrum = np.array(mca.spectrum_det0)
+    assert np.array_equal(spectra[-1], spectrum)
+    assert list(mca.Realtime) == [0.5] * 4
+    assert all(live < 0.5 for live in mca.EnergyLivetime)
+    icr, ocr, dead = np.array(mca.Icr), np.array(mca.Ocr), np.array(mca.Deadtime)
+    assert np.allclose(dead, 1 - ocr / icr, rtol=1e-9) and np.all(dead > 0.1)
+    assert list(mca.Events) == [int(np.array(mca.read_attribute(f"spectrum_det{e}").value).sum())
+                                for e in range(4)]
+    energy = np.array(mca.Energy)
+    fe = spectrum[1250:1310].sum()
+    assert fe > 10 * spectrum[1576:1640].sum() and fe > 10 * spectrum[1694:1760].sum()
+    assert abs(energy[np.argmax(spectrum[:2000])] - 6.40) < 0.03
+    assert np.array_equal(np.array(mca.Spectrum),
+                          sum(np.array(mca.read_attribute(f"spectrum_det{e}").value, dtype=np.int64)
+                              for e in range(4)))
+
+
+def test_simulator_follows_the_sample_axes_through_tango(stack, mca):
+    from blisstango.core.mca.remote import RemoteMca
+
+    remote = RemoteMca("mca1", f"tango://{stack.tango_host}/demo/mca/mca1")
+    remote.preset_value = 0.1
+    for (x, y), roi in (((2.0, 1.5), slice(1576, 1640)), ((0.0, -2.0), slice(1694, 1760))):
+        move(stack, sx=x, sy=y)
+        block = remote.acquire_one(timeout=5.0)
+        total = block.spectra[0].sum(axis=0)
+        others = [s for s in (slice(1250, 1310), slice(1576, 1640), slice(1694, 1760)) if s != roi]
+        assert all(total[roi].sum() > 5 * total[o].sum() for o in others), (x, y)
+
+
+def test_gate_mapping_in_blocks_through_read_data(stack, mca):
+    from blisstango.core.mca.remote import RemoteMca
+
+    remote = RemoteMca("mca1", f"tango://{stack.tango_host}/demo/mca/mca1")
+    remote.trigger_mode = "GATE"
+    remote.hardware_points = 30
+    remote.preset_value = 0.004
+    remote.start_acquisition()
+    for _ in range(30):
+        remote.pulse()
+        time.sleep(0.005)
+    got, index = [], 0
+    while index < 30:
+        block = remote.read_points(index, timeout=5.0)
+        assert block is not None
+        got.append(block)
+        index = block.first + block.count
+    assert sum(b.count for b in got) == 30 and len(got) < 30      # blocks, not one call per point
+    assert np.all(np.concatenate([b.stats[:, :, 0] for b in got]) == 0.004)
+    assert mca.state() == tango.DevState.ON and mca.PointsAcquired == 30
+
+
+def test_beam_intensity_scales_the_count_rate(stack, mca):
+    move(stack, sx=-2.0, sy=1.5)
+    mca.PresetValue = 0.3
+    rates = []
+    for intensity in (1.0, 0.5):
+        mca.BeamIntensity = intensity
+        mca.StartAcquisition()
+        deadline = time.monotonic() + 10
+        while mca.state() == tango.DevState.RUNNING:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        rates.append(np.array(mca.Icr))
+    mca.BeamIntensity = 1.0
+    assert np.allclose(rates[1], rates[0] / 2, rtol=0.05)
+    with pytest.raises(tango.DevFailed, match="mca1: beam intensity -2.0 refused"):
+        mca.BeamIntensity = -2.0
+
+
+def test_kill_9_of_the_mca_server_mid_scan_fails_the_scan_naming_mca1(stack, mca, data_redis_of):
+    """A scan driving mca1 through Tango (core's RemoteMca, as the ScanServer does): the
+    Mca server killed with SIGKILL mid-scan ends the scan within 3 s with an error naming
+    mca1; the points taken are in the data Redis; the restarted server works again."""
+    import os
+    import signal
+
+    import gevent
+
+    from blisstango.core.data import ScanReader
+    from blisstango.core.mca.remote import RemoteMca
+    from blisstango.core.scanning import ScanContext
+    from blisstango.core.scanning.scans import loopscan
+
+    remote = RemoteMca("mca1", f"tango://{stack.tango_host}/demo/mca/mca1", green_mode=tango.GreenMode.Gevent)
+    context = ScanContext("mca_kill", data_redis=data_redis_of(stack))
+    scan = loopscan(400, 0.02, remote, save=False, run=False, context=context)
+    scan.start()
+    while scan.iterations_done < 10:
+        gevent.sleep(0.02)
+    os.kill(stack.pid("Mca/default"), signal.SIGKILL)
+    killed = time.monotonic()
+    with pytest.raises(Exception) as err:
+        scan.wait(timeout=10)
+    assert time.monotonic() - killed < 3.0
+    assert str(err.value).startswith("mca1: ") and scan.end_reason == "FAILURE", err.value
+    done = scan.iterations_done
+    assert 10 <= done < 400
+    reader = ScanReader(context.data_redis, scan.key)
+    assert len(reader.read_all("mca1:spectrum_det0")) >= done - 1
+    deadline = time.monotonic() + 60               # the supervisor restarts the server
+    while True:
+        try:
+            if mca.state() == tango.DevState.ON:
+                break
+        except tango.DevFailed:
+            pass
+        assert time.monotonic() < deadline, stack.log("Mca_default")
+        time.sleep(0.2)
+    assert remote.acquire_one(timeout=5.0, expected=0.02).count == 1
+
+
+@pytest.fixture
+def data_redis_of():
+    clients = []
+
+    def make(stack):
+        client = stack.data_redis()
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        c.close()
