@@ -236,7 +236,9 @@ class LimaCountersSlave(AcquisitionSlave):
     def __init__(self, controller, counters, npoints: int = 1, count_time: float = 0.0, **_ignored) -> None:
         super().__init__(controller, name=controller.name, npoints=npoints, trigger_mode=TriggerMode.HARDWARE)
         self.counters = list(counters)
-        self._chans = [self.add_channel(c.fullname, float, (), c.unit) for c in self.counters]
+        rois = getattr(controller, "rois_now", dict)()
+        self._chans = [self.add_channel(c.fullname, float, (), c.unit, info=_roi_info(c, rois))
+                       for c in self.counters]
         self._columns: list[int] = []
         self._done = gevent.event.Event()
 
@@ -257,3 +259,10 @@ class LimaCountersSlave(AcquisitionSlave):
 
     def reading(self) -> None:
         self._done.wait()
+
+
+def _roi_info(counter, rois: dict) -> dict:
+    """A ROI counter's channel says which region of the image it integrates ({"roi":
+    [x, y, w, h]}): NeXus maps of mesh scans and readers use it."""
+    roi = rois.get(counter.name.rsplit("_", 1)[0])
+    return {"roi": list(roi)} if roi is not None else {}

@@ -120,7 +120,7 @@ class LimaDetector:
                 self.connect_error = str(exc)
                 log.warning("%s", exc)
             gevent.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, 2.0)
 
     def connect(self) -> LimaCCDsClient:
         camera = LimaCCDsClient(self.name, self.url)
@@ -143,8 +143,14 @@ class LimaDetector:
                 pass
 
     def require_camera(self) -> LimaCCDsClient:
+        """The camera; connected now if the background attempts have not succeeded yet
+        (a request right after start-up does not wait for the next attempt)."""
         if self.camera is None:
-            raise LimaConfigError(self.connect_error or f"{self.name}: camera {self.url} not connected yet")
+            try:
+                self.connect()
+            except LimaConfigError as exc:
+                self.connect_error = str(exc)
+                raise
         return self.camera
 
     def set_tango_url(self, url: str) -> None:

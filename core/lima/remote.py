@@ -71,6 +71,10 @@ class RoiCounters(CounterController):
             del self._counters[name]
         return [self._counters[n] for n in wanted]
 
+    def rois_now(self) -> dict[str, list[int]]:
+        """{name: [x, y, w, h]} as the bridge has them now."""
+        return self._rois()
+
     def __setitem__(self, name: str, roi) -> None:
         values = [int(v) for v in roi]
         self.detector.call("SetRoi", (values, [str(name)]))
