@@ -83,6 +83,7 @@ class LimaDetector:
         self.instrument = str(self.config.get("instrument") or "instrument")
         self.camera: LimaCCDsClient | None = None
         self.connect_error = ""
+        self.lost = False  # the camera stopped answering (until it answers again)
         self.progress = Progress()
         self.listeners: list[Callable[[Progress], None]] = []
         self._active = False      # an acquisition prepared and not over
@@ -117,8 +118,9 @@ class LimaDetector:
                 self.connect()
                 return
             except LimaConfigError as exc:
+                if str(exc) != self.connect_error:
+                    log.warning("%s (trying again)", exc)
                 self.connect_error = str(exc)
-                log.warning("%s", exc)
             gevent.sleep(delay)
             delay = min(delay * 2, 2.0)
 
@@ -127,7 +129,8 @@ class LimaDetector:
         for attr in EVENT_ATTRS:
             try:
                 self._events.append(camera.proxy.subscribe_event(
-                    attr, tango.EventType.CHANGE_EVENT, lambda ev: self._wake.set(), stateless=True))
+                    attr, tango.EventType.CHANGE_EVENT, lambda ev: self._wake.set(),
+                    sub_mode=tango.EventSubMode.Stateless))
             except Exception as exc:  # noqa: BLE001 - events are an accelerator, liveness reads remain
                 log.warning("%s: no %s events from %s: %s", self.name, attr, self.url, exc)
         self.camera = camera
@@ -349,9 +352,12 @@ class LimaDetector:
     # ------------------------------------------------------------------ progress
     def _refresh_loop(self) -> None:
         while True:
-            self._wake.wait(timeout=LIVENESS if self._active else None)
+            self._wake.wait(timeout=LIVENESS if self._active or self.lost else None)
             self._wake.clear()
             cam = self.camera
+            if cam is not None and self.lost and not self._active:
+                self._check_back(cam)
+                continue
             if cam is None or not self._active:
                 continue
             epoch = self._epoch
@@ -369,7 +375,7 @@ class LimaDetector:
                 self._apply(st)
             except Exception as exc:  # noqa: BLE001 - a result that cannot be read fails the acquisition
                 log.exception("%s: following the acquisition failed", self.name)
-                self._fail(f"{self.name}: {exc}")
+                self._fail(f"{self.name}: {exc}", lost=False)
 
     def _apply(self, st: LimaStatus) -> None:
         if not self._active:
@@ -400,9 +406,20 @@ class LimaDetector:
             except Exception:  # noqa: BLE001
                 pass
 
-    def _fail(self, error: str) -> None:
+    def _check_back(self, cam: LimaCCDsClient) -> None:
+        """The camera stopped answering during an acquisition: is it back?"""
+        try:
+            cam.status()
+        except LimaCameraError:
+            return
+        self.lost = False
+        log.warning("%s: camera %s answers again", self.name, self.url)
+        self._set_progress(self.progress)  # listeners show the state again
+
+    def _fail(self, error: str, lost: bool = True) -> None:
         if not self._active:
             return
+        self.lost = lost
         self._active = False
         p = self.progress
         self._set_progress(Progress(p.acq, "Fault", p.acquired, p.ready, p.saved, p.counters, error))

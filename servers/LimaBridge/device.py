@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 RW = AttrWriteType.READ_WRITE
 MIRRORED = {"acq_status": "status", "last_image_acquired": "acquired", "last_image_ready": "ready",
             "last_image_saved": "saved", "last_counter_ready": "counters"}
-_STATES = {"Ready": DevState.ON, "Prepared": DevState.ON, "Running": DevState.RUNNING, "Fault": DevState.FAULT}
 
 
 class LimaBridge(Device):
@@ -81,7 +80,12 @@ class LimaBridge(Device):
             return DevState.FAULT
         if self.det.camera is None:
             return DevState.INIT if not self.det.connect_error else DevState.FAULT
-        return _STATES.get(self.det.progress.status, DevState.UNKNOWN)
+        if self.det.lost:
+            return DevState.FAULT
+        status = self.det.progress.status
+        # a failed acquisition is told by Progress and Status; the device is ON again
+        # once the camera answers (the next Prepare starts afresh)
+        return DevState.RUNNING if status == "Running" else DevState.ON
 
     def dev_status(self) -> str:
         if self.init_error or self.det is None:
@@ -91,6 +95,8 @@ class LimaBridge(Device):
             return det.connect_error or f"{det.name}: connecting to {det.url}"
         p = det.progress
         text = f"{det.name} on {det.url}: {p.status}, frame {p.acquired} acquired, {p.saved} saved"
+        if det.lost:
+            text = f"{det.name}: camera {det.url} does not answer; last acquisition {p.status}"
         return f"{text}; {p.error}" if p.error else text
 
     def _on_progress(self, p: Progress) -> None:
@@ -171,6 +177,9 @@ class LimaBridge(Device):
     @attribute(dtype=str, doc="JSON {name: [x, y, w, h]} of the ROI counters")
     @devfailed
     def roi_counters(self):
+        return self._rois_json()
+
+    def _rois_json(self) -> str:
         return json.dumps({k: list(v) for k, v in self.det.rois.items()})
 
     @attribute(dtype=(int,), max_dim_x=4, doc="[signed, bytes per pixel, width, height] of the frames")
@@ -232,19 +241,19 @@ class LimaBridge(Device):
         if len(names) != 1:
             raise LimaConfigError(f"{self.det.name}: SetRoi takes one name, got {list(names)}")
         self.det.set_roi(str(names[0]), list(values))
-        self.push_change_event("roi_counters", self.roi_counters())
+        self.push_change_event("roi_counters", self._rois_json())
 
     @command(dtype_in=str)
     @devfailed
     def RemoveRoi(self, name):
         self.det.remove_roi(str(name))
-        self.push_change_event("roi_counters", self.roi_counters())
+        self.push_change_event("roi_counters", self._rois_json())
 
     @command
     @devfailed
     def ClearRois(self):
         self.det.clear_rois()
-        self.push_change_event("roi_counters", self.roi_counters())
+        self.push_change_event("roi_counters", self._rois_json())
 
 
 def _as_u16(frame: np.ndarray) -> np.ndarray:
