@@ -292,10 +292,19 @@ class LimaControl(AcquisitionEngine):
         self.notify({*PROGRESS, "acq_status"})
 
     def _allocate(self, acq: Acquisition) -> None:
-        n = self.buffer_max_number if acq.nb_frames == 0 else min(self.buffer_max_number, max(acq.nb_frames, 1))
+        """The frame buffer, kept from one acquisition to the next when it fits. A new one
+        is written once (every page touched) here: a first write into fresh memory costs
+        the page faults, which would otherwise slow the first frames down to a crawl."""
+        limit = self.buffer_max_number
+        need = limit if acq.nb_frames == 0 else min(limit, max(acq.nb_frames, 1))
         shape = (acq.height, acq.width)
-        if len(self._buffer) != n or self._buffer[0].shape != shape or self._buffer[0].dtype != acq.dtype:
-            self._buffer = [np.zeros(shape, dtype=acq.dtype) for _ in range(n)]
+        buf = self._buffer
+        if not (buf and buf[0].shape == shape and buf[0].dtype == acq.dtype and need <= len(buf) <= limit):
+            self._buffer = []  # the old one is freed before the new one is made
+            self._buffer = [np.empty(shape, dtype=acq.dtype) for _ in range(need)]
+            for b in self._buffer:
+                b.fill(0)
+        n = len(self._buffer)
         self._slot_frame = [-1] * n
         self._slot_time = [0.0] * n  # epoch time each frame was read out
 
