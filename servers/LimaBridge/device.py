@@ -53,6 +53,7 @@ class LimaBridge(Device):
         self.det: LimaDetector | None = None
         self._image = np.zeros((0, 0), dtype=np.uint16)
         self._image_wake = gevent.event.Event()
+        self._pushed: dict = {}
         self._tasks: list[gevent.Greenlet] = []
         for name in ("State", "Status", "Progress", "image", "roi_counters", *MIRRORED):
             self.set_change_event(name, True, False)
@@ -101,12 +102,16 @@ class LimaBridge(Device):
         return f"{text}; {p.error}" if p.error else text
 
     def _on_progress(self, p: Progress) -> None:
+        """Progress first (what scans wait on); the other values only when someone listens
+        and they changed."""
         try:
             self.push_change_event("Progress", p.as_json())
-            for attr, field in MIRRORED.items():
-                self.push_change_event(attr, getattr(p, field))
-            self.push_change_event("State", self.dev_state())
-            self.push_change_event("Status", self.dev_status())
+            now = {attr: getattr(p, field) for attr, field in MIRRORED.items()}
+            now["State"], now["Status"] = self.dev_state(), self.dev_status()
+            for attr, value in now.items():
+                if self._pushed.get(attr) != value and self.is_there_subscriber(attr, tango.EventType.CHANGE_EVENT):
+                    self.push_change_event(attr, value)
+                    self._pushed[attr] = value
         except tango.DevFailed:
             pass
         self._image_wake.set()
