@@ -19,6 +19,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, help="TANGO_HOST port (default: from $TANGO_HOST, else 10000)")
     up.add_argument("--redis-settings", help="use this settings Redis URL instead of starting one")
     up.add_argument("--redis-data", help="use this scan-data Redis URL instead of starting one")
+    up.add_argument("--web-port", type=int, help="port of Beacon's web configuration editor (default: "
+                    "the TANGO_HOST port + 80, or a free one if that is taken; 0: a free one)")
+    up.add_argument("--no-web", action="store_true", help="serve no web configuration editor")
     mode = up.add_mutually_exclusive_group()
     mode.add_argument("--detach", action="store_true", help="run in the background and return once up")
     mode.add_argument("--foreground", action="store_true", help=argparse.SUPPRESS)
@@ -82,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         from blisstango.core.config import ConfigErrors
 
         try:
-            stack = Stack(args.config_dir, run_dir, host=args.host, port=args.port, redis_urls=redis_urls)
+            stack = Stack(args.config_dir, run_dir, host=args.host, port=args.port, redis_urls=redis_urls,
+                          web_port=None if args.no_web else args.web_port, web=not args.no_web)
         except ConfigErrors as exc:
             print(f"configuration {args.config_dir} has errors:\n{exc}", file=sys.stderr)
             return 1

@@ -30,3 +30,15 @@ def test_plain_install_in_fresh_venv(tmp_path):
     assert Path(out[0], "sessions", "demo.yml").is_file()
     listing = run(venv / "bin" / "blisstango", "config", out[0], cwd=tmp_path)
     assert "m0" in listing and "demo" in listing
+    # the web editor's page and every asset it loads ship in the wheel (no CDN), with
+    # CodeMirror's licence; every server package is installed
+    code = ("import blisstango.core.webconfig as w, blisstango.servers.NexusWriter.main, "
+            "blisstango.core.data.nexus, pathlib; print(pathlib.Path(w.__file__).parent)")
+    web = Path(run(venv / "bin" / "python", "-c", code, cwd=tmp_path).split()[-1])
+    page = (web / "templates" / "index.html").read_text()
+    assert "http" not in page.replace("http-equiv", "")
+    for asset in ["editor.js", "editor.css", "vendor/codemirror/codemirror.js",
+                  "vendor/codemirror/codemirror.css", "vendor/codemirror/mode/yaml/yaml.js",
+                  "vendor/codemirror/addon/active-line.js", "vendor/codemirror/LICENSE"]:
+        assert (web / "static" / asset).is_file(), asset
+        assert asset.rpartition("/")[2] in page or asset.endswith("LICENSE")

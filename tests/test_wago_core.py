@@ -150,3 +150,26 @@ def test_emulated_coupler_packs_digital_bits_after_the_analog_words():
                 lambda: image.write_bits(4, [1]), lambda: image.read_words(0x1000, 1)):
         with pytest.raises(AddressError):
             bad()
+
+
+def test_the_demo_wago_becomes_devices_of_one_server_and_asks_for_its_emulator(demo_config):
+    from blisstango.core.config import load_tree
+    from blisstango.core.config.servers import implied_simulators
+    from blisstango.core.config.tango_view import tango_view
+
+    tree = load_tree(demo_config)
+    view = tango_view(tree)
+    assert not view.errors
+    found = {alias: (d.name, d.klass, d.server) for alias, d in view.aliases.items()
+             if alias in ("wago1", "valve1", "shutter1")}
+    assert found == {"wago1": ("demo/wago/wago1", "Wago", "Wago/wago1"),
+                     "valve1": ("demo/valve/valve1", "WagoValve", "Wago/wago1"),
+                     "shutter1": ("demo/shutter/shutter1", "WagoShutter", "Wago/wago1")}
+    props = view.aliases["wago1"].attribute_properties
+    assert props["thermocouple1"]["unit"] == ["degC"] and props["hv_setpoint"]["unit"] == ["V"]
+    assert "takes 0..10 V" in props["hv_setpoint"]["description"][0]
+    sims = implied_simulators(tree)
+    assert [s.name for s in sims] == ["wago-emulator/wago1"]
+    argv = sims[0].argv
+    assert argv[:3] == ("wago-emulator", str(demo_config.resolve()), "wago1")
+    assert argv[argv.index("--port") + 1] == str(sims[0].port) and "--announce" in argv

@@ -122,6 +122,10 @@ def print_status(run_dir: RunDir, as_json: bool = False) -> int:
         print(json.dumps(state, indent=2))
         return 0
     print(f"TANGO_HOST={state['tango_host']}   config {state['config_dir']}")
+    if state.get("web_url"):
+        print(f"configuration editor: {state['web_url']}")
+    elif state.get("web"):
+        print("configuration editor: not served (its port was taken: see the BeaconDB log)")
     print(f"  {'process':28} {'pid':>8}  {'state':10} restarts")
     print(f"  {'supervisor':28} {sup:>8}  {'running':10}")
     for url, pid in zip(state["redis"]["urls"], state["redis"]["pids"] or [None] * 2):

@@ -84,8 +84,12 @@ class Stack:
     """Everything `blisstango up` runs for one configuration tree."""
 
     def __init__(self, config_dir: Path, run_dir: RunDir, host: str = "127.0.0.1",
-                 port: int | None = None, redis_urls: tuple[str, str] | None = None):
+                 port: int | None = None, redis_urls: tuple[str, str] | None = None,
+                 web_port: int | None = None, web: bool = True):
         self.config_dir = Path(config_dir).resolve()
+        self.web = web
+        self.web_port = web_port
+        self.web_url: str | None = None
         self.run_dir = run_dir
         self.host = host
         self.port = port or tango_port_from_env()
@@ -125,12 +129,17 @@ class Stack:
         try:
             self._start_redis()
             settings_url, data_url = self.redis_urls
+            beacon_dir = self.run_dir.sub("beacondb")
+            (beacon_dir / "web-url").unlink(missing_ok=True)
             beacon = self._add("BeaconDB", [
                 executable("BeaconDB"), "2", "--host", self.host, "--port", str(self.port),
-                "--config", str(self.config_dir), "--run-dir", str(self.run_dir.sub("beacondb")),
+                "--config", str(self.config_dir), "--run-dir", str(beacon_dir),
                 "--redis-settings", settings_url, "--redis-data", data_url,
-            ], ready=lambda: _wait_tcp(self.host, self.port, 60))
+            ] + self._web_args(), ready=lambda: _wait_tcp(self.host, self.port, 60))
             beacon.start()
+            if self.web:  # BeaconDB writes the editor's URL before it opens TANGO_HOST
+                url_file = beacon_dir / "web-url"
+                self.web_url = url_file.read_text().strip() if url_file.exists() else None
             for sim in implied_simulators(self.tree):
                 self._add(sim.name, [executable(sim.argv[0]), *sim.argv[1:]],
                           ready=lambda p=sim.port: _wait_tcp(self.host, p, 60)).start()
@@ -142,6 +151,18 @@ class Stack:
             raise
         self.ready = True
         self.save_state()
+
+    def _web_args(self) -> list[str]:
+        """BeaconDB's editor port: the one asked for, else TANGO_HOST's + 80 if free,
+        else any free port (BeaconDB reports which)."""
+        if not self.web:
+            return []
+        port = self.web_port
+        if port is None:
+            port = self.port + 80
+            if port > 65535 or port_in_use("127.0.0.1", port):
+                port = 0
+        return ["--web-port", str(port)]
 
     def _start_redis(self) -> None:
         if self.redis_urls is not None:
@@ -169,6 +190,8 @@ class Stack:
             "tango_host": self.tango_host,
             "supervisor_pid": os.getpid(),
             "ready": self.ready,
+            "web_url": self.web_url,
+            "web": self.web,
             "redis": {"urls": list(self.redis_urls or []), "pids": redis_pids},
             "processes": [proc.info() for proc in self.processes],
         }

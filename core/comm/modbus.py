@@ -13,6 +13,7 @@ its reply lets other greenlets run; in a threaded process it blocks its thread o
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -75,7 +76,13 @@ class _Client(ModbusTcpClient):
         sock = socket.create_connection((params.host, params.port), timeout=params.timeout_connect,
                                         source_address=params.source_address)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(params.timeout_connect)
+        if gevent.monkey.is_module_patched("socket"):
+            sock.settimeout(params.timeout_connect)  # gevent waits on the hub
+        else:  # a blocking socket whose kernel times the wait out: one system call a reply
+            seconds = max(params.timeout_connect, 0.001)
+            sock.settimeout(None)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                            struct.pack("ll", int(seconds), int(seconds % 1 * 1e6)))
         self.socket = sock
         return True
 
@@ -86,7 +93,7 @@ class _Client(ModbusTcpClient):
             raise ConnectionException(str(self))
         try:
             data = self.socket.recv(size or 4096)
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):  # (BlockingIOError: SO_RCVTIMEO ran out)
             return b""
         except OSError:
             self.close()
@@ -130,6 +137,16 @@ class ModbusTcp:
     @property
     def connected(self) -> bool:
         return self._client.connected
+
+    def configure(self, host: str | None = None, port: int | None = None, timeout: float | None = None) -> None:
+        """Another address or reply timeout (a device property overriding the YAML): the
+        connection is made again on the next request."""
+        with self._lock:
+            self._client.close()
+            self.host = host or self.host
+            self.port = int(port or self.port)
+            self.timeout = float(timeout or self.timeout)
+            self._client = _Client(self.host, port=self.port, timeout=self.timeout, retries=0)
 
     def connect(self) -> None:
         """Connect now (and run on_connect) unless connected; raises as a request would."""

@@ -103,21 +103,47 @@ _parsed: dict[str, tuple] = {}
 _parsed_lock = threading.Lock()
 
 
-def scan(root: Path) -> ScanResult:
-    """Read every *.yml under root into records, defaults and references."""
+def _walk_key(rel: str) -> tuple:
+    """Sort key giving iter_yaml_files' order: folders depth first, __init__.yml first."""
+    folder, _, name = rel.rpartition("/")
+    return (tuple(folder.split("/")) if folder else (), name != INIT_FILE, name)
+
+
+def _files(root: Path, overlay: dict[str, str | None] | None):
+    """(folder, rel) of the files to read: the tree's, as overlay would change it."""
+    if not overlay:
+        yield from iter_yaml_files(root)
+        return
+    rels = {rel for _, rel in iter_yaml_files(root)}
+    rels.difference_update(rel for rel, text in overlay.items() if text is None)
+    rels.update(rel for rel, text in overlay.items() if text is not None)
+    for rel in sorted(rels, key=_walk_key):
+        yield rel.rpartition("/")[0], rel
+
+
+def scan(root: Path, overlay: dict[str, str | None] | None = None) -> ScanResult:
+    """Read every *.yml under root into records, defaults and references.
+
+    overlay ({relative path: text, or None for a file removed}) is read instead of the
+    disk: the tree as an edit would leave it, validated before the edit is written.
+    """
     res = ScanResult()
     seen: set[str] = set()
-    for count, (folder, rel) in enumerate(iter_yaml_files(root), 1):
+    for count, (folder, rel) in enumerate(_files(root, overlay), 1):
         if count % 64 == 0:
             time.sleep(0)  # gevent-patched: lets other greenlets run during a big load
-        parent_folder = folder.rpartition("/")[0] if folder else None
         if folder not in res.defaults:
-            inherited = res.defaults.get(parent_folder) if folder else None
-            res.defaults[folder] = inherited or Defaults({}, {})
+            ancestor = folder  # the nearest folder above with defaults (files or not)
+            while ancestor and ancestor not in res.defaults:
+                ancestor = ancestor.rpartition("/")[0]
+            res.defaults[folder] = res.defaults.get(ancestor) or Defaults({}, {})
         path = str(root / rel)
         try:
-            with open(path, "rb") as fh:
-                content = fh.read()
+            if overlay and rel in overlay:
+                content = overlay[rel].encode("utf-8")
+            else:
+                with open(path, "rb") as fh:
+                    content = fh.read()
             digest = hashlib.blake2b(content, digest_size=16).digest()
             cached = _parsed.get(path)
             if cached is not None and cached[0] == digest:
@@ -141,6 +167,8 @@ def scan(root: Path) -> ScanResult:
         else:
             _add_objects(res, rel, folder, *found)
     prefix = str(root) + os.sep
+    if overlay:
+        return res
     with _parsed_lock:  # forget files of this tree that are gone
         for path in [p for p in _parsed if p.startswith(prefix) and p not in seen]:
             del _parsed[path]

@@ -10,6 +10,7 @@ either.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -80,11 +81,17 @@ def register_server_kind(kind: ServerKind) -> None:
     _registered[kind.server] = kind
 
 
+@functools.cache
+def _declared_kinds() -> tuple[ServerKind, ...]:
+    """The entry points' kinds, read once per process (listing entry points scans every
+    installed distribution, and every tree validation asks)."""
+    return tuple(ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP))
+
+
 def server_kinds() -> list[ServerKind]:
     """Every known kind: entry points first, run-time registrations override."""
     kinds: dict[str, ServerKind] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        kind = ep.load()
+    for kind in _declared_kinds():
         kinds[kind.server] = kind
     kinds.update(_registered)
     return [kinds[name] for name in sorted(kinds)]

@@ -10,6 +10,7 @@ from .errors import ConfigError, ConfigErrors
 from .loader import Defaults, scan
 from .node import ConfigNode
 from .plugins import known_plugins
+from .schema import check_value_types
 from .session import SESSION_PLUGIN, Session, resolve_sessions
 
 
@@ -133,16 +134,19 @@ def _changed(a: ConfigNode, b: ConfigNode) -> bool:
     return a.to_dict() != b.to_dict()
 
 
-def load_tree(root: str | os.PathLike, *, strict: bool = True) -> ConfigTree:
+def load_tree(root: str | os.PathLike, *, strict: bool = True,
+              overlay: dict[str, str | None] | None = None) -> ConfigTree:
     """Load and validate every *.yml under root.
 
     Raises ConfigErrors listing every problem (file:line each) unless strict=False,
     in which case the problems are left in ``tree.errors`` and the valid part loaded.
+    overlay ({relative path: text, or None}) replaces files as an edit would (see
+    loader.scan): the tree an edit would leave, validated before anything is written.
     """
     root = Path(root).resolve()
     if not root.is_dir():
         raise ConfigErrors([ConfigError(f"configuration folder {root} does not exist")])
-    res = scan(root)
+    res = scan(root, overlay)
     tree = ConfigTree(root)
     tree._files = res.files
     tree._raw = res.raw
@@ -162,6 +166,7 @@ def load_tree(root: str | os.PathLike, *, strict: bool = True) -> ConfigTree:
             errors.append(ConfigError(
                 f"{who}reference ${ref.target} names no object", ref.file, ref.line))
     errors.extend(_check_plugins(tree))
+    errors.extend(check_value_types(tree))
     tree._sessions, session_errors = resolve_sessions(tree)
     errors.extend(session_errors)
     tree.errors = sorted(errors, key=ConfigError.sort_key)

@@ -3,6 +3,11 @@
 Every change is made under the tree lock (threads, greenlets and other processes),
 re-reads the file it edits, and lands atomically (atomic.py). Files are located through
 an index of object names refreshed from the files that changed since the last call.
+
+``staged(edit, check)`` runs writer calls with their writes held back and handed to
+check (the web editor validates the whole tree with them) before any is written; the
+whole-file operations (write_file, remove_file, rename, make_folder) are what a person
+does in an editor, with a conflict refused when the file changed since it was read.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from . import rtyaml
 from .atomic import TreeLock, atomic_remove, atomic_write_text, remove_stale_temps
+from .atomic import _fsync_dir as fsync_dir
 from .errors import ConfigError
 from .loader import INIT_FILE, is_ref, iter_yaml_files
 from .yamlread import read_yaml
@@ -41,12 +47,25 @@ def _object_paths(data: Any, path: tuple = ()) -> list[tuple[str, tuple, int]]:
     return out
 
 
+class ConfigConflict(ConfigError):
+    """The file changed on disk since the editor read it: .current is its text now
+    (None if it is gone), .base the text the edit started from."""
+
+    def __init__(self, file: str, base: str | None, current: str | None):
+        what = "was removed" if current is None else (
+            "already exists" if base is None else "changed on disk")
+        super().__init__(f"{what} since it was opened; nothing written", file)
+        self.base, self.current = base, current
+
+
 class ConfigWriter:
     """Writes to the configuration tree under root; reload the tree afterwards."""
 
     def __init__(self, root: str | os.PathLike, lock_timeout: float = 30.0):
         self.root = Path(root).resolve()
         self.lock_timeout = lock_timeout
+        self._staging: dict[str, str | None] | None = None
+        self._renames: list[tuple[str, str]] = []
         self._index: dict[str, list[tuple[str, tuple, int]]] = {}
         self._file_stamp: dict[str, tuple] = {}
         self._file_names: dict[str, list[str]] = {}
@@ -161,11 +180,146 @@ class ConfigWriter:
         """
         rel = self._rel(file, objects=False)
         with self._locked():
-            exists = (self.root / rel).exists()
+            exists = self.read_text(rel) is not None
             if not exists and not create:
                 raise ConfigError(f"{rel} does not exist in {self.root}")
             doc = self._load(rel) if exists else None
             self._save(rel, edit(doc))
+
+    # -- staged edits and whole files (the web editor) ------------------------------------
+    def staged(self, edit: Callable[[], Any],
+               check: Callable[[dict[str, str | None]], None] | None = None) -> dict[str, str | None]:
+        """Run edit (calls of this writer) with its writes held back; hand them to
+        check ({file: new text, or None if removed}), which raises to refuse them all;
+        then write them, each file atomically, all under one hold of the tree lock."""
+        with self._locked():
+            if self._staging is not None:
+                raise RuntimeError("ConfigWriter.staged() does not nest")
+            self._staging, self._renames = {}, []
+            try:
+                edit()
+                changes, renames = self._staging, self._renames
+            finally:
+                self._staging, self._renames = None, []
+            if check is not None:
+                check(dict(changes))
+            moved: set[str] = set()
+            for src, dst in renames:
+                self._rename_now(src, dst)
+                moved.update(_under(changes, src) | _under(changes, dst))
+            for rel, text in changes.items():
+                if rel in moved:
+                    continue
+                full = self.root / rel
+                if text is None:
+                    if full.exists():
+                        remove_stale_temps(full)
+                        atomic_remove(full)
+                else:
+                    full.parent.mkdir(parents=True, exist_ok=True)
+                    remove_stale_temps(full)
+                    atomic_write_text(full, text)
+            self._styles = {k: v for k, v in self._styles.items() if k not in changes}
+            return changes
+
+    def read_text(self, file: str) -> str | None:
+        """Current text of file (relative to root), staged text included; None if absent."""
+        rel = self._rel(file, objects=False)
+        if self._staging is not None and rel in self._staging:
+            return self._staging[rel]
+        try:
+            return (self.root / rel).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def write_file(self, file: str, text: str, base: str | None | Any = ...) -> None:
+        """Replace file's whole text (create it if absent). base: the text the editor
+        started from (None: the file must not exist yet); a file that differs from it
+        is refused with ConfigConflict. Without base, the file is written as it is."""
+        rel = self._rel(file, objects=False)
+        with self._locked():
+            if base is not ...:
+                self._check_base(rel, base)
+            self._put(rel, text)
+
+    def remove_file(self, file: str, base: str | None | Any = ...) -> None:
+        """Remove file (relative to root), refused as write_file is if it changed."""
+        rel = self._rel(file, objects=False)
+        with self._locked():
+            current = self.read_text(rel)
+            if current is None:
+                raise ConfigError(f"{rel} does not exist", rel)
+            if base is not ...:
+                self._check_base(rel, base)
+            self._put(rel, None)
+
+    def rename(self, src: str, dst: str) -> None:
+        """Rename or move a file or a folder (with everything in it) inside the tree."""
+        s_rel, d_rel = self._path_rel(src), self._path_rel(dst)
+        with self._locked():
+            s_full, d_full = self.root / s_rel, self.root / d_rel
+            if not s_full.exists():
+                raise ConfigError(f"{s_rel} does not exist", s_rel)
+            if d_full.exists():
+                raise ConfigError(f"{d_rel} already exists", d_rel)
+            if s_full.is_file():
+                self._rel(d_rel, objects=False)  # a file keeps being a visible *.yml
+            elif d_rel == s_rel or d_rel.startswith(s_rel + "/"):
+                raise ConfigError(f"cannot move folder {s_rel} into itself", s_rel)
+            if self._staging is None:
+                self._rename_now(s_rel, d_rel)
+                return
+            files = [s_rel] if s_full.is_file() else [
+                f"{s_rel}/{rel}" for _, rel in iter_yaml_files(s_full)]
+            for rel in files:
+                text = self.read_text(rel)
+                self._staging[rel] = None
+                self._staging[d_rel + rel[len(s_rel):]] = text
+            self._renames.append((s_rel, d_rel))
+
+    def make_folder(self, folder: str) -> None:
+        """Create an (empty) folder: it changes no object, so nothing to validate."""
+        rel = self._path_rel(folder)
+        with self._locked():
+            (self.root / rel).mkdir(parents=True, exist_ok=False)
+
+    def _check_base(self, rel: str, base: str | None) -> None:
+        current = self.read_text(rel)
+        if current != base:
+            raise ConfigConflict(rel, base, current)
+
+    def _put(self, rel: str, text: str | None) -> None:
+        if self._staging is not None:
+            self._staging[rel] = text
+            return
+        full = self.root / rel
+        remove_stale_temps(full)
+        if text is None:
+            atomic_remove(full)
+            self._forget(rel)
+            self._file_stamp.pop(rel, None)
+        else:
+            full.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(full, text)
+        self._styles.pop(rel, None)
+
+    def _rename_now(self, s_rel: str, d_rel: str) -> None:
+        s_full, d_full = self.root / s_rel, self.root / d_rel
+        d_full.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(s_full, d_full)
+        for folder in dict.fromkeys((s_full.parent, d_full.parent)):
+            fsync_dir(folder)
+
+    def _path_rel(self, path: str) -> str:
+        """Relative posix path of a file or folder inside the tree (not the root, not hidden)."""
+        full = (self.root / path).resolve()
+        try:
+            rel = full.relative_to(self.root).as_posix()
+        except ValueError:
+            raise ConfigError(f"{path} is outside the configuration tree {self.root}") from None
+        if rel in ("", ".") or any(p.startswith(".") for p in rel.split("/")):
+            raise ConfigError(f"{path}: not a visible file or folder of the tree")
+        return rel
 
     # -- internals ---------------------------------------------------------------
     def _locked(self) -> TreeLock:
@@ -243,7 +397,9 @@ class ConfigWriter:
                 raise ConfigError(f"object name {new!r} is already defined at {f}:{ln}", f, ln)
 
     def _load(self, rel: str) -> Any:
-        text = (self.root / rel).read_text(encoding="utf-8")
+        text = self.read_text(rel)
+        if text is None:
+            raise ConfigError(f"{rel} does not exist in {self.root}", rel)
         style = self._styles.get(rel)
         if style is None:
             style = self._styles[rel] = rtyaml.detect_style(text)
@@ -255,12 +411,13 @@ class ConfigWriter:
     def _load_or_empty(self, rel: str) -> tuple[Any, str]:
         """(document or None, text to keep before it): a file holding only comments (left
         by deleting its last object) keeps them above the objects added to it."""
-        if not (self.root / rel).exists():
+        text = self.read_text(rel)
+        if text is None:
             return None, ""
         doc = self._load(rel)
         if doc is not None:
             return doc, ""
-        return None, leading_comments((self.root / rel).read_text(encoding="utf-8"))
+        return None, leading_comments(text)
 
     def _open_object(self, name: str) -> tuple[str, Any, CommentedMap]:
         rel, path = self._where(name)
@@ -336,7 +493,10 @@ class ConfigWriter:
         no objects, and an object added to the file later goes below it.
         """
         full = self.root / rel
-        head = leading_comments(full.read_text(encoding="utf-8"))
+        head = leading_comments(self.read_text(rel) or "")
+        if self._staging is not None:
+            self._staging[rel] = head or None
+            return
         remove_stale_temps(full)
         if head:
             atomic_write_text(full, head)
@@ -352,11 +512,18 @@ class ConfigWriter:
         self._styles.setdefault(rel, style)
         text = head + ("" if doc is None or (isinstance(doc, dict | list) and not doc)
                        else rtyaml.dump(doc, style))
+        if self._staging is not None:
+            self._staging[rel] = text
+            return
         full = self.root / rel
         full.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(full)
         atomic_write_text(full, text)
         self._index_file(rel, text)
+
+
+def _under(changes: dict, rel: str) -> set[str]:
+    return {k for k in changes if k == rel or k.startswith(rel + "/")}
 
 
 def leading_comments(text: str) -> str:

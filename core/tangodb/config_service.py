@@ -35,15 +35,27 @@ class ConfigService:
         with self.lock:
             self.tree, self.view, self.errors = tree, view, []
 
-    def reload(self) -> dict:
-        """Validate the tree on disk; switch to it only if it is valid."""
+    def flush_pending(self) -> None:
+        """Let pending writes to the tree (BeaconDB's YAML sync) land on disk now."""
         for hook in self.before_reload:
             hook()
+
+    def reload(self, prepared: tuple | None = None) -> dict:
+        """Validate the tree on disk; switch to it only if it is valid.
+
+        prepared: (tree, view) already loaded and found valid from exactly what is on disk
+        now (the web editor validates an edit before writing it): used as is.
+        """
+        if prepared is None:
+            self.flush_pending()
         try:
-            tree = load_tree(self.root)
-            view = tango_view(tree)
-            if view.errors:
-                raise ConfigErrors(view.errors)
+            if prepared is not None:
+                tree, view = prepared
+            else:
+                tree = load_tree(self.root)
+                view = tango_view(tree)
+            if view.errors or tree.errors:
+                raise ConfigErrors(list(tree.errors) + list(view.errors))
         except (ConfigErrors, ConfigError) as exc:
             errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
             with self.lock:

@@ -45,6 +45,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-server-cache", action="store_true",
                    help="answer DbGetDataForServerCache with API_CommandNotImplemented: device "
                    "servers then read each item with its own call (for comparisons)")
+    p.add_argument("--web-port", type=int, default=None,
+                   help="serve the web configuration editor on this port (0: any free port; "
+                   "default: no editor)")
+    p.add_argument("--web-host", default="127.0.0.1",
+                   help="address the editor listens on (default 127.0.0.1; any other needs --web-token)")
+    p.add_argument("--web-read-only", action="store_true", help="the editor shows, never writes")
+    p.add_argument("--web-token", default=os.environ.get("BLISSTANGO_WEB_TOKEN") or None,
+                   help="access token the editor asks for (default: $BLISSTANGO_WEB_TOKEN)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
 
@@ -93,6 +101,28 @@ def main(argv: list[str] | None = None) -> int:
     log.info("state loaded from %s (%d journal records replayed)", run_dir, replayed)
     StarterNotifier(store, server_name=f"{SERVER_EXEC}/{opts.instance}").install()
     db_device.STORE[:] = [store]
+
+    web = None
+    if opts.web_port is not None:
+        if service is None:
+            print("BeaconDB: --web-port needs --config (the tree to edit)", file=sys.stderr)
+            return 2
+        from blisstango.core.webconfig import WebConfigError, WebPortError, start_web_editor
+
+        (run_dir / "web-url").unlink(missing_ok=True)
+        try:
+            web, url = start_web_editor(service, opts.web_host, opts.web_port,
+                                        git_dir=run_dir / "config-history.git",
+                                        read_only=opts.web_read_only, token=opts.web_token)
+        except WebPortError as exc:  # the Tango database matters more: serve it all the same
+            print(f"BeaconDB: {exc}; serving the Tango database without the editor",
+                  file=sys.stderr, flush=True)
+        except WebConfigError as exc:
+            print(f"BeaconDB: {exc}", file=sys.stderr)
+            return 2
+        else:
+            (run_dir / "web-url").write_text(url + "\n")
+            print(f"BeaconDB configuration editor at {url}", file=sys.stderr, flush=True)
 
     public_host = host if host not in ("0.0.0.0", "") else socket.gethostname()
     store.served_at = [f"{public_host}:{port}"]
@@ -145,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         run(classes, args=[SERVER_EXEC, opts.instance], util=util, post_init_callback=post_init,
             event_loop=lambda: gevent.sleep(0.05), raises=True)
     finally:
+        if web is not None:
+            web.stop(timeout=1)
         if yaml_sync is not None:
             yaml_sync.flush()
         journal.close()

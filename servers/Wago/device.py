@@ -95,14 +95,14 @@ class Wago(Device):
             self.wago.close()
 
     def _apply_properties(self) -> None:
+        """BLISS's device properties, when set, override the YAML."""
         wago = self.wago
-        if self.iphost:
+        if self.iphost or self.TCPTimeout > 0:
             from blisstango.core.comm.modbus import split_url
 
-            wago.link.host, wago.link.port = split_url(self.iphost)
-            wago.link.close()
-        if self.TCPTimeout > 0:
-            wago.link.timeout = self.TCPTimeout / 1000.0
+            host, port = split_url(self.iphost) if self.iphost else (None, None)
+            wago.link.configure(host, port, self.TCPTimeout / 1000.0 if self.TCPTimeout > 0 else None)
+            wago.link.name = f"{wago.name} ({wago.link.address})"
         if self.polling_time > 0:
             wago.polling_time = self.polling_time / 1000.0
 

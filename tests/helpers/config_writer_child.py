@@ -3,7 +3,8 @@
 usage: python config_writer_child.py raw <file> <text_a> <text_b>
          alternate the two texts into file with atomic_write_text, forever
        python config_writer_child.py set <root> <object> <key>
-         ConfigWriter.set_key(object, key, n) for n = 1, 2, ... forever
+         ConfigWriter.set_key(object, key, n) for n = 1, 2, ... forever, counting on from
+         the integer already there (a restarted child never writes a smaller value)
        python config_writer_child.py add <root> <file> <prefix> <count>
          add <count> objects named <prefix><i> to file, then exit
 """
@@ -15,6 +16,7 @@ green.patch()
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from blisstango.core.config import load_tree  # noqa: E402
 from blisstango.core.config.atomic import atomic_write_text  # noqa: E402
 from blisstango.core.config.writer import ConfigWriter  # noqa: E402
 
@@ -30,7 +32,8 @@ def main(argv: list[str]) -> int:
             n += 1
     if mode == "set":
         writer = ConfigWriter(argv[1])
-        n = 0
+        current = load_tree(argv[1])[argv[2]].get(argv[3])
+        n = current if isinstance(current, int) else 0
         while True:
             n += 1
             writer.set_key(argv[2], argv[3], n)
