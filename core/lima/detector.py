@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 
 import gevent
 import gevent.event
+import gevent.lock
 import numpy as np
 import tango
 
@@ -97,6 +98,10 @@ class LimaDetector:
         self._own_tag = 0
         self._epoch = 0
         self._wake = gevent.event.Event()
+        self._lock = gevent.lock.RLock()  # one status applied at a time
+        self._ev: dict = {}               # the camera's last pushed values
+        self._tag_seen = -1               # the acq_tag the camera's events last said
+        self._nb_frames = 1
         self._events: list[int] = []
         self._tasks: list[gevent.Greenlet] = []
 
@@ -126,16 +131,39 @@ class LimaDetector:
 
     def connect(self) -> LimaCCDsClient:
         camera = LimaCCDsClient(self.name, self.url)
-        for attr in EVENT_ATTRS:
+        for attr in (*EVENT_ATTRS, *(("acq_tag",) if camera.has_tag else ())):
             try:
                 self._events.append(camera.proxy.subscribe_event(
-                    attr, tango.EventType.CHANGE_EVENT, lambda ev: self._wake.set(),
+                    attr, tango.EventType.CHANGE_EVENT, self._on_camera_event,
                     sub_mode=tango.EventSubMode.Stateless))
             except Exception as exc:  # noqa: BLE001 - events are an accelerator, liveness reads remain
                 log.warning("%s: no %s events from %s: %s", self.name, attr, self.url, exc)
         self.camera = camera
         self.connect_error = ""
         return camera
+
+    def _on_camera_event(self, ev) -> None:
+        """Values a tagging camera pushes are used as they come once its event for the
+        current acquisition's tag arrived (its events keep their order: every later one
+        carries this acquisition's values); otherwise an event only triggers a read."""
+        if not ev.err and ev.attr_value is not None:
+            name = ev.attr_value.name.lower()
+            if name == "acq_tag":
+                self._tag_seen = int(ev.attr_value.value)
+            else:
+                self._ev[name] = ev.attr_value.value
+        self._wake.set()
+
+    def _event_status(self) -> LimaStatus | None:
+        """The camera's status from its events, when they can be trusted (see above)."""
+        if not self.camera or not self.camera.has_tag or self._tag_seen != self.progress.acq:
+            return None
+        v = self._ev
+        try:
+            return LimaStatus(str(v["acq_status"]), int(v["last_image_acquired"]), int(v["last_image_ready"]),
+                              int(v["last_counter_ready"]), int(v["last_image_saved"]), False)
+        except KeyError:
+            return None
 
     def _unsubscribe(self) -> None:
         cam, ids, self._events = self.camera, self._events, []
@@ -289,6 +317,9 @@ class LimaDetector:
         self._columns = [f"{r}_{s}" for r in use_rois for s in ROI_STATS] + \
                         ([f"bpm:{v}" for v in BPM_VALUES] if bpm else [])
         self._partial, self._rows, self._next_counter = {}, {}, 0
+        self._nb_frames = nb
+        self._ev = {"acq_status": "Ready", "last_image_acquired": -1, "last_image_ready": -1,
+                    "last_counter_ready": -1, "last_image_saved": -1}
         self._active, self._started = True, False
         self._set_progress(Progress(tag, "Prepared"))
         sizes = cam.read(["image_sizes", "image_type", "buffer_max_number"])
@@ -342,7 +373,8 @@ class LimaDetector:
         self._wake.set()
         for _ in range(200):
             st = cam.status()
-            self._apply(st)
+            with self._lock:
+                self._apply(st)
             if st.acq_status != "Running":
                 break
             gevent.sleep(0.05)
@@ -352,7 +384,7 @@ class LimaDetector:
     # ------------------------------------------------------------------ progress
     def _refresh_loop(self) -> None:
         while True:
-            self._wake.wait(timeout=LIVENESS if self._active or self.lost else None)
+            woke = self._wake.wait(timeout=LIVENESS if self._active or self.lost else None)
             self._wake.clear()
             cam = self.camera
             if cam is not None and self.lost and not self._active:
@@ -363,21 +395,27 @@ class LimaDetector:
             epoch = self._epoch
             if epoch % 2:
                 continue  # a Start is under way: it wakes this loop when done
+            st = self._event_status() if woke else None
+            read = st is None
+            if read:
+                try:
+                    st = cam.status()
+                except LimaCameraError as exc:
+                    self._fail(str(exc))
+                    continue
+                if epoch != self._epoch:  # a Start happened while reading: read again
+                    self._wake.set()
+                    continue
             try:
-                st = cam.status()
-            except LimaCameraError as exc:
-                self._fail(str(exc))
-                continue
-            if epoch != self._epoch:  # a Start happened while reading: read again
-                self._wake.set()
-                continue
-            try:
-                self._apply(st)
+                with self._lock:
+                    self._apply(st, read)
             except Exception as exc:  # noqa: BLE001 - a result that cannot be read fails the acquisition
                 log.exception("%s: following the acquisition failed", self.name)
                 self._fail(f"{self.name}: {exc}", lost=False)
 
-    def _apply(self, st: LimaStatus) -> None:
+    def _apply(self, st: LimaStatus, read: bool = True) -> None:
+        """Progress from a camera status: read after the last Start (read), or from its
+        pushed values."""
         if not self._active:
             return
         p = self.progress
@@ -385,8 +423,12 @@ class LimaDetector:
         status = p.status
         error = p.error
         if st.acq_status == "Fault":
-            status, error = "Fault", f"{self.name}: camera {self.url} in Fault: {st.fault_error}"
-        elif self._started and st.acq_status == "Ready":
+            fault = st.fault_error or self._fault_text()
+            status, error = "Fault", f"{self.name}: camera {self.url} in Fault: {fault}"
+        elif self._started and st.acq_status == "Ready" and (
+                read or (self._nb_frames > 0 and st.last_image_acquired >= self._nb_frames - 1)):
+            # a status read after the Start, or pushed values that show every frame (a
+            # Ready pushed before the Start shows none)
             status = "Ready"
         elif self._started:
             status = "Running"
@@ -396,6 +438,12 @@ class LimaDetector:
             self._set_progress(new)
         if status in ("Ready", "Fault") and self._started:
             self._finish(st)
+
+    def _fault_text(self) -> str:
+        try:
+            return str(self.camera.proxy.read_attribute("acq_status_fault_error").value)
+        except tango.DevFailed:
+            return "(no reason given)"
 
     def _finish(self, st: LimaStatus) -> None:
         if self._active:
