@@ -19,7 +19,9 @@ A DevFailed passes unchanged. The device stays up.
 
 A device whose initialisation failed sets `self.init_error` (the sentence) and stays up
 in FAULT; every decorated request is then refused with reason `init_error_reason`
-(a class attribute, default `DeviceInitError`) and that sentence.
+(a class attribute, default `DeviceInitError`) and that sentence. A device whose core
+errors do not name it (a Lima plugin device over the process's camera) defines
+`error_context() -> str`: the sentence becomes `<context>: <sentence>`.
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ def devfailed(fn: F) -> F:
         except tango.DevFailed:
             raise
         except Exception as exc:  # noqa: BLE001 - every error reaches the client as DevFailed
-            throw(exc, origin)
+            context = getattr(self, "error_context", None)
+            throw(exc, origin, desc=f"{context()}: {desc_of(exc)}" if callable(context) else None)
 
     return wrapper  # type: ignore[return-value]
 

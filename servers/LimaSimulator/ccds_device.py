@@ -12,7 +12,6 @@ per second each, the last value always pushed.
 
 from __future__ import annotations
 
-import functools
 import logging
 
 import tango
@@ -29,6 +28,7 @@ from blisstango.core.lima.frames import (
 )
 from blisstango.core.lima.saving import SavingError
 
+from ..errors import devfailed
 from ..request_thread import no_hardware_read, request_hook
 from . import camera
 from .events import ThrottledPusher
@@ -53,24 +53,6 @@ PLUGIN_CLASSES = {"roicounter": "RoiCounterDeviceServer", "bpm": "BpmDeviceServe
 EVENTED = ("acq_status", *ctl_mod.PROGRESS, "video_last_image", "video_last_image_counter")
 
 
-def _devfailed(fn):
-    """Any error becomes DevFailed(reason = exception class, desc = its sentence)."""
-
-    @functools.wraps(fn)
-    def wrapper(self, *args, **kwargs):
-        if self.init_error:
-            tango.Except.throw_exception("DeviceInitError", self.init_error, f"LimaCCDs.{fn.__name__}")
-        try:
-            return fn(self, *args, **kwargs)
-        except tango.DevFailed:
-            raise
-        except Exception as exc:  # noqa: BLE001 - every error reaches the client as DevFailed
-            tango.Except.throw_exception(type(exc).__name__, str(exc) or type(exc).__name__,
-                                         f"LimaCCDs.{fn.__name__}")
-
-    return wrapper
-
-
 def _param(name: str, dtype, doc: str, unit: str = "", dim: int = 0, write: bool = True,
            setter: str = "set"):
     """An attribute mirroring a LimaControl value; written through control.set (checked)."""
@@ -84,7 +66,7 @@ def _param(name: str, dtype, doc: str, unit: str = "", dim: int = 0, write: bool
     kwargs = {"max_dim_x": dim} if dim else {}
     return attribute(name=name, dtype=(dtype,) if dim else dtype, doc=doc, unit=unit,
                      access=RW if write else AttrWriteType.READ,
-                     fget=_devfailed(fget), fset=_devfailed(fset) if write else None, **kwargs)
+                     fget=devfailed(fget), fset=devfailed(fset) if write else None, **kwargs)
 
 
 class LimaCCDs(Device):
@@ -190,33 +172,33 @@ class LimaCCDs(Device):
     user_detector_name = _param("user_detector_name", str, "detector group name in saved files")
 
     @attribute(dtype=str, doc="camera model")
-    @_devfailed
+    @devfailed
     def camera_model(self):
         return self.ctl.camera.model
 
     @attribute(dtype=(float,), max_dim_x=2, unit="m", doc="pixel size [x, y]")
-    @_devfailed
+    @devfailed
     def camera_pixelsize(self):
         return list(self.ctl.camera.pixel_size)
 
     # image
     @attribute(dtype=(int,), max_dim_x=4, doc="[signed, bytes per pixel, width, height]")
-    @_devfailed
+    @devfailed
     def image_sizes(self):
         return self.ctl.image_sizes()
 
     @attribute(dtype=(int,), max_dim_x=2, doc="[width, height] of the sensor")
-    @_devfailed
+    @devfailed
     def image_max_dim(self):
         return [self.ctl.camera.width, self.ctl.camera.height]
 
     @attribute(dtype=int, doc="image width after binning, rotation and roi")
-    @_devfailed
+    @devfailed
     def image_width(self):
         return self.ctl.image_sizes()[2]
 
     @attribute(dtype=int, doc="image height after binning, rotation and roi")
-    @_devfailed
+    @devfailed
     def image_height(self):
         return self.ctl.image_sizes()[3]
 
@@ -245,18 +227,18 @@ class LimaCCDs(Device):
     last_image_saved = _param("last_image_saved", int, "last frame written to its file", write=False)
 
     @attribute(dtype=tango.DevLong64, doc="tag of the current acquisition, in every DATA_ARRAY header")
-    @_devfailed
+    @devfailed
     def acq_tag(self):
         return self.ctl.acq_tag
 
     @attribute(dtype=int, doc="sub-exposures per frame in ACCUMULATION")
-    @_devfailed
+    @devfailed
     def acc_nb_frames(self):
         acq = self.ctl._acq
         return acq.subframes if acq is not None else 1
 
     @attribute(dtype=float, unit="s", doc="exposure of one sub-frame in ACCUMULATION")
-    @_devfailed
+    @devfailed
     def acc_expo_time(self):
         acq = self.ctl._acq
         return acq.expo / acq.subframes if acq is not None else self.ctl.acq_expo_time
@@ -282,12 +264,12 @@ class LimaCCDs(Device):
                                       write=False)
 
     @attribute(dtype=str, doc="video pixel mode")
-    @_devfailed
+    @devfailed
     def video_mode(self):
         return {1: "Y8", 2: "Y16"}.get(self.ctl.frame_dtype().itemsize, "Y32")
 
     @attribute(dtype=tango.DevEncoded, doc="last frame as VIDEO_IMAGE")
-    @_devfailed
+    @devfailed
     def video_last_image(self):
         return self._video_image()
 
@@ -301,7 +283,7 @@ class LimaCCDs(Device):
 
     # ------------------------------------------------------------------ commands
     @command
-    @_devfailed
+    @devfailed
     def prepareAcq(self) -> None:
         try:
             self.ctl.prepare()
@@ -309,39 +291,39 @@ class LimaCCDs(Device):
             raise ctl_mod.LimaError(str(exc)) from None
 
     @command
-    @_devfailed
+    @devfailed
     def startAcq(self) -> None:
         self.ctl.start()
 
     @command
-    @_devfailed
+    @devfailed
     def stopAcq(self) -> None:
         self.ctl.stop(wait=True)
 
     @command
-    @_devfailed
+    @devfailed
     def abortAcq(self) -> None:
         self.ctl.stop(wait=True)
 
     @command
-    @_devfailed
+    @devfailed
     def reset(self) -> None:
         self.ctl.reset()
 
     @command
-    @_devfailed
+    @devfailed
     def externalTrigger(self) -> None:
         self.ctl.external_trigger()
 
     @command(dtype_in=int, dtype_out=tango.DevEncoded, doc_in="frame number, -1 = last ready",
              doc_out="(DATA_ARRAY, header v4 + pixels)")
-    @_devfailed
+    @devfailed
     def readImage(self, index):
         frame, number, tag = self.ctl.read_image(int(index))
         return DATA_ARRAY, encode_data_array(frame, number, tag)
 
     @command(dtype_in=str, dtype_out=(str,))
-    @_devfailed
+    @devfailed
     def getAttrStringValueList(self, name):
         try:
             return list(STRING_VALUES[name])
@@ -350,7 +332,7 @@ class LimaCCDs(Device):
                                     f"(known: {', '.join(sorted(STRING_VALUES))})") from None
 
     @command(dtype_in=str, dtype_out=str)
-    @_devfailed
+    @devfailed
     def getPluginDeviceNameFromType(self, kind):
         kind = str(kind).lower()
         klass = PLUGIN_CLASSES.get(kind)

@@ -5,33 +5,21 @@ State ON while started (the plugin computes on every frame), OFF when stopped.""
 
 from __future__ import annotations
 
-import functools
-
-import tango
 from tango import AttrWriteType, DevState
 from tango.server import Device, attribute, command
 
+from ..errors import devfailed
 from ..request_thread import no_hardware_read, request_hook
 from . import camera
-
-
-def _devfailed(fn):
-    @functools.wraps(fn)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return fn(self, *args, **kwargs)
-        except tango.DevFailed:
-            raise
-        except Exception as exc:  # noqa: BLE001 - every error reaches the client as DevFailed
-            tango.Except.throw_exception(type(exc).__name__, f"{self.get_name()}: {exc}",
-                                         f"{type(self).__name__}.{fn.__name__}")
-
-    return wrapper
 
 
 class _Plugin(Device):
     always_executed_hook = request_hook
     read_attr_hardware = no_hardware_read
+
+    def error_context(self) -> str:
+        """servers.errors: a plugin's errors come from the camera; the sentence names the device."""
+        return self.get_name()
 
     def task(self):
         raise NotImplementedError
@@ -48,12 +36,12 @@ class _Plugin(Device):
             return DevState.FAULT
 
     @command
-    @_devfailed
+    @devfailed
     def Start(self) -> None:
         self.task().started = True
 
     @command
-    @_devfailed
+    @devfailed
     def Stop(self) -> None:
         self.task().started = False
 
@@ -66,12 +54,12 @@ class _Plugin(Device):
         self._run_level = int(value)
 
     @attribute(dtype=int, access=AttrWriteType.READ_WRITE, doc="results kept (frames)")
-    @_devfailed
+    @devfailed
     def BufferSize(self):
         return self.task().history.size
 
     @BufferSize.write
-    @_devfailed
+    @devfailed
     def BufferSize(self, value):
         self.task().history.size = int(value)
 
@@ -91,51 +79,51 @@ class RoiCounterDeviceServer(_Plugin):
         return self._mask_file
 
     @MaskFile.write
-    @_devfailed
+    @devfailed
     def MaskFile(self, value):
         if value:
             raise ValueError(f"MaskFile {value!r}: masks are not simulated (empty only)")
         self._mask_file = ""
 
     @command(dtype_in=(str,), dtype_out=(int,))
-    @_devfailed
+    @devfailed
     def addNames(self, names):
         return self.task().add_names(list(names))
 
     @command(dtype_in=(int,))
-    @_devfailed
+    @devfailed
     def setRois(self, values):
         ctl = camera.control()
         _signed, _depth, w, h = ctl.image_sizes()
         self.task().set_rois(list(values), w, h)
 
     @command(dtype_in=(float,))
-    @_devfailed
+    @devfailed
     def setArcRois(self, values):
         raise ValueError("setArcRois: arc ROIs are not simulated (use rectangular ROIs: setRois)")
 
     @command(dtype_in=(str,))
-    @_devfailed
+    @devfailed
     def removeRois(self, names):
         self.task().remove(list(names))
 
     @command
-    @_devfailed
+    @devfailed
     def clearAllRois(self) -> None:
         self.task().clear()
 
     @command(dtype_out=(str,))
-    @_devfailed
+    @devfailed
     def getNames(self):
         return self.task().names()
 
     @command(dtype_in=(str,), dtype_out=(int,))
-    @_devfailed
+    @devfailed
     def getRois(self, names):
         return self.task().rois(list(names))
 
     @command(dtype_in=int, dtype_out=(float,))
-    @_devfailed
+    @devfailed
     def readCounters(self, first):
         return self.task().history.since(int(first))
 
@@ -147,6 +135,6 @@ class BpmDeviceServer(_Plugin):
         return camera.control().bpm
 
     @command(dtype_in=int, dtype_out=(float,))
-    @_devfailed
+    @devfailed
     def GetResults(self, first):
         return self.task().history.since(int(first))
