@@ -63,6 +63,17 @@ class LimaAcquisitionMaster(AcquisitionMaster):
         self._rows_done = 0
         self._final = False
         self._follower: gevent.Greenlet | None = None
+        self._check()  # a wrong parameter or a detector that cannot work refuses the scan now
+
+    def _request(self, rois=(), bpm: bool = False, saving_dir: str | None = None) -> dict:
+        return {"nb_frames": self.nb_frames, "expo_time": self.expo_time, "trigger_mode": self.lima_trigger,
+                "latency_time": self.latency_time, "acq_mode": self.acq_mode, "rois": list(rois), "bpm": bpm,
+                "saving": {"directory": saving_dir, "prefix": f"{self.name}_"} if saving_dir else None}
+
+    def _check(self, saving_dir: str | None = None) -> None:
+        """The bridge checks the request (nothing touched): LimaConfigError naming the
+        detector, the parameter and what is allowed."""
+        self.detector.call("Check", json.dumps(self._request(saving_dir=saving_dir)))
 
     @property
     def multi(self) -> bool:
@@ -84,6 +95,7 @@ class LimaAcquisitionMaster(AcquisitionMaster):
         filename = scan.scan_info.get("filename")
         if self._image_channel is not None and save and filename and scan.scan_number is not None:
             self._saving_dir = os.path.join(os.path.dirname(filename), f"scan{scan.scan_number:04d}")
+            self._check(self._saving_dir)  # a folder that cannot be written refuses the scan now
         else:
             self._saving_dir = None
 
@@ -95,10 +107,7 @@ class LimaAcquisitionMaster(AcquisitionMaster):
         rois = sorted({c.name.rsplit("_", 1)[0] for s in slaves for c in s.counters
                        if s.device is self.detector.roi_counters})
         bpm = any(s.device is self.detector.bpm for s in slaves)
-        request = {"nb_frames": self.nb_frames, "expo_time": self.expo_time, "trigger_mode": self.lima_trigger,
-                   "latency_time": self.latency_time, "acq_mode": self.acq_mode, "rois": rois, "bpm": bpm,
-                   "saving": ({"directory": self._saving_dir, "prefix": f"{self.name}_"}
-                              if self._saving_dir else None)}
+        request = self._request(rois, bpm, self._saving_dir)
         self.detector.follow(self._on_progress)
         self._reply = json.loads(self.detector.call("Prepare", json.dumps(request)))
         self._progress = {"acq": self._reply["acq"], "status": "Prepared", "acquired": -1, "ready": -1,

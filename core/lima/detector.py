@@ -249,9 +249,17 @@ class LimaDetector:
             self._yaml_rois = dict(rois)
 
     # ------------------------------------------------------------------ acquisition
-    def prepare(self, request: dict) -> dict:
-        """Check everything, configure the camera and its plugins, prepareAcq. Returns what
-        a scan needs to reference the frames. Nothing is changed when a check fails."""
+    def check(self, request: dict) -> dict:
+        """Every check of prepare(), nothing touched (not even a folder made): what the
+        acquisition would be ({nb_frames, expo_time, trigger_mode, rois, bpm, saving})."""
+        params, use_rois, bpm = self._checked(request, make_dirs=False)
+        return {"nb_frames": params["acq_nb_frames"], "expo_time": params["acq_expo_time"],
+                "trigger_mode": params["acq_trigger_mode"], "rois": {k: list(v) for k, v in use_rois.items()},
+                "bpm": bpm, "saving": params.get("saving_directory")}
+
+    def _checked(self, request: dict, make_dirs: bool) -> tuple[dict, dict, bool]:
+        """(camera parameters, ROIs, bpm) of a request; LimaConfigError naming the
+        detector, the parameter and what is allowed for anything wrong."""
         cam = self.require_camera()
         trigger_modes = cam.allowed("acq_trigger_mode") or ["INTERNAL_TRIGGER", "INTERNAL_TRIGGER_MULTI"]
         acq_modes = cam.allowed("acq_mode") or ["SINGLE"]
@@ -287,7 +295,7 @@ class LimaDetector:
         saving = request.get("saving")
         if saving:
             directory = str(saving["directory"])
-            _check_directory(self.name, directory)
+            _check_directory(self.name, directory, make=make_dirs)
             per_file = int(saving.get("frame_per_file") or self.frame_per_file)
             if per_file < 1:
                 raise LimaConfigError(f"{self.name}: saving frame_per_file {per_file} is outside [1, inf)")
@@ -296,6 +304,16 @@ class LimaDetector:
                           saving_index_format="%04d", saving_prefix=str(saving.get("prefix", f"{self.name}_")))
         else:
             params["saving_mode"] = "MANUAL"
+        return params, use_rois, bpm
+
+    def prepare(self, request: dict) -> dict:
+        """Check everything, configure the camera and its plugins, prepareAcq. Returns what
+        a scan needs to reference the frames. Nothing is changed when a check fails."""
+        params, use_rois, bpm = self._checked(request, make_dirs=True)
+        cam = self.camera
+        nb, trigger, expo = params["acq_nb_frames"], params["acq_trigger_mode"], params["acq_expo_time"]
+        acq_mode = params["acq_mode"]
+        saving = request.get("saving")
         # every check passed: only now is the camera touched
         self._stop_running(cam)
         previous = cam.write_parameters(params)
@@ -540,16 +558,28 @@ def _check_roi(name: str, roi_name: str, roi, width: int, height: int) -> None:
                               f"w and h > 0)")
 
 
-def _check_directory(name: str, directory: str) -> None:
+def _check_directory(name: str, directory: str, make: bool = True) -> None:
+    """The saving folder exists (made if make) and is writable; without make, the nearest
+    existing folder above it must let it be made."""
     if not os.path.isabs(directory):
         raise LimaConfigError(f"{name}: saving directory {directory!r} must be an absolute path")
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError as exc:
-        raise LimaConfigError(f"{name}: saving directory {directory!r} cannot be created: "
-                              f"{exc.strerror}") from None
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise LimaConfigError(f"{name}: saving directory {directory!r} is not writable")
+    if make:
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise LimaConfigError(f"{name}: saving directory {directory!r} cannot be created: "
+                                  f"{exc.strerror}") from None
+        target = directory
+    else:
+        target = directory
+        while not os.path.exists(target):
+            target = os.path.dirname(target)
+        if not os.path.isdir(target):
+            raise LimaConfigError(f"{name}: saving directory {directory!r} cannot be created: "
+                                  f"{target} is not a folder")
+    if not os.access(target, os.W_OK | os.X_OK):
+        what = "is not writable" if target == directory else f"cannot be created: {target} is not writable"
+        raise LimaConfigError(f"{name}: saving directory {directory!r} {what}")
 
 
 __all__ = ["LimaDetector", "Progress", "ROI_STATS", "BPM_VALUES"]

@@ -210,13 +210,22 @@ class LimaBridge(Device):
              doc_out="JSON: acq, server, dtype, shape, columns, saving {...}")
     @devfailed
     def Prepare(self, request):
+        return json.dumps(self.det.prepare(self._request(request)))
+
+    @command(dtype_in=str, dtype_out=str, doc_in="the JSON Prepare takes",
+             doc_out="JSON: what the acquisition would be; the camera is not touched")
+    @devfailed
+    def Check(self, request):
+        return json.dumps(self.det.check(self._request(request)))
+
+    def _request(self, request: str) -> dict:
         try:
             params = json.loads(request)
         except ValueError as exc:
-            raise LimaConfigError(f"{self.det.name}: Prepare takes a JSON object: {exc}") from None
+            raise LimaConfigError(f"{self.det.name}: the request is not JSON: {exc}") from None
         if not isinstance(params, dict):
-            raise LimaConfigError(f"{self.det.name}: Prepare takes a JSON object, not {type(params).__name__}")
-        return json.dumps(self.det.prepare(params))
+            raise LimaConfigError(f"{self.det.name}: the request is a JSON object, not {type(params).__name__}")
+        return params
 
     @command
     @devfailed
