@@ -261,3 +261,19 @@ def test_kill_9_during_a_scan_ends_it_naming_the_detector(stack, cam, context, v
     wait_until(lambda: _state(camera) is not None, 30, "camera back")
     again = scans.ct(0.01, cam, context=context, save=True)
     assert len(again.get_data("cam:image")) == 1 and again.get_data("beam_sum")[0] > 0
+
+
+def test_live_image_events_for_guis(stack, cam, context):
+    from blisstango.core.scanning import scans
+
+    bridge = bridge_up(stack)
+    frames: list = []
+    eid = bridge.subscribe_event("image", tango.EventType.CHANGE_EVENT,
+                                 lambda ev: None if ev.err else frames.append(ev.attr_value.value))
+    try:
+        scans.loopscan(3, 0.01, cam.image, context=context, save=False)
+        wait_until(lambda: any(getattr(f, "shape", ()) == (192, 256) for f in frames), 10, "a live image event")
+    finally:
+        bridge.unsubscribe_event(eid)
+    last = [f for f in frames if getattr(f, "shape", ()) == (192, 256)][-1]
+    assert last.dtype == np.uint16 and last.max() > 0
