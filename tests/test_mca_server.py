@@ -169,7 +169,8 @@ def test_gate_mapping_in_blocks_through_read_data(stack, mca):
         got.append(block)
         index = block.first + block.count
     assert sum(b.count for b in got) == 30 and len(got) < 30      # blocks, not one call per point
-    assert np.all(np.concatenate([b.stats[:, :, 0] for b in got]) == 0.004)
+    realtime = np.concatenate([b.stats[:, :, 0] for b in got])
+    assert np.all((realtime > 0) & (realtime <= 0.004))  # each gate (cut short by an early pulse)
     assert mca.state() == tango.DevState.ON and mca.PointsAcquired == 30
 
 

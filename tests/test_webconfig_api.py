@@ -210,3 +210,38 @@ def test_a_tree_inside_another_repository_keeps_its_history_apart(tmp_path):
     outer_log = subprocess.run(["git", "-C", str(outer), "log", "--oneline"], capture_output=True,
                                text=True, check=True).stdout.splitlines()
     assert len(outer_log) == 1  # the checkout's own repository is never written
+
+
+def test_forms_for_a_counter_and_a_session(editor):
+    r = post(editor, "/api/object/keys", {"name": "diode", "values": {"center": "2.75"}})
+    assert r.status_code == 200, r.get_json()
+    assert editor.service.tree["diode"]["center"] == 2.75
+    form = editor.get("/api/object", query_string={"name": "demo"}).get_json()["form"]
+    [field] = form["fields"]
+    assert field["key"] == "config-objects" and "m0" in field["choices"]
+    objects = [n for n in field["value"] if n != "diode2"]
+    r = post(editor, "/api/object/keys", {"name": "demo", "values": {"config-objects": objects}})
+    assert r.status_code == 200, r.get_json()
+    assert "diode2" not in editor.service.tree.get_session("demo").object_names
+    r = post(editor, "/api/object/keys", {"name": "demo",
+                                          "values": {"config-objects": objects + ["nosuch"]}})
+    assert r.status_code == 422  # a name that is no object
+    assert "diode2" not in (editor.root / "sessions" / "demo.yml").read_text()
+    r = post(editor, "/api/object/keys", {"name": "diode", "values": {"center": "middle"}})
+    assert r.status_code == 422
+    assert "diode: center must be a number, not 'middle'" in r.get_json()["errors"][0]["message"]
+
+
+def test_an_object_is_restored_without_touching_its_neighbours(editor):
+    first = editor.get("/api/history", query_string={"path": MOCKUP}).get_json()["commits"][-1]["id"]
+    for values in ({"velocity": "7.5", "backlash": ""}, ):  # backlash deleted
+        assert post(editor, "/api/object/keys", {"name": "m0", "values": values}).status_code == 200
+    assert post(editor, "/api/object/keys", {"name": "m1", "values": {"velocity": "11"}}).status_code == 200
+    assert "backlash" not in editor.service.tree["m0"]
+    r = post(editor, "/api/object/revert", {"name": "m0", "commit": first})
+    assert r.status_code == 200, r.get_json()
+    m0, m1 = editor.service.tree["m0"], editor.service.tree["m1"]
+    assert (m0["velocity"], m0["backlash"], m1["velocity"]) == (5.0, 0.0, 11)
+    assert "velocity: 5.0       # mm/s" in (editor.root / MOCKUP).read_text()  # comment kept
+    r = post(editor, "/api/object/revert", {"name": "m0", "commit": "0" * 40})
+    assert r.status_code == 400

@@ -111,11 +111,23 @@ class LastScan:
         return found[0]
 
 
+def shown(desc: dict, channels: dict[str, dict]) -> bool:
+    """Is a scalar channel a column of the live table? An MCA gives dozens of channels
+    per element (statistics, ROIs): as in BLISS's display, only its ROIs summed over the
+    elements are shown (per element when it has one element); the rest is in the file."""
+    mca = desc.get("mca")
+    if mca is None:
+        return True
+    elements = {c.get("element") for c in channels.values() if c.get("mca") == mca} - {None}
+    return "roi" in desc and (desc.get("element") is None or len(elements) == 1)
+
+
 class LiveTable:
     """Rows printed as soon as every scalar channel has the point; a progress line below."""
 
     def __init__(self, channels: dict[str, dict], npoints: int) -> None:
-        scalar = [n for n, c in channels.items() if not c.get("shape") and c.get("kind", "data") == "data"]
+        scalar = [n for n, c in channels.items() if not c.get("shape") and c.get("kind", "data") == "data"
+                  and shown(c, channels)]
         first = [n for n in scalar if n.startswith("axis:")] + [n for n in scalar if n == "timer:elapsed_time"]
         self.names = first + [n for n in scalar if n not in first and not n.startswith("timer:")]
         self.values: dict[str, list[float]] = {n: [] for n in self.names}

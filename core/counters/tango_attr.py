@@ -48,7 +48,10 @@ class TangoAttrCounter(SamplingCounter):
     """TangoAttrCounter("tg_double", "sys/tg_test/1", "double_scalar", unit="V")."""
 
     def __init__(self, name: str, device_name: str, attr_name: str, unit: str | None = None,
-                 mode=SamplingMode.SINGLE, conversion_function=None) -> None:
-        super().__init__(name, TangoAttrCounterController.for_device(device_name), mode=mode, unit=unit,
-                         conversion_function=conversion_function)
+                 mode=SamplingMode.SINGLE, conversion_function=None,
+                 controller: TangoAttrCounterController | None = None) -> None:
+        """controller: one of its own (a name of its own for the channels); default the
+        device's shared one."""
+        super().__init__(name, controller or TangoAttrCounterController.for_device(device_name), mode=mode,
+                         unit=unit, conversion_function=conversion_function)
         self.attr_name = attr_name

@@ -328,8 +328,8 @@ class Loop:
         start = self._read_input_for_ramp()
         self._store(setpoint=sp)
         self._reset_settling()
-        self._step = {"start": start, "target": sp, "time": self.clock(), "overshoot": 0.0,
-                      "settling_time": None}
+        self._step = {"start": start, "target": sp, "time": self.clock(), "epoch": time.time(),
+                      "overshoot": 0.0, "settling_time": None}
         self._emit("setpoint", sp)
         self._start(sp, start)
 

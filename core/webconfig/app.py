@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,14 +150,14 @@ def create_app(service, history: ConfigHistory, options: WebOptions | None = Non
     @app.get("/api/tree")
     def tree_listing():
         entries = []
-        for path in sorted(root.rglob("*")):
-            r = path.relative_to(root).as_posix()
-            if any(p.startswith(".") or p == "__pycache__" for p in r.split("/")):
-                continue
-            if path.is_dir():
-                entries.append({"path": r, "type": "folder"})
-            elif path.suffix == ".yml":
-                entries.append({"path": r, "type": "file"})
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+            rel = os.path.relpath(folder, root)
+            prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            if prefix:
+                entries.append({"path": prefix[:-1], "type": "folder"})
+            entries.extend({"path": prefix + f, "type": "file"} for f in sorted(files)
+                           if f.endswith(".yml") and not f.startswith("."))
         return jsonify({"root": str(root), "entries": entries, "errors": service.errors})
 
     @app.get("/api/objects")
@@ -281,6 +282,17 @@ def create_app(service, history: ConfigHistory, options: WebOptions | None = Non
         path = rel(data.get("path"), yml=True)
         return jsonify(editor.revert_file(path, str(data.get("commit", "")), data.get("base"),
                                           who()).to_json())
+
+    @app.post("/api/object/revert")
+    def revert_object():
+        data = body()
+        node = node_or_404(str(data.get("name", "")))
+        commit = str(data.get("commit", ""))
+        path = next((c.path for c in history.log(node.file, limit=1000) if c.id == commit), None)
+        if path is None:
+            raise HistoryError(f"commit {commit[:10]} is not in the history of {node.file}")
+        then = objects.object_in(history.show(commit, path), path, node.name)
+        return jsonify(editor.revert_object(node.name, then, commit, who()).to_json())
 
     @app.post("/api/object/keys")
     def set_keys():

@@ -190,3 +190,23 @@ class ConfigEditor:
             raise ConfigError(f"{path} did not exist in commit {commit[:10]}", path)
         return self.apply(lambda: self.writer.write_file(path, text, base=base),
                           f"revert {path} to {commit[:10]}", who)
+
+    def revert_object(self, name: str, then: dict | None, commit: str, who: str | None) -> SaveResult:
+        """Give object name back the keys it had at commit (then: its mapping there), in
+        the file where it is now; the other objects of that file keep their changes."""
+        node = self.service.tree.get(name) if self.service is not None else None
+        if node is None:
+            raise ConfigError(f"{name} no longer exists: restore the file that held it")
+        if then is None:
+            raise ConfigError(f"{name} did not exist in commit {commit[:10]}")
+        now = node.raw()
+
+        def edit():
+            for key in now:
+                if key not in then:
+                    self.writer.delete_key(name, key)
+            for key, value in then.items():
+                if key != "name" and now.get(key) != value:
+                    self.writer.set_key(name, key, value)
+
+        return self.apply(edit, f"revert {name} to {commit[:10]}", who)

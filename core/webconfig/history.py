@@ -14,13 +14,12 @@ import getpass
 import os
 import socket
 import subprocess
-import time
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import gevent
 import gevent.monkey
-import gevent.os
 
 OUTSIDE = "outside the editor"
 _EXCLUDE = ".blisstango.lock\n.*.blisstango-tmp\n__pycache__/\n"
@@ -28,56 +27,61 @@ _SEP = "\x1f"
 
 
 def spawn(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run cmd (an sh command line), its output read as text, letting other greenlets run.
+    """Run cmd, its output read as text, in a worker thread: other greenlets go on.
 
     posix_spawn, not fork: gevent's subprocess forks, which copies the page tables of a
-    process as big as BeaconDB (40 ms a git command under load, against 5 ms). The exit
-    status comes back through a pipe of its own (fd 3): gevent's SIGCHLD handling may
-    reap a child it did not start before our waitpid could see its status.
+    process as big as BeaconDB (40 ms a git command under load, against 5 ms).
     """
-    pipes = [os.pipe() for _ in range(3)]  # stdout, stderr, exit status
-    actions = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0)]
-    actions += [(os.POSIX_SPAWN_DUP2, w, fd) for fd, (_, w) in enumerate(pipes, 1)]
-    # (pipe ends numbered 3 or less were replaced by the dup2s above: not closed again)
-    actions += [(os.POSIX_SPAWN_CLOSE, end) for pair in pipes for end in pair if end > 3]
-    wrapped = ["sh", "-c", '"$@"; echo $? >&3', "sh", *cmd]
-    try:
-        pid = os.posix_spawnp("sh", wrapped, env, file_actions=actions)
-    finally:
-        for _, w in pipes:
-            os.close(w)
-    readers = [gevent.spawn(_read_all, r) for r, _ in pipes]
-    gevent.joinall(readers, raise_error=True)
-    _reap(pid)
-    out, err, status = (r.value.decode("utf-8", "replace") for r in readers)
-    code = int(status) if status.strip().isdigit() else 255
-    return subprocess.CompletedProcess(cmd, code, out, err)
+    return gevent.get_hub().threadpool.apply(_spawn_blocking, (cmd, env))
+
+
+def _spawn_blocking(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Plain blocking reads in a real thread (no event loop involved). stderr goes to a
+    temp file (no pipe to fill up while stdout is read); the exit status comes through a
+    pipe of its own (fd 3): gevent's SIGCHLD handling may reap a child it did not start
+    before waitpid could see its status."""
+    out_r, out_w = os.pipe()
+    st_r, st_w = os.pipe()
+    with tempfile.TemporaryFile() as err:
+        actions = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+                   (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
+                   (os.POSIX_SPAWN_DUP2, st_w, 3)]
+        # (ends numbered 3 or less were replaced by the dup2s above: not closed again)
+        actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in (out_r, out_w, st_r, st_w) if fd > 3]
+        wrapped = ["sh", "-c", '"$@"; echo $? >&3', "sh", *cmd]
+        try:
+            # not gevent's: it would put a child watcher on this thread's (non-default) loop
+            pid = gevent.monkey.get_original("os", "posix_spawnp")(
+                "sh", wrapped, env, file_actions=actions)
+        finally:
+            os.close(out_w)
+            os.close(st_w)
+        out, status = _read_all(out_r), _read_all(st_r)  # EOF: the shell has ended
+        _reap(pid)
+        err.seek(0)
+        err_text = err.read().decode("utf-8", "replace")
+    text = status.decode().strip()
+    return subprocess.CompletedProcess(cmd, int(text) if text.isdigit() else 255,
+                                       out.decode("utf-8", "replace"), err_text)
 
 
 def _read_all(fd: int) -> bytes:
     chunks = []
-    gevent.os.make_nonblocking(fd)
     try:
-        while True:
-            chunk = gevent.os.nb_read(fd, 65536)
-            if not chunk:
-                return b"".join(chunks)
+        while chunk := os.read(fd, 65536):
             chunks.append(chunk)
+        return b"".join(chunks)
     finally:
         os.close(fd)
 
 
-def _reap(pid: int, timeout: float = 10.0) -> None:
+def _reap(pid: int) -> None:
     """Collect the ended child (unless gevent's SIGCHLD handler already has)."""
     waitpid = gevent.monkey.get_original("os", "waitpid")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:
-            return
-        gevent.sleep(0.001)
+    try:
+        waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 class HistoryError(RuntimeError):

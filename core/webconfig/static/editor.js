@@ -233,6 +233,7 @@ function historyList(commits, target, box) {
     if (i === 0) b.checked = true;
     const acts = el("div", {class: "acts"});
     if (target.path && !READ_ONLY && i > 0) acts.append(el("button", {onclick: () => revertTo(c)}, "Restore this version"));
+    if (target.object && !READ_ONLY && i > 0) acts.append(el("button", {onclick: () => revertObject(target.object, c)}, "Restore " + target.object + " as it was here"));
     list.append(el("li", {}, a, b, el("span", {class: "msg"}, c.message),
       el("span", {class: "meta"}, c.short + " · " + c.author + " · " + c.date.replace("T", " ").slice(0, 19)), acts));
   });
@@ -254,6 +255,14 @@ async function revertTo(commit) {
     saved(result, $("message"), "Restored " + current.path + " as of " + commit.short);
     showHistory();
   } catch (err) { refused(err, $("message")); }
+}
+
+async function revertObject(name, commit) {
+  try {
+    const r = await api("/api/object/revert", {name, commit: commit.id});
+    await openObject(name);
+    saved(r, document.querySelector("#object-view .message"), "Restored " + name + " as of " + commit.short);
+  } catch (err) { refusedObject(err, document.querySelector("#object-view .message")); }
 }
 
 // -- files and folders: create, rename, delete --------------------------------------------

@@ -1,0 +1,39 @@
+"""`Regulation <instance>`: the Tango server of the configured regulation loops, inputs
+and outputs."""
+
+from __future__ import annotations
+
+from blisstango.core import green
+
+green.patch()
+
+import sys  # noqa: E402
+
+import gevent  # noqa: E402
+
+# The PID samples on a gevent timer: libev's default epoll backend rounds every wait up to
+# a whole millisecond (half a millisecond late on average); select waits to the
+# microsecond. This server watches a handful of sockets, well within select's reach.
+gevent.config.libev_backend = "select"  # before the hub is made
+
+from ..serve import serve  # noqa: E402
+from . import objects  # noqa: E402
+from .io_devices import Input, Output  # noqa: E402
+from .loop_device import Loop  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return serve("Regulation", (Loop, Input, Output), argv)
+    finally:
+        for obj in objects.built():  # the hardware keeps what it has; its state is saved
+            close = getattr(obj, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - closing goes on for the others
+                    pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
