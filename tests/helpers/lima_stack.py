@@ -74,14 +74,13 @@ class LimaStack:
         blisstango("up", str(self.config), "--detach", "--port", str(self.port), "--run-dir", str(self.run_dir))
         deadline = time.monotonic() + timeout
         for name in (f"demo/limaccds/{self.camera}", "demo/axis/m0", *wait_for):
-            dev = self.device(name)
             while True:
-                try:
-                    dev.ping()
+                try:  # a loaded database may time out even the proxy's creation
+                    self.device(name).ping()
                     break
-                except tango.DevFailed:
+                except tango.DevFailed as exc:
                     if time.monotonic() > deadline:
-                        raise TimeoutError(f"{name} not up after {timeout} s") from None
+                        raise TimeoutError(f"{name} not up after {timeout} s: {exc.args[0].desc.strip()}") from None
                     time.sleep(0.1)
         self._pids = self.all_pids()
         return self
