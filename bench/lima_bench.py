@@ -10,9 +10,11 @@ saved and on disk); lost = frames acquired minus frames found in the files (must
 Peer: `dd if=/dev/zero bs=<frame> count=N conv=fdatasync` to the same folder.
 
 read_image: readImage(-1) of a 1024x1024 uint16 frame (2 MB), repeated, from a plain
-synchronous client: through the LimaBridge (ReadImage, two Tango hops), straight from
-the LimaCCDs device (one hop), and the peer: a bare PyTango device whose command
-returns the same bytes (one hop, nothing else done).
+synchronous client: through the LimaBridge (ReadImage: the frame from the camera's buffer,
+two Tango hops; and a saved frame, read by the bridge from its file), straight from the
+LimaCCDs device (one hop, Lima's DevEncoded), and the peers: a bare PyTango device whose
+command returns the same bytes, as DevEncoded (what Lima's readImage is) and as an
+unsigned char array (what the bridge's ReadImage is).
 
 ascan_dead_time: `ascan m0 0 1 N 0.001 cam1` on the demo's ScanServer (m0 made fast so
 that motion is negligible) and the same ascan with the diode instead of cam1: wall time
@@ -213,7 +215,26 @@ def read_image(stack: _Stack, reads: int) -> dict:
     out = {"frame_bytes": size,
            "through_bridge": rate(lambda: bridge.ReadImage(-1)),
            "limaccds_direct": rate(lambda: cam.readImage(-1))}
-    with DeviceTestContext(_bare_device(size), process=True) as bare:
+    # a saved frame: the bridge reads it from its file instead of Lima's DevEncoded transfer
+    folder = Path(tempfile.mkdtemp(prefix="lima_bench_read_"))
+    try:
+        bridge.Prepare(json.dumps({"nb_frames": 1, "expo_time": 0.001, "saving": {"directory": str(folder)}}))
+        bridge.Start()
+        deadline = time.monotonic() + 30
+        while json.loads(bridge.Progress)["status"] != "Ready" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        out["through_bridge_saved_frame"] = rate(lambda: bridge.ReadImage(-1))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    saved_stdout = os.dup(1)
+    os.dup2(2, 1)  # the peer's process prints on its inherited stdout: keep stdout pure JSON
+    try:
+        ctx = DeviceTestContext(_bare_device(size), process=True)
+        ctx.start()
+    finally:
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)
+    with ctx as bare:
         bare.set_timeout_millis(30000)
         out["bare_pytango_peer_devencoded"] = rate(lambda: bare.readImage(-1))
         out["bare_pytango_peer_uchar_array"] = rate(lambda: bare.readChars(-1))
@@ -221,6 +242,8 @@ def read_image(stack: _Stack, reads: int) -> dict:
                                              out["bare_pytango_peer_devencoded"]["MB_per_s"], 2)
     out["bridge_vs_uchar_peer"] = round(out["through_bridge"]["MB_per_s"] /
                                         out["bare_pytango_peer_uchar_array"]["MB_per_s"], 2)
+    out["bridge_saved_frame_vs_uchar_peer"] = round(out["through_bridge_saved_frame"]["MB_per_s"] /
+                                                    out["bare_pytango_peer_uchar_array"]["MB_per_s"], 2)
     return out
 
 

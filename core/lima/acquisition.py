@@ -29,6 +29,7 @@ import numpy as np
 
 from ..scanning.acquisition import AcquisitionMaster, AcquisitionSlave, TriggerMode
 from .client import LimaCameraError
+from .detector import frame_ref
 from .remote import LimaConnectionError, RemoteLima
 
 log = logging.getLogger(__name__)
@@ -221,16 +222,7 @@ class LimaAcquisitionMaster(AcquisitionMaster):
         return [s for s in self.slaves if isinstance(s, LimaCountersSlave)]
 
     def _ref(self, i: int) -> dict:
-        r = self._reply
-        ref = {"frame": i, "acq": r["acq"], "server": r["server"], "tagged": r["tagged"], "file": None,
-               "index": i, "path": None}
-        s = r.get("saving")
-        if s:
-            number, index = divmod(i, s["frame_per_file"])
-            ref["file"] = os.path.join(s["directory"], f"{s['prefix']}{s['index_format'] % (s['first_number'] + number)}"
-                                       f"{s['suffix']}")
-            ref["index"], ref["path"] = index, s["data_path"]
-        return ref
+        return frame_ref(self._reply, i)
 
     def description(self) -> dict:
         d = super().description()

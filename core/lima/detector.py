@@ -102,6 +102,7 @@ class LimaDetector:
         self._ev: dict = {}               # the camera's last pushed values
         self._tag_seen = -1               # the acq_tag the camera's events last said
         self._nb_frames = 1
+        self._reply: dict = {}            # what the last Prepare answered
         self._events: list[int] = []
         self._tasks: list[gevent.Greenlet] = []
 
@@ -352,7 +353,24 @@ class LimaDetector:
                                "suffix": ".h5", "index_format": "%04d", "first_number": 0,
                                "frame_per_file": params["saving_frame_per_file"],
                                "data_path": f"/entry_0000/{self.instrument}/{self.name}/data"}
+        self._reply = reply
         return reply
+
+    def read_image_raw(self, index: int) -> bytes | bytearray:
+        """DATA_ARRAY bytes of a frame (-1: the last ready). A frame of the last acquisition
+        already saved is read from its file when this host sees it (a file read costs far
+        less than Lima's DevEncoded transfer); otherwise the camera's readImage."""
+        from ..data.images import FrameSource
+        from .frames import encode_data_array
+
+        cam = self.require_camera()
+        p, reply = self.progress, self._reply
+        frame = p.ready if index < 0 else int(index)
+        if reply and reply.get("saving") and reply.get("acq") == p.acq and 0 <= frame <= p.saved:
+            data, _why = FrameSource.from_saved(frame_ref(reply, frame))
+            if data is not None:
+                return encode_data_array(data, frame, p.acq)
+        return cam.read_image_raw(index)
 
     def _stop_running(self, cam: LimaCCDsClient) -> None:
         """The detector owns its camera: an acquisition left running (live view, a scan
@@ -535,6 +553,20 @@ class LimaDetector:
         if not frames:
             return np.empty((0, len(self._columns) + 1))
         return np.asarray([[f, *self._rows[f]] for f in frames], dtype=np.float64)
+
+
+def frame_ref(reply: dict, frame: int) -> dict:
+    """The reference of frame `frame` of the acquisition a Prepare reply describes:
+    {frame, acq, server, tagged, file, index, path} (file None when not saved)."""
+    ref = {"frame": frame, "acq": reply["acq"], "server": reply["server"], "tagged": reply["tagged"],
+           "file": None, "index": frame, "path": None}
+    s = reply.get("saving")
+    if s:
+        number, index = divmod(frame, s["frame_per_file"])
+        ref["file"] = os.path.join(s["directory"], f"{s['prefix']}{s['index_format'] % (s['first_number'] + number)}"
+                                   f"{s['suffix']}")
+        ref["index"], ref["path"] = index, s["data_path"]
+    return ref
 
 
 def _roi_tuple(name: str, roi_name: str, values) -> tuple[int, int, int, int]:

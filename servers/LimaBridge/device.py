@@ -244,12 +244,12 @@ class LimaBridge(Device):
         return self.det.read_counters(int(first)).ravel()
 
     @command(dtype_in=int, dtype_out=tango.DevVarCharArray, doc_in="frame number, -1 = last ready",
-             doc_out="the DATA_ARRAY bytes (Lima header v4 + pixels) as the camera gives them, as an "
-                     "unsigned char array: PyTango hands such an array over at memory speed, where a "
-                     "DevEncoded reply costs it several times more")
+             doc_out="the DATA_ARRAY bytes (Lima header v4 + pixels), from the saved file when the "
+                     "frame is saved, else from the camera, as an unsigned char array: PyTango hands "
+                     "such an array over at memory speed, where a DevEncoded reply costs it far more")
     @devfailed
     def ReadImage(self, index):
-        return np.frombuffer(self.det.require_camera().read_image_raw(int(index)), dtype=np.uint8)
+        return np.frombuffer(self.det.read_image_raw(int(index)), dtype=np.uint8)
 
     @command(dtype_in=tango.DevVarLongStringArray, doc_in="([x, y, w, h], [name])")
     @devfailed
