@@ -223,6 +223,13 @@ def test_timescan_saves_every_frame_once_and_references_resolve(cam, context):
         with h5py.File(path, "r") as f:
             total += f["/entry_0000/bl/cam/data"].shape[0]
     assert total == 1000
+    # the bridge's ReadImage: a saved frame comes from its file, with its acquisition's tag
+    from blisstango.core.lima.frames import decode_data_array
+
+    raw = cam.proxy.ReadImage(999)
+    frame999, header = decode_data_array(bytes(raw))
+    assert (header.frame_number, header.acq_tag) == (999, refs[-1]["acq"])
+    np.testing.assert_array_equal(frame999, FrameSource.from_saved(refs[-1])[0])
     source = FrameSource()
     last = source.read(refs[-1])        # still in the camera's buffer: that very frame
     assert source.from_buffer == 1
