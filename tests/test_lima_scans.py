@@ -248,8 +248,10 @@ def test_bad_trigger_mode_roi_and_folder_are_refused(stack, scan_dev, tmp_path):
 @pytest.mark.parametrize("victim", ["LimaBridge/cam1", "LimaSimulator/cam1_sim"])
 def test_kill_9_during_a_scan(stack, scan_dev, follower, redis_data, victim):
     n = scan_dev.timescan(["0.05", "cam1", "npoints=300"])
-    reader = ScanReader(redis_data, wait_until(lambda: follower.key_of(n), 30, "scan key"))
-    wait_until(lambda: len(list(_refs_so_far(reader))) >= 3, 30, "frames saved")
+    record = follower.record(n, 30)
+    reader = ScanReader(redis_data, wait_until(lambda: record.key, 30, "scan key"))
+    camera = stack.device("demo/limaccds/cam1_sim")
+    wait_until(lambda: camera.last_image_saved >= 2, 30, "frames saved")
     pid = stack.pid(victim)
     os.kill(pid, signal.SIGKILL)
     t0 = time.monotonic()
@@ -267,12 +269,6 @@ def test_kill_9_during_a_scan(stack, scan_dev, follower, redis_data, victim):
     wait_until(lambda: _answers(bridge) == tango.DevState.ON, 60, "cam1 ON again")
     rec = run(scan_dev, follower, "ct", ["0.01", "cam1"])
     assert len(rec.data["cam1:roi_counters:beam_sum"]) == 1
-
-
-def _refs_so_far(reader):
-    for batch in reader.follow(["cam1:image"], timeout=0.2):
-        yield from batch.data
-        break
 
 
 def _answers(dev):
