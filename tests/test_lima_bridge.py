@@ -19,7 +19,7 @@ import tango
 from helpers.lima_stack import LimaStack
 from helpers.procs import pid_alive
 
-pytestmark = [pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 DETECTORS = """\
 - name: cam

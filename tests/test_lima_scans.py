@@ -22,7 +22,7 @@ from blisstango.clients.scan_events import RecordFollower
 from blisstango.core.data import ScanReader
 from blisstango.core.data.images import FrameSource
 
-pytestmark = [pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 EXTRA_DETECTORS = """\
 # A small fast camera for the timescan at the simulator's top rate.

@@ -14,6 +14,8 @@ import pytest
 import tango
 from helpers.lima_stack import LimaStack
 
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
 CAM = "demo/limaccds/cam_sim"
 W, H = 256, 192
 
