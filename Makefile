@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-unit lint bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ test: $(STAMP)
 	scripts/install-system-deps
 	$(BIN)/ruff check .
 	PYTHONFAULTHANDLER=1 $(BIN)/pytest -p no:cacheprovider  # a crashing child leaves its stacks in its log
+
+test-unit: $(STAMP)  # the tests that start no process (pytest marker `unit`): seconds, no server
+	$(BIN)/pytest -p no:cacheprovider -q -m unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

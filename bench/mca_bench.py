@@ -20,6 +20,7 @@ instead of mca1 (the scan framework's own cost): wall time per point minus the c
 from __future__ import annotations
 
 from blisstango.core import green
+from blisstango.core.beacon import BEACON_DEVICE
 
 green.patch()
 
@@ -85,7 +86,7 @@ def spectra(workdir: Path, points: int, count_time: float, ascan_points: int) ->
     m0 = tango.DeviceProxy("demo/axis/m0")
     m0.write_attribute("Acceleration", 1e7)
     m0.write_attribute("Velocity", 1e5)
-    data = redis.Redis.from_url(tango.DeviceProxy("sys/beacon/1").read_attribute("DataRedisUrl").value)
+    data = redis.Redis.from_url(tango.DeviceProxy(BEACON_DEVICE).read_attribute("DataRedisUrl").value)
     writer = tango.DeviceProxy("demo/writer/default")
     follower = RecordFollower(dev)
     out: dict = {}

@@ -17,6 +17,7 @@ Goal: p99 <= 2 ms at 100 Hz with the scan running.
 from __future__ import annotations
 
 from blisstango.core import green
+from blisstango.core.beacon import BEACON_DEVICE
 
 green.patch()
 
@@ -121,7 +122,7 @@ def main() -> int:
         scan.write_attribute("SCAN_SAVING", json.dumps({"base_path": str(workdir / "data")}))
         import redis
 
-        data = redis.Redis.from_url(tango.DeviceProxy("sys/beacon/1").read_attribute("DataRedisUrl").value)
+        data = redis.Redis.from_url(tango.DeviceProxy(BEACON_DEVICE).read_attribute("DataRedisUrl").value)
         loop.write_attribute("setpoint", 40.0)
         loop.command_inout("axis_wait", 60.0)
         for frequency, seconds in ((10.0, args.seconds_10hz), (100.0, args.seconds_100hz)):

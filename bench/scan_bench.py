@@ -20,6 +20,7 @@ and points/s until the NexusWriter reports the entry DONE.
 from __future__ import annotations
 
 from blisstango.core import green
+from blisstango.core.beacon import BEACON_DEVICE
 
 green.patch()
 
@@ -87,7 +88,7 @@ def through_tango(workdir: Path, ns: list[int], timescan_points: int) -> dict:
     m0 = tango.DeviceProxy("demo/axis/m0")
     m0.write_attribute("Acceleration", 1e7)
     m0.write_attribute("Velocity", 1e5)
-    data = redis.Redis.from_url(tango.DeviceProxy("sys/beacon/1").read_attribute("DataRedisUrl").value)
+    data = redis.Redis.from_url(tango.DeviceProxy(BEACON_DEVICE).read_attribute("DataRedisUrl").value)
     writer = tango.DeviceProxy("demo/writer/default")
     follower = RecordFollower(dev)
     out: dict = {}

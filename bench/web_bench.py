@@ -39,6 +39,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from config_bench import generate  # noqa: E402
 
+from blisstango.core.beacon import BEACON_DEVICE  # noqa: E402
 from blisstango.core.config.atomic import atomic_write_text  # noqa: E402
 from blisstango.examples import demo_config  # noqa: E402
 
@@ -79,7 +80,7 @@ class Beacon:
 
         while True:
             try:
-                self.beacon = tango.DeviceProxy(f"tango://127.0.0.1:{self.port}/sys/beacon/1")
+                self.beacon = tango.DeviceProxy(f"tango://127.0.0.1:{self.port}/{BEACON_DEVICE}")
                 self.beacon.set_timeout_millis(60000)
                 self.beacon.ping()
                 break
@@ -135,9 +136,9 @@ def measure_tree(name: str, root: Path, file: str, old: str, new: str, repeat: i
             atomic_write_text(work / path.name, edited)
             bare.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            status, body = beacon.get("/api/objects")
+            status, body = beacon.get("/api/objects")  # what the Objects tab asks
             lists.append(time.perf_counter() - t0)
-            count = len(json.loads(body)["objects"])
+            count = json.loads(body)["total"]
         page = []
         if browser is not None:
             url = f"http://127.0.0.1:{beacon.web_port}/"

@@ -125,11 +125,11 @@ def scan_context(data_redis, request):
 def shell_stack(tmp_path_factory):
     """A demo stack (`blisstango up` of a copy of examples/demo_beamline), shared by the
     shell tests; `blisstango down` at the end."""
-    from helpers.shell import DemoStack
+    from helpers.demo_stack import DemoStack
 
-    stack = DemoStack(DEMO_CONFIG, tmp_path_factory.mktemp("shell_stack"))
+    stack = DemoStack(tmp_path_factory.mktemp("shell_stack"), DEMO_CONFIG).up()
     yield stack
-    stack.close()
+    stack.down()
 
 
 @pytest.fixture
@@ -140,6 +140,65 @@ def shell(shell_stack, tmp_path):
     sh = Shell(shell_stack, tmp_path / "state")
     yield sh
     sh.close()
+
+
+# ---- unit / e2e ---------------------------------------------------------------------
+#: fixtures that start processes (redis-server, BeaconDB, a stack): a test using any of
+#: them, even through another fixture, is an end-to-end test
+PROCESS_FIXTURES = {"redis_servers", "beacondb", "sqlite_db", "own_data_redis", "shell_stack"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "unit: runs in the test process alone, starts no process "
+                                       "(given to every test that is not e2e)")
+    config.addinivalue_line("markers", "e2e: starts processes (servers, Redis, a stack): "
+                                       "mark a test or module that starts them itself")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test is `e2e` (marked, or using a process fixture) or else `unit`:
+    `pytest -m unit` (make test-unit) runs the tests that need no server."""
+    for item in items:
+        if item.get_closest_marker("e2e") is None and PROCESS_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("e2e") is None:
+            item.add_marker(pytest.mark.unit)
+
+
+def _refusing_processes(item):
+    """While a unit test and the fixtures it sets up run, starting a process fails at
+    once naming the marker the test needs: the unit run stays fast and server-free as
+    tests are added. (Teardown is left alone: a session fixture's servers are stopped
+    in the teardown of whichever test comes last.)"""
+    import contextlib
+    import subprocess
+
+    if item.get_closest_marker("e2e") is not None:
+        return contextlib.nullcontext()
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError(f"{item.nodeid} starts a process: mark it `@pytest.mark.e2e` "
+                           "(or its module: pytestmark = pytest.mark.e2e)")
+
+    stack = contextlib.ExitStack()
+    for owner, name in ((subprocess.Popen, "_execute_child"), (os, "fork"), (os, "posix_spawn"),
+                        (os, "posix_spawnp")):
+        saved = getattr(owner, name)
+        setattr(owner, name, refuse)
+        stack.callback(setattr, owner, name, saved)
+    return stack
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    with _refusing_processes(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    with _refusing_processes(item):
+        yield
 
 
 # ---- leaving the test process ----------------------------------------------------------

@@ -11,7 +11,9 @@ from helpers.beacon_child import BeaconChild
 from helpers.procs import pid_alive
 from helpers.tango_db import BeaconDBProcess
 
-from blisstango.core.beacon import connection
+from blisstango.core.beacon import BEACON_DEVICE, connection
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def test_processes_find_redis_through_tango_host(beacon_with_redis):
     db = beacon_with_redis
     env = {"TANGO_HOST": db.tango_host,
            connection.ENV_VARS["settings"]: None, connection.ENV_VARS["data"]: None}
-    beacon = tango.DeviceProxy(f"tango://{db.tango_host}/sys/beacon/1")
+    beacon = tango.DeviceProxy(f"tango://{db.tango_host}/{BEACON_DEVICE}")
     settings_url = beacon.read_attribute("SettingsRedisUrl").value
     assert settings_url.startswith("redis://")
     key = f"settings:m{uuid.uuid4().hex[:6]}"

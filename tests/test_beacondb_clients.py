@@ -15,6 +15,8 @@ from helpers.config_trees import copy_demo
 from helpers.procs import kill_tree, start
 from helpers.tango_db import BeaconDBProcess, wait_view
 
+pytestmark = pytest.mark.e2e
+
 TANGOTEST = "/usr/lib/tango/TangoTest"
 HELPERS = Path(__file__).parent / "helpers"
 

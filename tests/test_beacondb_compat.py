@@ -14,6 +14,8 @@ from typing import NamedTuple
 import pytest
 import tango
 
+from blisstango.core.beacon import BEACON_DEVICE
+
 DATE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\d\d-\d\d-\d{4} at \d\d:\d\d:\d\d")
 IOR = "IOR:0123456789abcdef"
 
@@ -234,7 +236,7 @@ def _same(got, want) -> bool:
 
 def test_every_command_family_answers_as_pytango_sqlite(both):
     ours, ref = both
-    got, want = _run(ours, extra="sys/beacon/1"), _run(ref)
+    got, want = _run(ours, extra=BEACON_DEVICE), _run(ref)
     diffs = []
     for i, (item, g, w) in enumerate(zip(SEQUENCE, got, want)):
         if len(item) == 3:

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from blisstango.core.tangodb.registry import STR, STRS, command_table
 
+pytestmark = pytest.mark.e2e
+
 COMMANDS = command_table()
 
 text = st.one_of(

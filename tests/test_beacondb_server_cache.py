@@ -122,6 +122,7 @@ def test_tangotest_starts_from_the_cache(beacondb, tmp_path):
         kill_tree(proc.pid)
 
 
+@pytest.mark.e2e
 def test_tangotest_sees_the_same_with_and_without_cache(two_dbs, tmp_path):
     device = "sys/tg_test/cache2"
     views, calls = [], []

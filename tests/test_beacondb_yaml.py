@@ -15,7 +15,10 @@ from helpers.config_trees import copy_demo, write
 from helpers.procs import kill_tree, start
 from helpers.tango_db import BIN, BeaconDBProcess, wait_view
 
+from blisstango.core.beacon import BEACON_DEVICE
 from blisstango.core.config import load_tree
+
+pytestmark = pytest.mark.e2e
 
 
 def admin(db, *args: str) -> subprocess.CompletedProcess:
@@ -143,7 +146,7 @@ def test_demo_devices_exported_and_beacon_device(tmp_path, cfg):
         assert db.get_device_from_alias("m0") == "demo/axis/m0"
         assert {"m0", "m1", "sl_up", "sl_down"} <= set(db.get_device_alias_list("*"))
 
-        beacon = tango.DeviceProxy(f"tango://{db_proc.tango_host}/sys/beacon/1")
+        beacon = tango.DeviceProxy(f"tango://{db_proc.tango_host}/{BEACON_DEVICE}")
         m0 = json.loads(beacon.GetObjectConfig("m0"))
         assert (m0["velocity"], m0["__file__"]) == (5.0, "motors/mockup.yml")
         assert "m0" in beacon.ListObjects(["m*", "emotion"]) and "diode" not in beacon.ListObjects(["*", "emotion"])
@@ -158,7 +161,7 @@ def test_demo_devices_exported_and_beacon_device(tmp_path, cfg):
              "import json, tango\n"
              "from blisstango.core.beacon.locks import lock\n"
              "with lock('m1', owner='test probe'):\n"
-             "    print(tango.DeviceProxy('sys/beacon/1').WhoLocked(['m0', 'm1']))\n"],
+             f"    print(tango.DeviceProxy('{BEACON_DEVICE}').WhoLocked(['m0', 'm1']))\n"],
             env={**os.environ, **db_proc.env}, capture_output=True, text=True, timeout=60)
         assert probe.returncode == 0, probe.stderr[-2000:]
         assert json.loads(probe.stdout.strip().splitlines()[-1]) == {"m1": "test probe"}
@@ -168,7 +171,7 @@ def test_demo_devices_exported_and_beacon_device(tmp_path, cfg):
 
 
 def test_reload_refuses_an_invalid_tree_and_keeps_serving(cfg, yamldb):
-    beacon = tango.DeviceProxy(f"tango://{yamldb.tango_host}/sys/beacon/1")
+    beacon = tango.DeviceProxy(f"tango://{yamldb.tango_host}/{BEACON_DEVICE}")
     db = tango.Database("127.0.0.1", yamldb.port)
     write(cfg, "tango/extra.yml", """
         server: Extra

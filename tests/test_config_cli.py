@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from helpers.config_trees import copy_sample, line_of, write
 
 
@@ -13,6 +14,7 @@ def _run(*args) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.e2e
 def test_cli_lists_demo_objects_and_sessions(demo_config):
     res = _run(demo_config)
     assert res.returncode == 0, res.stderr
@@ -28,6 +30,7 @@ def test_cli_lists_demo_objects_and_sessions(demo_config):
                for ln in lines)
 
 
+@pytest.mark.e2e
 def test_cli_broken_tree_exits_1_with_error_lines(tmp_path):
     root = copy_sample(tmp_path / "demo")
     write(root, "motors/dup.yml", "# again\n- name: m0\n")

@@ -9,7 +9,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 import psutil
+import pytest
 from helpers.procs import free_port
+
+pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from helpers.procs import free_port, pid_alive
 
+pytestmark = pytest.mark.e2e
+
 BIN = Path(sys.executable).parent
 
 

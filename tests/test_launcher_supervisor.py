@@ -4,9 +4,12 @@ import sys
 import time
 
 import gevent
+import pytest
 from helpers.procs import pid_alive
 
 from blisstango.clients.launcher.supervisor import ManagedProcess
+
+pytestmark = pytest.mark.e2e
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 

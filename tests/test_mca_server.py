@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 import tango
-from helpers.scan_stack import DemoStack
+from helpers.demo_stack import DemoStack
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")

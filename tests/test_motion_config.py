@@ -1,6 +1,7 @@
 """The emotion plugin on the demo tree; settings persistence across a rebuild (a restart);
 apply_config and settings_to_config round trips through the YAML."""
 
+import re
 import shutil
 
 import pytest
@@ -78,3 +79,21 @@ def test_settings_to_config_writes_yaml_and_keeps_comments(tree_dir):
     m0.velocity = 1.0
     m0.apply_config()  # YAML is now the reference
     assert m0.velocity == 3.5
+
+
+def test_settings_to_config_writes_values_as_a_person_would(tree_dir):
+    """Values computed by the axis carry float noise (1.3 - 1.1 = 0.19999999999999996):
+    the YAML gets them at the axis' resolution (steps_per_unit 1000, tolerance 0.001),
+    as a person would write them, and reads back equal."""
+    m0 = build(tree_dir).get("m0")
+    m0.move(1.1)
+    m0.position_to(1.3)
+    assert m0.offset != 0.2  # the noise is there
+    m0.limits = (-3.3, 8.1)  # stored in dial: -3.3 - offset, noisy too
+    m0.velocity = 0.1 + 0.2
+    m0.settings_to_config()
+    text = (tree_dir / "motors" / "mockup.yml").read_text()
+    for line in ("offset: 0.2", "low_limit: -3.5", "high_limit: 7.9", "velocity: 0.3"):
+        assert re.search(rf"^ +{line} *(#.*)?$", text, re.M), (line, text)
+    node = load_tree(tree_dir)["m0"]
+    assert (node["offset"], node["low_limit"], node["high_limit"], node["velocity"]) == (0.2, -3.5, 7.9, 0.3)

@@ -6,7 +6,8 @@ import time
 
 import pytest
 import tango
-from helpers.axis_server import axis_context, copy_demo
+from helpers.axis_server import axis_context
+from helpers.config_trees import copy_demo
 from helpers.motion import forget_settings, settings_redis  # noqa: F401
 
 from blisstango.core.beacon.locks import lock
@@ -14,8 +15,8 @@ from blisstango.core.config import load_tree
 
 
 @pytest.fixture
-def tree(demo_config, tmp_path, settings_redis):  # noqa: F811
-    tree = copy_demo(demo_config, tmp_path)
+def tree(tmp_path, settings_redis):  # noqa: F811
+    tree = copy_demo(tmp_path / "beamline")
     forget_settings(settings_redis.url, load_tree(tree).names())
     return tree
 

@@ -8,8 +8,11 @@ import pytest
 import tango
 from helpers.axis_e2e import axis_stack
 
+from blisstango.core.beacon import BEACON_DEVICE
 from blisstango.core.beacon.locks import lock
 from blisstango.core.config import load_tree
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +161,7 @@ def test_only_tango_host_devices_config_and_redis_from_beacondb_yaml_untouched(d
         server.proxy("sl_vgap").Position = 2.0
         wait_ready(server.proxy("sl_up"))
         assert server.proxy("sl_up").Position == pytest.approx(1.0)
-        url = tango.DeviceProxy(f"tango://{db.tango_host}/sys/beacon/1").SettingsRedisUrl
+        url = tango.DeviceProxy(f"tango://{db.tango_host}/{BEACON_DEVICE}").SettingsRedisUrl
         assert redis.Redis.from_url(url).hget("settings:m0", "velocity") is not None
         assert {p: p.read_bytes() for p in tree.rglob("*.yml")} == before
     finally:

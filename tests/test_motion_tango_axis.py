@@ -5,7 +5,8 @@ import time
 import gevent
 import pytest
 import tango
-from helpers.axis_server import axis_context, copy_demo
+from helpers.axis_server import axis_context
+from helpers.config_trees import copy_demo
 from helpers.motion import forget_settings, settings_redis, unique  # noqa: F401
 from helpers.procs import free_port
 from helpers.tangotest import tangotest_nodb
@@ -14,10 +15,12 @@ from blisstango.core.config import load_tree
 from blisstango.core.motion import MotionError
 from blisstango.core.motion.tango_axis import TangoAxis
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
-def remote_m0(demo_config, tmp_path, settings_redis):  # noqa: F811
-    tree = copy_demo(demo_config, tmp_path)
+def remote_m0(tmp_path, settings_redis):  # noqa: F811
+    tree = copy_demo(tmp_path / "beamline")
     forget_settings(settings_redis.url, load_tree(tree).names())
     with axis_context(tree, settings_redis.url, axes=("m0",)) as access:
         yield access["demo/axis/m0"]

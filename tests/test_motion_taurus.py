@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from helpers.axis_e2e import axis_stack, config_stack
 
+pytestmark = pytest.mark.e2e
+
 CHILD = Path(__file__).parent / "helpers" / "taurus_form_child.py"
 
 

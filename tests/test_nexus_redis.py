@@ -12,7 +12,7 @@ import pytest
 import redis
 from helpers.nexus import point_values, publish_scan
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 
 def test_connections_killed_mid_scan_lose_nothing(redis_servers, tmp_path):

@@ -23,6 +23,8 @@ from helpers.nexus import (
 from helpers.tango_db import BeaconDBProcess
 from helpers.waiting import wait_until
 
+from blisstango.core.beacon import BEACON_DEVICE
+
 pytestmark = pytest.mark.timeout(240)
 
 
@@ -34,7 +36,7 @@ def stack(tmp_path):
     writer = None
     try:
         writer = NexusWriterServer(db.tango_host, tmp_path).start()
-        beacon = tango.DeviceProxy(f"tango://{db.tango_host}/sys/beacon/1")
+        beacon = tango.DeviceProxy(f"tango://{db.tango_host}/{BEACON_DEVICE}")
         data = redis.Redis.from_url(beacon.read_attribute("DataRedisUrl").value)
         yield db, writer, data
         data.close()
@@ -44,6 +46,7 @@ def stack(tmp_path):
         db.stop()
 
 
+@pytest.mark.e2e
 def test_device_registered_by_the_configuration(stack):
     db_proc, writer, _data = stack
     db = tango.Database("127.0.0.1", db_proc.port)
@@ -55,6 +58,7 @@ def test_device_registered_by_the_configuration(stack):
     assert dev.ScansWritten == 0 and dev.CurrentFile == ""
 
 
+@pytest.mark.e2e
 def test_scan_written_with_state_and_current_file_through_tango(stack, tmp_path):
     _db, writer, data = stack
     dev = tango.DeviceProxy(writer.device)
@@ -90,6 +94,7 @@ def test_scan_written_with_state_and_current_file_through_tango(stack, tmp_path)
         dev.ScanProgress("demo-99-nope")
 
 
+@pytest.mark.e2e
 def test_unwritable_path_sets_fault_with_path_and_error(stack, tmp_path):
     _db, writer, data = stack
     dev = tango.DeviceProxy(writer.device)
@@ -107,6 +112,7 @@ def test_unwritable_path_sets_fault_with_path_and_error(stack, tmp_path):
     assert dev.ScansWritten == 1
 
 
+@pytest.mark.e2e
 def test_server_killed_mid_scan_and_restarted_writes_the_same_file(stack, tmp_path):
     """kill -9 the NexusWriter server mid-scan, restart it while the scan goes on: its
     file equals that of an undisturbed writer process following the same scan."""
@@ -153,6 +159,7 @@ def test_tango_view_one_writer_device_per_instance(tmp_path):
     assert ("NexusWriter", "default") in implied_servers(tree) and ("NexusWriter", "fast") in implied_servers(tree)
 
 
+@pytest.mark.e2e
 def test_server_survives_a_data_redis_restart(stack, tmp_path):
     """kill -9 of Beacon's embedded data redis-server (restarted by its supervisor): the
     server keeps following and writes the next scan."""

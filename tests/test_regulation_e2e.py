@@ -14,12 +14,12 @@ import time
 
 import pytest
 import tango
-from helpers.scan_stack import DemoStack
+from helpers.demo_stack import DemoStack
 
 from blisstango.core.regulation import ThermalModel
 from blisstango.core.regulation.prediction import step_response
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 LOOP, INPUT, OUTPUT = "demo/loop/sample_temp", "demo/input/sample_tc", "demo/output/heater_power"
 
@@ -124,9 +124,9 @@ def test_setpoint_step_ramps_settles_and_matches_the_model(stack):
     # overshoot and settling time, as the device reports them, against the plant model:
     # the same gains on the noise-free model sampled at the loop's period and at twice it
     # (a loaded host), plus 5 sigma of sensor noise for the overshoot, 2 periods for settling
-    cfg = json.loads(stack.device("sys/beacon/1").GetObjectConfig("sample_temp"))
-    plant = json.loads(stack.device("sys/beacon/1").GetObjectConfig("furnace"))["plant"]
-    heater = json.loads(stack.device("sys/beacon/1").GetObjectConfig("heater_power"))
+    cfg = json.loads(stack.beacon().GetObjectConfig("sample_temp"))
+    plant = json.loads(stack.beacon().GetObjectConfig("furnace"))["plant"]
+    heater = json.loads(stack.beacon().GetObjectConfig("heater_power"))
     model = ThermalModel.from_config(plant)
     predicted = [step_response(model, cfg, heater, 25.0, 60.0, 30.0, period_scale=s) for s in (1.0, 2.0)]
     period = 1.0 / cfg["frequency"]
@@ -245,7 +245,7 @@ def test_a_locked_loop_moves_only_for_its_holder(stack):
     from blisstango.core.beacon.locks import Lock
 
     loop = stack.device(LOOP)
-    settings_url = stack.device("sys/beacon/1").read_attribute("SettingsRedisUrl").value
+    settings_url = stack.beacon().read_attribute("SettingsRedisUrl").value
     connection.configure(settings_url=settings_url)
     try:
         owner = "ScanServer demo: scan 7 (test)"
@@ -273,3 +273,26 @@ def test_self_regulating_oven_regulates_in_its_controller(stack):
     assert out.value > 0                              # its own PID heats
     loop.stop_regulation()
     assert loop.state() == tango.DevState.OFF and out.value == 0.0
+
+
+def test_output_refuses_a_safe_value_outside_its_limits(stack):
+    out = stack.device(OUTPUT)
+    with pytest.raises(tango.DevFailed) as err:
+        out.safe_value = 150.0
+    assert err.value.args[0].reason == "RegulationValueError"
+    assert "heater_power: safe value 150.0 is outside the allowed range [0, 100] %" in err.value.args[0].desc
+    assert out.safe_value == 0.0
+
+
+def test_settings_to_config_writes_the_loop_parameters_into_its_yaml(stack):
+    loop = stack.device(LOOP)
+    path = stack.config / "regulation" / "furnace.yml"
+    before = path.read_text()
+    loop.kp = 0.055
+    loop.deadband = 0.45
+    loop.command_inout("SettingsToConfig")
+    text = path.read_text()
+    assert "  P: 0.055                # PID gains" in text and "  deadband: 0.45" in text
+    assert text.count("\n") == before.count("\n")          # keys changed in place, comments kept
+    loop.command_inout("ApplyConfig")                      # settings forgotten: the YAML's values
+    assert loop.kp == 0.055 and loop.deadband == 0.45

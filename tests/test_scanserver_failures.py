@@ -9,14 +9,14 @@ import h5py
 import numpy as np
 import pytest
 import tango
+from helpers.demo_stack import DemoStack
 from helpers.nexus import wait_complete
-from helpers.scan_stack import DemoStack
 from helpers.waiting import wait_until
 
 from blisstango.clients.scan_events import RecordFollower
 from blisstango.core.data import ScanReader
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
 @pytest.fixture

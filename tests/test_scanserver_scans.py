@@ -8,13 +8,13 @@ import h5py
 import numpy as np
 import pytest
 import tango
+from helpers.demo_stack import DemoStack
 from helpers.nexus import silx_default_plot, wait_complete
-from helpers.scan_stack import DemoStack
 
 from blisstango.clients.scan_events import RecordFollower
 from blisstango.core.data import ScanReader
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
@@ -287,7 +287,7 @@ def test_scan_refused_while_another_client_holds_an_axis_lock(stack, scan_dev):
     from blisstango.core.beacon.locks import Lock
 
     saved = connection.configured_urls()
-    beacon = stack.device("sys/beacon/1")
+    beacon = stack.beacon()
     connection.configure(beacon.SettingsRedisUrl, beacon.DataRedisUrl)
     try:
         held = Lock("m0", owner="alignment by hand")

@@ -81,6 +81,7 @@ def probe(tmp_path):
         kill_tree(proc.pid)
 
 
+@pytest.mark.e2e
 def test_request_thread_keeps_its_python_state_between_requests(probe):
     visits = [list(probe.command_inout("Visit")) for _ in range(20)]
     by_thread: dict[int, list[int]] = {}

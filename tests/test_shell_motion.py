@@ -15,7 +15,7 @@ NUM = r"-?\d+\.\d+"
 
 
 def _session_axes(stack) -> list[str]:
-    beacon = stack.device("sys/beacon/1")
+    beacon = stack.beacon()
     objects = json.loads(beacon.GetSession("demo"))["objects"]
     return [o for o in objects if json.loads(beacon.GetObjectConfig(o)).get("plugin") == "emotion"]
 
@@ -136,7 +136,7 @@ def test_lslock_shows_a_held_lock(shell, shell_stack):
     from blisstango.core.beacon import connection
     from blisstango.core.beacon.locks import Lock
 
-    url = shell_stack.device("sys/beacon/1").read_attribute("SettingsRedisUrl").value
+    url = shell_stack.beacon().read_attribute("SettingsRedisUrl").value
     saved = connection.configured_urls()          # other tests' session Redis, restored after
     connection.configure(settings_url=url, data_url=url)
     try:

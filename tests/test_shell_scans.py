@@ -87,14 +87,14 @@ def test_ascan_typed_without_parentheses_prints_rows_and_file(saving_shell, shel
     assert info.get("end_reason") in (None, "SUCCESS")
 
     # alignment on that scan: the simulated peak's centre, from the YAML of the copy
-    centre = json.loads(shell_stack.device("sys/beacon/1").GetObjectConfig("diode"))["center"]
+    centre = json.loads(shell_stack.beacon().GetObjectConfig("diode"))["center"]
     step = 4 / 8
     found = float(re.search(r"Out \[\d+\]: (-?\d+\.\d+)", saving_shell.run("cen(diode)"))[1])
     assert abs(found - centre) <= step / 10
     found = float(re.search(r"Out \[\d+\]: (-?\d+\.\d+)", saving_shell.run("peak diode"))[1])
     assert abs(found - centre) <= step / 10
     fw = float(re.search(r"Out \[\d+\]: (-?\d+\.\d+)", saving_shell.run("fwhm(diode)"))[1])
-    yaml_fwhm = json.loads(shell_stack.device("sys/beacon/1").GetObjectConfig("diode"))["fwhm"]
+    yaml_fwhm = json.loads(shell_stack.beacon().GetObjectConfig("diode"))["fwhm"]
     assert fw == pytest.approx(yaml_fwhm, abs=step / 2)
     saving_shell.run("goto_cen(diode)")
     assert shell_stack.device("demo/axis/m0").Position == pytest.approx(found, abs=step / 10)

@@ -22,6 +22,8 @@ from blisstango.core.wago import (
 )
 from blisstango.core.wago.modules import module
 
+pytestmark = pytest.mark.e2e
+
 TRAVEL = 0.5
 
 

@@ -17,7 +17,7 @@ from blisstango.core.wago.actuator import ActuatorTimeout
 from blisstango.core.wago.client import ActuatorClient, WagoClient
 from blisstango.core.wago.modules import module
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 TRAVEL = 0.5
 ON, FAULT = tango.DevState.ON, tango.DevState.FAULT
@@ -170,7 +170,7 @@ def test_a_valve_opens_after_its_travel_time_and_a_shutter_without_feedback_time
 def test_the_wago_as_counters_and_by_name(stack, wago):
     import json
 
-    cfg = json.loads(stack.device("sys/beacon/1").GetObjectConfig("wago1"))
+    cfg = json.loads(stack.beacon().GetObjectConfig("wago1"))
     client = WagoClient("wago1", f"tango://{stack.tango_host}/t15/wago/wago1", cfg)
     names = [c.name for c in client.counters]
     assert "tc2" in names and "setpoint" not in names  # inputs only, without counter_names

@@ -88,6 +88,7 @@ def test_writes_need_the_csrf_token_a_small_body_and_a_writable_editor(editor, t
     assert snapshot(root) == before
 
 
+@pytest.mark.e2e
 def test_a_token_guards_every_request_and_a_remote_bind_needs_one(editor, tmp_path):
     options = WebOptions(token="s3cret")
     app = create_app(editor.service, ConfigHistory(editor.root).open(), options)
@@ -193,6 +194,7 @@ def test_create_rename_move_delete_with_the_same_checks(editor):
     assert post(editor, "/api/folder/delete", {"path": "detectors"}).status_code == 422
 
 
+@pytest.mark.e2e
 def test_a_tree_inside_another_repository_keeps_its_history_apart(tmp_path):
     outer = tmp_path / "checkout"
     root = copy_demo(outer / "examples" / "demo")
@@ -245,3 +247,13 @@ def test_an_object_is_restored_without_touching_its_neighbours(editor):
     assert "velocity: 5.0       # mm/s" in (editor.root / MOCKUP).read_text()  # comment kept
     r = post(editor, "/api/object/revert", {"name": "m0", "commit": "0" * 40})
     assert r.status_code == 400
+
+
+def test_object_list_searches_by_name_class_and_plugin(editor):
+    data = editor.get("/api/objects", query_string={"q": "M", "plugin": "emotion"}).get_json()
+    assert {"m0", "m1"} <= {o["name"] for o in data["objects"]}
+    assert all(o["plugin"] == "emotion" and "m" in o["name"] for o in data["objects"])
+    data = editor.get("/api/objects", query_string={"class": "simulationcounter"}).get_json()
+    assert {o["name"] for o in data["objects"]} == {"diode", "diode2"}
+    data = editor.get("/api/objects", query_string={"limit": "2"}).get_json()
+    assert len(data["objects"]) == 2 and data["total"] == len(editor.service.tree)

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 from helpers.browser import Browser, have_chromium
-from helpers.shell import BIN, DemoStack, stack_env
+from helpers.demo_stack import BIN, DemoStack, stack_env
 
 from blisstango.clients.launcher.rundir import RunDir
+
+pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[1]
 MOCKUP = "motors/mockup.yml"
@@ -31,10 +33,10 @@ def _chromium():
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, demo_config_dir=REPO / "examples" / "demo_beamline"):
-    s = DemoStack(demo_config_dir, tmp_path_factory.mktemp("web_stack"))
+    s = DemoStack(tmp_path_factory.mktemp("web_stack"), demo_config_dir).up()
     s.url = RunDir(s.run_dir).read_state()["web_url"]
     yield s
-    s.close()
+    s.down()
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def browser(tmp_path_factory):
 
 
 def beacon(stack):
-    return stack.device("sys/beacon/1")
+    return stack.beacon()
 
 
 def object_config(stack, name):

@@ -1,9 +1,9 @@
 """Client objects of a session, backed by Tango proxies, with the BLISS vocabulary.
 
-Usable without IPython (scripts, notebooks, tests): `load_session("demo")` asks the
-Beacon device for the session's objects and wraps each one the Tango database exports
-(axes by alias, the session's ScanServer) in a small client object. Counters are not
-Tango devices: they are named objects the ScanServer resolves by name.
+Usable without IPython (scripts, notebooks, tests): `shell_session("demo")` resolves the
+session through TANGO_HOST (core.session's resolver) and wraps each object the Tango
+database exports (axes, the session's ScanServer) in a small client object. Counters
+are not Tango devices: they are named objects the ScanServer resolves by name.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 
 import tango
 
-BEACON_DEVICE = "sys/beacon/1"
-AXIS_CLASSES = {"BlissAxis"}
-AXIS_MANAGER_CLASS = "AxisManagerDevice"
-SCAN_SERVER_CLASS = "ScanServer"
+from blisstango.core.beacon import BEACON_DEVICE
+from blisstango.core.config.errors import ConfigError
+from blisstango.core.motion import axis_proxy
+from blisstango.core.session import ResolvedSession, resolve_session
 
 
 class ShellError(Exception):
@@ -42,26 +42,11 @@ def proxy(device: str) -> tango.DeviceProxy:
 class AxisClient:
     """An axis served by an AxisManager (`<domain>/axis/<name>`), used like a BLISS axis."""
 
-    def __init__(self, name: str, device: str) -> None:
+    def __init__(self, name: str, device: str, manager: str | None = None) -> None:
         self.name = name
         self.device_name = device
         self.device = proxy(device)
-        self._manager: str | None | bool = False    # False: not looked up yet
-
-    @property
-    def manager(self) -> str | None:
-        """The AxisManagerDevice serving this axis (for GroupMove), or None."""
-        if self._manager is False:
-            self._manager = None
-            try:
-                db = tango.Database()
-                server = db.get_device_info(self.device_name).ds_full_name
-                pairs = list(db.get_device_class_list(server))
-                found = [d for d, k in zip(pairs[::2], pairs[1::2]) if k == AXIS_MANAGER_CLASS]
-                self._manager = found[0] if found else None
-            except tango.DevFailed:
-                pass
-        return self._manager
+        self.manager = manager      # the AxisManagerDevice serving this axis (GroupMove), or None
 
     def __repr__(self) -> str:
         try:
@@ -247,10 +232,11 @@ class ScanServerClient:
 
 
 class Session:
-    """What `load_session` found: the namespace and the objects by kind."""
+    """What `shell_session` found: the namespace and the objects by kind."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, resolved: ResolvedSession | None = None) -> None:
         self.name = name
+        self.resolved = resolved
         self.objects: list[str] = []
         self.axes: dict[str, AxisClient] = {}
         self.counters: dict[str, CounterClient] = {}
@@ -258,10 +244,7 @@ class Session:
         self.scan_server: ScanServerClient | None = None
         self.setup_files: list[str] = []
         self.setup_text = ""
-        try:
-            self.beacon = proxy(BEACON_DEVICE)
-        except tango.DevFailed as exc:
-            raise ShellError(f"cannot reach the Beacon device {BEACON_DEVICE}: {error_line(exc)}") from None
+        self.beacon = resolved.beacon if resolved is not None else None
 
     @property
     def namespace(self) -> dict[str, Any]:
@@ -276,58 +259,39 @@ class Session:
         return self.scan_server
 
 
-def _alias_device(db: tango.Database, name: str) -> tuple[str, str] | None:
-    try:
-        device = db.get_device_from_alias(name)
-    except tango.DevFailed:
-        return None
-    try:
-        return device, db.get_class_for_device(device)
-    except tango.DevFailed:
-        return device, ""
-
-
 def find_scan_server(session: Session) -> ScanServerClient:
-    """The ScanServer of the session: the device aliased by the session name, else
-    `<domain>/scan/<session>` (domain from the session's configuration)."""
-    db = tango.Database()
-    found = _alias_device(db, session.name)
-    if found and found[1] == SCAN_SERVER_CLASS:
-        return ScanServerClient(session.name, found[0])
-    config = json.loads(session.beacon.GetObjectConfig(session.name))
-    domain = (config.get("tango") or {}).get("domain") or "demo"
-    device = f"{domain}/scan/{session.name}"
-    names = db.get_device_exported(device)
-    if not list(names):
-        raise ShellError(f"session {session.name}: no ScanServer exported as {device} "
-                         f"(is `ScanServer {session.name}` running?)")
+    """The ScanServer of the session: the device exported for the session object."""
+    device = session.resolved.session_device if session.resolved is not None else None
+    if not device or not list(session.resolved.db.get_device_exported(device)):
+        raise ShellError(f"session {session.name}: its ScanServer {device or '(no device)'} is not "
+                         f"exported (is `ScanServer {session.name}` running?)")
     return ScanServerClient(session.name, device)
 
 
-def load_session(name: str) -> Session:
+def shell_session(name: str) -> Session:
     """Build the client objects of session `name` through TANGO_HOST only."""
-    session = Session(name)
     try:
-        info = json.loads(session.beacon.GetSession(name))
+        rs = resolve_session(name)
+    except ConfigError as exc:   # "session <name>: <Beacon device> refused GetSession: ..."
+        raise ShellError(str(exc)) from None
     except tango.DevFailed as exc:
-        raise ShellError(f"session {name}: {error_line(exc)}") from None
-    session.objects = list(info.get("objects", []))
-    session.setup_files = list(info.get("setup_files", []))
-    session.setup_text = info.get("setup_text") or ""
-    db = tango.Database()
+        raise ShellError(f"cannot reach the Beacon device {BEACON_DEVICE}: {error_line(exc)}") from None
+    session = Session(name, rs)
+    session.objects = list(rs.objects)
+    session.setup_files = list(rs.setup_files)
+    session.setup_text = rs.setup_text
     for obj in session.objects:
-        found = _alias_device(db, obj)
-        if found and found[1] in AXIS_CLASSES:
-            session.axes[obj] = AxisClient(obj, found[0])
-            continue
-        if found:
-            session.others[obj] = proxy(found[0])
-            continue
-        config = json.loads(session.beacon.GetObjectConfig(obj))
-        if config.get("plugin") == "counters" and config.get("class") != "MeasurementGroup":
-            session.counters[obj] = CounterClient(obj, config)
+        entry = rs.entry(obj)
+        if entry.exported and rs.client_factory(entry.klass) is axis_proxy.session_client:
+            session.axes[obj] = AxisClient(obj, entry.device, entry.manager)
+        elif entry.exported:
+            session.others[obj] = proxy(entry.device)
         else:
-            session.others[obj] = ConfigObject(obj, config)
+            config = entry.config
+            if config.get("plugin") == "counters" and config.get("class") != "MeasurementGroup":
+                session.counters[obj] = CounterClient(obj, config)
+            else:
+                session.others[obj] = ConfigObject(obj, config)
     try:
         session.scan_server = find_scan_server(session)
     except (ShellError, tango.DevFailed):

@@ -16,7 +16,7 @@ from typing import Any
 import tango
 
 from .motion import motion_commands
-from .objects import Session, ShellError, error_line, load_session
+from .objects import Session, ShellError, error_line, shell_session
 from .scans import scan_commands
 from .typing_helper import make_transformer
 
@@ -54,7 +54,7 @@ def _one_line(shell, etype, value, tb, tb_offset=None):
 def setup_shell(ip, session_name: str) -> Session:
     """Load the session into a running IPython shell: namespace, typing helper, one-line
     errors, prompt with the session name, setup file."""
-    session = load_session(session_name)
+    session = shell_session(session_name)
     ns = session_namespace(session)
     ip.user_ns.update(ns)
     ip.input_transformers_post.append(make_transformer(ip.user_ns))
@@ -146,7 +146,7 @@ def run_shell(session_name: str, argv: list[str] | None = None) -> int:
     import IPython
 
     try:
-        load_session(session_name)       # fail early, with one line, before IPython starts
+        shell_session(session_name)       # fail early, with one line, before IPython starts
     except (ShellError, tango.DevFailed) as exc:
         where = os.environ.get("TANGO_HOST", "TANGO_HOST unset: /etc/tangorc")
         print(f"blisstango shell ({where}): {error_line(exc)}", file=sys.stderr)

@@ -3,7 +3,7 @@
 URL resolution order (first that answers wins):
 1. `configure(settings_url=..., data_url=...)` in this process;
 2. environment BLISSTANGO_SETTINGS_REDIS / BLISSTANGO_DATA_REDIS;
-3. the Beacon device `sys/beacon/1` (attributes SettingsRedisUrl / DataRedisUrl)
+3. the Beacon device (BEACON_DEVICE; attributes SettingsRedisUrl / DataRedisUrl)
    reached through TANGO_HOST — the one address a beamline process is given.
 
 Clients retry connection errors with back-off for about half a minute and check
@@ -20,12 +20,13 @@ import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
+from . import BEACON_DEVICE
+
 __all__ = ["configure", "configured_urls", "reset", "get_url", "get_redis", "KINDS", "ENV_VARS",
            "BEACON_DEVICE"]
 
 KINDS = ("settings", "data")
 ENV_VARS = {"settings": "BLISSTANGO_SETTINGS_REDIS", "data": "BLISSTANGO_DATA_REDIS"}
-BEACON_DEVICE = "sys/beacon/1"
 BEACON_ATTRIBUTES = {"settings": "SettingsRedisUrl", "data": "DataRedisUrl"}
 
 _explicit: dict[str, str | None] = {"settings": None, "data": None}

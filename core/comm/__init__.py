@@ -1,1 +1,1 @@
-"""comm"""
+"""Communication helpers shared by controllers (gevent-friendly): Modbus TCP, retry back-off."""

@@ -1,8 +1,11 @@
 """Where a server process finds the YAML tree of the objects it drives.
 
 BLISSTANGO_CONFIG (a local folder) if set, else the folder the Beacon device
-(`sys/beacon/1`, attribute ConfigRoot) serves, reached through TANGO_HOST: a server runs
-on a host that sees the beamline's configuration files.
+(core.beacon.BEACON_DEVICE, attribute ConfigRoot) serves, reached through TANGO_HOST: a
+server runs on a host that sees the beamline's configuration files. `process_objects()`
+is the one ObjectFactory of a server process over that tree, so objects shared by
+several devices (a calc axis and its blades, a controller and its channels) are the
+same Python objects.
 """
 
 from __future__ import annotations
@@ -10,7 +13,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-BEACON_DEVICE = "sys/beacon/1"
+from ..beacon import BEACON_DEVICE
+from .factory import ObjectFactory
+from .tree import load_tree
+
+_factory: ObjectFactory | None = None
 
 
 def config_root() -> Path:
@@ -26,3 +33,17 @@ def config_root() -> Path:
                            f"(TANGO_HOST={os.environ.get('TANGO_HOST')}) did not answer: "
                            f"{exc.args[0].desc.strip()}") from None
     return Path(root)
+
+
+def process_objects() -> ObjectFactory:
+    """The ObjectFactory of this process over config_root(), built on first use."""
+    global _factory
+    if _factory is None:
+        _factory = ObjectFactory(load_tree(config_root()))
+    return _factory
+
+
+def reset_process_objects() -> None:
+    """Forget the objects built so far (tests; a server re-reading its configuration)."""
+    global _factory
+    _factory = None

@@ -11,8 +11,8 @@ either.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -46,6 +46,16 @@ class ServerKind:
     attribute_properties: attribute properties the database serves for a selected node's
         device ({attr: {prop: str | list}}), derived from its YAML (unit, format, limits)
         so the device never has to write them (BeaconDB would turn them into YAML).
+    clients: what another process (a ScanServer, the shell) uses for a device of this
+        server, by Tango class: {class: factory or "module:attribute"}, the factory
+        called as factory(entry) with a core.session.SessionEntry (name, device, klass,
+        server, manager, config, session). A detector usable as a counter controller, a
+        loop usable as an axis... The session resolver finds it here: a new server plugs
+        its client objects in without editing the resolver. A class without a factory
+        is used as a plain DeviceProxy.
+    plugins: config plugins whose objects only this server builds (from their YAML, owning
+        their hardware and settings); another process never builds them, it uses the
+        clients of the devices exported for them (AxisManager: "emotion").
     class_of: (Tango class, family) of a selected node, for a server exporting devices of
         several classes (the Wago server: couplers, valves, shutters); default
         (device_class, family).
@@ -65,6 +75,9 @@ class ServerKind:
     object_devices: bool = True
     manager_family: str | None = None
     attribute_properties: Callable[[Any], dict[str, dict[str, Any]]] | None = None
+    clients: Mapping[str, str | Callable[[Any], Any]] | None = field(default=None, hash=False,
+                                                                    compare=False)
+    plugins: tuple[str, ...] = ()
     class_of: Callable[[Any], tuple[str, str]] | None = None
     sub_devices: tuple[tuple[str, str], ...] = ()
     simulators: Callable[[Any], list[Simulator]] | None = None

@@ -70,6 +70,7 @@ class ConfigWriter:
         self._file_stamp: dict[str, tuple] = {}
         self._file_names: dict[str, list[str]] = {}
         self._styles: dict[str, rtyaml.Style] = {}
+        self._docs: dict[str, tuple[Any, tuple]] = {}   # edit_file: rel -> (document, file stamp)
 
     # -- public operations ---------------------------------------------------------
     def set_key(self, name: str, key: str | Sequence[str], value: Any) -> None:
@@ -171,20 +172,49 @@ class ConfigWriter:
         ``with w.locked(): w.set_key(...); w.delete_key(...)`` (re-entrant)."""
         return TreeLock(self.root, self.lock_timeout)
 
-    def edit_file(self, file: str, edit: Callable[[Any], Any], create: bool = True) -> None:
-        """Rewrite file (relative to root) as edit(document) returns it, under the lock.
+    def edit_file(self, file: str, edit: Callable[[Any], Any], create: bool = True,
+                  style: rtyaml.Style | None = None) -> None:
+        """Rewrite file (relative to root) as edit(document) returns it, under the lock:
+        the one atomic edit path for files that are not object lists (the server-centric
+        tango/ files BeaconDB's YAML sync writes).
 
-        For files that are not object lists (the server-centric tango/ files): edit gets
-        the ruamel round-trip document (None for an empty or new file) and returns the
-        new one (None or empty writes an empty file); comments and style are kept.
+        edit gets the ruamel round-trip document (None for a new file or one holding only
+        comments) and returns the new one; comments and style are kept, and a comment
+        block alone at the top of the file stays above what is added. Returning None or
+        an empty document empties the file as deleting its last object does: the file
+        is removed, or keeps only its top comment block. style: the indentation of a new
+        file (default that of object files). The parsed document is kept while nobody
+        else changes the file, so a writer editing the same file often parses it once.
         """
         rel = self._rel(file, objects=False)
         with self._locked():
+            full = self.root / rel
             exists = self.read_text(rel) is not None
             if not exists and not create:
                 raise ConfigError(f"{rel} does not exist in {self.root}")
-            doc = self._load(rel) if exists else None
-            self._save(rel, edit(doc))
+            if not exists and style is not None:
+                self._styles.setdefault(rel, style)
+            doc, head = self._cached_doc(rel) if exists else (None, "")
+            try:
+                new = edit(doc)
+            except BaseException:
+                self._docs.pop(rel, None)  # edit may have changed the cached document
+                raise
+            if new is None or (isinstance(new, dict | list) and not new):
+                self._docs.pop(rel, None)
+                if exists:
+                    self._emptied(rel)
+                return
+            self._save(rel, new, head)
+            if self._staging is None:  # staged text is not on disk yet: nothing to cache
+                self._docs[rel] = (new, _stamp(full))
+
+    def _cached_doc(self, rel: str) -> tuple[Any, str]:
+        cached = self._docs.get(rel)
+        if cached is not None and self._staging is None and cached[1] == _stamp(self.root / rel):
+            return cached[0], ""
+        self._docs.pop(rel, None)
+        return self._load_or_empty(rel)
 
     # -- staged edits and whole files (the web editor) ------------------------------------
     def staged(self, edit: Callable[[], Any],
@@ -520,6 +550,14 @@ class ConfigWriter:
         remove_stale_temps(full)
         atomic_write_text(full, text)
         self._index_file(rel, text)
+
+
+def _stamp(path: Path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _under(changes: dict, rel: str) -> set[str]:

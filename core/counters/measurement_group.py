@@ -85,6 +85,10 @@ class MeasurementGroups:
                 self._active = group.name
         return group
 
+    def create(self, name: str, counters: list) -> MeasurementGroup:
+        """A new group of these counters, persisted in this session's settings Redis, added."""
+        return self.add(MeasurementGroup(name, counters, self._redis))
+
     def __getitem__(self, name: str) -> MeasurementGroup:
         try:
             return self._groups[name]

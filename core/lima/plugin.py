@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import json
 
+from ..beacon import BEACON_DEVICE
 from ..config.errors import ConfigError
 from .camera import CameraConfig
 
-BEACON_DEVICE = "sys/beacon/1"
 _NOT_CAMERA = {"name", "plugin", "tango", "__file__", "__line__"}
 
 

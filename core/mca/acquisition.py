@@ -10,20 +10,28 @@ a reader greenlet emits the points as the MCA delivers them, block by block.
 
 from __future__ import annotations
 
-import time
-
 import gevent
+import numpy as np
 
 from ..scanning.acquisition import AcquisitionSlave
+from ..scanning.channels import emit_row
 from .controller import MAX_HARDWARE_POINTS
-from .counters import McaBlock, McaCounter
+from .counters import (
+    INT_STATS,
+    McaBlock,
+    McaCounter,
+    RoiMcaCounter,
+    RoiSumMcaCounter,
+    SpectrumMcaCounter,
+    StatisticsMcaCounter,
+)
 from .errors import McaError, McaParameterError
-from .modes import PresetMode, TriggerMode, parse_mode
+from .modes import STAT_FIELDS, PresetMode, TriggerMode, parse_mode
 
 
 class McaAcquisitionSlave(AcquisitionSlave):
     def __init__(self, mca, counters, npoints: int = 1, count_time: float = 0.0, trigger_mode=None,
-                 preset_mode=None, block_size: int | None = None, polling_time: float = 0.05,
+                 preset_mode=None, block_size: int | None = None, polling_time: float = 0.1,
                  read_all_triggers: bool = False) -> None:
         super().__init__(mca, name=mca.name, npoints=npoints)
         self.mca = mca
@@ -39,6 +47,7 @@ class McaAcquisitionSlave(AcquisitionSlave):
         self.counters: list[McaCounter] = list(counters)
         self._outputs = [(c, self.add_channel(c.fullname, c.dtype, c.shape, c.unit, info=c.channel_info(self.rois)))
                          for c in self.counters]
+        self._plan = _ExtractionPlan(mca, self._outputs, self.rois)
         self._emitted = 0
         self._task: gevent.Greenlet | None = None
 
@@ -105,19 +114,16 @@ class McaAcquisitionSlave(AcquisitionSlave):
     def _read_blocks(self) -> None:
         total = self._hardware_points()
         skip = 1 if self.mca_mode is TriggerMode.SYNC and not self.read_all_triggers else 0
+        block_size = self.block_size or self.mca.block_size
         index = 0
-        idle_since = None
         while index < total:
-            block = self.mca.read_points(index, timeout=self.polling_time)
+            block = self.mca.read_points(index, timeout=self.polling_time,
+                                         min_points=min(block_size, total - index))
             if block is None:
-                if not self.mca.is_acquiring():
-                    done = self.mca.points_acquired
-                    if done <= index:
-                        raise McaError(f"{self.mca.name}: acquisition ended after {done} of {total} points")
-                    continue
-                idle_since = idle_since or time.monotonic()
+                if not self.mca.is_acquiring() and self.mca.points_acquired <= index:
+                    raise McaError(f"{self.mca.name}: acquisition ended after {self.mca.points_acquired} "
+                                   f"of {total} points")
                 continue
-            idle_since = None
             index = block.first + block.count
             if skip:
                 drop = min(skip, block.count)
@@ -128,7 +134,50 @@ class McaAcquisitionSlave(AcquisitionSlave):
             self._emit(block)
 
     def _emit(self, block: McaBlock) -> None:
-        rois = self.rois
-        for counter, channel in self._outputs:
-            channel.emit(counter.extract(block, rois))
+        self._plan.emit(block)
         self._emitted += block.count
+
+
+class _ExtractionPlan:
+    """Every counter's value out of a block at once: the statistics by one gather, every
+    ROI of every element from one cumulative sum of the spectra; one point of scalars is
+    one row (emit_row), as a hardware read of several counters is."""
+
+    def __init__(self, mca, outputs, rois: dict) -> None:
+        elements = list(mca.elements)
+        roi_names = list(rois)
+        self.spectra = [(elements.index(c.element), ch) for c, ch in outputs if isinstance(c, SpectrumMcaCounter)]
+        stats = [(c, ch) for c, ch in outputs if isinstance(c, StatisticsMcaCounter)]
+        self.stat_channels = [ch for _, ch in stats]
+        self.stat_elements = np.array([elements.index(c.element) for c, _ in stats], dtype=int)
+        self.stat_columns = np.array([STAT_FIELDS.index(c.stat) for c, _ in stats], dtype=int)
+        self.stat_ints = np.array([c.stat in INT_STATS for c, _ in stats], dtype=bool)
+        roi_outputs = [(c, ch) for c, ch in outputs if isinstance(c, (RoiMcaCounter, RoiSumMcaCounter))]
+        self.roi_channels = [ch for _, ch in roi_outputs]
+        self.roi_index = np.array([roi_names.index(c.roi) for c, _ in roi_outputs], dtype=int)
+        self.roi_element = np.array([-1 if c.element is None else elements.index(c.element) for c, _ in roi_outputs],
+                                    dtype=int)
+        self.starts = np.array([rois[r][0] for r in roi_names], dtype=int)
+        self.stops = np.array([rois[r][1] for r in roi_names], dtype=int)
+        self.scalars = self.stat_channels + self.roi_channels
+
+    def emit(self, block: McaBlock) -> None:
+        for i, ch in self.spectra:
+            ch.emit(np.ascontiguousarray(block.spectra[:, i, :]))
+        columns = []
+        if self.stat_channels:
+            stats = block.stats[:, self.stat_elements, self.stat_columns]          # (n, k)
+            columns = [stats[:, k].astype(np.int64) if self.stat_ints[k] else stats[:, k]
+                       for k in range(stats.shape[1])]
+        if self.roi_channels:
+            cs = np.cumsum(block.spectra, axis=-1, dtype=np.int64)                   # (n, elements, bins)
+            upper = cs[:, :, self.stops - 1]
+            lower = np.where(self.starts > 0, cs[:, :, np.maximum(self.starts - 1, 0)], 0)
+            sums = upper - lower                                                     # (n, elements, rois)
+            for e, r in zip(self.roi_element, self.roi_index):
+                columns.append(sums[:, :, r].sum(axis=1) if e < 0 else sums[:, e, r])
+        if block.count == 1:
+            emit_row(self.scalars, [c[0] for c in columns])
+        else:
+            for ch, values in zip(self.scalars, columns):
+                ch.emit(values)

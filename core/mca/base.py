@@ -115,8 +115,9 @@ class BaseMCA(CounterController):
         """Points completed since the last start_acquisition (SOFTWARE: since ever)."""
         raise NotImplementedError
 
-    def read_points(self, first: int, timeout: float = 0.0) -> McaBlock | None:
-        """Points from index `first` on (waiting up to timeout for the first of them), or None."""
+    def read_points(self, first: int, timeout: float = 0.0, min_points: int = 1) -> McaBlock | None:
+        """Points from index `first` on, or None; while acquiring, waits up to timeout
+        until min_points of them are there (a mapping block)."""
         raise NotImplementedError
 
     def acquire_one(self, timeout: float, expected: float | None = None) -> McaBlock:

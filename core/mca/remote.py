@@ -206,6 +206,9 @@ class RemoteMca(BaseMCA):
             self._command("Trigger")
 
     def pulse(self) -> None:
+        """One pulse of the trigger input. Synchronous on purpose: the reply is the flow
+        control (fire-and-forget pulses sent faster than the server takes them piled up
+        in omniORB threads until the server crashed)."""
         self._command("Trigger")
 
     def is_acquiring(self) -> bool:
@@ -218,11 +221,11 @@ class RemoteMca(BaseMCA):
     def points_acquired(self) -> int:
         return int(self._read("PointsAcquired"))
 
-    def read_points(self, first: int, timeout: float = 0.0) -> McaBlock | None:
+    def read_points(self, first: int, timeout: float = 0.0, min_points: int = 1) -> McaBlock | None:
         deadline = time.monotonic() + timeout
         while True:
             wait = min(SERVER_WAIT, max(0.0, deadline - time.monotonic()))
-            block = decode(self._command("ReadData", [int(first), int(wait * 1000)], wait=wait))
+            block = decode(self._command("ReadData", [int(first), int(wait * 1000), int(min_points)], wait=wait))
             if block is not None or time.monotonic() >= deadline:
                 return block
 

@@ -242,3 +242,31 @@ class AxisProxy:
 
 def _raise(exc: BaseException):
     raise exc
+
+
+def calc_reals(session: Any) -> dict[str, list[str]]:
+    """{calc axis: its real axes} from the emotion controllers that list `$real` references
+    (a scan of a calc axis locks its reals too: they are what moves). session: a
+    core.session.ResolvedSession."""
+    out: dict[str, list[str]] = {}
+    for name in session.list_objects("*", "emotion"):
+        axes = session.config(name).get("axes")
+        if not isinstance(axes, list):
+            continue
+        names = [str(a.get("name", "")) for a in axes if isinstance(a, dict)]
+        reals = [n[1:] for n in names if n.startswith("$")]
+        if reals:
+            for calc in (n for n in names if not n.startswith("$")):
+                out[calc] = reals
+    return out
+
+
+def session_client(entry: Any) -> AxisProxy:
+    """The client of a BlissAxis device in a session (ServerKind.clients of the
+    AxisManager): an AxisProxy on it and its manager, with its calc reals."""
+    reals = entry.session.cache.get("calc_reals")
+    if reals is None:
+        reals = entry.session.cache["calc_reals"] = calc_reals(entry.session)
+    axis = AxisProxy(entry.name, entry.device, entry.manager)
+    axis.reals = list(reals.get(entry.name, []))
+    return axis

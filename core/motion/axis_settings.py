@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from . import write_behind
@@ -13,6 +14,26 @@ log = logging.getLogger("blisstango.motion")
 
 #: settings persisted per axis (Redis hash settings:<axis>), YAML values as defaults
 SETTING_KEYS = ("velocity", "acceleration", "low_limit", "high_limit", "offset", "sign", "backlash")
+#: settings that are lengths (user units): written to YAML at the axis' resolution
+LENGTH_KEYS = ("low_limit", "high_limit", "offset", "backlash")
+
+
+def decimals_of(resolution: float) -> int:
+    """Fewest decimals that write multiples of resolution exactly (12 at most)."""
+    for digits in range(13):
+        if abs(round(resolution, digits) - resolution) <= resolution * 1e-9:
+            return digits
+    return 12
+
+
+def as_written(value: float, resolution: float | None) -> float:
+    """A setting as a person would write it in YAML: a length at the axis' resolution
+    (1.0000000000000002 -> 1.0), a rate at 12 significant digits (float noise gone)."""
+    if resolution:
+        return round(round(value / resolution) * resolution, decimals_of(resolution)) + 0.0
+    if value == 0 or not math.isfinite(value):
+        return value
+    return round(value, 11 - int(math.floor(math.log10(abs(value))))) + 0.0
 
 
 class AxisSettings:
@@ -79,8 +100,15 @@ class AxisSettings:
             self._apply_settings_to_hardware()
         self._notify_position()
 
+    @property
+    def resolution(self) -> float:
+        """The smallest length the axis tells apart: one step, or its tolerance if finer."""
+        step = 1.0 / abs(self.steps_per_unit)
+        return min(step, self.tolerance) if self.tolerance > 0 else step
+
     def settings_to_config(self) -> None:
-        """Write the current settings into the YAML file (comments kept) via ConfigWriter."""
+        """Write the current settings into the YAML file (comments kept) via ConfigWriter,
+        each as a person would write it (lengths at the axis' resolution: as_written)."""
         if not self.controller.config_root:
             raise MotionError(f"{self.name}: built without a configuration tree, nothing to write")
         from blisstango.core.config.writer import ConfigWriter
@@ -98,6 +126,8 @@ class AxisSettings:
         if self.offset != 0 or "offset" in self.config:
             values["offset"] = self.offset
         for key, value in values.items():
+            if isinstance(value, float):
+                value = as_written(value, self.resolution if key in LENGTH_KEYS else None)
             if value is None:
                 if key in self.config:
                     w.delete_key(self.name, key)

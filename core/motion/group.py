@@ -78,6 +78,11 @@ class Group:
         return any(a.is_moving for a in self._all_axes())
 
     @property
+    def moving_axes(self) -> list[Axis]:
+        """The axes the last move started (calc axes' reals included): what wait_move waits for."""
+        return list(self._moving_axes)
+
+    @property
     def position(self) -> dict[str, float]:
         return {a.name: a.position for a in self.axes}
 

@@ -27,9 +27,13 @@ class Segment:
 class Profile:
     """A sequence of segments; position/velocity at any time; monotonic in one direction."""
 
-    def __init__(self, segments: list[Segment], direction: int) -> None:
+    def __init__(self, segments: list[Segment], direction: int, end: float | None = None) -> None:
         self.segments = segments
         self.direction = direction
+        #: where a rest-to-rest move ends: exactly the commanded target (a trajectory
+        #: generator stops on the step it was sent to), not the kinematics' sum of
+        #: segments, whose float rounding depends on the start time (749.9999999999999)
+        self.end = end
 
     @property
     def start_time(self) -> float:
@@ -45,6 +49,8 @@ class Profile:
             if t < seg.t1:
                 return seg.at(t)
         last = self.segments[-1]
+        if self.end is not None:
+            return self.end, 0.0
         p, _ = last.at(last.t1)
         return p, 0.0 if math.isfinite(last.t1) else last.v0
 
@@ -66,14 +72,14 @@ def trapezoid(t0: float, p0: float, target: float, vmax: float, acc: float) -> P
         vpk = acc * t_acc
         p1 = p0 + d * 0.5 * acc * t_acc * t_acc
         return Profile([Segment(t0, p0, 0.0, d * acc, t0 + t_acc),
-                        Segment(t0 + t_acc, p1, d * vpk, -d * acc, t0 + 2 * t_acc)], d)
+                        Segment(t0 + t_acc, p1, d * vpk, -d * acc, t0 + 2 * t_acc)], d, end=target)
     t_const = (dist - 2 * d_acc) / vmax
     p1 = p0 + d * d_acc
     p2 = p1 + d * (dist - 2 * d_acc)
     t1, t2 = t0 + t_acc, t0 + t_acc + t_const
     return Profile([Segment(t0, p0, 0.0, d * acc, t1),
                     Segment(t1, p1, d * vmax, 0.0, t2),
-                    Segment(t2, p2, d * vmax, -d * acc, t2 + t_acc)], d)
+                    Segment(t2, p2, d * vmax, -d * acc, t2 + t_acc)], d, end=target)
 
 
 def decelerate(t0: float, p0: float, v0: float, acc: float) -> Profile:

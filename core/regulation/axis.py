@@ -5,11 +5,12 @@ Scans move it like any axis (`ascan(sample_temp_axis, 25, 60, 7, 1.0, diode)`)."
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from blisstango.core.motion.state import AxisState
 
-from .errors import RegulationError
+from .errors import RegulationError, RegulationValueError
 
 #: loop state -> axis state name
 AXIS_STATES = {"READY": "READY", "MOVING": "MOVING", "FAULT": "FAULT", "OFF": "READY"}
@@ -25,8 +26,10 @@ class LoopAxis:
     def __init__(self, loop: Any) -> None:
         self.loop = loop
         self.name = axis_name(loop.name)
-        #: what a scan of this axis locks with it: the loop itself
-        self.reals: list[str] = [loop.name]
+        #: no other axis moves with it
+        self.reals: list[Any] = []
+        #: Beacon lock owner this process moves the axis for (kept for the caller)
+        self.owner: str | None = None
 
     @property
     def unit(self) -> str | None:
@@ -43,6 +46,24 @@ class LoopAxis:
     @property
     def tolerance(self) -> float:
         return self.loop.deadband
+
+    @property
+    def velocity(self) -> float:
+        """The loop's ramprate: how fast the setpoint moves."""
+        return self.loop.ramprate
+
+    @velocity.setter
+    def velocity(self, value: float) -> None:
+        self.loop.ramprate = value
+
+    @property
+    def acceleration(self) -> float:
+        """A ramp starts at its rate at once."""
+        return math.inf
+
+    @acceleration.setter
+    def acceleration(self, value: float) -> None:
+        raise RegulationValueError(f"{self.name}: a setpoint ramp has no acceleration")
 
     def check_limits(self, user_pos: float) -> None:
         self.loop.check_setpoint(user_pos)

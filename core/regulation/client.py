@@ -80,8 +80,9 @@ class RemoteLoopAxis:
         self.name = axis_name(loop_name)
         self.device = device
         self._unit = unit
-        #: what a scan of this axis locks with it: the loop itself
-        self.reals: list[str] = [loop_name]
+        #: no other axis moves with it (a scan locks `<loop>_axis`; the server checks the
+        #: locks of the axis and of the loop before any setpoint change)
+        self.reals: list[Any] = []
         #: Beacon lock owner this process holds the axis with (None: not locked)
         self.owner: str | None = None
         self._proxy = _proxy(device, tango.GreenMode.Synchronous, 3000)
@@ -122,6 +123,24 @@ class RemoteLoopAxis:
     @property
     def tolerance(self) -> float:
         return float(self._read("deadband"))
+
+    @property
+    def velocity(self) -> float:
+        """The loop's ramprate: how fast the setpoint moves (a continuous scan sets it)."""
+        return float(self._read("ramprate"))
+
+    @velocity.setter
+    def velocity(self, value: float) -> None:
+        self._call(self._proxy.write_attribute, "ramprate", float(value))
+
+    @property
+    def acceleration(self) -> float:
+        """A ramp starts at its rate at once."""
+        return math.inf
+
+    @acceleration.setter
+    def acceleration(self, value: float) -> None:
+        raise RegulationValueError(f"{self.name}: a setpoint ramp has no acceleration")
 
     def check_limits(self, user_pos: float) -> None:
         """SetpointLimitError naming the loop, the value and the allowed range."""

@@ -1,7 +1,8 @@
 """The objects one session holds in this process, and its setup files run over them.
 
 Standard-scan arguments and JSON chains name axes and counters; SessionObjects is where
-those names resolve. A ScanServer fills it from Beacon through Tango proxies; a Python
+those names resolve. `load_session` fills it through TANGO_HOST (core.session's
+resolver: exported objects as their servers' clients, the others built here); a Python
 session fills it with the objects it built itself. Either way the setup files run in
 its namespace and what they create (counters, groups, axes) is picked up.
 """
@@ -12,6 +13,7 @@ import logging
 import traceback
 from typing import Any
 
+from blisstango.core.beacon import BEACON_DEVICE
 from blisstango.core.counters import Counter, CounterController, MeasurementGroup
 from blisstango.core.motion.axis import Axis
 from blisstango.core.motion.axis_proxy import AxisProxy
@@ -33,6 +35,7 @@ class SessionObjects:
         self.setup_text = ""
         self.setup_error: str | None = None
         self.objects: list[str] = []
+        self.resolved: Any = None               # core.session.ResolvedSession, if loaded from Beacon
 
     def refresh_from_namespace(self) -> None:
         """Pick up counters, groups and axes the setup file created."""
@@ -45,6 +48,28 @@ class SessionObjects:
                 self.counters.setdefault(getattr(obj, "name", key), obj)
             elif isinstance(obj, MeasurementGroup):
                 self.groups.setdefault(obj.name, obj)
+
+
+def load_session(name: str, *, beacon_device: str = BEACON_DEVICE, green_mode: Any = None) -> SessionObjects:
+    """The session's objects in this process, through TANGO_HOST only: every exported
+    object as the client its server declares (an AxisManager axis as an AxisProxy), the
+    others built by their plugins (simulation counters following those clients). The
+    setup files are run separately (run_setup). ConfigError if Beacon refuses the session."""
+    from blisstango.core.session import resolve_session
+
+    rs = resolve_session(name, beacon_device=beacon_device, green_mode=green_mode)
+    session = SessionObjects(name)
+    session.resolved = rs
+    session.objects = list(rs.objects)
+    session.setup_files = list(rs.setup_files)
+    session.setup_text = rs.setup_text
+    session.namespace.update(rs.namespace())
+    session.refresh_from_namespace()
+    known = {*session.axes, *session.counters, *session.groups}
+    for obj in rs.objects:
+        if obj in session.namespace and obj not in known and rs.entry(obj).exported:
+            session.devices[obj] = session.namespace[obj]
+    return session
 
 
 def setup_segments(text: str, files: list[str]) -> list[tuple[str, str]]:

@@ -1,4 +1,4 @@
-"""The Tango database, as a library: what BeaconDB serves as ``sys/database/2``.
+"""The Tango database, as a library: what BeaconDB serves as the DataBase device (DB_DEVICE).
 
 Nothing here knows a Tango device server; servers/BeaconDB puts a DataBase device in
 front of it. Modules:
@@ -12,3 +12,6 @@ front of it. Modules:
 * errors: the error value (reason, description, origin) a handler raises, with the
   reasons the C++ DataBaseds uses.
 """
+
+#: Tango name of the DataBase device (the name every Tango client asks TANGO_HOST for)
+DB_DEVICE = "sys/database/2"

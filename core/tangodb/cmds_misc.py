@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import sql_select
+from . import DB_DEVICE, sql_select
 from .registry import LONGSTRS, STR, STRS, VOID, db_command
 from .store import TangoStore
 
@@ -12,9 +12,9 @@ def DbInfo(store: TangoStore, argin=None):
     with store.lock:
         devs = list(store.devices.values())
         t = store.tables
-        dbdev = store.device("sys/database/2")
+        dbdev = store.device(DB_DEVICE)
         return [
-            "TANGO Database sys/database/2 (BeaconDB)", " ",
+            f"TANGO Database {DB_DEVICE} (BeaconDB)", " ",
             f"Running since ...{dbdev.started if dbdev else '?'}", " ",
             f"Devices defined = {len(devs)}",
             f"Devices exported = {sum(1 for d in devs if d.exported)}",

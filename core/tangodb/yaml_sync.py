@@ -17,7 +17,6 @@ YAML may miss and `reconcile()` writes it. What goes where:
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -26,10 +25,9 @@ from pathlib import Path
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from blisstango.core.config import rtyaml
-from blisstango.core.config.atomic import TreeLock, atomic_remove, atomic_write_text
 from blisstango.core.config.errors import ConfigError
 from blisstango.core.config.tango_view import TANGO_FOLDER, TangoView, strings
-from blisstango.core.config.writer import ConfigWriter, leading_comments
+from blisstango.core.config.writer import ConfigWriter
 
 from .config_service import ConfigService
 from .errors import DB_SQLError, DbError
@@ -61,7 +59,6 @@ class YamlSync:
         self.yaml_state: dict[str, tuple] = {}   # device key -> state as written in YAML
         self.globals_file: str | None = None
         self.errors: list[str] = []              # last write failures (retried)
-        self._docs: dict[str, tuple] = {}        # file -> (ruamel doc, style, stat)
         self._dirty: set[str] = set()
         self._busy = False
         self._cond = threading.Condition()
@@ -317,32 +314,10 @@ class YamlSync:
 
     # -- plain servers: tango/*.yml ----------------------------------------------------
     def _edit(self, rel: str, fn) -> None:
-        """Edit one file: the parsed document is cached while nobody else changes the file."""
-        path = self.root / rel
-        with TreeLock(self.root):
-            stat = _stat(path)
-            cached = self._docs.get(rel)
-            if cached is not None and cached[2] == stat:
-                doc, style = cached[0], cached[1]
-            else:
-                text = path.read_text() if path.exists() else ""
-                style = cached[1] if cached else (rtyaml.detect_style(text) if text.strip() else rtyaml.Style())
-                doc = rtyaml.load(text, style) if text.strip() else None
-            was_empty = doc is None
-            doc = fn(doc)
-            # ConfigWriter's rule for a file without objects: it keeps only the comment block
-            # a person wrote at its top (a server added later goes below it), or it goes
-            head = leading_comments(path.read_text()) if path.exists() and (was_empty or not doc) else ""
-            if doc:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_text(path, head + rtyaml.dump(doc, style))
-            elif head:
-                atomic_write_text(path, head)
-            elif path.exists():
-                atomic_remove(path)
-                self._docs.pop(rel, None)
-                return
-            self._docs[rel] = (doc, style, _stat(path))
+        """Edit one file through ConfigWriter.edit_file (the one atomic YAML edit path: a
+        file left empty is removed or keeps its top comment block, new files in the
+        default block style)."""
+        self.writer.edit_file(rel, fn, style=rtyaml.Style())
 
     @staticmethod
     def _blocks(doc) -> list:
@@ -466,14 +441,6 @@ class YamlSync:
             if any(str(e.get("tango_name", "")).lower() == key for e in body.get("devices") or []):
                 return True
         return False
-
-
-def _stat(path: Path) -> tuple | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return st.st_mtime_ns, st.st_size, st.st_ino
 
 
 def _sync_map(entry, key: str, value: str) -> None:

@@ -165,13 +165,22 @@ def create_app(service, history: ConfigHistory, options: WebOptions | None = Non
         q = (request.args.get("q") or "").lower()
         plugin = request.args.get("plugin") or ""
         klass = (request.args.get("class") or "").lower()
-        rows = [objects.object_row(n) for n in service.tree.nodes()]
-        plugins = sorted({r["plugin"] for r in rows})
-        classes = sorted({r["class"] for r in rows if r["class"]})
-        rows = [r for r in rows if (not q or q in r["name"].lower())
-                and (not plugin or r["plugin"] == plugin)
-                and (not klass or klass in r["class"].lower())]
-        return jsonify({"objects": rows, "plugins": plugins, "classes": classes})
+        try:
+            limit = max(1, int(request.args.get("limit", 500)))
+        except ValueError:
+            raise PathRefused("limit must be a number") from None
+        rows, plugins, classes = [], set(), set()
+        for node in service.tree.nodes():
+            row = objects.object_row(node)
+            plugins.add(row["plugin"])
+            if row["class"]:
+                classes.add(row["class"])
+            if (not q or q in row["name"].lower()) and (not plugin or row["plugin"] == plugin) \
+                    and (not klass or klass in row["class"].lower()):
+                rows.append(row)
+        # a page shows what a person can read: the first `limit` rows and how many match
+        return jsonify({"objects": rows[:limit], "total": len(rows), "plugins": sorted(plugins),
+                        "classes": sorted(classes)})
 
     @app.get("/api/file")
     def get_file():

@@ -12,9 +12,9 @@ from tango.server import Device, attribute, command, device_property
 
 from blisstango.core.motion import write_behind
 
+from ..errors import devfailed
 from ..request_thread import no_hardware_read, request_hook
 from . import objects
-from .errors import devfailed
 from .events import EventPusher, status_text, tango_state
 from .locking import check_unlocked
 
@@ -33,6 +33,7 @@ class BlissAxis(Device):
     green_mode = GreenMode.Gevent
     always_executed_hook = request_hook     # in the request thread: no hub handoff
     read_attr_hardware = no_hardware_read
+    init_error_reason = "AxisInitError"     # servers.errors: requests refused after a failed init
 
     ObjectName = device_property(dtype=str, default_value="",
                                  doc="configuration object name (default: alias, else last field)")

@@ -53,4 +53,6 @@ def attribute_properties(node: Any) -> dict[str, dict[str, str]]:
 SERVER_KIND = ServerKind(server="AxisManager", device_class="BlissAxis", family="axis",
                          select=is_axis, instance=instance_of,
                          manager_class="AxisManagerDevice",
-                         attribute_properties=attribute_properties)
+                         attribute_properties=attribute_properties,
+                         clients={"BlissAxis": "blisstango.core.motion.axis_proxy:session_client"},
+                         plugins=("emotion",))

@@ -10,8 +10,8 @@ import sys  # noqa: E402
 
 from blisstango.core.motion import write_behind  # noqa: E402
 
+from .. import executor  # noqa: E402
 from ..serve import serve  # noqa: E402
-from . import executor  # noqa: E402
 from .axis_device import BlissAxis  # noqa: E402
 from .manager_device import AxisManagerDevice  # noqa: E402
 

@@ -9,9 +9,9 @@ from tango.server import Device, attribute, command
 
 from blisstango.core.motion import Axis, Group, MotionError
 
+from ..errors import devfailed
 from ..request_thread import no_hardware_read, request_hook
 from .axis_device import registry
-from .errors import devfailed
 from .events import tango_state
 from .locking import check_unlocked
 
@@ -90,7 +90,7 @@ class AxisManagerDevice(Device):
         group.move(dict(zip(axes, (p for _, p in pairs))), wait=False)
         self.group = group
         deadline = time.monotonic() + max(0.0, float(doubles[0]))
-        for ax in group._moving_axes:
+        for ax in group.moving_axes:
             if not ax.wait_done(max(0.0, deadline - time.monotonic())):
                 return False
         group.wait_move()  # raises the error a motion ended with
@@ -110,7 +110,7 @@ class AxisManagerDevice(Device):
     def GroupStartSkew(self) -> float:
         if self.group is None:
             return 0.0
-        starts = [a.last_motion_start for a in self.group._moving_axes if a.last_motion_start]
+        starts = [a.last_motion_start for a in self.group.moving_axes if a.last_motion_start]
         return max(starts) - min(starts) if starts else 0.0
 
     def dev_state(self) -> DevState:

@@ -1,4 +1,4 @@
-"""BeaconDB: the Tango database (sys/database/2) and the Beacon device (sys/beacon/1).
+"""BeaconDB: the Tango database (core.tangodb.DB_DEVICE) and the Beacon device (core.beacon.BEACON_DEVICE).
 
 A thin Tango face over blisstango.core.tangodb (the database as a library: store,
 journal, YAML sync, the Db* command table and handlers). Modules: main (CLI, process),

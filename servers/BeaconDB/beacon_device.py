@@ -1,4 +1,4 @@
-"""The Beacon device ``sys/beacon/1``: configuration objects as JSON, sessions, the Redis
+"""The Beacon device (core.beacon.BEACON_DEVICE): configuration objects as JSON, sessions, the Redis
 URLs every process needs, reload with validation, and who holds which lock.
 
 Servers and clients get all of this through TANGO_HOST alone.
@@ -15,6 +15,7 @@ from tango.server import Device, attribute, command
 from blisstango.core.config import ConfigError, ConfigErrors
 from blisstango.core.tangodb.config_service import ConfigService
 
+from ..errors import fail
 from ..request_thread import request_hook
 
 #: Set by the server before the device starts.
@@ -22,7 +23,7 @@ CONTEXT: dict = {"config": None, "settings_url": "", "data_url": ""}
 
 
 def _fail(reason: str, desc: str, origin: str) -> None:
-    tango.Except.throw_exception(reason, desc, f"Beacon::{origin}")
+    fail(reason, desc, f"Beacon::{origin}")
 
 
 class Beacon(Device):

@@ -17,6 +17,7 @@ from blisstango.core.tangodb.registry import DbCommand, command_table
 from blisstango.core.tangodb.server_cache import RELEASE
 from blisstango.core.tangodb.store import TangoStore
 
+from ..errors import fail, throw
 from ..request_thread import request_hook
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,8 @@ def _fail(cmd: str, argin, exc: Exception) -> None:
     shown = repr(argin)
     shown = shown if len(shown) <= 200 else shown[:200] + "..."
     log.warning("%s(%s) failed: %r", cmd, shown, exc)
-    tango.Except.throw_exception(DB_IncorrectArguments,
-                                 f"{cmd}: malformed argument {shown}: {type(exc).__name__}: {exc}",
-                                 f"DataBase::{cmd}()")
+    fail(DB_IncorrectArguments, f"{cmd}: malformed argument {shown}: {type(exc).__name__}: {exc}",
+         f"DataBase::{cmd}()")
 
 
 def _make(spec: DbCommand):
@@ -40,8 +40,8 @@ def _make(spec: DbCommand):
     def method(self, *argin):  # (self) for a DevVoid command, else (self, argin)
         try:
             return handler(self.store, *argin)
-        except DbError as e:
-            tango.Except.throw_exception(e.reason, e.desc, e.origin)
+        except DbError as e:  # the C++ DataBaseds' reason, desc, origin
+            throw(e, f"DataBase::{name}()")
         except tango.DevFailed:
             raise
         except Exception as e:  # noqa: BLE001

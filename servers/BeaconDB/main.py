@@ -1,5 +1,5 @@
-"""``BeaconDB <instance>``: the Tango database (sys/database/2) and the Beacon device
-(sys/beacon/1) in one process, on the port of TANGO_HOST or --port."""
+"""``BeaconDB <instance>``: the Tango database (core.tangodb.DB_DEVICE) and the Beacon device
+(core.beacon.BEACON_DEVICE) in one process, on the port of TANGO_HOST or --port."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ import gevent  # noqa: E402
 import tango  # noqa: E402
 from tango.server import run  # noqa: E402
 
+from blisstango.core.beacon import BEACON_DEVICE  # noqa: E402
+from blisstango.core.tangodb import DB_DEVICE  # noqa: E402
 from blisstango.core.tangodb.journal import Journal  # noqa: E402
 from blisstango.core.tangodb.store import TangoStore  # noqa: E402
 
@@ -26,8 +28,6 @@ from .starter import StarterNotifier  # noqa: E402
 
 log = logging.getLogger("BeaconDB")
 
-DB_DEVICE = "sys/database/2"
-BEACON_DEVICE = "sys/beacon/1"
 SERVER_EXEC = "DataBaseds"
 
 

@@ -115,7 +115,8 @@ class Mca(Device):
     def _on_point(self, index: int) -> None:
         acquiring = self.mca.is_acquiring()
         self.events.point(final=not acquiring)
-        self._update_state()
+        if not acquiring:  # the run is over (its state changes only then)
+            self._update_state()
 
     def _event_value(self, name: str):
         """Value of a pushed attribute for the last point."""
@@ -354,9 +355,9 @@ class Mca(Device):
     def Trigger(self) -> None:
         if self.mca.trigger_mode is TriggerMode.SOFTWARE and not self.mca.is_acquiring():
             self.mca.start_acquisition()
+            self._update_state()
         else:
-            self.mca.pulse()
-        self._update_state()
+            self.mca.pulse()   # a pulse changes no state (the run's end is seen by _on_point)
 
     @command(dtype_in=int, doc_in="ms to wait for the point",
              dtype_out=tango.DevEncoded, doc_out="the point if it came in time, else none (read it with ReadData)")
@@ -369,11 +370,11 @@ class Mca(Device):
         block = self.mca.read_points(0, timeout=min(MAX_WAIT, max(0.0, wait_ms / 1000.0)))
         return encode(block, 0, len(self.mca.elements), self.mca.spectrum_size)
 
-    @command(dtype_in=(int,), doc_in="[first point, ms to wait for it]",
+    @command(dtype_in=(int,), doc_in="[first point, ms to wait, points to wait for (default 1)]",
              dtype_out=tango.DevEncoded, doc_out="points from first on (core.mca.wire)")
     @devfailed
     def ReadData(self, args):
         first = int(args[0]) if len(args) else 0
         wait = min(MAX_WAIT, max(0.0, (int(args[1]) if len(args) > 1 else 0) / 1000.0))
-        block = self.mca.read_points(first, timeout=wait)
+        block = self.mca.read_points(first, timeout=wait, min_points=int(args[2]) if len(args) > 2 else 1)
         return encode(block, first, len(self.mca.elements), self.mca.spectrum_size)

@@ -18,6 +18,7 @@ from tango.server import Device, attribute, command, device_property
 from blisstango.core.beacon import connection
 from blisstango.core.data.nexus import WriterService
 
+from ..errors import fail
 from ..request_thread import no_hardware_read, request_hook
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,6 @@ class NexusWriter(Device):
     def ScanProgress(self, key: str) -> str:
         w = self.service.writers.get(key) if self.service else None
         if w is None:
-            tango.Except.throw_exception("NexusWriter_UnknownScan",
-                                         f"scan {key!r} is not known to this writer (not seen or forgotten)",
-                                         "NexusWriter.ScanProgress")
+            fail("NexusWriter_UnknownScan", f"scan {key!r} is not known to this writer (not seen or forgotten)",
+                 "NexusWriter.ScanProgress")
         return json.dumps(w.as_dict())

@@ -21,4 +21,4 @@ def instance_of(node: Any) -> str:
 
 
 SERVER_KIND = ServerKind(server="ScanServer", device_class="ScanServer", family="scan",
-                         select=is_session, instance=instance_of)
+                         select=is_session, instance=instance_of, plugins=("session",))

@@ -21,7 +21,6 @@ import tango
 from tango import AttrWriteType, DevState, GreenMode
 from tango.server import Device, attribute, command, device_property
 
-from blisstango.core.counters import MeasurementGroup
 from blisstango.core.scanning import Scan, ScanContext
 from blisstango.core.scanning.arguments import (
     STANDARD_SCANS,
@@ -30,12 +29,12 @@ from blisstango.core.scanning.arguments import (
 )
 from blisstango.core.scanning.chain_json import build_scan
 from blisstango.core.scanning.live import LiveFeed, Update
-from blisstango.core.scanning.session_objects import SessionObjects, run_setup
+from blisstango.core.scanning.session_objects import SessionObjects, load_session, run_setup
 
+from ..errors import fail, throw
 from ..request_thread import no_hardware_read, request_hook
 from .chain_build import PendingChain
 from .runner import ScanRunner
-from .session import load_session
 
 log = logging.getLogger(__name__)
 MAX_POINTS = 1 << 24
@@ -60,10 +59,6 @@ def attribute_names(channels: list[str]) -> dict[str, str]:
             name = "ch_" + name
         out[c] = name
     return out
-
-
-def _throw(reason: str, desc: str, origin: str) -> None:
-    tango.Except.throw_exception(reason, desc, origin)
 
 
 def scan_command(scan_type: str):
@@ -119,15 +114,15 @@ class ScanServer(Device):
             self._boot_task.kill(block=False)
         if getattr(self, "runner", None) is not None and self.runner.running:
             self.runner.abort()
-        for axis in (self.session.axes.values() if getattr(self, "session", None) else []):
-            axis.close()  # event subscriptions (Init builds everything again)
+        if getattr(self, "session", None) is not None and self.session.resolved is not None:
+            self.session.resolved.close()  # event subscriptions (Init builds everything again)
         super().delete_device()
 
     def _boot(self) -> None:
         delay = 0.5
         while True:
             try:
-                session = load_session(self.session_name)
+                session = load_session(self.session_name, green_mode=tango.GreenMode.Gevent)
                 self.context = ScanContext.from_beacon(self.session_name)
                 self._measurement_groups(session)
                 session.namespace.update(SCAN_SAVING=self.context.scan_saving,
@@ -157,14 +152,12 @@ class ScanServer(Device):
             if group.name not in mgs.names:
                 mgs.add(group)
         if not mgs.names and session.counters:
-            default = MeasurementGroup(f"{self.session_name}_counters", list(session.counters.values()),
-                                       mgs._redis)
-            mgs.add(default)
+            default = mgs.create(f"{self.session_name}_counters", list(session.counters.values()))
             session.groups[default.name] = default
 
     def _session_or_fail(self) -> SessionObjects:
         if self.session is None:
-            _throw("ScanServer_NotReady", self.get_status(), "ScanServer")
+            fail("ScanServer_NotReady", self.get_status(), "ScanServer")
         return self.session
 
     def _set_state(self, state: DevState, status: str) -> None:
@@ -183,10 +176,10 @@ class ScanServer(Device):
             finally:
                 self.runner.release()
         except ScanArgumentError as exc:
-            _throw("ScanArgumentError", str(exc), f"ScanServer.{what}")
+            throw(exc, f"ScanServer.{what}")
         except Exception as exc:  # noqa: BLE001 - every refusal reaches the client as DevFailed
             log.exception("%s refused", what)
-            _throw(type(exc).__name__, f"{what}: {exc}", f"ScanServer.{what}")
+            throw(exc, f"ScanServer.{what}", desc=f"{what}: {exc}")
 
     def _on_start(self, scan: Scan) -> None:
         feed = LiveFeed(scan, self.EventPeriod)
@@ -370,7 +363,7 @@ class ScanServer(Device):
         try:
             apply(value)
         except (ValueError, KeyError) as exc:
-            _throw("ScanArgumentError", str(exc.args[0]) if isinstance(exc, KeyError) else str(exc), attr)
+            throw(ScanArgumentError(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc)), attr)
         self.push_change_event(attr, read())
 
     def _active_mg(self) -> str:
@@ -431,7 +424,7 @@ class ScanServer(Device):
         try:
             build_scan(desc, self._session_or_fail(), self.context, "ChainPrepare")
         except ScanArgumentError as exc:
-            _throw("ScanArgumentError", str(exc), "ScanServer.ChainPrepare")
+            throw(exc, "ScanServer.ChainPrepare")
         return json.dumps(desc)
 
     @command(dtype_out=int, doc_out="scan number")
@@ -444,7 +437,7 @@ class ScanServer(Device):
         try:
             return fn(*args)
         except ScanArgumentError as exc:
-            _throw("ScanArgumentError", str(exc), "ScanServer chain building")
+            throw(exc, "ScanServer chain building")
 
     @command(doc_in="gentle stop: the current point is finished")
     def StopScan(self) -> None:

@@ -16,34 +16,30 @@ BIN = Path(sys.executable).parent
 
 
 def register_axis_devices(tango_host: str, tree_dir: Path) -> dict[str, list[str]]:
-    """Add every axis device (+ one manager per instance) as core.config.tango_view defines
-    them (alias, ObjectName, attribute properties derived from the YAML); {instance: devices}."""
+    """Add every AxisManager device (axes + one manager per instance) exactly as
+    core.config.tango_view defines them (name, class, server, alias, properties,
+    attribute properties derived from the YAML); {instance: axis devices}."""
     import tango
 
     from blisstango.core.config import load_tree
-    from blisstango.core.config.servers import exported_nodes
-    from blisstango.servers.AxisManager.descriptor import SERVER_KIND, attribute_properties
+    from blisstango.core.config.tango_view import tango_view
+    from blisstango.servers.AxisManager.descriptor import SERVER_KIND
 
-    tree = load_tree(tree_dir)
     host, port = tango_host.rsplit(":", 1)
     db = tango.Database(host, int(port))
     out: dict[str, list[str]] = {}
-    for kind, node, instance in exported_nodes(tree, [SERVER_KIND]):
-        domain = tree.domain_of(node.name) or "bliss"
-        dev = f"{domain}/{kind.family}/{node.name}"
+    for dev in tango_view(load_tree(tree_dir), [SERVER_KIND]).devices.values():
         info = tango.DbDevInfo()
-        info.name, info._class, info.server = dev, kind.device_class, f"{kind.server}/{instance}"
+        info.name, info._class, info.server = dev.name, dev.klass, dev.server
         db.add_device(info)
-        db.put_device_alias(dev, node.name)
-        db.put_device_property(dev, {"ObjectName": [node.name]})
-        db.put_device_attribute_property(dev, attribute_properties(node))  # as tango_view derives
-        out.setdefault(instance, []).append(dev)
-    for instance, devs in out.items():
-        info = tango.DbDevInfo()
-        domain = devs[0].split("/")[0]
-        info.name, info._class = f"{domain}/axismanager/{instance}", SERVER_KIND.manager_class
-        info.server = f"{SERVER_KIND.server}/{instance}"
-        db.add_device(info)
+        if dev.alias:
+            db.put_device_alias(dev.name, dev.alias)
+        if dev.properties:
+            db.put_device_property(dev.name, dev.properties)
+        if dev.attribute_properties:
+            db.put_device_attribute_property(dev.name, dev.attribute_properties)
+        if dev.object is not None:
+            out.setdefault(dev.server.split("/", 1)[1], []).append(dev.name)
     return out
 
 
@@ -58,7 +54,15 @@ class AxisManagerProcess(ServerProcess):
 
     @property
     def manager(self) -> str:
-        return f"tango://{self.tango_host}/demo/axismanager/{self.instance}"
+        """The instance's manager device, as the database knows it."""
+        import tango
+
+        from blisstango.servers.AxisManager.descriptor import SERVER_KIND
+
+        host, port = self.tango_host.rsplit(":", 1)
+        pairs = list(tango.Database(host, int(port)).get_device_class_list(f"{SERVER_KIND.server}/{self.instance}"))
+        found = [d for d, k in zip(pairs[::2], pairs[1::2]) if k == SERVER_KIND.manager_class]
+        return f"tango://{self.tango_host}/{found[0]}"
 
     def device_name(self, alias: str) -> str:
         """Device name of an alias, asked to this stack's database."""

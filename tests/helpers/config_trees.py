@@ -12,16 +12,21 @@ DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo_beamline"
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "config_sample"
 
 
+def copy_tree(tree: Path, dst: Path) -> Path:
+    """A writable copy of a configuration tree at dst (returned), without hidden files
+    (the writers' lock file) and caches."""
+    shutil.copytree(tree, dst, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+    return dst
+
+
 def copy_demo(dst: Path) -> Path:
     """A writable copy of examples/demo_beamline at dst (returned)."""
-    shutil.copytree(DEMO, dst, ignore=shutil.ignore_patterns(".*", "__pycache__"))
-    return dst
+    return copy_tree(DEMO, dst)
 
 
 def copy_sample(dst: Path) -> Path:
     """A writable copy of the frozen sample tree (tests/data/config_sample) at dst."""
-    shutil.copytree(SAMPLE, dst, ignore=shutil.ignore_patterns(".*", "__pycache__"))
-    return dst
+    return copy_tree(SAMPLE, dst)
 
 
 def line_of(path: Path, text: str) -> int:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pexpect
 import pexpect.fdpexpect
 
-from .procs import free_port
+from .demo_stack import DemoStack, stack_env
 
 BIN = Path(sys.executable).parent
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
@@ -28,71 +25,6 @@ def clean(text: str) -> str:
         parts = [p for p in line.split("\r") if p.strip()]
         lines.append(parts[-1] if parts else "")
     return "\n".join(lines)
-
-
-def stack_env(**extra: str) -> dict:
-    """The environment for the stack and the shell: Redis is found through Beacon
-    (TANGO_HOST only), never through Redis URLs other tests may have exported."""
-    from blisstango.core.beacon import connection
-
-    env = {k: v for k, v in os.environ.items() if k not in connection.ENV_VARS.values()}
-    env.update(extra)
-    return env
-
-
-class DemoStack:
-    """`blisstango up` of a copy of the demo beamline on a free port; `down` at close."""
-
-    def __init__(self, demo_config: Path, tmp: Path) -> None:
-        self.config = tmp / "config"
-        shutil.copytree(demo_config, self.config, ignore=shutil.ignore_patterns(".blisstango.lock"))
-        self.run_dir = tmp / "run"
-        self.port = free_port()
-        self.tango_host = f"127.0.0.1:{self.port}"
-        self._blisstango("up", str(self.config), "--detach", "--port", str(self.port),
-                         "--run-dir", str(self.run_dir))
-        try:
-            self.wait_ready()
-        except BaseException:
-            self.close()
-            raise
-
-    def _blisstango(self, *args: str, check: bool = True) -> None:
-        subprocess.run([str(BIN / "blisstango"), *args], check=check, timeout=120,
-                       capture_output=True, text=True, env=stack_env())
-
-    def device(self, name: str):
-        import tango
-
-        return tango.DeviceProxy(f"tango://{self.tango_host}/{name}")
-
-    def wait_ready(self, timeout: float = 90.0) -> None:
-        """Until the axes, the ScanServer of session demo and the writer answer ON."""
-        import tango
-
-        deadline = time.monotonic() + timeout
-        wanted = ["demo/axis/m0", "demo/axis/sl_vgap", "demo/scan/demo", "demo/writer/default"]
-        last = ""
-        while time.monotonic() < deadline:
-            try:
-                if all(self.device(d).state() == tango.DevState.ON for d in wanted):
-                    return
-            except tango.DevFailed as exc:
-                last = exc.args[0].desc
-            time.sleep(0.5)
-        raise TimeoutError(f"demo stack on {self.tango_host} not ready after {timeout} s: {last}")
-
-    def data_redis(self):
-        import redis
-
-        url = self.device("sys/beacon/1").read_attribute("DataRedisUrl").value
-        return redis.Redis.from_url(url)
-
-    def scan_info(self, key: str) -> dict:
-        return json.loads(self.data_redis().get(f"scan:{key}"))
-
-    def close(self) -> None:
-        self._blisstango("down", "--run-dir", str(self.run_dir), check=False)
 
 
 class TerminalProcess(pexpect.fdpexpect.fdspawn):

@@ -157,7 +157,7 @@ def emulator_address(stack, name: str = "wago1") -> tuple[str, int]:
 
     from blisstango.core.beacon.settings import object_settings
 
-    url = stack.device("sys/beacon/1").read_attribute("SettingsRedisUrl").value
+    url = stack.beacon().read_attribute("SettingsRedisUrl").value
     client = redis.Redis.from_url(url, decode_responses=True)
     try:
         host, port = object_settings(name, redis_client=client)["emulator_url"].rsplit(":", 1)

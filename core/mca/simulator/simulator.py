@@ -321,13 +321,15 @@ class FluorescenceSimulator(McaController):
     def _wait_point(self, timeout: float | None) -> None:
         self._new_point.wait(timeout)
 
-    def read_points(self, first: int, timeout: float = 0.0) -> McaBlock | None:
-        """Points from `first` on; waits up to timeout for one while acquiring. Points
-        before `first` are freed (asking for them later is an error)."""
+    def read_points(self, first: int, timeout: float = 0.0, min_points: int = 1) -> McaBlock | None:
+        """Points from `first` on; while acquiring, waits up to timeout until there are
+        min_points of them (a block) or the acquisition ends. Points before `first` are
+        freed (asking for them later is an error)."""
         if first < self._base:
             raise McaError(f"{self.name}: points before {self._base} were read and freed; asked from {first}")
         deadline = time.monotonic() + timeout
-        while self._count <= first and self._acquiring and self._error is None:
+        want = first + max(1, int(min_points))
+        while self._count < want and self._acquiring and self._error is None:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
@@ -359,7 +361,9 @@ def _counts(rng: np.random.Generator, prob: np.ndarray, cdf: np.ndarray, mean: f
     nbins = prob.size
     if mean < 2 * nbins:
         n = int(rng.poisson(mean))
-        idx = np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right")
+        u = rng.random(n)
+        u.sort()  # sorted queries: searchsorted walks the table once (3x faster here)
+        idx = np.searchsorted(cdf, u * cdf[-1], side="right")
         return np.bincount(np.minimum(idx, nbins - 1), minlength=nbins)
     return rng.poisson(mean * prob)
 

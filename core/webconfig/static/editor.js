@@ -111,10 +111,10 @@ async function loadObjects() {
   const sel = $("plugin");
   if (sel.options.length === 1) for (const p of data.plugins) sel.append(el("option", {value: p}, p));
   const tbody = $("objects").tBodies[0];
-  const shown = data.objects.slice(0, 500);
+  const shown = data.objects;
   tbody.replaceChildren(...shown.map((o) => el("tr", {onclick: () => go("object", o.name), title: o.file + ":" + o.line},
     el("td", {}, o.name), el("td", {}, o.class), el("td", {}, o.plugin))));
-  $("count").textContent = data.objects.length + " object(s)" + (data.objects.length > shown.length ? ", first " + shown.length + " shown: refine the search" : "");
+  $("count").textContent = data.total + " object(s)" + (data.total > shown.length ? ", first " + shown.length + " shown: refine the search" : "");
 }
 for (const id of ["q", "klass"]) $(id).addEventListener("input", () => { clearTimeout(objectTimer); objectTimer = setTimeout(loadObjects, 150); });
 $("plugin").addEventListener("change", loadObjects);
