@@ -282,8 +282,11 @@ def shell_session(name: str) -> Session:
     session.setup_text = rs.setup_text
     for obj in session.objects:
         entry = rs.entry(obj)
-        if entry.exported and rs.client_factory(entry.klass) is axis_proxy.session_client:
+        factory = rs.client_factory(entry.klass) if entry.exported else None
+        if entry.exported and factory is axis_proxy.session_client:
             session.axes[obj] = AxisClient(obj, entry.device, entry.manager)
+        elif factory is not None:  # the client its server declares (a detector's counter controller)
+            session.others[obj] = rs.client(obj)
         elif entry.exported:
             session.others[obj] = proxy(entry.device)
         else:

@@ -263,7 +263,12 @@ class LimaCountersSlave(AcquisitionSlave):
 
 
 def _roi_info(counter, rois: dict) -> dict:
-    """A ROI counter's channel says which region of the image it integrates ({"roi":
-    [x, y, w, h]}): NeXus maps of mesh scans and readers use it."""
-    roi = rois.get(counter.name.rsplit("_", 1)[0])
-    return {"roi": list(roi)} if roi is not None else {}
+    """What a detector counter's channel tells its readers: the detector ("lima"), for a
+    ROI counter its region ("roi": [x, y, w, h], NeXus maps of mesh scans use it) and
+    statistic ("stat"), for a BPM counter its value ("bpm")."""
+    detector = counter.controller.name.split(":", 1)[0]
+    if counter.column.startswith("bpm:"):
+        return {"lima": detector, "bpm": counter.name}
+    roi_name, _, stat = counter.name.rpartition("_")
+    roi = rois.get(roi_name)
+    return {"lima": detector, "stat": stat, **({"roi": list(roi)} if roi is not None else {})}

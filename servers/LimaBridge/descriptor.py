@@ -2,7 +2,8 @@
 
 Every object with `plugin: lima` is exported as `<domain>/lima/<name>` (class LimaBridge),
 served by the instance its `tango: {server: ...}` names, else by one of its own (a bridge
-killed takes only its detector with it).
+killed takes only its detector with it). Other processes (a ScanServer, the shell) use the
+device through core.lima.remote.RemoteLima, a counter controller.
 """
 
 from __future__ import annotations
@@ -23,4 +24,6 @@ def instance_of(node: Any) -> str:
 
 
 SERVER_KIND = ServerKind(server="LimaBridge", device_class="LimaBridge", family="lima",
-                         select=is_detector, instance=instance_of)
+                         select=is_detector, instance=instance_of,
+                         clients={"LimaBridge": "blisstango.core.lima.remote:RemoteLima.from_entry"},
+                         plugins=(PLUGIN,))
