@@ -14,9 +14,9 @@ import h5py
 import numpy as np
 import pytest
 import tango
+from helpers.demo_stack import DemoStack
 from helpers.nexus import wait_complete
 from helpers.procs import pid_alive
-from helpers.scan_stack import DemoStack
 
 from blisstango.clients.scan_events import RecordFollower
 from blisstango.core.data import ScanReader
@@ -55,11 +55,19 @@ def wait_until(predicate, timeout: float, what: str):
         time.sleep(0.02)
 
 
+class LimaDemoStack(DemoStack):
+    """The demo stack plus the detectors above; nocam is FAULT by design (its camera does
+    not exist): the stack is ready without it."""
+
+    def suite_devices(self) -> list[str]:
+        return [d for d in super().suite_devices() if d != "demo/lima/nocam"]
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     from conftest import DEMO_CONFIG
 
-    s = DemoStack(tmp_path_factory.mktemp("lima_scans"), DEMO_CONFIG)
+    s = LimaDemoStack(tmp_path_factory.mktemp("lima_scans"), DEMO_CONFIG)
     (s.config / "detectors" / "more.yml").write_text(EXTRA_DETECTORS)
     session = s.config / "sessions" / "demo.yml"
     session.write_text(session.read_text().replace("    - cam1\n", "    - cam1\n    - fastcam\n    - nocam\n"))
@@ -184,7 +192,7 @@ def test_timescan_of_1000_frames_at_top_rate(stack, scan_dev, follower, redis_da
     stored = 0
     for path in files:
         with h5py.File(path, "r", locking=False) as f:
-            stored += f["/entry_0000/demo/fastcam/data"].shape[0]
+            stored += f["/entry_0000/instrument/fastcam/data"].shape[0]
     assert stored == 1000
     # Redis holds references only: the image channel's stream is a few hundred kB, the
     # frames are 131 MB

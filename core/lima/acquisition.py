@@ -46,7 +46,10 @@ class LimaAcquisitionMaster(AcquisitionMaster):
         self.detector = detector
         self.expo_time = float(expo_time if expo_time is not None else count_time)
         self.lima_trigger = trigger_mode or ("INTERNAL_TRIGGER" if timed else "INTERNAL_TRIGGER_MULTI")
-        self.nb_frames = int(nb_frames if nb_frames is not None else npoints)
+        # timed: the camera takes the points itself; one frame per trigger otherwise, as many
+        # as the chain above triggers (0: until stopAcq, which wait_reading sends once the
+        # last triggered frame is complete)
+        self.nb_frames = int(nb_frames if nb_frames is not None else (npoints if timed or trigger_mode else 0))
         self.latency_time = float(latency_time if latency_time is not None else (sleep_time if timed else 0.0))
         self.acq_mode = acq_mode
         self.save_images = save_images
@@ -82,6 +85,13 @@ class LimaAcquisitionMaster(AcquisitionMaster):
 
     def iterations(self) -> int:
         return self.nb_frames if self.multi else 1
+
+    def _triggered_complete(self) -> bool:
+        """Every frame triggered so far is acquired, saved (or ready) and counted."""
+        p, last = self._progress, self._points - 1
+        done = p["saved"] if self._saving_dir else p["ready"]
+        rows = not self._counter_slaves() or p["counters"] >= last
+        return p["acquired"] >= last and done >= last and rows and self._refs_done >= self._points
 
     # ------------------------------------------------------------------ building
     def add_counters(self, counters) -> None:
@@ -135,15 +145,24 @@ class LimaAcquisitionMaster(AcquisitionMaster):
         self._points = i + 1
 
     def wait_reading(self) -> None:
+        if self.multi and self.nb_frames == 0 and self._started and not self._final:
+            # an open-ended MULTI acquisition: once the last triggered frame is complete,
+            # stopAcq ends it (the camera then says Ready)
+            self._wait(lambda: self._final or self._triggered_complete(), "the last frame")
+            if not self._final:
+                self._finish_by_stop()
         self._wait(lambda: self._final, "the end of the acquisition")
+
+    def _finish_by_stop(self) -> None:
+        final = json.loads(self.detector.call("Stop"))
+        if final.get("acq") == self._progress.get("acq"):
+            self._progress = final
+        self._emit(final_pass=True)
 
     def stop(self) -> None:
         try:
             if self._started and not self._final and self._error is None:
-                final = json.loads(self.detector.call("Stop"))
-                if final.get("acq") == self._progress.get("acq"):
-                    self._progress = final
-                self._emit(final_pass=True)
+                self._finish_by_stop()
         finally:
             if self._follower is not None and not self._follower.ready():
                 self._follower.kill()
