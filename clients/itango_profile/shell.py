@@ -15,13 +15,16 @@ from typing import Any
 
 import tango
 
+from blisstango.core.lima.client import LimaConfigError
+
 from .motion import motion_commands
 from .objects import Session, ShellError, error_line, shell_session
 from .scans import scan_commands
 from .typing_helper import make_transformer
 
-#: exceptions shown as one line (the DevFailed reason, or the message) without a traceback
-ONE_LINE_ERRORS = (tango.DevFailed, ShellError, KeyboardInterrupt)
+#: exceptions shown as one line (the DevFailed reason, or the message) without a traceback:
+#: a detector's refusal names the detector, the parameter and what is allowed
+ONE_LINE_ERRORS = (tango.DevFailed, ShellError, KeyboardInterrupt, LimaConfigError)
 
 
 def state_dir() -> Path:

@@ -71,6 +71,15 @@ class RoiCounters(CounterController):
             del self._counters[name]
         return [self._counters[n] for n in wanted]
 
+    def __getattr__(self, name: str) -> Counter:
+        """A ROI counter by name: cam1.roi_counters.beam_sum (for peak(), cen(), ...)."""
+        if name.startswith("_") or "_" not in name:
+            raise AttributeError(name)
+        for c in self.counters:
+            if c.name == name:
+                return c
+        raise AttributeError(f"{self.name} has no counter {name!r}")
+
     def rois_now(self) -> dict[str, list[int]]:
         """{name: [x, y, w, h]} as the bridge has them now."""
         return self._rois()
