@@ -17,8 +17,9 @@ command returns the same bytes, as DevEncoded (what Lima's readImage is) and as 
 unsigned char array (what the bridge's ReadImage is).
 
 ascan_dead_time: `ascan m0 0 1 N 0.001 cam1` on the demo's ScanServer (m0 made fast so
-that motion is negligible) and the same ascan with the diode instead of cam1: wall time
-per point minus the exposure.
+that motion is negligible) and the peer, the same ascan with the diode instead of cam1:
+wall time per point (from the scan's start and end times, best of two) minus the
+exposure; camera_cost_above_exposure_ms = the difference.
 """
 
 from __future__ import annotations
@@ -247,8 +248,61 @@ def read_image(stack: _Stack, reads: int) -> dict:
     return out
 
 
+def _wait_on(name: str, timeout: float = 120.0):
+    import tango
+
+    dev = tango.DeviceProxy(name)
+    dev.set_timeout_millis(600000)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if dev.state() == tango.DevState.ON:
+                return dev
+        except tango.DevFailed:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} not ON after {timeout} s")
+        time.sleep(0.2)
+
+
 def ascan_dead_time(workdir: Path, points: int) -> dict:
-    raise NotImplementedError("needs the ScanServer to know cam1")
+    """`ascan m0 0 1 N 0.001 cam1` on the demo's ScanServer, and the same with the diode
+    (the scan framework's own cost): per point, wall time minus the exposure."""
+    import redis
+    import tango
+
+    from blisstango.clients.scan_events import RecordFollower
+    from blisstango.core.beacon import BEACON_DEVICE
+    from blisstango.core.data import ScanReader
+
+    config = workdir / "config"
+    shutil.copytree(DEMO, config)
+    with _Stack(workdir, config) as stack:
+        dev = _wait_on("demo/scan/demo")
+        _wait_on("demo/lima/cam1")
+        dev.write_attribute("SCAN_SAVING", json.dumps({"base_path": str(workdir / "data")}))
+        m0 = stack.device("demo/axis/m0")
+        m0.write_attribute("Acceleration", 1e7)  # motion time negligible: what is left is dead time
+        m0.write_attribute("Velocity", 1e5)
+        data = redis.Redis.from_url(tango.DeviceProxy(BEACON_DEVICE).read_attribute("DataRedisUrl").value)
+        follower = RecordFollower(dev)
+        out: dict = {"points": points + 1, "exposure_s": 0.001}
+        try:
+            for label, counters in (("diode_peer", ["diode"]), ("cam1", ["cam1"]), ("cam1_and_diode", ["cam1", "diode"])):
+                best = None
+                for _ in range(2):
+                    number = dev.ascan(["m0", "0", "1", str(points), "0.001", *counters])
+                    rec = follower.wait_end(number, 600)
+                    assert rec.end_reason == "SUCCESS", rec.error
+                    info = ScanReader(data, rec.key).info
+                    per_point = (info["end_time"] - info["start_time"]) / (points + 1)
+                    best = per_point if best is None else min(best, per_point)
+                out[label] = {"ms_per_point": round(1e3 * best, 2), "dead_ms_per_point": round(1e3 * (best - 0.001), 2)}
+        finally:
+            follower.close()
+        out["camera_cost_above_exposure_ms"] = round(out["cam1"]["dead_ms_per_point"] -
+                                                     out["diode_peer"]["dead_ms_per_point"], 2)
+    return out
 
 
 def main() -> int:
@@ -259,7 +313,7 @@ def main() -> int:
     p.add_argument("--points", type=int, default=200)
     p.add_argument("--skip-ascan", action="store_true")
     args = p.parse_args()
-    result: dict = {"cpus": os.cpu_count()}
+    result: dict = {"cpus": os.cpu_count(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     with tempfile.TemporaryDirectory(prefix="lima_bench_") as tmp:
         work = Path(tmp)
         mem = max(args.frames_1k * 2, args.frames_2k * 8) + 64  # every frame fits: lost frames are the writer's
@@ -273,6 +327,7 @@ def main() -> int:
             result["read_image_1024x1024_uint16"] = read_image(stack, args.reads)
         if not args.skip_ascan:
             result["ascan_dead_time"] = ascan_dead_time(work / "demo", args.points)
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result, indent=2))
     return 0
 
