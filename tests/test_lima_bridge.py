@@ -53,10 +53,7 @@ def stack(tmp_path_factory):
     s = LimaStack(tmp_path_factory.mktemp("lima_bridge"), DEMO_CONFIG, width=256, height=192,
                   max_frame_rate=2000.0, extra={"detectors/bridged.yml": DETECTORS})
     s.up(wait_for=("demo/lima/cam", "demo/lima/nocam"))
-    old = os.environ.get("TANGO_HOST")
-    os.environ["TANGO_HOST"] = s.tango_host  # the client objects below resolve names through it
     yield s
-    os.environ["TANGO_HOST"] = old or ""
     s.down()
 
 
@@ -78,7 +75,7 @@ def cam(stack):
     from blisstango.core.lima.remote import RemoteLima
 
     bridge_up(stack)
-    det = RemoteLima("cam", "demo/lima/cam")
+    det = RemoteLima("cam", f"tango://{stack.tango_host}/demo/lima/cam")  # never the process's TANGO_HOST
     yield det
     det.close()
 
@@ -95,7 +92,8 @@ def context(stack, tmp_path):
 def m0(stack):
     from blisstango.core.motion.axis_proxy import AxisProxy
 
-    return AxisProxy("m0", "demo/axis/m0", "demo/axismanager/demo")
+    host = stack.tango_host
+    return AxisProxy("m0", f"tango://{host}/demo/axis/m0", f"tango://{host}/demo/axismanager/demo")
 
 
 def test_detector_is_exported_with_its_rois(stack):

@@ -68,7 +68,7 @@ def stack(tmp_path_factory):
     from conftest import DEMO_CONFIG
 
     s = LimaDemoStack(tmp_path_factory.mktemp("lima_scans"), DEMO_CONFIG)
-    (s.config / "detectors" / "more.yml").write_text(EXTRA_DETECTORS)
+    (s.config / "lima" / "more.yml").write_text(EXTRA_DETECTORS)
     session = s.config / "sessions" / "demo.yml"
     session.write_text(session.read_text().replace("    - cam1\n", "    - cam1\n    - fastcam\n    - nocam\n"))
     try:
