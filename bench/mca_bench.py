@@ -5,13 +5,16 @@
 spectra: `timescan <count_time> mca1 npoints=P` on the demo's ScanServer (demo stack of
 `blisstango up`: mca1 = 4 elements x 4096 bins uint32 served by the Mca server, Redis and
 the NexusWriter on), once with mca1 in GATE mapping mode (one trigger pulse per point,
-spectra read in blocks) and once in SOFTWARE mode (one acquisition per point). Figures:
+spectra read in blocks), in SYNC mode with count time 0 (each pixel lasts from one pulse to
+the next: the loop's own pace) and in SOFTWARE mode (one acquisition per point). Figures:
 spectra/s per element during the scan, and from the command until the NexusWriter has the
 entry DONE; every spectrum is checked in the data Redis (sealed point count) and in the
 file ((P, 4096) per element): `lost` must be 0.
 
-h5py_peer: the same P x 4 spectra appended by h5py in a bare loop (one resizable chunked
-dataset per element, as the writer lays them out) to a file on the same disk.
+writer_replay: the NexusWriter's library (ScanWriter) writing the GATE scan again from the
+data Redis into a new file: the file writing speed alone. h5py_peer: the same P x 4
+spectra appended by h5py in a bare loop (one resizable chunked dataset per element, as the
+writer lays them out) to a file on the same disk.
 
 ascan_dead_time: `ascan m0 0 1 N 0.01 mca1` (SOFTWARE) and the same with the diode
 instead of mca1 (the scan framework's own cost): wall time per point minus the count time.
@@ -91,10 +94,11 @@ def spectra(workdir: Path, points: int, count_time: float, ascan_points: int) ->
     follower = RecordFollower(dev)
     out: dict = {}
     try:
-        for mode in ("GATE", "SOFTWARE"):
+        for mode in ("GATE", "SYNC", "SOFTWARE"):
             mca.write_attribute("TriggerMode", mode)
-            n = points if mode == "GATE" else max(100, points // 5)
-            _, t0 = _run(dev, follower, "timescan", [str(count_time), "mca1", f"npoints={n}"])
+            n = max(100, points // 5) if mode == "SOFTWARE" else points
+            ct = 0.0 if mode == "SYNC" else count_time   # SYNC: each point lasts until the next pulse
+            _, t0 = _run(dev, follower, "timescan", [str(ct), "mca1", f"npoints={n}"])
             key = json.loads(dev.ScanInfo)["key"]
             info = ScanReader(data, key).info
             scan_s = info["end_time"] - info["start_time"]
@@ -103,8 +107,10 @@ def spectra(workdir: Path, points: int, count_time: float, ascan_points: int) ->
             in_redis = [_sealed(data, key, f"mca1:spectrum_det{e}") for e in range(ELEMENTS)]
             with h5py.File(done["file"], "r") as f:
                 shapes = [tuple(f[f"{done['entry']}/measurement/spectrum_det{e}"].shape) for e in range(ELEMENTS)]
+            if mode == "GATE":
+                out["writer_replay"] = _replay(data, key, workdir, n)
             out[f"timescan_{mode.lower()}"] = {
-                "points": n, "count_time": count_time,
+                "points": n, "count_time": ct,
                 "spectra_per_s_per_element": n / scan_s,
                 "spectra_per_s_per_element_to_file_done": n / total,
                 "mb_per_s_to_file_done": n * ELEMENTS * BINS * 4 / total / 1e6,
@@ -120,6 +126,22 @@ def spectra(workdir: Path, points: int, count_time: float, ascan_points: int) ->
     finally:
         follower.close()
     return out
+
+
+def _replay(data, key: str, workdir: Path, points: int) -> dict:
+    """The NexusWriter's library writing the whole scan again from the data Redis into a
+    new file: its own speed, whatever the acquisition's."""
+    from blisstango.core.data import ScanReader
+    from blisstango.core.data.nexus import ScanWriter
+
+    target = workdir / "replay.h5"
+    writer = ScanWriter(ScanReader(data, key), filename_map=lambda _path: str(target))
+    t0 = time.monotonic()
+    state = writer.run()
+    seconds = time.monotonic() - t0
+    target.unlink(missing_ok=True)
+    return {"state": state.value, "points": points, "spectra_per_s_per_element": points / seconds,
+            "mb_per_s": points * ELEMENTS * BINS * 4 / seconds / 1e6}
 
 
 def h5py_peer(workdir: Path, points: int) -> dict:
@@ -170,7 +192,9 @@ def main() -> int:
     gate = through["timescan_gate"]
     result = {"load_average": os.getloadavg(), "cpus": os.cpu_count(), "through_tango": through,
               "h5py_peer": peer,
-              "file_writing_over_h5py": gate["spectra_per_s_per_element_to_file_done"]
+              "file_writing_over_h5py": through["writer_replay"]["spectra_per_s_per_element"]
+              / peer["spectra_per_s_per_element"],
+              "acquisition_to_file_over_h5py": gate["spectra_per_s_per_element_to_file_done"]
               / peer["spectra_per_s_per_element"],
               "mca_dead_ms_above_diode": through["ascan_mca1"]["dead_ms_per_point"]
               - through["ascan_diode"]["dead_ms_per_point"]}

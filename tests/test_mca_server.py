@@ -246,3 +246,129 @@ def data_redis_of():
     yield make
     for c in clients:
         c.close()
+
+
+# ---- through the session's ScanServer (its client of mca1 is core's RemoteMca) ---------
+@pytest.fixture
+def scans(stack):
+    from blisstango.clients.scan_events import RecordFollower
+
+    dev = stack.device("demo/scan/demo", timeout_ms=30000)
+    follower = RecordFollower(dev)
+    yield dev, follower
+    follower.close()
+
+
+def written(stack, key: str, timeout: float = 60.0) -> dict:
+    writer = stack.device("demo/writer/default")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            progress = json.loads(writer.ScanProgress(key))
+            if progress["state"] in ("DONE", "FAULT"):
+                return progress
+        except tango.DevFailed:
+            pass
+        assert time.monotonic() < deadline, f"scan {key} not written"
+        time.sleep(0.1)
+
+
+def test_ct_with_realtime_preset_through_the_scan_server(stack, mca, scans):
+    from blisstango.core.data import ScanReader
+
+    dev, follower = scans
+    move(stack, sx=-2.0, sy=1.5)                 # on the iron spot: a high count rate
+    rec = follower.wait_end(dev.ct(["1.0", "mca1"]), 60)
+    assert rec.end_reason == "SUCCESS", rec.error
+    reader = ScanReader(stack.data_redis(), rec.key)
+    for e in range(4):
+        stat = {s: reader.read_all(f"mca1:{s}_det{e}")[0]
+                for s in ("realtime", "energy_livetime", "trigger_livetime", "icr", "ocr", "deadtime", "events")}
+        assert stat["realtime"] == 1.0
+        assert stat["energy_livetime"] < stat["realtime"] and stat["trigger_livetime"] < stat["realtime"]
+        assert stat["deadtime"] == pytest.approx(1 - stat["ocr"] / stat["icr"], rel=0.01)
+        assert stat["deadtime"] > 0.1
+        spectrum = reader.read_all(f"mca1:spectrum_det{e}")[0]
+        assert stat["events"] == spectrum.sum()
+        for roi, (start, stop) in json.loads(mca.Rois).items():
+            assert reader.read_all(f"mca1:{roi}_det{e}")[0] == spectrum[start:stop].sum()
+
+
+def test_amesh_finds_each_spot_and_the_file_holds_spectra_energy_and_maps(stack, mca, scans):
+    import h5py
+    from silx.io import open as silx_open
+    from silx.io.nxdata import NXdata
+
+    dev, follower = scans
+    number = dev.amesh(["sx", "-3.5", "3.5", "14", "sy", "-3.5", "3.5", "14", "0.005", "mca1"])
+    rec = follower.wait_end(number, 240)
+    assert rec.end_reason == "SUCCESS", rec.error
+    done = written(stack, rec.key)
+    assert done["state"] == "DONE", done
+    entry = done["entry"]
+    with h5py.File(done["file"], "r") as f:
+        e = f[entry]
+        for det in range(4):
+            assert e[f"measurement/spectrum_det{det}"].shape == (225, 4096)
+            assert e[f"instrument/spectrum_det{det}/energy"][1280] == pytest.approx(6.4)
+    with silx_open(done["file"]) as f:
+        for roi, (x, y) in {"Fe": (-2.0, 1.5), "Cu": (2.0, 1.5), "Zn": (0.0, -2.0)}.items():
+            nx = NXdata(f[f"{entry}/{roi}_map"])
+            assert nx.is_valid and nx.signal_is_2d and nx.signal.shape == (15, 15)
+            sy_values, sx_values = (a[()] for a in nx.axes)
+            j, i = np.unravel_index(np.argmax(nx.signal[()]), nx.signal.shape)
+            assert abs(sx_values[i] - x) <= 0.3 and abs(sy_values[j] - y) <= 0.3, roi
+        assert NXdata(f[f"{entry}/plotselect"]).signal_is_2d
+
+
+def test_gate_mapping_timescan_through_the_scan_server(stack, mca, scans):
+    from blisstango.core.data import ScanReader
+
+    dev, follower = scans
+    mca.TriggerMode = "GATE"
+    rec = follower.wait_end(dev.timescan(["0.005", "mca1", "npoints=200"]), 120)
+    assert rec.end_reason == "SUCCESS", rec.error
+    reader = ScanReader(stack.data_redis(), rec.key)
+    spectra = reader.read_all("mca1:spectrum_det2")
+    realtime = reader.read_all("mca1:realtime_det2")
+    assert spectra.shape == (200, 4096) and np.all((realtime > 0) & (realtime <= 0.005))
+    assert np.array_equal(reader.read_all("mca1:events_det2"), spectra.sum(axis=1))
+
+
+def test_kill_9_of_the_mca_server_mid_scan_through_the_scan_server(stack, mca, scans):
+    """The Mca server killed with SIGKILL during a ScanServer scan: the scan ends within
+    3 s with an error naming mca1, the file holds the points taken, and once the server
+    is back (restarted by the stack's supervisor) the next scan works."""
+    import os
+    import signal
+
+    import h5py
+
+    dev, follower = scans
+    number = dev.loopscan(["400", "0.02", "mca1"])
+    deadline = time.monotonic() + 30
+    while dev.Progress < 3.0:                    # a dozen points taken
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(stack.pid("Mca/default"), signal.SIGKILL)
+    killed = time.monotonic()
+    rec = follower.wait_end(number, 30)
+    assert time.monotonic() - killed < 3.0
+    assert rec.end_reason == "FAILURE" and "mca1" in rec.error, rec.error
+    done = written(stack, rec.key)
+    info = stack.scan_info(rec.key)
+    with h5py.File(done["file"], "r") as f:
+        taken = f[f"{done['entry']}/measurement/spectrum_det0"].shape[0]
+        assert f[f"{done['entry']}/end_reason"][()] == b"FAILURE"
+    assert 5 <= taken <= 400 and taken >= info["npoints_done"] - 1
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if mca.state() == tango.DevState.ON:
+                break
+        except tango.DevFailed:
+            pass
+        assert time.monotonic() < deadline, stack.log("Mca_default")
+        time.sleep(0.2)
+    rec = follower.wait_end(dev.ct(["0.1", "mca1"]), 60)
+    assert rec.end_reason == "SUCCESS", rec.error

@@ -207,21 +207,34 @@ def test_axis_manager_serves_a_tango_axis_on_the_cpp_tangotest(demo_config, tmp_
 
 
 def test_remote_axes_for_another_process_with_a_lock_owner(stack):
-    """What a ScanServer does: lock axes, drive them through the AxisManager, one start."""
-    from blisstango.core.motion import Group, MotionError
-    from blisstango.core.motion.remote import remote_axes
+    """What a ScanServer does: lock axes, drive them through the AxisManager, one start.
+    The remote axes are the one remote axis (AxisProxy, AxisProtocol), as the session
+    resolver builds them."""
+    from blisstango.core.motion import MotionError
+    from blisstango.core.motion.axis_proxy import AxisProxy, move_together
+    from blisstango.core.motion.protocol import is_axis
 
     server, _ = stack
     owner = "ScanServer demo: scan 42"
-    plain = remote_axes("m0", "m1", tango_host=server.tango_host)
-    mine = remote_axes("m0", "m1", owner=owner, tango_host=server.tango_host)
+
+    def remote(name: str) -> AxisProxy:
+        return AxisProxy(name, f"tango://{server.tango_host}/{server.device_name(name)}", server.manager)
+
+    plain = {n: remote(n) for n in ("m0", "m1")}
+    mine = {n: remote(n) for n in ("m0", "m1")}
+    for ax in mine.values():
+        ax.owner = owner
+    assert all(is_axis(ax) for ax in mine.values())
     start = {n: plain[n].position for n in ("m0", "m1")}
     with lock("m0", "m1", owner=owner):
         with pytest.raises(MotionError, match=f"m0: locked by '{owner}', motion refused"):
-            Group(*plain.values()).move({plain["m0"]: start["m0"] + 1.0, plain["m1"]: start["m1"] + 1.0})
-        Group(*mine.values()).move({mine["m0"]: start["m0"] + 1.0, mine["m1"]: start["m1"] - 2.0})
+            move_together([(plain["m0"], start["m0"] + 1.0), (plain["m1"], start["m1"] + 1.0)])
+        for ax in move_together([(mine["m0"], start["m0"] + 1.0), (mine["m1"], start["m1"] - 2.0)], owner=owner):
+            ax.wait_move()
     assert (mine["m0"].position, mine["m1"].position) == pytest.approx((start["m0"] + 1.0, start["m1"] - 2.0))
-    assert mine["m0"].limits == (float("-inf"), float("inf"))  # the server applies the real ones
+    assert mine["m0"].limits == tuple(server.proxy("m0").Limits)  # the server's, applied by the server
     assert tango.DeviceProxy(server.manager).GroupStartSkew < 0.020
     with pytest.raises(MotionError, match="m0: 12.5 is above the high limit"):
         mine["m0"].move(12.5)
+    for ax in [*plain.values(), *mine.values()]:
+        ax.close()

@@ -25,8 +25,8 @@ LOOP, INPUT, OUTPUT = "demo/loop/sample_temp", "demo/input/sample_tc", "demo/out
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, request):
-    st = DemoStack(tmp_path_factory.mktemp("regulation"), request.config.rootpath / "examples" / "demo_beamline")
+def stack(tmp_path_factory):
+    st = DemoStack(tmp_path_factory.mktemp("regulation"))
     st.up()
     yield st
     st.down()

@@ -4,6 +4,7 @@ emulator the YAML asks for; Debian's mbpoll reads the emulator's registers as th
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
@@ -234,3 +235,34 @@ def test_a_killed_emulator_is_a_fault_and_its_restart_brings_the_device_back(sta
     assert any(state == FAULT for state, _ in states)
     assert list(wago.DevReadNoCachePhys(key(wago, "tc2"))) == [pytest.approx(-12.3, abs=1e-5)]
     assert stack.pid("Wago/wago1") == server_pid
+
+
+def test_a_taurus_form_shows_a_thermocouple_with_its_unit_and_follows_it(stack, wago):
+    """Taurus (offscreen, its own process) as the judge of units, format and events."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    child_py = Path(__file__).parent / "helpers" / "taurus_form_child.py"
+    model = f"tango://{stack.tango_host}/t15/wago/wago1/tc1"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    child = subprocess.Popen([sys.executable, str(child_py), model, "60"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True, env=env)
+    shown: list[dict] = []
+    try:
+        while not shown or not re.fullmatch(r"-?\d+\.\d", shown[-1]["text"]):  # a value, %.1f
+            line = child.stdout.readline()
+            assert line, f"the form showed no value: {shown}"
+            shown.append(json.loads(line))
+        assert shown[-1]["unit"] == "°C"  # Taurus understood degC (pint)
+        first = float(shown[-1]["text"])
+        wago.write_attribute("heater", 1)
+        while float(shown[-1]["text"] or first) < first + 1.0:  # pushed by the server's events
+            line = child.stdout.readline()
+            assert line, f"the form did not follow tc1 warming up: {shown[-5:]}"
+            shown.append(json.loads(line))
+    finally:
+        wago.write_attribute("heater", 0)
+        child.kill()
+        child.wait()

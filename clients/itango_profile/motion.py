@@ -11,8 +11,12 @@ from typing import Any
 
 import tango
 
+from blisstango.core.motion.axis_proxy import AxisProxy, move_together
+from blisstango.core.motion.errors import MotionError
+from blisstango.core.motion.protocol import AxisProtocol, is_axis
+
 from .display import StatusLine, columns, fmt, table
-from .objects import AxisClient, Session, ShellError
+from .objects import Session, ShellError
 
 
 def command(fn: Callable) -> Callable:
@@ -21,14 +25,14 @@ def command(fn: Callable) -> Callable:
     return fn
 
 
-def _pairs(session: Session, args: tuple, what: str) -> list[tuple[AxisClient, float]]:
+def _pairs(session: Session, args: tuple, what: str) -> list[tuple[AxisProtocol, float]]:
     if not args or len(args) % 2:
         raise ShellError(f"{what}: give axis, position pairs (got {len(args)} arguments)")
     pairs = []
     for axis, value in zip(args[::2], args[1::2]):
         if isinstance(axis, str):
             axis = session.axes.get(axis) or axis
-        if not isinstance(axis, AxisClient):
+        if not is_axis(axis):
             raise ShellError(f"{what}: {axis!r} is not an axis of session {session.name}")
         try:
             pairs.append((axis, float(value)))
@@ -37,39 +41,20 @@ def _pairs(session: Session, args: tuple, what: str) -> list[tuple[AxisClient, f
     return pairs
 
 
-def start_moves(pairs: list[tuple[AxisClient, float]], relative: bool) -> list[AxisClient]:
+def start_moves(pairs: list[tuple[AxisProtocol, float]], relative: bool) -> list[AxisProtocol]:
     """Start every motion: axes of one AxisManager together (GroupMove checks them all
-    first); if one is refused, stop those already started and re-raise."""
-    targets = [(ax, pos + ax.position if relative else pos) for ax, pos in pairs]
-    groups: dict[str | None, list[tuple[AxisClient, float]]] = {}
-    for ax, target in targets:
-        groups.setdefault(ax.manager if len(targets) > 1 else None, []).append((ax, target))
-    started: list[AxisClient] = []
-    try:
-        for manager, group in groups.items():
-            if manager is not None and len(group) > 1:
-                args = [str(v) for ax, target in group for v in (ax.name, repr(float(target)))]
-                tango.DeviceProxy(manager).command_inout("GroupMove", args)
-                started.extend(ax for ax, _ in group)
-                continue
-            for ax, target in group:
-                ax.device.write_attribute("Position", target)
-                started.append(ax)
-    except BaseException:
-        for ax in started:
-            _quiet_stop(ax)
-        raise
-    return started
+    first); if one is refused, those already started are stopped and the error raised."""
+    return move_together([(ax, pos + ax.position if relative else pos) for ax, pos in pairs])
 
 
-def _quiet_stop(ax: AxisClient) -> None:
+def _quiet_stop(ax: AxisProtocol) -> None:
     try:
-        ax.device.command_inout("Stop")
-    except tango.DevFailed:
+        ax.stop(wait=False)
+    except MotionError:
         pass
 
 
-def wait_all(axes: list[AxisClient], on_tick: Callable[[], None] | None = None) -> None:
+def wait_all(axes: list[AxisProtocol], on_tick: Callable[[], None] | None = None) -> None:
     """Wait for every axis; Ctrl-C stops them all (then the interrupt goes on)."""
     try:
         while any(ax.is_moving for ax in axes):
@@ -84,7 +69,7 @@ def wait_all(axes: list[AxisClient], on_tick: Callable[[], None] | None = None) 
         raise
     if on_tick:
         on_tick()
-    failed = [ax for ax in axes if ax.device.state() == tango.DevState.FAULT]
+    failed = [ax for ax in axes if ax.state == "FAULT"]
     if failed:
         raise ShellError("; ".join(f"{ax.name}: {ax.status.strip()}" for ax in failed))
 
@@ -93,14 +78,17 @@ class PositionWatch:
     """Latest Position of several axes from their change events (pull model: the events
     queue in the proxy and are read here, no callback thread touches the shell)."""
 
-    def __init__(self, axes: list[AxisClient]) -> None:
+    def __init__(self, axes: list[AxisProtocol]) -> None:
         self.values = {ax.name: ax.position for ax in axes}
-        self._subs: list[tuple[AxisClient, int]] = []
-        self._read: list[AxisClient] = []      # axes without events: read instead
+        self._subs: list[tuple[Any, int]] = []
+        self._read: list[AxisProtocol] = []      # axes without events: read instead
         for ax in axes:
+            device = ax.device if isinstance(ax, AxisProxy) else None
             try:
-                sub = ax.device.subscribe_event("Position", tango.EventType.CHANGE_EVENT, 1000)
-            except tango.DevFailed:
+                if device is None:
+                    raise LookupError(ax.name)  # not a Tango axis: read it instead
+                sub = device.subscribe_event("Position", tango.EventType.CHANGE_EVENT, 1000)
+            except (tango.DevFailed, LookupError):
                 self._read.append(ax)
                 continue
             self._subs.append((ax, sub))
@@ -125,22 +113,22 @@ class PositionWatch:
 def motion_commands(session: Session) -> dict[str, Callable]:
     axes = session.axes
 
-    def _axes(names: tuple) -> list[AxisClient]:
+    def _axes(names: tuple) -> list[AxisProtocol]:
         if not names:
             return list(axes.values())
         out = []
         for a in names:
-            found = a if isinstance(a, AxisClient) else axes.get(str(a))
+            found = a if is_axis(a) else axes.get(str(a))
             if found is None:
                 raise ShellError(f"{a!r} is not an axis of session {session.name}")
             out.append(found)
         return out
 
-    def _read(ax: AxisClient) -> tuple[Any, Any, str]:
+    def _read(ax: AxisProtocol) -> tuple[Any, Any, str]:
         try:
-            return ax.position, ax.dial, ax.unit
-        except tango.DevFailed as exc:
-            return "!ERR", exc.args[0].reason, ""
+            return ax.position, getattr(ax, "dial", "-"), ax.unit or ""
+        except MotionError as exc:
+            return "!ERR", type(exc).__name__, ""
 
     @command
     def wa() -> None:
@@ -157,7 +145,7 @@ def motion_commands(session: Session) -> dict[str, Callable]:
             low, high = ax.limits
             sign, offset = ax.sign, ax.offset
             dial_lims = sorted(((low - offset) * sign, (high - offset) * sign))
-            rows.append((ax.name, ax.unit, high, ax.position, low, dial_lims[1], ax.dial,
+            rows.append((ax.name, ax.unit or "", high, ax.position, low, dial_lims[1], ax.dial,
                          dial_lims[0], offset))
         print(table(("axis", "unit", "user high", "user", "user low", "dial high", "dial",
                      "dial low", "offset"), rows, align_left=2))
@@ -171,7 +159,7 @@ def motion_commands(session: Session) -> dict[str, Callable]:
     def sync(*names) -> None:
         """Read the axes afresh from their devices (no client cache)."""
         for ax in _axes(names):
-            print(f"{ax.name}: {fmt(ax.sync_hard())} {ax.unit}  {ax.state}")
+            print(f"{ax.name}: {fmt(ax.sync_hard())} {ax.unit or ''}  {ax.state}")
 
     def _move(args: tuple, relative: bool, live: bool, what: str) -> None:
         pairs = _pairs(session, args, what)

@@ -9,14 +9,14 @@ are not Tango devices: they are named objects the ScanServer resolves by name.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import tango
 
 from blisstango.core.beacon import BEACON_DEVICE
 from blisstango.core.config.errors import ConfigError
-from blisstango.core.motion import axis_proxy
+from blisstango.core.motion.axis_proxy import AxisProxy
+from blisstango.core.motion.protocol import is_axis
 from blisstango.core.session import ResolvedSession, resolve_session
 
 
@@ -37,129 +37,6 @@ def error_line(exc: BaseException) -> str:
 
 def proxy(device: str) -> tango.DeviceProxy:
     return tango.DeviceProxy(device)
-
-
-class AxisClient:
-    """An axis served by an AxisManager (`<domain>/axis/<name>`), used like a BLISS axis."""
-
-    def __init__(self, name: str, device: str, manager: str | None = None) -> None:
-        self.name = name
-        self.device_name = device
-        self.device = proxy(device)
-        self.manager = manager      # the AxisManagerDevice serving this axis (GroupMove), or None
-
-    def __repr__(self) -> str:
-        try:
-            return (f"AXIS {self.name} ({self.device_name}): position {self.position:g} "
-                    f"{self.unit}, dial {self.dial:g}, limits {tuple(self.limits)}, "
-                    f"velocity {self.velocity:g}, state {self.state}")
-        except tango.DevFailed as exc:
-            return f"AXIS {self.name} ({self.device_name}): {error_line(exc)}"
-
-    def __str__(self) -> str:
-        return self.name
-
-    # ---- readings
-    @property
-    def position(self) -> float:
-        return float(self.device.read_attribute("Position").value)
-
-    @position.setter
-    def position(self, value: float) -> None:
-        self.move(value)
-
-    @property
-    def dial(self) -> float:
-        return float(self.device.read_attribute("Dial_position").value)
-
-    @property
-    def unit(self) -> str:
-        return str(self.device.read_attribute("Unit").value or "")
-
-    @property
-    def state(self) -> str:
-        return str(self.device.state())
-
-    @property
-    def status(self) -> str:
-        return str(self.device.status())
-
-    @property
-    def is_moving(self) -> bool:
-        return self.device.state() == tango.DevState.MOVING
-
-    def _rw(name: str, doc: str):  # noqa: N805 - property factory used in the class body
-        def get(self):
-            return self.device.read_attribute(name).value
-
-        def put(self, value):
-            self.device.write_attribute(name, value)
-
-        return property(get, put, doc=doc)
-
-    velocity = _rw("Velocity", "user units / s")
-    acceleration = _rw("Acceleration", "user units / s2")
-    acctime = _rw("AccTime", "s")
-    offset = _rw("Offset", "user = sign * dial + offset")
-    sign = _rw("Sign", "user = sign * dial + offset")
-    backlash = _rw("Backlash", "user units")
-    low_limit = _rw("Low_limit", "user units")
-    high_limit = _rw("High_limit", "user units")
-    del _rw
-
-    @property
-    def limits(self) -> tuple[float, float]:
-        low, high = self.device.read_attribute("Limits").value
-        return float(low), float(high)
-
-    @limits.setter
-    def limits(self, value: tuple[float, float]) -> None:
-        self.device.write_attribute("Limits", [float(v) for v in value])
-
-    # ---- motion
-    def move(self, position: float, wait: bool = True, relative: bool = False) -> None:
-        target = float(position) + (self.position if relative else 0.0)
-        self.device.write_attribute("Position", target)
-        if wait:
-            self.wait_move()
-
-    def rmove(self, delta: float, wait: bool = True) -> None:
-        self.move(delta, wait=wait, relative=True)
-
-    def wait_move(self, timeout: float | None = None, poll: float = 0.02) -> None:
-        """Wait for the end of the motion; an axis ending in FAULT/ALARM raises."""
-        end = None if timeout is None else time.monotonic() + timeout
-        while self.device.state() == tango.DevState.MOVING:
-            if end is not None and time.monotonic() > end:
-                raise ShellError(f"{self.name}: still moving after {timeout} s")
-            time.sleep(poll)
-        if self.device.state() == tango.DevState.FAULT:
-            raise ShellError(f"{self.name}: {self.status.strip()}")
-
-    def stop(self, wait: bool = True) -> None:
-        self.device.command_inout("Stop")
-        if wait:
-            self.wait_move()
-
-    def abort(self, wait: bool = True) -> None:
-        self.device.command_inout("Abort")
-        if wait:
-            self.wait_move()
-
-    def position_to(self, user: float) -> None:
-        """Redefine the user position (the offset changes), as BLISS `position = ...` on a stopped axis."""
-        self.device.command_inout("SetPosition", float(user))
-
-    def dial_to(self, dial: float) -> None:
-        self.device.command_inout("SetDial", float(dial))
-
-    def sync_hard(self) -> float:
-        """Read the position afresh from the device (no client cache)."""
-        self.device.set_source(tango.DevSource.DEV)
-        try:
-            return self.position
-        finally:
-            self.device.set_source(tango.DevSource.CACHE_DEV)
 
 
 class CounterClient:
@@ -238,7 +115,7 @@ class Session:
         self.name = name
         self.resolved = resolved
         self.objects: list[str] = []
-        self.axes: dict[str, AxisClient] = {}
+        self.axes: dict[str, AxisProxy] = {}
         self.counters: dict[str, CounterClient] = {}
         self.others: dict[str, Any] = {}
         self.scan_server: ScanServerClient | None = None
@@ -268,6 +145,18 @@ def find_scan_server(session: Session) -> ScanServerClient:
     return ScanServerClient(session.name, device)
 
 
+def exported_client(rs: ResolvedSession, entry: Any) -> Any:
+    """What the shell uses for an exported object: the client its server declares (a Wago
+    as counters and get/set, a valve whose open() waits for its switch), else the device."""
+    if rs.client_factory(entry.klass) is None:
+        return proxy(entry.device)
+    try:
+        return rs.client(entry.name)
+    except Exception as exc:  # noqa: BLE001 - the shell starts; the object is its device
+        print(f"{entry.name}: its client failed ({error_line(exc)}); using the device {entry.device}")
+        return proxy(entry.device)
+
+
 def shell_session(name: str) -> Session:
     """Build the client objects of session `name` through TANGO_HOST only."""
     try:
@@ -282,13 +171,9 @@ def shell_session(name: str) -> Session:
     session.setup_text = rs.setup_text
     for obj in session.objects:
         entry = rs.entry(obj)
-        factory = rs.client_factory(entry.klass) if entry.exported else None
-        if entry.exported and factory is axis_proxy.session_client:
-            session.axes[obj] = AxisClient(obj, entry.device, entry.manager)
-        elif factory is not None:  # the client its server declares (a detector's counter controller)
-            session.others[obj] = rs.client(obj)
-        elif entry.exported:
-            session.others[obj] = proxy(entry.device)
+        if entry.exported:   # what its server declares for its class (an axis: an AxisProxy)
+            client = exported_client(rs, entry)
+            (session.axes if is_axis(client) else session.others)[obj] = client
         else:
             config = entry.config
             if config.get("plugin") == "counters" and config.get("class") != "MeasurementGroup":

@@ -21,20 +21,22 @@ from blisstango.core.scanning import peak as peak_math
 
 from .display import StatusLine, fmt, progress
 from .motion import command
-from .objects import AxisClient, CounterClient, Session, ShellError
+from .objects import CounterClient, Session, ShellError
 
 SCAN_TYPES = ("ct", "loopscan", "timescan", "ascan", "dscan", "a2scan", "d2scan",
               "amesh", "dmesh", "lookupscan", "anscan", "dnscan", "pointscan")
 
 
 def to_tokens(args: Sequence[Any], options: dict[str, Any]) -> list[str]:
-    """The ScanServer's string arguments: objects by name, numbers as written, position
+    """The ScanServer's string arguments: objects by (full) name, numbers as written, position
     lists as comma-separated numbers, `(axis, positions)` pairs flattened, options key=value."""
     out: list[str] = []
 
     def add(value: Any) -> None:
-        if isinstance(value, (AxisClient, CounterClient)) or hasattr(value, "name") and not isinstance(value, str):
-            out.append(str(value.name))
+        if isinstance(value, CounterClient) or hasattr(value, "name") and not isinstance(value, str):
+            # a counter of a controller by its full name (wago1:tc1): its name alone is
+            # the controller's business
+            out.append(str(getattr(value, "fullname", None) or value.name))
         elif isinstance(value, tuple):
             for v in value:
                 add(v)

@@ -16,15 +16,17 @@ from typing import Any
 import tango
 
 from blisstango.core.lima.client import LimaConfigError
+from blisstango.core.motion.errors import MotionError
 
 from .motion import motion_commands
 from .objects import Session, ShellError, error_line, shell_session
 from .scans import scan_commands
 from .typing_helper import make_transformer
 
-#: exceptions shown as one line (the DevFailed reason, or the message) without a traceback:
-#: a detector's refusal names the detector, the parameter and what is allowed
-ONE_LINE_ERRORS = (tango.DevFailed, ShellError, KeyboardInterrupt, LimaConfigError)
+#: exceptions shown as one line (the DevFailed reason, or the class and message) without a
+#: traceback; a remote axis turns its device's refusals into MotionError/LimitError, a
+#: detector's refusal names the detector, the parameter and what is allowed
+ONE_LINE_ERRORS = (tango.DevFailed, ShellError, MotionError, KeyboardInterrupt, LimaConfigError)
 
 
 def state_dir() -> Path:

@@ -15,7 +15,7 @@ import redis
 
 from blisstango.core.beacon import codec, connection
 
-__all__ = ["SimpleSetting", "HashSetting", "QueueSetting", "object_settings"]
+__all__ = ["SimpleSetting", "HashSetting", "QueueSetting", "LocalSettings", "object_settings"]
 
 
 class _Setting:
@@ -199,3 +199,35 @@ def object_settings(name: str, defaults: Mapping[str, Any] | None = None,
                     redis_client: redis.Redis | None = None) -> HashSetting:
     """The runtime settings of a configured object: HashSetting("settings:<name>")."""
     return HashSetting(f"settings:{name}", defaults, redis_client)
+
+
+class LocalSettings:
+    """In-memory settings with the HashSetting interface: for objects that must persist
+    nothing (a throw-away simulation, a prediction), as `settings_factory=LocalSettings`."""
+
+    def __init__(self, name: str, defaults: Mapping[str, Any] | None = None) -> None:
+        self.name = name
+        self.defaults = dict(defaults or {})
+        self._stored: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._stored.get(key, self.defaults.get(key))
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if value is None:
+            self._stored.pop(key, None)
+        else:
+            self._stored[key] = value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self._stored or key in self.defaults else default
+
+    def get_all(self) -> dict[str, Any]:
+        return {**self.defaults, **self._stored}
+
+    def stored(self) -> dict[str, Any]:
+        return dict(self._stored)
+
+    def clear(self) -> None:
+        self._stored.clear()
+

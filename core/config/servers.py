@@ -110,6 +110,15 @@ def server_kinds() -> list[ServerKind]:
     return [kinds[name] for name in sorted(kinds)]
 
 
+def kind_of_class(klass: str) -> ServerKind | None:
+    """The kind whose server serves devices of Tango class klass (device, manager or
+    client class), or None for a class no suite server serves."""
+    for kind in server_kinds():
+        if klass in (kind.device_class, kind.manager_class, *(kind.clients or {})):
+            return kind
+    return None
+
+
 def tango_override(node: Any, key: str) -> Any:
     """Value of ``tango: {key: ...}`` on the node or, failing that, on its parents."""
     while node is not None:

@@ -61,9 +61,17 @@ class Axis(AxisSettings):
         self._jog_velocity: float | None = None
         self._set_position: float | None = None
         self.last_motion_start: float | None = None  # monotonic time the hardware started
+        #: the Beacon lock owner this process moves the axis for (AxisProtocol): kept for the
+        #: caller; a local axis checks no lock (its server, the AxisManager, does)
+        self.owner: str | None = None
 
     def __repr__(self) -> str:
         return f"<Axis {self.name} ({type(self.controller).__name__} {self.controller.name})>"
+
+    @property
+    def reals(self) -> list[Axis]:
+        """The axes that move when this one moves: none for a real axis (CalcAxis: its reals)."""
+        return []
 
     # -- settings --------------------------------------------------------------------
     def _hw(self) -> Controller:

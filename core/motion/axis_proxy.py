@@ -1,11 +1,15 @@
-"""AxisProxy: an AxisManager axis driven through Tango with the fewest round trips.
+"""AxisProxy: an AxisManager axis used from another process, through Tango: the one
+remote axis (core.motion.protocol.AxisProtocol), for the ScanServer, the shell and any
+client. Built by the session resolver (`session_client`, the AxisManager's
+ServerKind.clients).
 
 What a ScanServer needs for the session's exported axes, per scan point: one GroupMove
 (or Position write), one server-side WaitMove (no client polling: the end of motion is
 known at once), one Position read. A locked axis moved and waited for uses the manager's
 GroupMoveWait: the server waits up to 20 ms for the end, so a short step is one round
-trip; a longer one continues with a green WaitMove. `remote.remote_axes` gives full Axis objects (motion
-hooks, groups, polling); this proxy is the scan fast path. Every Tango error becomes a
+trip; a longer one continues with a green WaitMove. `move_together` starts several axes
+with one GroupMove per AxisManager (the shell's mv of several axes). The shell's
+vocabulary (dial, offset, sign, limits, SetPosition, sync) is here too. Every Tango error becomes a
 MotionError/LimitError naming the axis. While a scan holds the axis' Beacon lock
 (`owner` set, changeable per scan), moves go through the manager's GroupMove with the
 "@owner" token the AxisManager accepts from the holder, and the position read after
@@ -37,15 +41,16 @@ _QUICK_WAIT_MS = 20
 
 
 class AxisProxy:
-    """A BlissAxis Tango device seen as an axis (gevent green proxies)."""
+    """A BlissAxis Tango device seen as an axis (AxisProtocol)."""
 
     def __init__(self, name: str, device: str, manager: str | None = None, timeout_ms: int = 1500,
                  events: bool = True) -> None:
         self.name = name
-        self.device = device
+        self.device_name = device
         self.manager_device = manager
-        #: names of the real axes behind a calc axis (locked with it during a scan)
-        self.reals: list[str] = []
+        #: the real axes behind a calc axis (AxisProxy each): they move when it moves, and
+        #: a scan locks them with it
+        self.reals: list[AxisProxy] = []
         sync, green = tango.GreenMode.Synchronous, tango.GreenMode.Gevent
         self._proxy: Any = tango.DeviceProxy(device, green_mode=sync)
         self._proxy.set_timeout_millis(timeout_ms)
@@ -82,6 +87,16 @@ class AxisProxy:
             return  # sent before our last move started (late delivery): stale
         self._idle_position = float(value.value) if value.quality == tango.AttrQuality.ATTR_VALID else None
 
+    @property
+    def device(self) -> Any:
+        """The synchronous DeviceProxy of the axis (attribute reads, event queues)."""
+        return self._proxy
+
+    @property
+    def manager(self) -> str | None:
+        """The AxisManagerDevice serving this axis (GroupMove), or None."""
+        return self.manager_device
+
     def close(self) -> None:
         if self._event_id is not None:
             try:
@@ -100,7 +115,7 @@ class AxisProxy:
                 raise LimitError(desc) from None
             if desc.startswith(f"{self.name}:"):
                 raise MotionError(desc) from None
-            raise MotionError(f"{self.name}: {what} on {self.device} failed: {desc}") from None
+            raise MotionError(f"{self.name}: {what} on {self.device_name} failed: {desc}") from None
 
     @property
     def owner(self) -> str | None:
@@ -124,9 +139,21 @@ class AxisProxy:
             return self._idle_position
         return float(self._read("Position"))
 
+    @position.setter
+    def position(self, value: float) -> None:
+        self.move(value)
+
+    @property
+    def dial(self) -> float:
+        return float(self._read("Dial_position"))
+
     @property
     def state(self) -> str:
         return str(self._call("State", self._proxy.state))
+
+    @property
+    def status(self) -> str:
+        return str(self._call("Status", self._proxy.status))
 
     @property
     def is_moving(self) -> bool:
@@ -146,6 +173,10 @@ class AxisProxy:
         lo, hi = self._read("Limits")
         return float(lo), float(hi)
 
+    @limits.setter
+    def limits(self, value: tuple[float, float]) -> None:
+        self._call("write Limits", self._proxy.write_attribute, "Limits", [float(v) for v in value])
+
     def check_limits(self, user_pos: float) -> None:
         """LimitError naming the axis, the value and the limit if user_pos is out of range."""
         if not math.isfinite(user_pos):
@@ -162,15 +193,55 @@ class AxisProxy:
         self._call(f"write {attr}", self._proxy.write_attribute, attr, float(value))
         return float(value)
 
-    velocity = property(lambda self: self._rw("Velocity"), lambda self, v: self._rw("Velocity", v))
-    acceleration = property(lambda self: self._rw("Acceleration"), lambda self, v: self._rw("Acceleration", v))
+    velocity = property(lambda self: self._rw("Velocity"), lambda self, v: self._rw("Velocity", v),
+                        doc="user units / s")
+    acceleration = property(lambda self: self._rw("Acceleration"), lambda self, v: self._rw("Acceleration", v),
+                            doc="user units / s2")
+    acctime = property(lambda self: self._rw("AccTime"), lambda self, v: self._rw("AccTime", v), doc="s")
+    offset = property(lambda self: self._rw("Offset"), lambda self, v: self._rw("Offset", v),
+                      doc="user = sign * dial + offset")
+    backlash = property(lambda self: self._rw("Backlash"), lambda self, v: self._rw("Backlash", v),
+                        doc="user units")
+    low_limit = property(lambda self: self._rw("Low_limit"), lambda self, v: self._rw("Low_limit", v))
+    high_limit = property(lambda self: self._rw("High_limit"), lambda self, v: self._rw("High_limit", v))
+
+    @property
+    def sign(self) -> int:
+        return int(self._read("Sign"))
+
+    @sign.setter
+    def sign(self, value: int) -> None:
+        self._call("write Sign", self._proxy.write_attribute, "Sign", int(value))
+
+    def position_to(self, user: float) -> None:
+        """Redefine the user position (the offset changes), as BLISS `position = ...` on a stopped axis."""
+        self._forget_position()
+        self._call("SetPosition", self._proxy.command_inout, "SetPosition", float(user))
+
+    def dial_to(self, dial: float) -> None:
+        """Redefine the dial position (the user position is kept)."""
+        self._forget_position()
+        self._call("SetDial", self._proxy.command_inout, "SetDial", float(dial))
+
+    def sync_hard(self) -> float:
+        """The position read afresh from the device (no cache on either side)."""
+        self._forget_position()
+        self._proxy.set_source(tango.DevSource.DEV)
+        try:
+            return float(self._read("Position"))
+        finally:
+            self._proxy.set_source(tango.DevSource.CACHE_DEV)
+
+    def _forget_position(self) -> None:
+        """A motion (or a redefinition) starts: cached and event-fed positions are stale."""
+        self._cached = self._idle_position = None
+        self._move_started = time.time()
 
     # ------------------------------------------------------------------ motion
     def move(self, target: float, wait: bool = True, relative: bool = False) -> None:
         if relative:
             target = self.position + target
-        self._cached = self._idle_position = None
-        self._move_started = time.time()
+        self._forget_position()
         self._target = float(target)
         if self._owner and self._manager is not None and wait:
             # one round trip for a short step: the server waits a few ms for the end
@@ -223,25 +294,65 @@ class AxisProxy:
         return self._tolerance
 
     def stop(self, wait: bool = True) -> None:
-        self._cached = self._idle_position = None
-        self._move_started = time.time()
+        self._forget_position()
         self._call("Stop", self._proxy.command_inout, "Stop")
         if wait:
             self.wait_move()
 
     def abort(self, wait: bool = True) -> None:
-        self._cached = self._idle_position = None
-        self._move_started = time.time()
+        self._forget_position()
         self._call("Abort", self._proxy.command_inout, "Abort")
         if wait:
             self.wait_move()
 
     def __repr__(self) -> str:
-        return f"<AxisProxy {self.name} on {self.device}>"
+        try:
+            return (f"AXIS {self.name} ({self.device_name}): position {self.position:g} "
+                    f"{self.unit or ''}, dial {self.dial:g}, limits {tuple(self.limits)}, "
+                    f"velocity {self.velocity:g}, state {self.state}")
+        except MotionError as exc:
+            return f"AXIS {self.name} ({self.device_name}): {exc}"
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def _raise(exc: BaseException):
     raise exc
+
+
+def move_together(targets: list[tuple[Any, float]], owner: str | None = None) -> list[Any]:
+    """Start every motion (AxisProtocol axes), not waiting: the AxisProxy axes of one
+    AxisManager with one GroupMove (it checks them all, limits and locks, before any
+    starts), any other one alone. If a start is refused, the axes already started are
+    stopped and the error raised."""
+    groups: dict[str | None, list[tuple[Any, float]]] = {}
+    for ax, target in targets:
+        together = len(targets) > 1 and isinstance(ax, AxisProxy)
+        groups.setdefault(ax.manager if together else None, []).append((ax, float(target)))
+    started: list[Any] = []
+    try:
+        for manager, group in groups.items():
+            if manager is not None and len(group) > 1:
+                first = group[0][0]
+                args = ([f"@{owner}"] if owner else []) + [v for ax, t in group for v in (ax.name, repr(t))]
+                for ax, t in group:
+                    ax._forget_position()
+                    ax._target = t
+                first._call("GroupMove", first._manager.command_inout, "GroupMove", args)
+                started.extend(ax for ax, _ in group)
+                continue
+            for ax, target in group:
+                ax.move(target, wait=False)
+                started.append(ax)
+    except BaseException:
+        for ax in started:
+            try:
+                ax.stop(wait=False)
+            except MotionError:
+                pass
+        raise
+    return started
 
 
 def calc_reals(session: Any) -> dict[str, list[str]]:
@@ -263,10 +374,11 @@ def calc_reals(session: Any) -> dict[str, list[str]]:
 
 def session_client(entry: Any) -> AxisProxy:
     """The client of a BlissAxis device in a session (ServerKind.clients of the
-    AxisManager): an AxisProxy on it and its manager, with its calc reals."""
+    AxisManager): an AxisProxy on it and its manager; a calc axis' reals are the
+    clients of its real axes (the same objects the session holds)."""
     reals = entry.session.cache.get("calc_reals")
     if reals is None:
         reals = entry.session.cache["calc_reals"] = calc_reals(entry.session)
     axis = AxisProxy(entry.name, entry.device, entry.manager)
-    axis.reals = list(reals.get(entry.name, []))
+    axis.reals = [entry.session.client(r) for r in reals.get(entry.name, [])]
     return axis

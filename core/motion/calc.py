@@ -32,6 +32,7 @@ class CalcAxis(Axis):
 
     @property
     def reals(self) -> list[Axis]:
+        """The real axes this calc axis moves (the controller's, in its order)."""
         return list(self.controller.reals.values())  # type: ignore[attr-defined]
 
     def _apply_settings_to_hardware(self) -> None:

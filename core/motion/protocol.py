@@ -14,6 +14,7 @@ checks the lock); a local axis keeps it for the caller.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -71,9 +72,23 @@ class AxisProtocol(Protocol):
     def abort(self, wait: bool = True) -> None: ...
 
 
+#: what an object must have to be an axis (AxisProtocol's members)
+MEMBERS = ("name", "owner", "position", "state", "is_moving", "unit", "limits", "velocity",
+           "acceleration", "reals", "check_limits", "move", "rmove", "wait_move", "stop", "abort")
+_MISSING = object()
+
+
+def is_axis(obj: Any) -> bool:
+    """Whether obj satisfies AxisProtocol, looked up statically: `isinstance(obj,
+    AxisProtocol)` would read every property (on Python 3.11), hence ask a remote axis'
+    device a dozen times."""
+    return not isinstance(obj, type) and all(
+        inspect.getattr_static(obj, m, _MISSING) is not _MISSING for m in MEMBERS)
+
+
 def lock_names(axes: Sequence[AxisProtocol]) -> list[str]:
     """Names of the axes and of their reals, each once: what a scan of them must lock."""
     return list(dict.fromkeys(n for ax in axes for n in [ax.name, *(r.name for r in ax.reals)]))
 
 
-__all__ = ["AxisProtocol", "lock_names"]
+__all__ = ["AxisProtocol", "MEMBERS", "is_axis", "lock_names"]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import tango
 
+from ..config.servers import kind_of_class
 from .controller import Controller
 from .errors import MotionError
 from .state import AxisState
@@ -150,12 +151,13 @@ class TangoAxis(Controller):
         if r.manager is None:
             r.manager = ""
             try:
-                server = r.proxy.info().server_id
-                if server.lower().startswith("axismanager/"):
+                info = r.proxy.info()
+                kind = kind_of_class(info.dev_class)  # the suite server serving that class
+                if kind is not None and kind.manager_class:
                     db = tango.Database(r.proxy.get_db_host(), int(r.proxy.get_db_port()))
-                    pairs = list(db.get_device_class_list(server).value_string)
+                    pairs = list(db.get_device_class_list(info.server_id).value_string)
                     for dev, klass in zip(pairs[::2], pairs[1::2]):
-                        if klass == "AxisManagerDevice":
+                        if klass == kind.manager_class:
                             r.manager = f"tango://{r.proxy.get_db_host()}:{r.proxy.get_db_port()}/{dev}"
                     r.object_name = r.proxy.alias() if r.manager else r.object_name
             except (tango.DevFailed, ValueError):

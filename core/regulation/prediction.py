@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from blisstango.core.motion.remote import LocalSettings
+from blisstango.core.beacon.settings import LocalSettings
 
 from .furnace import FurnaceSimulator
 from .io import Input, Output

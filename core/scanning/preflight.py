@@ -8,8 +8,8 @@ Bad arguments are refused here with a ScanArgumentError, before the scan starts.
 from __future__ import annotations
 
 from blisstango.core.beacon.locks import Lock
-from blisstango.core.motion.axis_proxy import AxisProxy
 from blisstango.core.motion.errors import MotionError
+from blisstango.core.motion.protocol import lock_names
 
 from .arguments import ScanArgumentError
 from .masters import SoftwarePositionTriggerMaster, StepMaster
@@ -49,11 +49,6 @@ def check_limits(scan: Scan) -> None:
         raise ScanArgumentError(f"{scan.scan_info.get('title', scan.name)}: {exc}") from None
 
 
-def lock_names(axes: list) -> list[str]:
-    """The axes and, for calc axes, their reals."""
-    return list(dict.fromkeys(n for ax in axes for n in [ax.name, *getattr(ax, "reals", [])]))
-
-
 class LockPreset(ScanPreset):
     """Holds the Beacon locks of the scanned axes from before prepare to after the scan,
     naming the scan as owner (`<holder>: scan <n> (<title>)`); remote axes move through
@@ -71,14 +66,12 @@ class LockPreset(ScanPreset):
         self.owner = f"{self.holder}: scan {scan.scan_number} ({scan.scan_info.get('title', scan.name)})"
         self.lock = Lock(*lock_names(self.axes), owner=self.owner, timeout=0)
         self.lock.acquire()
-        for ax in self.axes:
-            if isinstance(ax, AxisProxy):
-                ax.owner = self.owner
+        for ax in self.axes:  # every axis has an owner (AxisProtocol); remote ones send it
+            ax.owner = self.owner
 
     def after_scan(self, scan: Scan) -> None:
         for ax in self.axes:
-            if isinstance(ax, AxisProxy):
-                ax.owner = None
+            ax.owner = None
         if self.lock is not None:
             try:
                 self.lock.release()

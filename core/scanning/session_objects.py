@@ -15,8 +15,7 @@ from typing import Any
 
 from blisstango.core.beacon import BEACON_DEVICE
 from blisstango.core.counters import Counter, CounterController, MeasurementGroup
-from blisstango.core.motion.axis import Axis
-from blisstango.core.motion.axis_proxy import AxisProxy
+from blisstango.core.motion.protocol import is_axis
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +26,11 @@ class SessionObjects:
     def __init__(self, name: str) -> None:
         self.name = name
         self.namespace: dict[str, Any] = {}
-        self.axes: dict[str, Any] = {}          # AxisProxy (remote) or Axis (local)
-        self.counters: dict[str, Any] = {}      # Counter / CounterController
+        self.axes: dict[str, Any] = {}          # AxisProtocol: AxisProxy (remote) or Axis (local)
+        self.counters: dict[str, Any] = {}      # Counter / CounterController, + counters by full name
+        #: the session's counters and controllers themselves, each once (not their counters
+        #: again by full name): what a default measurement group holds
+        self.own_counters: list[Any] = []
         self.groups: dict[str, MeasurementGroup] = {}
         self.devices: dict[str, Any] = {}       # other exported objects (DeviceProxy)
         self.setup_files: list[str] = []
@@ -42,12 +44,29 @@ class SessionObjects:
         for key, obj in self.namespace.items():
             if key.startswith("_"):
                 continue
-            if isinstance(obj, (AxisProxy, Axis)):
+            if is_axis(obj):
                 self.axes.setdefault(key, obj)
             elif isinstance(obj, (Counter, CounterController)):
                 self.counters.setdefault(getattr(obj, "name", key), obj)
+                if all(obj is not o for o in self.own_counters):
+                    self.own_counters.append(obj)
+                if isinstance(obj, CounterController):  # its counters by full name: wago1:tc1
+                    for counter in obj.counters:
+                        self.counters.setdefault(counter.fullname, counter)
             elif isinstance(obj, MeasurementGroup):
                 self.groups.setdefault(obj.name, obj)
+
+
+def _extra_objects(namespace: dict[str, Any]) -> dict[str, Any]:
+    """Names the clients bring besides their own (a loop's `<loop>_axis`): each object
+    whose class has `session_objects()` adds what it returns."""
+    import inspect
+
+    out: dict[str, Any] = {}
+    for obj in list(namespace.values()):
+        if inspect.getattr_static(type(obj), "session_objects", None) is not None:
+            out.update(obj.session_objects())
+    return out
 
 
 def load_session(name: str, *, beacon_device: str = BEACON_DEVICE, green_mode: Any = None) -> SessionObjects:
@@ -64,6 +83,8 @@ def load_session(name: str, *, beacon_device: str = BEACON_DEVICE, green_mode: A
     session.setup_files = list(rs.setup_files)
     session.setup_text = rs.setup_text
     session.namespace.update(rs.namespace())
+    for name, obj in _extra_objects(session.namespace).items():
+        session.namespace.setdefault(name, obj)
     session.refresh_from_namespace()
     known = {*session.axes, *session.counters, *session.groups}
     for obj in rs.objects:

@@ -37,8 +37,11 @@ class WagoClient(SamplingCounterController):
         for counter in self._counter_names(cfg):
             info = self.mapping.name_info(counter, units) if self.mapping else None
             shape = (info.size,) if info and info.size > 1 else ()
-            WagoCounter(counter, self, mode=SamplingMode(cfg.get("counter_mode", "MEAN")),
-                        unit=(info.unit if info else units.get(counter)) or None, shape=shape)
+            # one read per point unless the YAML asks otherwise (`counter_mode: MEAN` samples
+            # during the count time, for scalar channels only)
+            mode = SamplingMode.SINGLE if shape else SamplingMode(cfg.get("counter_mode", "SINGLE"))
+            WagoCounter(counter, self, mode=mode, unit=(info.unit if info else units.get(counter)) or None,
+                        shape=shape)
 
     def _counter_names(self, cfg: dict) -> list[str]:
         names = cfg.get("counter_names")

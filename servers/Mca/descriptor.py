@@ -24,4 +24,6 @@ def instance_of(node: Any) -> str:
 
 
 SERVER_KIND = ServerKind(server="Mca", device_class=DEVICE_CLASS, family="mca", select=is_mca,
-                         instance=instance_of)
+                         instance=instance_of,
+                         clients={DEVICE_CLASS: "blisstango.core.mca.remote:RemoteMca.from_entry"},
+                         plugins=("mca",))

@@ -113,5 +113,9 @@ def attribute_properties(node: Any) -> dict[str, dict[str, str]]:
 
 
 SERVER_KIND = ServerKind(server=SERVER, device_class="Loop", family="loop", select=is_regulation_device,
-                         instance=instance_of, attribute_properties=attribute_properties, class_of=class_of)
+                         instance=instance_of, attribute_properties=attribute_properties, class_of=class_of,
+                         clients={"Loop": "blisstango.core.regulation.client:loop_client",
+                                  "Input": "blisstango.core.regulation.client:io_client",
+                                  "Output": "blisstango.core.regulation.client:io_client"},
+                         plugins=(PLUGIN,))
 """`Regulation <instance>`: Loop, Input and Output devices of one server kind."""

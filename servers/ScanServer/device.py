@@ -152,7 +152,7 @@ class ScanServer(Device):
             if group.name not in mgs.names:
                 mgs.add(group)
         if not mgs.names and session.counters:
-            default = mgs.create(f"{self.session_name}_counters", list(session.counters.values()))
+            default = mgs.create(f"{self.session_name}_counters", list(session.own_counters))
             session.groups[default.name] = default
 
     def _session_or_fail(self) -> SessionObjects:

@@ -77,6 +77,9 @@ def simulators(node: Any) -> list[Simulator]:
     return [Simulator(f"wago-emulator/{node.name}", argv, port)]
 
 
+CLIENTS = {WAGO_CLASS: "blisstango.core.wago.client:wago_client",
+           **{klass: "blisstango.core.wago.client:actuator_client" for klass in CLASSES}}
+
 SERVER_KIND = ServerKind(server="Wago", device_class=WAGO_CLASS, family="wago", select=is_wago_device,
                          instance=instance_of, attribute_properties=attribute_properties, class_of=class_of,
-                         simulators=simulators)
+                         simulators=simulators, clients=CLIENTS, plugins=("wago",))
