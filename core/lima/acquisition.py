@@ -91,7 +91,8 @@ class LimaAcquisitionMaster(AcquisitionMaster):
         p, last = self._progress, self._points - 1
         done = p["saved"] if self._saving_dir else p["ready"]
         rows = not self._counter_slaves() or p["counters"] >= last
-        return p["acquired"] >= last and done >= last and rows and self._refs_done >= self._points
+        refs = self._image_channel is None or self._refs_done >= self._points
+        return p["acquired"] >= last and done >= last and rows and refs
 
     # ------------------------------------------------------------------ building
     def add_counters(self, counters) -> None:
