@@ -60,6 +60,15 @@ def _desc(exc: tango.DevFailed) -> str:
     return exc.args[0].desc.strip() if exc.args else str(exc)
 
 
+def _connection_lost(exc: tango.DevFailed) -> bool:
+    """The call never reached the camera (its server is down or came back elsewhere), as
+    opposed to a refusal or a timeout of a call that arrived."""
+    reasons = [e.reason for e in exc.args]
+    return "API_DeviceTimedOut" not in reasons and any(
+        r in ("API_CorbaException", "API_CantConnectToDevice", "API_ServerNotRunning",
+              "API_DeviceNotExported", "API_ConnectionFailed") for r in reasons)
+
+
 class LimaCCDsClient:
     """One LimaCCDs device, seen by the detector `name` (used in every message)."""
 
@@ -69,6 +78,9 @@ class LimaCCDsClient:
         try:
             self.proxy = tango.DeviceProxy(tango_url, green_mode=tango.GreenMode.Gevent)
             self.proxy.set_timeout_millis(int(timeout * 1000))
+            #: for event subscriptions, with callbacks wrapped by core.green.in_hub
+            self.events_proxy = tango.DeviceProxy(tango_url, green_mode=tango.GreenMode.Synchronous)
+            self.events_proxy.set_timeout_millis(int(timeout * 1000))
             attrs = set(self.proxy.get_attribute_list())
         except tango.DevFailed as exc:
             raise LimaConfigError(f"{name}: tango_url {tango_url!r} names no LimaCCDs device that "
@@ -101,13 +113,31 @@ class LimaCCDsClient:
         """Values of a string enum attribute (getAttrStringValueList), cached."""
         if attr not in self._values:
             try:
-                self._values[attr] = list(self.proxy.getAttrStringValueList(attr))
+                self._values[attr] = list(self.answering(f"getAttrStringValueList({attr})",
+                                                         self.proxy.getAttrStringValueList, attr))
             except tango.DevFailed:
                 self._values[attr] = []
         return self._values[attr]
 
+    def answering(self, what: str, fn, *args):
+        """fn(*args) on the camera. A Tango proxy finds a restarted server again on the call
+        after the one that failed, so a lost connection is tried once more; a camera that
+        still does not answer raises LimaCameraError naming it (never a bare DevFailed, which
+        a client of the bridge would take for the bridge itself not answering)."""
+        try:
+            return fn(*args)
+        except tango.DevFailed as exc:
+            if not _connection_lost(exc):
+                raise
+        try:
+            return fn(*args)
+        except tango.DevFailed as exc:
+            if not _connection_lost(exc):
+                raise
+            raise LimaCameraError(f"{self.name}: camera {self.url} does not answer ({what}): {_desc(exc)}") from None
+
     def read(self, names: list[str]) -> dict:
-        replies = self.proxy.read_attributes(list(names))
+        replies = self.answering("reading " + ", ".join(names), self.proxy.read_attributes, list(names))
         out = {}
         for name, r in zip(names, replies):
             if r.has_failed:
@@ -161,7 +191,7 @@ class LimaCCDsClient:
 
     def call(self, command: str, *args):
         try:
-            return self.proxy.command_inout(command, *args)
+            return self.answering(command, self.proxy.command_inout, command, *args)
         except tango.DevFailed as exc:
             raise LimaCameraError(f"{self.name}: {command} on {self.url} failed: {_desc(exc)}") from None
 
@@ -193,7 +223,7 @@ class LimaCCDsClient:
 
     def read_image_raw(self, index: int) -> bytes:
         try:
-            fmt, raw = self.proxy.readImage(int(index))
+            fmt, raw = self.answering(f"readImage({index})", self.proxy.readImage, int(index))
         except tango.DevFailed as exc:
             raise LimaCameraError(f"{self.name}: readImage({index}) on {self.url}: {_desc(exc)}") from None
         if fmt != DATA_ARRAY:

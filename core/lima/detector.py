@@ -30,6 +30,7 @@ import gevent.lock
 import numpy as np
 import tango
 
+from ..green import in_hub
 from .camera import Geometry
 from .client import (
     EVENT_ATTRS,
@@ -134,8 +135,8 @@ class LimaDetector:
         camera = LimaCCDsClient(self.name, self.url)
         for attr in (*EVENT_ATTRS, *(("acq_tag",) if camera.has_tag else ())):
             try:
-                self._events.append(camera.proxy.subscribe_event(
-                    attr, tango.EventType.CHANGE_EVENT, self._on_camera_event,
+                self._events.append(camera.events_proxy.subscribe_event(
+                    attr, tango.EventType.CHANGE_EVENT, in_hub(self._on_camera_event),
                     sub_mode=tango.EventSubMode.Stateless))
             except Exception as exc:  # noqa: BLE001 - events are an accelerator, liveness reads remain
                 log.warning("%s: no %s events from %s: %s", self.name, attr, self.url, exc)
@@ -170,7 +171,7 @@ class LimaDetector:
         cam, ids, self._events = self.camera, self._events, []
         for eid in ids:
             try:
-                cam.proxy.unsubscribe_event(eid)
+                cam.events_proxy.unsubscribe_event(eid)
             except Exception:  # noqa: BLE001 - the camera may be gone
                 pass
 

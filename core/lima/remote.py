@@ -23,6 +23,7 @@ import numpy as np
 import tango
 
 from ..counters.counter import Counter, CounterController
+from ..green import in_hub
 from .client import LimaConfigError
 from .detector import BPM_VALUES, ROI_STATS
 
@@ -151,6 +152,11 @@ class RemoteLima(CounterController):
         self.device = device
         self.proxy = tango.DeviceProxy(device, green_mode=green_mode)
         self.proxy.set_timeout_millis(int(timeout * 1000))
+        # events through a synchronous proxy, handed to the hub (core.green.in_hub)
+        self._events_proxy = tango.DeviceProxy(device, green_mode=tango.GreenMode.Synchronous)
+        self._events_proxy.set_timeout_millis(int(timeout * 1000))
+        green = green_mode == tango.GreenMode.Gevent
+        self._event_callback = in_hub(self._on_event) if green else self._on_event
         self.image = ImageCounter(self)
         self.roi_counters = RoiCounters(self)
         self.bpm = BpmCounters(self)
@@ -208,13 +214,14 @@ class RemoteLima(CounterController):
     def _subscribe(self) -> None:
         if self._event_id is not None:
             try:
-                self.proxy.unsubscribe_event(self._event_id)
+                self._events_proxy.unsubscribe_event(self._event_id)
             except Exception:  # noqa: BLE001 - the old subscription may be gone with its server
                 pass
             self._event_id = None
         self._event_broken = False
         try:
-            self._event_id = self.proxy.subscribe_event("Progress", tango.EventType.CHANGE_EVENT, self._on_event)
+            self._event_id = self._events_proxy.subscribe_event("Progress", tango.EventType.CHANGE_EVENT,
+                                                                self._event_callback)
         except tango.DevFailed as exc:
             raise LimaConnectionError(f"{self.name}: LimaBridge {self.device} does not answer: "
                                       f"{_desc(exc)}") from None
@@ -233,7 +240,7 @@ class RemoteLima(CounterController):
     def close(self) -> None:
         if self._event_id is not None:
             try:
-                self.proxy.unsubscribe_event(self._event_id)
+                self._events_proxy.unsubscribe_event(self._event_id)
             except Exception:  # noqa: BLE001
                 pass
             self._event_id = None
