@@ -31,28 +31,15 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from demo_stack import demo_stack  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 ELEMENTS, BINS = 4, 4096
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _blisstango(*args: str) -> None:
-    subprocess.run([str(BIN / "blisstango"), *args], check=True, capture_output=True, timeout=180)
 
 
 def _run(dev, follower, command: str, args: list[str]) -> tuple[int, float]:
@@ -178,16 +165,8 @@ def main() -> int:
     parser.add_argument("--ascan", type=int, default=200)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mca_bench_"))
-    config = workdir / "config"
-    shutil.copytree(REPO / "examples" / "demo_beamline", config)
-    port = _free_port()
-    run_dir = workdir / "run"
-    os.environ["TANGO_HOST"] = f"127.0.0.1:{port}"
-    _blisstango("up", str(config), "--detach", "--port", str(port), "--run-dir", str(run_dir))
-    try:
+    with demo_stack(workdir):
         through = spectra(workdir, args.points, args.count_time, args.ascan)
-    finally:
-        _blisstango("down", "--run-dir", str(run_dir))
     peer = h5py_peer(workdir, args.points)
     gate = through["timescan_gate"]
     result = {"load_average": os.getloadavg(), "cpus": os.cpu_count(), "through_tango": through,

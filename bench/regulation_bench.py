@@ -25,26 +25,15 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from demo_stack import demo_stack  # noqa: E402
+
 PEER = Path(__file__).with_name("regulation_peer.py")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _blisstango(*args: str) -> None:
-    subprocess.run([str(BIN / "blisstango"), *args], check=True, capture_output=True, timeout=180)
 
 
 def _wait_on(dev, timeout: float) -> None:
@@ -103,14 +92,8 @@ def main() -> int:
                         help="timescan count time (0.0008 s gives about 1,000 points/s here)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="regulation_bench_"))
-    config = workdir / "config"
-    shutil.copytree(REPO / "examples" / "demo_beamline", config)
-    port = _free_port()
-    run_dir = workdir / "run"
-    os.environ["TANGO_HOST"] = f"127.0.0.1:{port}"
-    _blisstango("up", str(config), "--detach", "--port", str(port), "--run-dir", str(run_dir))
     result: dict = {"load_average_before": os.getloadavg(), "cpus": os.cpu_count()}
-    try:
+    with demo_stack(workdir):
         import tango
 
         scan = tango.DeviceProxy("demo/scan/demo")
@@ -130,8 +113,6 @@ def main() -> int:
                 key = f"{int(frequency)}hz_{'timescan_1000pts' if with_scan else 'idle'}"
                 result[key] = window(loop, scan, data, frequency, seconds, with_scan, args.count_time)
         loop.command_inout("stop_regulation")
-    finally:
-        _blisstango("down", "--run-dir", str(run_dir))
     result["load_average_after"] = os.getloadavg()
     print(json.dumps(result, indent=2))
     shutil.rmtree(workdir, ignore_errors=True)

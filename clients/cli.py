@@ -12,10 +12,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     up = sub.add_parser("up", help="start Redis, BeaconDB and every server the configuration implies")
-    up.add_argument("config_dir", type=Path, help="root folder of the YAML configuration tree")
+    up.add_argument("config_dir", type=Path, nargs="?",
+                    help="root folder of the YAML configuration tree (not needed with --tango-host)")
     up.add_argument("--run-dir", help="folder for logs, pids and runtime state "
                                       "(default: ~/.local/state/blisstango/<config>-<hash>)")
-    up.add_argument("--host", default="127.0.0.1", help="address of TANGO_HOST (default 127.0.0.1)")
+    up.add_argument("--address", help="address every process listens on and advertises (default "
+                    "127.0.0.1; with --tango-host: this host's address towards the database); beyond "
+                    "loopback the Redis servers require the ACL password Beacon hands out")
+    up.add_argument("--host", dest="host_name", metavar="NAME",
+                    help="start only the servers the YAML's `hosts` block places on host NAME (and, "
+                    "beside the database, those placed nowhere)")
+    up.add_argument("--tango-host", metavar="HOST:PORT", help="use the database (BeaconDB) of another "
+                    "host: start no Redis nor BeaconDB here, only the servers it places on --host")
     up.add_argument("--port", type=int, help="TANGO_HOST port (default: from $TANGO_HOST, else 10000)")
     up.add_argument("--redis-settings", help="use this settings Redis URL instead of starting one")
     up.add_argument("--redis-data", help="use this scan-data Redis URL instead of starting one")
@@ -33,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--run-dir")
         if name == "status":
             cmd.add_argument("--json", action="store_true", help="machine-readable output")
+            cmd.add_argument("--tango-host", metavar="HOST:PORT",
+                             help="show only the hosts' servers as this database knows them")
 
     demo = sub.add_parser("demo", help="run the demo beamline end to end, then stop it")
     demo.add_argument("--port", type=int, help="TANGO_HOST port (default: a free one)")
@@ -44,14 +54,81 @@ def _parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="load a configuration tree and list its objects and sessions")
     config.add_argument("config_dir", type=Path)
+
+    sim = sub.add_parser("simulate", help="serve an instrument's simulator (its makers', through "
+                                          "sinstruments) for a controller with a `simulator:` block")
+    sim.add_argument("config_dir", type=Path)
+    sim.add_argument("name", help="the controller to simulate")
+    sim.add_argument("--url", help="where to serve it: host:port, or a pseudo-terminal path for a "
+                                   "serial line (default: the block's url)")
+    sim.add_argument("--announce", action="store_true",
+                     help="store the address in the controller's Beacon settings (simulator_url), "
+                          "where its link looks for it (`blisstango up` runs it so)")
+    gui = sub.add_parser("gui", help="the Taurus GUI of a session: synoptic, motors, scans, detectors, loops, valves")
+    gui.add_argument("-s", "--session", help="session name (from Beacon, via TANGO_HOST)")
+    gui.add_argument("--synoptic", help="a JDraw (.jdw) drawing to show instead of the session's own")
+    gui.add_argument("--poll-period", type=float, metavar="S",
+                     help="seconds between reads of attributes whose device pushes no events (default 3)")
+    gui.add_argument("--conf-path", action="store_true",
+                     help="print the path of the configuration `taurus gui` accepts, and exit")
+    plot = sub.add_parser("plot", help="the live plot of a session's scans, in a window of its own")
+    plot.add_argument("-s", "--session", required=True, help="session name (from Beacon, via TANGO_HOST)")
+    syn = sub.add_parser("synoptic", help="draw a first synoptic (.jdw) of a session, to edit in JDraw")
+    syn.add_argument("-s", "--session", required=True, help="session name (from Beacon, via TANGO_HOST)")
+    syn.add_argument("-o", "--output", type=Path, help="file to write (default: print it)")
     return parser
 
 
+def _qt_command(args) -> int:
+    """The Qt clients (no gevent: Qt and Taurus use real threads); a session Beacon does
+    not know, or no Beacon at TANGO_HOST, is said in one line."""
+    import os
+
+    import tango
+
+    from blisstango.core.config.errors import ConfigError
+
+    try:
+        return _run_qt_command(args)
+    except (ConfigError, tango.DevFailed, RuntimeError) as exc:
+        text = exc.args[0].desc.strip() if isinstance(exc, tango.DevFailed) else str(exc)
+        print(f"blisstango {args.command} (TANGO_HOST={os.environ.get('TANGO_HOST', 'unset')}): {text}",
+              file=sys.stderr)
+        return 1
+
+
+def _run_qt_command(args) -> int:
+    if args.command == "synoptic":
+        from blisstango.taurus_gui.session_view import session_view
+        from blisstango.taurus_gui.synoptic_gen import synoptic_text
+
+        text = synoptic_text(session_view(args.session))
+        if args.output is None:
+            print(text, end="")
+        else:
+            args.output.write_text(text)
+            print(f"wrote {args.output}")
+        return 0
+    from blisstango.taurus_gui import app
+
+    if args.command == "plot":
+        return app.run_plot(args.session)
+    if args.conf_path:
+        print(app.CONF_PATH)
+        return 0
+    if not args.session:
+        print("blisstango gui: give the session (-s NAME)", file=sys.stderr)
+        return 2
+    return app.run_gui(args.session, args.synoptic, args.poll_period)
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command in ("gui", "plot", "synoptic"):
+        return _qt_command(args)
     from blisstango.core import green
 
     green.patch()
-    args = _parser().parse_args(argv)
     from blisstango.clients.launcher import control
     from blisstango.clients.launcher.rundir import RunDir, default_run_dir
 
@@ -63,12 +140,30 @@ def main(argv: list[str] | None = None) -> int:
         from blisstango.clients.itango_profile.shell import run_shell
 
         return run_shell(args.session, args.ipython_args)
+    if args.command == "simulate":
+        import logging
+
+        from blisstango.core.comm import simulators
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        try:
+            simulators.serve(str(args.config_dir), args.name, args.url, announce_it=args.announce,
+                             ready=lambda url: print(f"serving {args.name} at {url}", flush=True))
+        except (ValueError, OSError) as exc:
+            print(f"blisstango simulate: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "demo":
         from blisstango.clients.demo import run_demo
 
         return run_demo(port=args.port, run_dir=args.run_dir)
     if args.command == "up":
-        run_dir = RunDir(Path(args.run_dir) if args.run_dir else default_run_dir(args.config_dir))
+        if args.config_dir is None and not args.tango_host:
+            print("blisstango up: give the configuration folder, or --tango-host to join a "
+                  "database on another host", file=sys.stderr)
+            return 2
+        run_dir = RunDir(Path(args.run_dir) if args.run_dir else default_run_dir(
+            args.config_dir or Path(f"{args.host_name or 'host'}-{args.tango_host.replace(':', '-')}")))
         control.remember(run_dir)
         redis_urls = None
         if args.redis_settings or args.redis_data:
@@ -85,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         from blisstango.core.config import ConfigErrors
 
         try:
-            stack = Stack(args.config_dir, run_dir, host=args.host, port=args.port, redis_urls=redis_urls,
-                          web_port=None if args.no_web else args.web_port, web=not args.no_web)
+            stack = Stack(args.config_dir, run_dir, host=args.address, port=args.port, redis_urls=redis_urls,
+                          web_port=None if args.no_web else args.web_port, web=not args.no_web,
+                          host_name=args.host_name, database=args.tango_host)
         except ConfigErrors as exc:
             print(f"configuration {args.config_dir} has errors:\n{exc}", file=sys.stderr)
             return 1
@@ -97,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"blisstango up: {exc}", file=sys.stderr)
             return 1
         return 0
+    if args.command == "status" and args.tango_host:
+        return control.print_hosts(args.tango_host, as_json=args.json)
     run_dir = control.resolve_run_dir(args.config_dir, args.run_dir)
     if args.command == "down":
         return control.down(run_dir)

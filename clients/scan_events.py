@@ -30,6 +30,8 @@ class ScanRecord:
         self.ended = threading.Event()
         self.end_reason: str | None = None
         self.error: str | None = None
+        #: server time (s since the epoch) of the last RecordData event applied
+        self.stamp = 0.0
 
     def apply(self, msg: dict) -> None:
         kind = msg.get("event")
@@ -89,6 +91,7 @@ class RecordFollower:
         with self._lock:
             rec = self.records.setdefault(int(msg["scan"]), ScanRecord(int(msg["scan"])))
             rec.apply(msg)
+            rec.stamp = ev.attr_value.time.totime()
         if self.on_message is not None:
             self.on_message(rec, msg)
 

@@ -17,9 +17,10 @@ A DevFailed passes unchanged. The device stays up.
     throw(exc, "origin")                            # an exception caught by hand
     fail("ScanServer_NotReady", status, "ScanServer")  # a refusal that is no exception
 
-A device whose initialisation failed sets `self.init_error` (the sentence) and stays up
-in FAULT; every decorated request is then refused with reason `init_error_reason`
-(a class attribute, default `DeviceInitError`) and that sentence. A device whose core
+A device whose initialisation failed calls `init_failed(self, sentence, exc)`: it stays up
+in FAULT with the sentence as Status and in `self.init_error`; every decorated request is
+then refused with reason `init_error_reason` (a class attribute, default
+`DeviceInitError`) and that sentence. A device whose core
 errors do not name it (a Lima plugin device over the process's camera) defines
 `error_context() -> str`: the sentence becomes `<context>: <sentence>`.
 """
@@ -76,6 +77,15 @@ def as_devfailed(origin: str) -> Iterator[None]:
         throw(exc, origin)
 
 
+def init_failed(device: Any, sentence: str, exc: BaseException | None = None) -> None:
+    """The device could not be initialised: it stays up in FAULT and says why (Status,
+    the server's log with the traceback), and @devfailed refuses every request with it."""
+    device.init_error = sentence
+    device.set_state(tango.DevState.FAULT)
+    device.set_status(sentence)
+    log.error("%s: %s", device.get_name(), sentence, exc_info=exc)
+
+
 def devfailed(fn: F) -> F:
     """Decorator for device methods (commands, attribute reads and writes): any exception
     becomes DevFailed (see the module doc); a device with `init_error` set refuses."""
@@ -97,4 +107,4 @@ def devfailed(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-__all__ = ["reason_of", "desc_of", "fail", "throw", "as_devfailed", "devfailed"]
+__all__ = ["reason_of", "desc_of", "fail", "throw", "as_devfailed", "devfailed", "init_failed"]

@@ -287,7 +287,9 @@ def test_multi_host_bind_advertises_the_host_name(tmp_path):
     import socket
 
     with RedisSupervisor(tmp_path / "run", host="0.0.0.0") as sup:
-        assert sup.settings_url.startswith(f"redis://{socket.gethostname()}:")
+        # beyond loopback: the ACL user and its password are part of the URL (issue 18)
+        assert sup.settings_url.startswith("redis://blisstango:")
+        assert f"@{socket.gethostname()}:" in sup.settings_url
         client = redis.Redis.from_url(sup.settings_url, decode_responses=True)
         assert client.config_get("bind")["bind"].split()[0] == "0.0.0.0"
         assert client.ping()

@@ -95,6 +95,24 @@ def test_points_are_batched_not_one_redis_call_per_point(scan_context, counters)
     assert n_channels == 5  # timer elapsed/epoch, a, b, b_samples
 
 
+def test_a_scan_costs_three_round_trips_beyond_its_data(scan_context, counters):
+    """Creating (with the memory check), starting (PREPARED with STARTED) and ending
+    (last points, STOPPED, seals, CLOSED) are one round trip each: the fixed cost of a
+    scan in the data Redis. Every state still arrives, in order, with its own time."""
+    # no periodic flush during the scan, however slow the machine: the end sends the data
+    scan_context.publisher_options["flush_period"] = 3600
+    loopscan(1, 0, *counters)  # the data Redis' maxmemory is asked once per process
+    scan = loopscan(1, 0, *counters)
+    assert scan.publisher.redis_calls == 3
+    entries = scan_context.data_redis.xrange(layout.state_key(scan.key))
+    assert [f[b"state"].decode() for _, f in entries] == ["CREATED", "PREPARED", "STARTED", "STOPPED", "CLOSED"]
+    times = [float(f[b"time"]) for _, f in entries]
+    assert times == sorted(times)
+    reader = ScanReader(scan_context.data_redis, scan.key)
+    assert reader.state == "CLOSED" and reader.is_complete("sim_stream:a")
+    assert reader.info["end_reason"] == "SUCCESS" and reader.info["npoints_done"] == 1
+
+
 def test_states_in_order_and_info_describes_the_channels(scan_context, counters):
     scan = loopscan(5, 0.01, *counters, title="five points")
     r = scan_context.data_redis

@@ -7,7 +7,7 @@ import gevent
 import pytest
 from helpers.procs import pid_alive
 
-from blisstango.clients.launcher.supervisor import ManagedProcess
+from blisstango.core.beacon.supervisor import Backoff, ManagedProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -16,7 +16,7 @@ SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
 def test_crashed_child_is_restarted_with_backoff(tmp_path):
     proc = ManagedProcess("crasher", [sys.executable, "-c", "import sys; sys.exit(3)"],
-                          tmp_path / "crasher.log", min_backoff=0.2, max_backoff=0.8)
+                          tmp_path / "crasher.log", backoff=Backoff(first=0.2, longest=0.8))
     proc.start()
     t0 = time.monotonic()
     while proc.restarts < 4 and time.monotonic() - t0 < 10:
@@ -33,7 +33,7 @@ def test_crashed_child_is_restarted_with_backoff(tmp_path):
 
 
 def test_killed_child_gets_a_new_pid(tmp_path):
-    proc = ManagedProcess("sleeper", SLEEPER, tmp_path / "s.log", min_backoff=0.1)
+    proc = ManagedProcess("sleeper", SLEEPER, tmp_path / "s.log", backoff=Backoff(first=0.1))
     proc.start()
     first = proc.pid
     import os
@@ -87,7 +87,7 @@ def test_crash_at_first_start_is_started_again(tmp_path):
             "if not m.exists():\n    m.touch(); sys.exit(11)\n"
             "time.sleep(60)\n")
     proc = ManagedProcess("flaky", [sys.executable, "-c", code, str(marker)], tmp_path / "f.log",
-                          ready=lambda: gevent.sleep(0.3), min_backoff=0.1)
+                          ready=lambda: gevent.sleep(0.3), backoff=Backoff(first=0.1))
     proc.start()
     try:
         assert proc.state == "running" and proc.restarts == 1

@@ -55,19 +55,12 @@ def wait_until(predicate, timeout: float, what: str):
         time.sleep(0.02)
 
 
-class LimaDemoStack(DemoStack):
-    """The demo stack plus the detectors above; nocam is FAULT by design (its camera does
-    not exist): the stack is ready without it."""
-
-    def suite_devices(self) -> list[str]:
-        return [d for d in super().suite_devices() if d != "demo/lima/nocam"]
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     from conftest import DEMO_CONFIG
 
-    s = LimaDemoStack(tmp_path_factory.mktemp("lima_scans"), DEMO_CONFIG)
+    # nocam is FAULT by design (its camera does not exist)
+    s = DemoStack(tmp_path_factory.mktemp("lima_scans"), DEMO_CONFIG, expect_fault=("demo/lima/nocam",))
     (s.config / "lima" / "more.yml").write_text(EXTRA_DETECTORS)
     session = s.config / "sessions" / "demo.yml"
     session.write_text(session.read_text().replace("    - cam1\n", "    - cam1\n    - fastcam\n    - nocam\n"))

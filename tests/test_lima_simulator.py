@@ -236,10 +236,11 @@ def test_multi_trigger_change_events(cam):
         cam.acq_nb_frames = 3
         cam.acq_expo_time = 0.005
         cam.prepareAcq()
-        for key in got:
-            got[key].clear()  # what came before was the previous acquisition's
-        for i in range(3):
-            assert cam.ready_for_next_image
+        # the subscription's first event holds the previous acquisition's last frame: wait for
+        # prepareAcq's reset (-1) before taking a frame event as this acquisition's
+        wait_until(lambda: got["last_image_ready"][-1] == -1, 5, "prepareAcq's reset event")
+        for i in range(3):  # as BLISS triggers: once the camera is ready for the next image
+            wait_until(lambda: cam.ready_for_next_image, 5, "ready_for_next_image")
             cam.startAcq()
             wait_until(lambda i=i: cam.last_image_acquired >= i, 5, f"frame {i}")
         # the last values always reach the clients, whatever the rate limit held back

@@ -76,6 +76,17 @@ def test_bad_rois_are_refused_and_change_nothing(rois, words):
     assert mca.rois.as_dict() == before
 
 
+def test_rois_as_json_refuse_a_name_given_twice():
+    from blisstango.core.mca.rois import rois_from_json
+
+    assert rois_from_json("mca1", '{"Fe": [1, 2], "Cu": {"start": 3, "stop": 4}}') == {
+        "Fe": [1, 2], "Cu": {"start": 3, "stop": 4}}
+    with pytest.raises(McaParameterError, match="mca1: ROI name 'Fe' refused: allowed names used once"):
+        rois_from_json("mca1", '{"Fe": [1, 2], "Fe": [3, 4]}')
+    with pytest.raises(ValueError, match="mca1: Rois 'Fe' is not JSON"):
+        rois_from_json("mca1", "Fe")
+
+
 def test_rois_set_remove_clear_and_counters_follow():
     mca = simulator()
     assert mca.rois.get_names() == ["Fe", "Cu", "Zn"]

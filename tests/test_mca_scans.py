@@ -76,6 +76,27 @@ class FakeAxis:
 
 
 @pytest.mark.parametrize("mode", ["SOFTWARE", "GATE"])
+def test_ascan_and_dscan_across_the_iron_spot(scan_context, data_redis, mode):
+    """One spectrum per point of a step scan; the Fe ROI peaks where the spot is; a dscan
+    goes back to where it started; the data Redis holds every spectrum."""
+    mca = simulator(positions={"sx": 0.0, "sy": 1.0})
+    mca.trigger_mode = mode
+    sx = FakeAxis("sx", mca.positions)
+    scan = scans.ascan(sx, -3.0, 1.0, 8, 0.005, mca, save=True)
+    x, fe = scan.get_data("axis:sx"), scan.get_data("mca1:Fe")
+    assert scan.get_data("mca1:spectrum_det0").shape == (9, 4096)
+    assert abs(x[int(np.argmax(fe))] - (-1.0)) <= 0.25 and fe.max() > 10 * fe.min()
+    check_rois(scan, mca)
+    assert np.array_equal(ScanReader(data_redis, scan.key).read_all("mca1:spectrum_det3"),
+                          scan.get_data("mca1:spectrum_det3"))
+    sx.move(-0.5)
+    scan = scans.dscan(sx, -1.0, 1.0, 4, 0.005, mca, save=False)
+    assert np.allclose(scan.get_data("axis:sx"), [-1.5, -1.0, -0.5, 0.0, 0.5])
+    assert scan.get_data("mca1:spectrum_det1").shape == (5, 4096) and sx.position == -0.5
+    assert int(np.argmax(scan.get_data("mca1:Fe"))) == 1
+
+
+@pytest.mark.parametrize("mode", ["SOFTWARE", "GATE"])
 def test_mesh_finds_each_spot(scan_context, mode):
     mca = simulator(positions={"sx": 0.0, "sy": 0.0})
     mca.trigger_mode = mode

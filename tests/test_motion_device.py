@@ -235,25 +235,34 @@ def test_an_axis_that_cannot_be_built_stays_up_in_fault_and_says_why(tree, setti
 
 
 def test_group_move_wait_one_round_trip_for_a_short_step_else_wait_move(server):
-    """GroupMoveWait: a step that ends within the wait returns True at its end; a longer
-    one returns False while still moving (the client then calls WaitMove); start errors
+    """GroupMoveWait: a step that ends within the wait answers the axes' final positions
+    at its end; a longer one answers nothing while still moving (the client then calls WaitMove), at once when
+    the motion is predicted to outlast the wait; start errors
     and other owners' locks are refused like GroupMove's."""
     mgr, m0 = server["demo"], server["m0"]
     m0.Velocity, m0.Acceleration = 1000.0, 1e6
-    assert mgr.GroupMoveWait(([2.0, 0.5], ["", "m0"])) is True
+    assert list(mgr.GroupMoveWait(([2.0, 0.5], ["", "m0"]))) == [pytest.approx(0.5)]
     assert m0.state() == tango.DevState.ON and m0.Position == pytest.approx(0.5)
     m0.Velocity, m0.Acceleration = 5.0, 50.0
-    assert mgr.GroupMoveWait(([0.01, 3.0], ["", "m0"])) is False  # 0.6 s of motion
+    assert len(mgr.GroupMoveWait(([0.01, 3.0], ["", "m0"]))) == 0  # 0.6 s of motion
     assert m0.state() == tango.DevState.MOVING
     m0.WaitMove()
     assert m0.Position == pytest.approx(3.0)
+    # a motion predicted to outlast the wait is answered at once: the caller is not held
+    # (waiting those 20 s would exceed the client's 3 s timeout)
+    m0.Velocity = 0.05
+    assert len(mgr.GroupMoveWait(([20.0, 1.0], ["", "m0"]))) == 0  # 40 s of motion
+    assert m0.state() == tango.DevState.MOVING
+    m0.Stop()
+    m0.WaitMove()
+    m0.Velocity = 5.0
     with pytest.raises(tango.DevFailed) as exc:
         mgr.GroupMoveWait(([2.0, 12.5], ["", "m0"]))
     assert exc.value.args[0].reason == "LimitError" and "m0: 12.5 is above the high limit" in desc(exc)
     with lock("m0", owner="ScanServer demo: scan 3"):
         with pytest.raises(tango.DevFailed, match="m0: locked by 'ScanServer demo: scan 3'"):
             mgr.GroupMoveWait(([2.0, 1.0], ["", "m0"]))
-        assert mgr.GroupMoveWait(([2.0, 1.0], ["ScanServer demo: scan 3", "m0"])) is True
+        assert list(mgr.GroupMoveWait(([2.0, 1.0], ["ScanServer demo: scan 3", "m0"]))) == [pytest.approx(1.0)]
     assert m0.Position == pytest.approx(1.0)
     with pytest.raises(tango.DevFailed, match="as many positions as names"):
         mgr.GroupMoveWait(([2.0, 1.0, 2.0], ["", "m0"]))

@@ -211,8 +211,9 @@ def test_remote_axes_for_another_process_with_a_lock_owner(stack):
     The remote axes are the one remote axis (AxisProxy, AxisProtocol), as the session
     resolver builds them."""
     from blisstango.core.motion import MotionError
-    from blisstango.core.motion.axis_proxy import AxisProxy, move_together
+    from blisstango.core.motion.axis_proxy import AxisProxy
     from blisstango.core.motion.protocol import is_axis
+    from blisstango.core.motion.together import move_together
 
     server, _ = stack
     owner = "ScanServer demo: scan 42"

@@ -260,7 +260,7 @@ def test_bad_settings_refused_unchanged(scan_dev, attr, value, message):
 
 def test_session_loaded_from_beacon(stack, scan_dev):
     assert set(scan_dev.Axes) == {"m0", "m1", "sl_up", "sl_down", "sl_vgap", "sl_voffset", "sx", "sy",
-                                  "sample_temp_axis"}   # the loop sample_temp brings its axis
+                                  "th", "tth", "sample_temp_axis", "cryo_loop_axis"}   # a loop brings its axis
     assert {"diode", "diode2"} <= set(scan_dev.Counters)
     assert "demo session ready" in stack.log("ScanServer_demo")   # the setup file ran
     saving = json.loads(scan_dev.SCAN_SAVING)

@@ -168,8 +168,24 @@ def test_the_demo_wago_becomes_devices_of_one_server_and_asks_for_its_emulator(d
     props = view.aliases["wago1"].attribute_properties
     assert props["thermocouple1"]["unit"] == ["degC"] and props["hv_setpoint"]["unit"] == ["V"]
     assert "takes 0..10 V" in props["hv_setpoint"]["description"][0]
-    sims = implied_simulators(tree)
-    assert [s.name for s in sims] == ["wago-emulator/wago1"]
+    sims = [s for s in implied_simulators(tree) if s.name.startswith("wago-emulator/")]
+    assert [s.name for s in sims] == ["wago-emulator/wago1"]  # (beside the demo's IcePAP and Cryo-con)
     argv = sims[0].argv
     assert argv[:3] == ("wago-emulator", str(demo_config.resolve()), "wago1")
     assert argv[argv.index("--port") + 1] == str(sims[0].port) and "--announce" in argv
+
+
+def test_backoff_doubles_while_attempts_fail_and_a_success_resets_it():
+    from blisstango.core.comm.backoff import Backoff
+
+    now = [100.0]
+    backoff = Backoff(first=0.1, longest=0.5, clock=lambda: now[0])
+    assert backoff.wait_left() == 0.0                      # nothing failed: try now
+    assert [backoff.failed() for _ in range(5)] == [0.1, 0.2, 0.4, 0.5, 0.5]
+    assert backoff.wait_left() == pytest.approx(0.5)       # the next attempt is due later
+    now[0] += 0.3
+    assert backoff.wait_left() == pytest.approx(0.2)
+    now[0] += 0.3
+    assert backoff.wait_left() == 0.0
+    backoff.succeeded()
+    assert backoff.failed() == 0.1                         # a new failure starts again

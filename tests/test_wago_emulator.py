@@ -69,6 +69,33 @@ def test_readings_equal_the_registers_an_independent_client_reads(emulator, wago
     assert switches[1] == 1  # the valve starts closed
 
 
+def test_cached_reads_keep_the_image_for_the_configured_period(emulator):
+    """`cache_period` from the YAML: a cached read answers from the image read last while
+    it is younger than the period, even if the coupler changed meanwhile (another Modbus
+    master wrote the output); an uncached read sees the change and refreshes the image."""
+    from pymodbus.client import ModbusTcpClient
+
+    node = load_tree(emulator.config)["wago1"]
+    ctrl = WagoController.from_config({**node.to_dict(), "cache_period": 600.0}, name="wago1")
+    other = ModbusTcpClient("127.0.0.1", port=emulator.port)
+    reading = module("750-550").channel_reading()
+    try:
+        assert ctrl.cache_period == 600.0
+        ctrl.write("setpoint", 1.5)
+        assert ctrl.read("setpoint", cached=True) == [pytest.approx(1.5, abs=1e-3)]
+        assert other.connect()
+        assert not other.write_register(0x200, reading.to_raw(4.0)[0]).isError()
+        assert ctrl.read("setpoint", cached=True) == [pytest.approx(1.5, abs=1e-3)]  # the image kept
+        assert ctrl.read("setpoint") == [pytest.approx(4.0, abs=1e-3)]               # the coupler's
+        assert ctrl.read("setpoint", cached=True) == [pytest.approx(4.0, abs=1e-3)]  # image refreshed
+        ctrl.cache_period = 0.0                    # no period: a cached read asks the coupler
+        assert not other.write_register(0x200, reading.to_raw(2.0)[0]).isError()
+        assert ctrl.read("setpoint", cached=True) == [pytest.approx(2.0, abs=1e-3)]
+    finally:
+        other.close()
+        ctrl.close()
+
+
 def test_writes_are_seen_by_the_independent_client_in_coils_and_holding_registers(emulator, wago):
     port = emulator.port
     wago.write("setpoint", 7.5)

@@ -59,6 +59,16 @@ def test_readings_equal_what_an_independent_modbus_client_reads(stack, wago):
     assert (config.unit, config.format) == ("degC", "%.1f")
     assert wago.get_attribute_config("setpoint").unit == "V"
     assert wago.get_attribute_config("dac").max_dim_x == 2
+    kinds = {n: wago.get_attribute_config(n) for n in ("tc1", "setpoint", "valve_open", "valve_cmd", "dac")}
+    assert {n: (c.data_type, c.writable) for n, c in kinds.items()} == {   # read-only inputs
+        "tc1": (tango.CmdArgType.DevDouble, tango.AttrWriteType.READ),
+        "setpoint": (tango.CmdArgType.DevDouble, tango.AttrWriteType.READ_WRITE),
+        "valve_open": (tango.CmdArgType.DevShort, tango.AttrWriteType.READ),
+        "valve_cmd": (tango.CmdArgType.DevShort, tango.AttrWriteType.READ_WRITE),
+        "dac": (tango.CmdArgType.DevDouble, tango.AttrWriteType.READ_WRITE)}
+    assert kinds["dac"].data_format == tango.AttrDataFormat.SPECTRUM
+    with pytest.raises(tango.DevFailed):
+        wago.write_attribute("tc1", 30.0)
 
 
 def test_bliss_key_commands(wago):
@@ -74,8 +84,12 @@ def test_writes_are_seen_by_the_independent_client(stack, wago):
     wago.DevWritePhys([key(wago, "setpoint"), 0, 6.5])
     raw = module("750-550").channel_reading().to_raw(6.5)
     assert mbpoll(stack.port_modbus, "holding_registers", 0x200, 1) == raw
+    assert list(wago.DevReadNoCacheDigi(key(wago, "setpoint"))) == raw          # the output read back
+    assert list(wago.DevReadPhys(key(wago, "setpoint"))) == [pytest.approx(6.5, abs=1e-3)]
     wago.DevWriteDigi([key(wago, "shutter2_cmd"), 0, 1])
     assert mbpoll(stack.port_modbus, "coils", 0x203, 1) == [1]
+    assert list(wago.DevReadNoCacheDigi(key(wago, "shutter2_cmd"))) == [1]
+    assert list(wago.DevReadDigi(key(wago, "shutter2_cmd"))) == [1]             # a write ends the cache
     wago.write_attribute("dac", [1.25, -4.0])
     assert mbpoll(stack.port_modbus, "holding_registers", 0x202, 2) == [
         module("750-556").channel_reading().to_raw(v)[0] for v in (1.25, -4.0)]

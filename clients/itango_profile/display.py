@@ -6,11 +6,12 @@ import shutil
 import sys
 from collections.abc import Sequence
 
+from blisstango.core.scanning.table import number
+
 
 def fmt(value: object, digits: int = 5) -> str:
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+    """A number as the shell shows it (core's table cell format, 5 decimals)."""
+    return number(value, digits)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], align_left: int = 1) -> str:

@@ -11,9 +11,10 @@ from typing import Any
 
 import tango
 
-from blisstango.core.motion.axis_proxy import AxisProxy, move_together
+from blisstango.core.motion.axis_proxy import AxisProxy
 from blisstango.core.motion.errors import MotionError
 from blisstango.core.motion.protocol import AxisProtocol, is_axis
+from blisstango.core.motion.together import move_together
 
 from .display import StatusLine, columns, fmt, table
 from .objects import Session, ShellError

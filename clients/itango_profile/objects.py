@@ -121,6 +121,7 @@ class Session:
         self.scan_server: ScanServerClient | None = None
         self.setup_files: list[str] = []
         self.setup_text = ""
+        self.scripts_text = ""   # the session's `scripts:` files, run after the setup
         self.beacon = resolved.beacon if resolved is not None else None
 
     @property
@@ -169,6 +170,7 @@ def shell_session(name: str) -> Session:
     session.objects = list(rs.objects)
     session.setup_files = list(rs.setup_files)
     session.setup_text = rs.setup_text
+    session.scripts_text = rs.scripts_text
     for obj in session.objects:
         entry = rs.entry(obj)
         if entry.exported:   # what its server declares for its class (an axis: an AxisProxy)

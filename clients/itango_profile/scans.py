@@ -18,8 +18,9 @@ import numpy as np
 from blisstango.core.beacon import connection
 from blisstango.core.data import ScanReader, SessionWatcher
 from blisstango.core.scanning import peak as peak_math
+from blisstango.core.scanning.table import ScanTable
 
-from .display import StatusLine, fmt, progress
+from .display import StatusLine, progress
 from .motion import command
 from .objects import CounterClient, Session, ShellError
 
@@ -113,53 +114,22 @@ class LastScan:
         return found[0]
 
 
-def shown(desc: dict, channels: dict[str, dict]) -> bool:
-    """Is a scalar channel a column of the live table? An MCA gives dozens of channels
-    per element (statistics, ROIs): as in BLISS's display, only its ROIs summed over the
-    elements are shown (per element when it has one element); a 2D detector shows its ROI
-    sums and BPM intensity, x, y; the rest is in the file."""
-    if desc.get("lima"):  # a 2D detector: its ROI sums and the beam position, as BLISS shows
-        return desc.get("stat") == "sum" or desc.get("bpm") in ("intensity", "x", "y")
-    mca = desc.get("mca")
-    if mca is None:
-        return True
-    elements = {c.get("element") for c in channels.values() if c.get("mca") == mca} - {None}
-    return "roi" in desc and (desc.get("element") is None or len(elements) == 1)
-
-
-class LiveTable:
-    """Rows printed as soon as every scalar channel has the point; a progress line below."""
+class LiveTable(ScanTable):
+    """core's ScanTable printed as points arrive, with a progress line below the rows."""
 
     def __init__(self, channels: dict[str, dict], npoints: int) -> None:
-        scalar = [n for n, c in channels.items() if not c.get("shape") and c.get("kind", "data") == "data"
-                  and shown(c, channels)]
-        first = [n for n in scalar if n.startswith("axis:")] + [n for n in scalar if n == "timer:elapsed_time"]
-        self.names = first + [n for n in scalar if n not in first and not n.startswith("timer:")]
-        self.values: dict[str, list[float]] = {n: [] for n in self.names}
-        self.npoints = npoints
-        self.printed = 0
+        super().__init__(channels, npoints)
         self.status = StatusLine()
-        self.widths = [max(10, len(self._short(n))) for n in self.names]
-
-    @staticmethod
-    def _short(name: str) -> str:
-        return "elapsed" if name == "timer:elapsed_time" else name.split(":")[-1]
 
     def header(self) -> None:
-        cells = ["#".rjust(5)] + [self._short(n).rjust(w) for n, w in zip(self.names, self.widths)]
-        print("  ".join(cells))
+        print(super().header())
 
     def add(self, channel: str, data: Any) -> None:
-        if channel in self.values:
-            self.values[channel].extend(np.asarray(data, dtype=float).ravel().tolist())
-        ready = min((len(v) for v in self.values.values()), default=0)
-        if ready > self.printed:
+        rows = super().add(channel, data)
+        if rows:
             self.status.clear()
-            for i in range(self.printed, ready):
-                cells = [str(i).rjust(5)] + [fmt(self.values[n][i], 4).rjust(w)
-                                             for n, w in zip(self.names, self.widths)]
-                print("  ".join(cells))
-            self.printed = ready
+            for row in rows:
+                print(row)
         self.status.show(progress(self.printed, self.npoints))
 
     def close(self) -> None:

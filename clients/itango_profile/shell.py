@@ -13,13 +13,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import gevent
 import tango
 
 from blisstango.core.lima.client import LimaConfigError
 from blisstango.core.motion.errors import MotionError
 
-from .motion import motion_commands
+from .motion import command, motion_commands
 from .objects import Session, ShellError, error_line, shell_session
+from .plot import log_file, open_plot
+from .procedures import procedure_commands, prompt_status
 from .scans import scan_commands
 from .typing_helper import make_transformer
 
@@ -46,8 +49,21 @@ def session_namespace(session: Session) -> dict[str, Any]:
     ns: dict[str, Any] = dict(session.namespace)
     ns.update(motion_commands(session))
     ns.update(scan_commands(session))
+    ns.update(procedure_commands(session))
+    ns["sleep"] = gevent.sleep     # as in the ScanServer's namespace: procedures call sleep()
+    ns["plot"] = plot_command(session)
     ns["SESSION"] = session
     return ns
+
+
+def plot_command(session: Session):
+    @command
+    def plot() -> None:
+        """Open the live plot of this session's scans (a window of its own; once)."""
+        window = open_plot(session.name)
+        print(f"live plot of session {session.name}: window pid {window.pid} (log {log_file(session.name)})")
+
+    return plot
 
 
 def _one_line(shell, etype, value, tb, tb_offset=None):
@@ -65,8 +81,9 @@ def setup_shell(ip, session_name: str) -> Session:
     ip.input_transformers_post.append(make_transformer(ip.user_ns))
     ip.set_custom_exc(ONE_LINE_ERRORS, _one_line)
     _set_prompt(ip, session_name)
-    if session.setup_text.strip():
-        ip.run_cell(session.setup_text, store_history=False, silent=False)
+    for text in (session.setup_text, session.scripts_text):
+        if text.strip():
+            ip.run_cell(text, store_history=False, silent=False)
     if session.scan_server is None:
         print(f"(no ScanServer reachable for session {session_name}: motion only; scans will say so)")
     return session
@@ -80,7 +97,11 @@ def _set_prompt(ip, session_name: str) -> None:
 
     class SessionPrompts(Prompts):
         def in_prompt_tokens(self):
-            return [(Token.Prompt, f"{session_name.upper()} ["),
+            procedures = self.shell.user_ns.get("_procedures") or {}
+            running = prompt_status(procedures.get("client"))   # a procedure run on the server
+            return [(Token.Prompt, f"{session_name.upper()} "),
+                    *([(Token.Prompt, f"[{running}] ")] if running else []),
+                    (Token.Prompt, "["),
                     (Token.PromptNum, str(self.shell.execution_count)),
                     (Token.Prompt, "]: ")]
 

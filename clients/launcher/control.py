@@ -15,7 +15,7 @@ import psutil
 
 from blisstango.clients.launcher.rundir import RunDir, default_run_dir
 from blisstango.clients.launcher.stack import Stack
-from blisstango.clients.launcher.supervisor import stop_process_tree
+from blisstango.core.beacon.supervisor import stop_process_tree
 
 
 def _last_file() -> Path:
@@ -58,7 +58,8 @@ def run_foreground(stack: Stack, on_ready=None) -> None:
         stack.start()
         if on_ready:
             on_ready(stack)
-        stop.wait()
+        while not stop.wait(1.0):  # a timed wait keeps the hub running: the children
+            pass                   # are watched by threads, nothing else waits on it
     finally:
         stack.stop()
 
@@ -129,7 +130,41 @@ def print_status(run_dir: RunDir, as_json: bool = False) -> int:
     print(f"  {'process':28} {'pid':>8}  {'state':10} restarts")
     print(f"  {'supervisor':28} {sup:>8}  {'running':10}")
     for url, pid in zip(state["redis"]["urls"], state["redis"]["pids"] or [None] * 2):
-        print(f"  {'redis ' + url:28} {pid or '-':>8}  {'running' if _alive(pid) else 'external':10}")
+        print(f"  {'redis ' + _no_password(url):28} {pid or '-':>8}  "
+              f"{'running' if _alive(pid) else 'external':10}")
     for proc in state["processes"]:
         print(f"  {proc['name']:28} {proc['pid'] or '-':>8}  {proc['state']:10} {proc['restarts']}")
+    if state.get("ready"):
+        print_hosts(state["tango_host"])
+    return 0
+
+
+def _no_password(url: str) -> str:
+    """A Redis URL as shown to people: the ACL password masked."""
+    head, sep, tail = url.rpartition("@")
+    if not sep or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, user = head.rpartition("//")
+    return f"{scheme}//{user.split(':', 1)[0]}:***@{tail}"
+
+
+def print_hosts(tango_host: str, as_json: bool = False) -> int:
+    """Every host's servers as the database at tango_host knows them (place, level, mode,
+    running or not); 1 if the database does not answer."""
+    import tango
+
+    from blisstango.clients.launcher.hosts import host_table, print_host_table
+
+    host, _, port = tango_host.rpartition(":")
+    try:
+        rows = host_table(tango.Database(host, int(port)))
+    except (tango.DevFailed, ValueError) as exc:
+        reason = exc.args[0].desc.strip() if isinstance(exc, tango.DevFailed) else str(exc)
+        print(f"database {tango_host} does not answer: {reason}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(f"servers by host, as the database {tango_host} knows them:")
+        print_host_table(rows)
     return 0

@@ -2,9 +2,15 @@
 
 Order: the embedded Redis servers (unless URLs are given), BeaconDB (the Tango
 database and Beacon device, on the TANGO_HOST port), the simulated hardware the tree
-asks for (``core.config.servers.implied_simulators``: a Wago's coupler emulator), then
-every device server instance that ``implied_servers`` finds in the tree. Stopping
-goes in reverse order.
+asks for (``core.config.servers.implied_simulators``: a Wago's coupler emulator, the
+makers' simulator of an instrument with a `simulator:` block, started side by side), then
+every device server instance that ``implied_servers`` finds in the tree, level by level
+(the YAML's `hosts` block). Stopping goes in reverse order.
+
+Several hosts (issue 18): `host_name` starts only the servers placed on that host (and,
+on the host that runs the database, those placed nowhere); with `database` set (another
+host's TANGO_HOST) nothing but those servers starts here, and the database says which
+(DbGetHostServersInfo, what a Tango Starter reads). Every process listens on `host`.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import os
 import shutil
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,9 +27,12 @@ from typing import Any
 import gevent
 
 from blisstango.clients.launcher.rundir import RunDir
-from blisstango.clients.launcher.supervisor import ManagedProcess
+from blisstango.core.beacon.supervisor import ManagedProcess
+from blisstango.core.comm.address import ADDRESS_ENV, local_address
 from blisstango.core.config import load_tree
-from blisstango.core.config.servers import implied_servers, implied_simulators
+from blisstango.core.config.servers import implied_simulators
+
+from .hosts import database_host_servers, tree_host_servers
 
 DEFAULT_TANGO_PORT = 10000
 
@@ -63,6 +73,22 @@ def _wait_tcp(host: str, port: int, timeout: float) -> None:
     raise TimeoutError(f"nothing answers on {host}:{port} after {timeout:.0f} s")
 
 
+def _wait_path(path: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} not created after {timeout:.0f} s")
+        gevent.sleep(0.05)
+
+
+def _wait_simulator(host: str, sim, timeout: float) -> None:
+    """Ready when its TCP port answers, or the file it makes (a pseudo-terminal) exists."""
+    if sim.port:
+        _wait_tcp(host, sim.port, timeout)
+    if sim.path:
+        _wait_path(sim.path, timeout)
+
+
 def _wait_dserver(server: str, instance: str, timeout: float) -> None:
     """Wait until the server's admin device answers: the Tango way to say 'started'."""
     import tango
@@ -83,25 +109,32 @@ def _wait_dserver(server: str, instance: str, timeout: float) -> None:
 class Stack:
     """Everything `blisstango up` runs for one configuration tree."""
 
-    def __init__(self, config_dir: Path, run_dir: RunDir, host: str = "127.0.0.1",
+    def __init__(self, config_dir: Path | None, run_dir: RunDir, host: str | None = None,
                  port: int | None = None, redis_urls: tuple[str, str] | None = None,
-                 web_port: int | None = None, web: bool = True):
-        self.config_dir = Path(config_dir).resolve()
+                 web_port: int | None = None, web: bool = True, host_name: str | None = None,
+                 database: str | None = None):
+        self.database = database
+        self.host_name = host_name
+        self.config_dir = Path(config_dir).resolve() if config_dir is not None else None
         self.web = web
         self.web_port = web_port
         self.web_url: str | None = None
         self.run_dir = run_dir
-        self.host = host
+        self.host = host or (local_address(database) if database else "127.0.0.1")
         self.port = port or tango_port_from_env()
         self.redis_urls = redis_urls
         self.redis = None
         self.processes: list[ManagedProcess] = []
+        self._state_lock = threading.Lock()
         self.ready = False  # every process started once: what `up --detach` waits for
-        self.tree = load_tree(self.config_dir)  # fail early, before anything starts
+        # fail early, before anything starts
+        self.tree = load_tree(self.config_dir) if self.config_dir is not None else None
+        if self.tree is None and database is None:
+            raise ValueError("a stack that runs the database needs the configuration folder")
 
     @property
     def tango_host(self) -> str:
-        return f"{self.host}:{self.port}"
+        return self.database or f"{self.host}:{self.port}"
 
     def _env(self) -> dict[str, str | None]:
         """TANGO_HOST is the one address a server gets: everything else (Redis URLs,
@@ -109,8 +142,8 @@ class Stack:
         elsewhere (a shell's leftovers, a test's own Redis) are removed. A server that
         dies of a fatal signal leaves the Python stack of every thread in its log."""
         return {"TANGO_HOST": self.tango_host, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1",
-                "BLISSTANGO_SETTINGS_REDIS": None, "BLISSTANGO_DATA_REDIS": None,
-                "BLISSTANGO_CONFIG": None}
+                ADDRESS_ENV: self.host, "BLISSTANGO_SETTINGS_REDIS": None,
+                "BLISSTANGO_DATA_REDIS": None, "BLISSTANGO_CONFIG": None}
 
     def _add(self, name: str, argv: list[str], ready=None) -> ManagedProcess:
         proc = ManagedProcess(name, argv, self.run_dir.log(name), env=self._env(), ready=ready,
@@ -122,6 +155,16 @@ class Stack:
         """Start the stack in order; on any failure stop what was started, then raise."""
         self.run_dir.create()
         self.run_dir.pid_file.write_text(str(os.getpid()))
+        if self.database is not None:
+            os.environ["TANGO_HOST"] = self.tango_host
+            try:
+                self._start_servers(database_host_servers(self.host_name or socket.gethostname()))
+            except BaseException:
+                self.stop()
+                raise
+            self.ready = True
+            self.save_state()
+            return
         if port_in_use(self.host, self.port):
             raise RuntimeError(f"TANGO_HOST port {self.tango_host} is already in use (another "
                                "`blisstango up`, or a Tango database?): stop it or pass --port")
@@ -140,17 +183,22 @@ class Stack:
             if self.web:  # BeaconDB writes the editor's URL before it opens TANGO_HOST
                 url_file = beacon_dir / "web-url"
                 self.web_url = url_file.read_text().strip() if url_file.exists() else None
-            for sim in implied_simulators(self.tree):
-                self._add(sim.name, [executable(sim.argv[0]), *sim.argv[1:]],
-                          ready=lambda p=sim.port: _wait_tcp(self.host, p, 60)).start()
-            for server, instance in implied_servers(self.tree):
-                self._add(f"{server}/{instance}", [executable(server), instance],
-                          ready=lambda s=server, i=instance: _wait_dserver(s, i, 60)).start()
+            sims = [self._add(sim.name, [executable(sim.argv[0]), *sim.argv[1:]],  # simulated hardware:
+                              ready=lambda s=sim: _wait_simulator("127.0.0.1", s, 60))  # this host's loopback
+                    for sim in implied_simulators(self.tree)]
+            gevent.joinall([gevent.spawn(p.start) for p in sims], raise_error=True)  # side by side
+            self._start_servers(tree_host_servers(self.tree, self.host_name))
         except BaseException:
             self.stop()
             raise
         self.ready = True
         self.save_state()
+
+    def _start_servers(self, servers: list[tuple[str, str]]) -> None:
+        """Start each (server, instance), in the order given (level by level)."""
+        for server, instance in servers:
+            self._add(f"{server}/{instance}", [executable(server), instance],
+                      ready=lambda s=server, i=instance: _wait_dserver(s, i, 60)).start()
 
     def _web_args(self) -> list[str]:
         """BeaconDB's editor port: the one asked for, else TANGO_HOST's + 80 if free,
@@ -169,7 +217,7 @@ class Stack:
             return
         from blisstango.core.beacon.redis_server import RedisSupervisor
 
-        self.redis = RedisSupervisor(self.run_dir.sub("redis"))
+        self.redis = RedisSupervisor(self.run_dir.sub("redis"), host=self.host)
         self.redis.start()
         self.redis_urls = (self.redis.settings_url, self.redis.data_url)
 
@@ -186,8 +234,10 @@ class Stack:
     def state(self) -> dict[str, Any]:
         redis_pids = list(self.redis.pids().values()) if self.redis is not None else []
         return {
-            "config_dir": str(self.config_dir),
+            "config_dir": str(self.config_dir) if self.config_dir else None,
             "tango_host": self.tango_host,
+            "host_name": self.host_name,
+            "address": self.host,
             "supervisor_pid": os.getpid(),
             "ready": self.ready,
             "web_url": self.web_url,
@@ -197,4 +247,6 @@ class Stack:
         }
 
     def save_state(self) -> None:
-        self.run_dir.write_state(self.state())
+        """Write state.json (each supervised process calls this from its watcher thread)."""
+        with self._state_lock:
+            self.run_dir.write_state(self.state())

@@ -17,6 +17,7 @@ import signal
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import gevent.monkey
 
@@ -39,14 +40,39 @@ class Child:
         self.pid = pid
         self.argv = list(argv)
         self.returncode: int | None = None
+        self._watcher: Any = None  # gevent's child watcher keeping the exit status (keep_status)
+        self._kept: int | None = None  # the status it kept
+        self._reaped_at: float | None = None
+
+    def keep_status(self, loop: Any) -> None:
+        """gevent's default loop (libev) reaps every child on SIGCHLD: a child watcher in
+        that loop keeps this one's exit status for poll(). Call from any thread; loop is
+        the main thread's hub loop."""
+        def kept(watcher: Any) -> None:
+            self._kept = watcher.rstatus
+            watcher.stop()
+
+        def watch() -> None:
+            if self.returncode is None and self._watcher is None:
+                self._watcher = loop.child(self.pid, False)
+                self._watcher.start(kept, self._watcher)
+
+        loop.run_callback_threadsafe(watch)
 
     def poll(self) -> int | None:
         """Exit code once the program ended (negative: killed by that signal), else None."""
         if self.returncode is None:
             try:
                 pid, status = _waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:  # reaped by someone else (gevent's SIGCHLD handler)
-                self.returncode = -255
+            except ChildProcessError:  # reaped by gevent's loop (SIGCHLD): its watcher kept it
+                if self._kept is not None:
+                    self.returncode = os.waitstatus_to_exitcode(self._kept)
+                    return self.returncode
+                now = time.monotonic()
+                self._reaped_at = self._reaped_at or now
+                if self._watcher is not None and now - self._reaped_at < 1.0:
+                    return None  # the loop has not run the watcher's callback yet
+                self.returncode = -255  # nobody kept the status
             else:
                 if pid != 0:
                     self.returncode = os.waitstatus_to_exitcode(status)
@@ -94,12 +120,14 @@ def die_with_parent(parent: int) -> None:
 
 
 def spawn(argv: Sequence[str], log_file: str | os.PathLike,
-          cwd: str | os.PathLike | None = None) -> Child:
+          cwd: str | os.PathLike | None = None, env: Mapping[str, str] | None = None) -> Child:
     """Start argv in its own session, stdout+stderr appended to log_file, stdin from
-    /dev/null, dying with the calling thread (Linux). OSError if argv[0] cannot run."""
+    /dev/null, dying with the calling thread (Linux); env: its whole environment (default
+    this process's). OSError if argv[0] cannot run."""
     exe = os.fsencode(argv[0])
     args = [os.fsencode(a) for a in argv]
     workdir = os.fsencode(cwd) if cwd is not None else None
+    environ = None if env is None else {os.fsencode(k): os.fsencode(v) for k, v in env.items()}
     if not os.access(exe, os.X_OK):
         raise FileNotFoundError(f"cannot execute {argv[0]}")
     log_fd = os.open(Path(log_file), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -116,7 +144,10 @@ def spawn(argv: Sequence[str], log_file: str | os.PathLike,
                 os.closerange(3, 1 << 16)
                 if workdir is not None:
                     os.chdir(workdir)
-                os.execv(exe, args)
+                if environ is None:
+                    os.execv(exe, args)
+                else:
+                    os.execve(exe, args, environ)
             finally:
                 os._exit(127)
     finally:

@@ -9,8 +9,9 @@ Two servers with opposite needs:
   persistence at all, and a memory budget (1 GB by default) with `allkeys-lru`
   eviction. See `DATA_EVICTION_POLICY` for why.
 
-A `RedisSupervisor` owns both processes, restarts a crashed one on the same port and
-directory (clients reconnect by themselves), and makes sure none outlives its owner.
+A `RedisSupervisor` owns both processes through the one process supervisor
+(core.beacon.supervisor.ManagedProcess, its back-off rule): a crashed one is restarted on
+the same port and directory (clients reconnect by themselves), and none outlives its owner.
 """
 
 from __future__ import annotations
@@ -18,27 +19,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue
+import secrets
 import signal
 import socket
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import gevent.monkey
 import redis
 
 from blisstango.core.beacon.child_process import Child, spawn
 from blisstango.core.beacon.redis_binary import find_redis_server
+from blisstango.core.beacon.supervisor import ManagedProcess
+from blisstango.core.comm.address import is_loopback
 
 __all__ = ["RedisServer", "RedisSupervisor", "find_redis_server", "DATA_EVICTION_POLICY"]
 
 log = logging.getLogger(__name__)
-
-# gevent's monkey-patching swaps queue.Queue for a greenlet queue, which must not be
-# shared between OS threads: the supervisor thread needs the real one.
-_ThreadQueue = gevent.monkey.get_original("queue", "Queue")
 
 #: Eviction policy of the data Redis. Scan data is written continuously and read
 #: shortly after, then only kept as a convenience (the file writer has the record).
@@ -53,6 +50,10 @@ def _free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+#: the Redis ACL user of a server other hosts can reach (Beacon hands out its URL)
+ACL_USER = "blisstango"
 
 
 def _advertised_host(host: str) -> str:
@@ -91,8 +92,19 @@ class RedisServer:
         self.config_file = self.base_dir / f"{name}.conf"
         self.socket_path = self.base_dir / f"{name}.sock"
         self.executable = executable or find_redis_server()[0]
-        self.process: Child | None = None
+        self._password: str | None = None
+        self._process: Child | None = None
+        #: the supervisor's ManagedProcess when a RedisSupervisor runs this server
+        self.managed: ManagedProcess | None = None
         self.started_at = 0.0
+
+    @property
+    def process(self) -> Child | None:
+        return self.managed.proc if self.managed is not None else self._process
+
+    @property
+    def argv(self) -> list[str]:
+        return [self.executable, str(self.config_file)]
 
     # -- description -------------------------------------------------------------
     @property
@@ -100,7 +112,25 @@ class RedisServer:
         """redis:// or unix:// URL clients use (stable across restarts)."""
         if self.unix_socket:
             return f"unix://{self.socket_path}"
-        return f"redis://{_advertised_host(self.host)}:{self.port}/0"
+        auth = f"{ACL_USER}:{self.password}@" if self.password else ""
+        return f"redis://{auth}{_advertised_host(self.host)}:{self.port}/0"
+
+    @property
+    def password(self) -> str | None:
+        """The ACL user's password when the server listens beyond loopback (other hosts
+        must authenticate: never an open port), else None. Made once, kept in the run
+        dir (mode 600) so restarts keep the URL Beacon hands out."""
+        if self.unix_socket or is_loopback(self.host):
+            return None
+        if self._password is None:
+            path = self.base_dir / f"{self.name}.password"
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(24))
+            self._password = path.read_text().strip()
+        return self._password
 
     @property
     def pid(self) -> int | None:
@@ -116,8 +146,7 @@ class RedisServer:
             f"dir {self.directory}",
             f"pidfile {self.pid_file}",
             f"logfile {self.log_file}",
-            "protected-mode no" if self.host not in ("127.0.0.1", "localhost", "::1")
-            else "protected-mode yes",
+            "protected-mode yes",
             "tcp-keepalive 60",
             "databases 16",
         ]
@@ -125,6 +154,8 @@ class RedisServer:
             lines += ["port 0", f"unixsocket {self.socket_path}", "unixsocketperm 700"]
         else:
             lines += [f"bind {self.host}", f"port {self.port}"]
+        if self.password:  # reachable from other hosts: only the ACL user, with its password
+            lines += ["user default off", f"user {ACL_USER} on >{self.password} ~* &* +@all"]
         if self.kind == "settings":
             # AOF: every write reaches the kernel before the reply, so a killed
             # redis-server loses nothing; fsync each second bounds an OS crash's loss.
@@ -137,15 +168,8 @@ class RedisServer:
         return lines
 
     # -- life cycle --------------------------------------------------------------
-    def start(self, timeout: float = 15.0,
-              spawner: Callable[..., Child] = spawn) -> None:
-        """Start the process and wait until it answers.
-
-        The process gets SIGTERM when the thread that forks it ends (see
-        child_process); RedisSupervisor forks from its own long-lived thread.
-        """
-        if self.running():
-            return
+    def prepare(self) -> None:
+        """Folders, a port (port=0: a free one, kept for restarts), the configuration file."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if not self.unix_socket and self.port == 0:
             self.port = _free_port(self.host)
@@ -153,26 +177,35 @@ class RedisServer:
             with contextlib.suppress(FileNotFoundError):
                 self.socket_path.unlink()
         self.config_file.write_text("\n".join(self.config_lines()) + "\n")
-        self.process = spawner([self.executable, str(self.config_file)], self.log_file,
-                               self.directory)
         self.started_at = time.monotonic()
+
+    def start(self, timeout: float = 15.0,
+              spawner: Callable[..., Child] = spawn) -> None:
+        """Start the process (unsupervised) and wait until it answers; it gets SIGTERM
+        when the thread that forked it ends (see child_process)."""
+        if self.running():
+            return
+        self.prepare()
+        self._process = spawner(self.argv, self.log_file, self.directory)
         try:
-            self._wait_ready(timeout)
+            self.wait_ready(timeout)
         except Exception:
             self.kill()
             raise
         log.info("redis %s (%s) pid %d at %s", self.name, self.kind, self.pid, self.url)
 
-    def _wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        """Until the server answers (its AOF loaded); RuntimeError if it exits first."""
         deadline = time.monotonic() + timeout
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5,
                                       socket_timeout=2)
         try:
             while True:
-                if self.process.poll() is not None:
+                if self.process is None or self.process.poll() is not None:
                     raise RuntimeError(
                         f"redis {self.name}: {self.executable} exited with code "
-                        f"{self.process.returncode} on {self.url}; see {self.log_file}:\n"
+                        f"{self.process.returncode if self.process else '?'} on {self.url}; "
+                        f"see {self.log_file}:\n"
                         + self._log_tail())
                 try:
                     # A server still loading its AOF answers PING with a LOADING error.
@@ -193,19 +226,30 @@ class RedisServer:
         except OSError:
             return ""
 
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """SHUTDOWN (the settings AOF flushed first), waiting for the process to end."""
+        proc = self.process
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            client = redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=timeout)
+            client.shutdown(nosave=self.kind == "data")
+        except (redis.RedisError, OSError):
+            pass  # shutdown() always ends with a closed connection
+        proc.wait(timeout)
+
     def stop(self, timeout: float = 5.0) -> None:
         """SHUTDOWN (AOF flushed), then SIGTERM, then SIGKILL; never leaves a process."""
+        if self.managed is not None:
+            self.managed.stop(timeout)
+            self._cleanup()
+            return
         proc = self.process
         if proc is None:
             return
         if proc.poll() is None:
-            try:
-                client = redis.Redis.from_url(self.url, socket_connect_timeout=1,
-                                              socket_timeout=timeout)
-                client.shutdown(nosave=self.kind == "data")
-            except (redis.RedisError, OSError):
-                pass  # shutdown() always ends with a closed connection
-            if not proc.wait(timeout):
+            self.shutdown(timeout)
+            if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 if not proc.wait(timeout):
                     self.kill()
@@ -227,28 +271,21 @@ class RedisSupervisor:
     """Starts the settings and data redis-servers and restarts either if it dies.
 
     With `settings_url`/`data_url` given, the user runs Redis: nothing is started and
-    the URLs are only passed on. Restarts reuse port and directory and back off
-    (0.5 s doubling to 10 s, reset once a server stayed up for 30 s).
-
-    The watching is done by a thread of its own, not a greenlet: the owner may be a
-    synchronous Tango server whose main thread never runs the gevent loop. That thread
-    also forks the servers, so they get SIGTERM if it ends — with the owner process,
-    however it dies — and `start()` may be called from any thread.
+    the URLs are only passed on. Each server runs under the one process supervisor
+    (ManagedProcess: a thread of its own watches and forks it, so it works in a
+    synchronous Tango server whose main thread never runs the gevent loop, and the
+    server gets SIGTERM with its owner however it dies; the back-off rule BACKOFF).
+    Restarts reuse port and directory. `start()` and `stop()` may be called from any
+    thread.
     """
 
     def __init__(self, run_dir: str | os.PathLike, host: str = "127.0.0.1",
                  settings_port: int = 0, data_port: int = 0, unix_socket: bool = False,
                  data_maxmemory: str = "1gb", data_eviction_policy: str = DATA_EVICTION_POLICY,
                  settings_url: str | None = None, data_url: str | None = None,
-                 executable: str | None = None, poll_interval: float = 0.2) -> None:
+                 executable: str | None = None) -> None:
         self.run_dir = Path(run_dir)
-        self.poll_interval = poll_interval
-        self.restarts: dict[str, int] = {"settings": 0, "data": 0}
         self._external = {"settings": settings_url, "data": data_url}
-        self._thread: threading.Thread | None = None
-        self._requests = _ThreadQueue()
-        self._watched: set[str] = set()
-        self._stopping = False
         self.servers: dict[str, RedisServer] = {}
         if settings_url is None or data_url is None:
             executable = executable or find_redis_server()[0]
@@ -261,6 +298,10 @@ class RedisSupervisor:
                 "data", run_dir, "data", host=host, port=data_port,
                 unix_socket=unix_socket, maxmemory=data_maxmemory,
                 eviction_policy=data_eviction_policy, executable=executable)
+        for kind, server in self.servers.items():
+            server.managed = ManagedProcess(
+                f"redis-{kind}", server.argv, server.log_file, cwd=server.directory,
+                prepare=server.prepare, ready=server.wait_ready, graceful=server.shutdown)
 
     @property
     def settings_url(self) -> str:
@@ -270,94 +311,32 @@ class RedisSupervisor:
     def data_url(self) -> str:
         return self._external["data"] or self.servers["data"].url
 
+    @property
+    def restarts(self) -> dict[str, int]:
+        """Restarts after a crash, by kind."""
+        counts = {"settings": 0, "data": 0}
+        counts.update({kind: s.managed.restarts for kind, s in self.servers.items() if s.managed})
+        return counts
+
     def pids(self) -> dict[str, int]:
         """Pids of the running processes started here, by kind."""
-        return {kind: s.pid for kind, s in self.servers.items() if s.running()}
+        return {kind: s.pid for kind, s in self.servers.items() if s.running() and s.pid}
 
     def start(self) -> RedisSupervisor:
-        if not self.servers:
-            return self
-        if self._thread is None or not self._thread.is_alive():
-            self._stopping = False
-            self._thread = threading.Thread(target=self._run, name="redis-supervisor",
-                                            daemon=True)
-            self._thread.start()
         try:
-            for kind, server in self.servers.items():
-                server.start(spawner=self._spawn_in_thread)
-                self._watched.add(kind)
+            for server in self.servers.values():
+                assert server.managed is not None
+                server.managed.start()
+                log.info("redis %s (%s) pid %s at %s", server.name, server.kind, server.pid, server.url)
         except Exception:
             self.stop()
             raise
         return self
 
-    def _spawn_in_thread(self, *args) -> Child:
-        """Fork in the supervisor thread (the servers' lifeline), wait for the result."""
-        done = threading.Event()  # a real event: the thread is a real thread
-        result: list = []
-
-        def job() -> None:
-            try:
-                result.append(spawn(*args))
-            except BaseException as exc:  # handed back to the caller
-                result.append(exc)
-            done.set()
-
-        self._requests.put(job)
-        while not done.wait(0.01):
-            time.sleep(0)  # let other greenlets of the caller run meanwhile
-        if isinstance(result[0], BaseException):
-            raise result[0]
-        return result[0]
-
-    def _run(self) -> None:
-        backoff = {kind: 0.5 for kind in self.servers}
-        while True:
-            try:
-                job = self._requests.get(timeout=self.poll_interval)
-            except queue.Empty:
-                job = None
-            if job is not None:
-                job()
-                continue
-            if self._stopping:
-                break
-            for kind in list(self._watched):
-                self._check(kind, backoff)
-        for server in self.servers.values():  # servers must not outlive this thread
-            server.stop()
-
-    def _check(self, kind: str, backoff: dict[str, float]) -> None:
-        server = self.servers[kind]
-        if server.running():
-            if time.monotonic() - server.started_at > 30:
-                backoff[kind] = 0.5
-            return
-        code = server.process.returncode if server.process else None
-        log.warning("redis %s (pid %s) exited with code %s; restarting in %.1f s",
-                    kind, server.pid, code, backoff[kind])
-        time.sleep(backoff[kind])
-        backoff[kind] = min(backoff[kind] * 2, 10.0)
-        if self._stopping:
-            return
-        try:
-            server.start()  # forked right here, in the supervisor thread
-            self.restarts[kind] += 1
-        except Exception as exc:  # port taken, disk full...: try again later
-            log.error("redis %s: restart failed: %s", kind, exc)
-
     def stop(self) -> None:
         """Stop watching and shut every process down; none is left behind."""
-        self._stopping = True
-        thread = self._thread
-        if thread is not None:
-            self._requests.put(None)  # wake it up
-            while thread.is_alive():
-                time.sleep(0.02)  # cooperative under gevent
-            self._thread = None
-        for server in self.servers.values():  # in case the thread could not
+        for server in self.servers.values():
             server.stop()
-        self._watched.clear()
 
     def __enter__(self) -> RedisSupervisor:
         return self.start()

@@ -1,11 +1,11 @@
 """A Modbus TCP client for gevent processes, over pymodbus's synchronous client.
 
-pymodbus does the framing; this adds what a device controller needs around it:
-one request at a time per connection (greenlets or threads take turns), a
-connection made on first use and made again after a loss with back-off (calls during
-the back-off fail at once instead of each waiting out a connect timeout), a hook run
-on every new connection (to check the peer's identity), and errors that name the
-address, the request and what went wrong. In a process patched by
+pymodbus does the framing; this adds what a device controller needs around it, by
+core.comm.link's rule as every link: one request at a time per connection (greenlets
+or threads take turns), a connection made on first use and made again after a loss
+with back-off (calls during the back-off fail at once instead of each waiting out a
+connect timeout), a hook run on every new connection (to check the peer's identity),
+and errors that name the address, the request and what went wrong. In a process patched by
 :func:`blisstango.core.green.patch` the sockets are gevent's, so a request waiting for
 its reply lets other greenlets run; in a threaded process it blocks its thread only.
 """
@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 from collections.abc import Callable
 from typing import Any
 
-import gevent.lock
 import gevent.monkey
 from pymodbus.client import ModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 
 from .backoff import Backoff
+from .errors import CommunicationError
+from .link import Link
 
 DEFAULT_PORT = 502
 
@@ -40,7 +40,7 @@ EXCEPTION_CODES = {
 }
 
 
-class ModbusLinkError(ConnectionError):
+class ModbusLinkError(CommunicationError, ConnectionError):
     """The Modbus device cannot be reached or did not answer in time."""
 
 
@@ -104,58 +104,53 @@ class _Client(ModbusTcpClient):
         return data
 
 
-class ModbusTcp:
+class ModbusTcp(Link):
     """ModbusTcp("wcid10a", 502, timeout=1.0): read_*/write_* return plain lists.
 
-    on_connect(self) runs after every new connection, under the lock; if it raises, the
-    connection is dropped, the back-off applies, and its exception reaches the caller.
+    The connection, the lock, the back-off and on_connect(self) follow core.comm.link's
+    rule, as every other link does.
     """
+
+    kind = "tcp"
+    lost_error = timeout_error = down_error = ModbusLinkError
 
     def __init__(self, host: str, port: int = DEFAULT_PORT, *, timeout: float = 1.0, device_id: int = 1,
                  backoff: Backoff | None = None, name: str | None = None,
                  on_connect: Callable[[ModbusTcp], Any] | None = None) -> None:
+        super().__init__(f"{host}:{int(port)}", name=name, timeout=timeout, backoff=backoff,
+                         on_connect=on_connect)
         self.host, self.port = host, int(port)
-        self.timeout = float(timeout)
         self.device_id = int(device_id)
-        self.name = name or self.address
-        self.backoff = backoff or Backoff()
-        self.on_connect = on_connect
-        self.last_error: str | None = None
-        self._hook_error: BaseException | None = None  # on_connect's, raised again during the back-off
         self._client = _Client(host, port=self.port, timeout=self.timeout, retries=0)
-        self._lock = _lock()
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> ModbusTcp:
         host, port = split_url(url)
         return cls(host, port, **kwargs)
 
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
+    def configure(self, host: str | None = None, port: int | None = None, timeout: float | None = None) -> None:
+        """Another address or reply timeout (a device property overriding the YAML): the
+        connection is made again on the next request."""
+        with self.locked():
+            self._client.close()
+            renamed = self.name == self.address
+            self.host = host or self.host
+            self.port = int(port or self.port)
+            self.timeout = float(timeout or self.timeout)
+            self.address = f"{self.host}:{self.port}"
+            if renamed:
+                self.name = self.address
+            self._client = _Client(self.host, port=self.port, timeout=self.timeout, retries=0)
 
     @property
     def connected(self) -> bool:
         return self._client.connected
 
-    def configure(self, host: str | None = None, port: int | None = None, timeout: float | None = None) -> None:
-        """Another address or reply timeout (a device property overriding the YAML): the
-        connection is made again on the next request."""
-        with self._lock:
-            self._client.close()
-            self.host = host or self.host
-            self.port = int(port or self.port)
-            self.timeout = float(timeout or self.timeout)
-            self._client = _Client(self.host, port=self.port, timeout=self.timeout, retries=0)
+    def _open(self) -> None:
+        self._client.connect()
 
-    def connect(self) -> None:
-        """Connect now (and run on_connect) unless connected; raises as a request would."""
-        with self._lock:
-            self._ensure_connected("connect")
-
-    def close(self) -> None:
-        with self._lock:
-            self._client.close()
+    def _close(self) -> None:
+        self._client.close()
 
     # ---- requests -------------------------------------------------------------------
     def read_coils(self, address: int, count: int = 1) -> list[bool]:
@@ -185,64 +180,20 @@ class ModbusTcp:
         self._call("write registers", address, len(values), self._client.write_registers,
                    [int(v) & 0xFFFF for v in values])
 
-    # ---- connection and errors --------------------------------------------------------
     def _call(self, what: str, address: int, n: int, request: Callable, *args: Any, **kwargs: Any):
         where = f"{what} {address:#06x} x{n}"
-        with self._lock:
-            self._ensure_connected(where)
+        with self.request(where):
             try:
                 reply = request(address, *args, device_id=self.device_id, **kwargs)
-            except (ModbusException, OSError) as exc:
-                raise self._lost(where, _reason(exc, self.timeout)) from None
-            if reply.isError():
-                code = getattr(reply, "exception_code", None)
-                text = EXCEPTION_CODES.get(code, "unknown exception")
-                raise ModbusReplyError(f"{self.name}: {where}: the device refused it: {text} "
-                                       f"(Modbus exception {code})")
-            self.last_error = None
-            return reply
-
-    def _ensure_connected(self, where: str) -> None:
-        if self._client.connected:
-            return
-        left = self.backoff.wait_left()
-        if left > 0 and self._hook_error is not None:
-            raise self._hook_error
-        if left > 0:
-            raise ModbusLinkError(f"{self.name}: {where}: {self.address} unreachable ({self.last_error}); "
-                                  f"next attempt in {left:.1f} s")
-        try:
-            self._client.connect()
-        except OSError as exc:
-            raise self._lost(where, f"cannot connect to {self.address}: {_reason(exc, self.timeout)}") from None
-        if self.on_connect is not None:
-            try:
-                self.on_connect(self)
-            except ModbusLinkError:
-                raise  # lost during the hook's own requests: already dropped, back-off applied
-            except Exception as exc:
-                self._client.close()
-                self.last_error, self._hook_error = str(exc), exc
-                self.backoff.failed()
-                raise
-        self._hook_error = None
-        self.backoff.succeeded()
-
-    def _lost(self, where: str, reason: str) -> ModbusLinkError:
-        """Drop the connection (a late reply must not be taken for the next one's)."""
-        self._client.close()
-        self.last_error, self._hook_error = reason, None
-        delay = self.backoff.failed()
-        return ModbusLinkError(f"{self.name}: {where}: {reason}; next attempt in {delay:.1f} s")
-
-    def __repr__(self) -> str:
-        return f"<ModbusTcp {self.name} {self.address} {'connected' if self.connected else 'not connected'}>"
-
-
-def _lock():
-    """One request at a time: greenlets take turns in a gevent process (a thread lock
-    would block its hub), threads in a threaded one."""
-    return gevent.lock.RLock() if gevent.monkey.is_module_patched("socket") else threading.RLock()
+            except ModbusException as exc:
+                reason = _reason(exc, self.timeout)
+                raise (TimeoutError if reason.startswith("no answer") else ConnectionError)(reason) from None
+        if reply.isError():
+            code = getattr(reply, "exception_code", None)
+            text = EXCEPTION_CODES.get(code, "unknown exception")
+            raise ModbusReplyError(f"{self.name}: {where}: the device refused it: {text} "
+                                   f"(Modbus exception {code})")
+        return reply
 
 
 def _reason(exc: BaseException, timeout: float) -> str:

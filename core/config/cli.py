@@ -38,4 +38,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"    includes: {' '.join(s.included)}")
         for path in s.setup_files:
             print(f"    setup-file: {path}")
+        for path in s.script_files:
+            print(f"    script: {path}")
     return 0

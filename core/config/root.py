@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from ..beacon import BEACON_DEVICE
 from .factory import ObjectFactory
@@ -41,6 +42,22 @@ def process_objects() -> ObjectFactory:
     if _factory is None:
         _factory = ObjectFactory(load_tree(config_root()))
     return _factory
+
+
+def process_object(name: str, expected: type | tuple[type, ...], what: str = "") -> Any:
+    """The object `name` of this process's factory, refused unless it is an `expected`
+    (a server builds only what it serves): "m0 is a SimulationCounter, not a motion axis"."""
+    obj: Any = process_objects().get(name)
+    if not isinstance(obj, expected):
+        types = expected if isinstance(expected, tuple) else (expected,)
+        want = what or " or ".join(t.__name__ for t in types)
+        raise TypeError(f"{name} is a {type(obj).__name__}, not a {want}")
+    return obj
+
+
+def built_process_objects() -> list[Any]:
+    """Every object this process has built so far (controllers included)."""
+    return list(process_objects().built().values()) if _factory is not None else []
 
 
 def reset_process_objects() -> None:

@@ -26,7 +26,8 @@ class Simulator:
 
     name: str                 # process name in `blisstango status` and its log
     argv: tuple[str, ...]     # argv[0]: a console script of this installation
-    port: int                 # TCP port it accepts connections on once ready
+    port: int | None          # TCP port it accepts connections on once ready (None: no TCP)
+    path: str | None = None   # a file it creates once ready (a serial line's pseudo-terminal)
 
 
 @dataclass(frozen=True)
@@ -140,12 +141,14 @@ def exported_nodes(tree: Any, kinds: Iterable[ServerKind] | None = None):
 
 
 def implied_simulators(tree: Any) -> list[Simulator]:
-    """The simulated-hardware processes the configuration asks for, in object order."""
-    out: list[Simulator] = []
+    """The simulated-hardware processes the configuration asks for, in object order, one
+    per name (the axes of one simulated controller all ask for its simulator)."""
+    out: dict[str, Simulator] = {}
     for kind, node, _instance in exported_nodes(tree):
         if kind.simulators is not None:
-            out.extend(kind.simulators(node) or [])
-    return out
+            for sim in kind.simulators(node) or []:
+                out.setdefault(sim.name, sim)
+    return list(out.values())
 
 
 def implied_servers(tree: Any) -> list[tuple[str, str]]:

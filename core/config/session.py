@@ -29,13 +29,49 @@ class Session:
     file: str = ""
     line: int = 0
     own_objects: list[str] = field(default_factory=list)
+    #: the session's script files (`scripts:`), run after the setup files; their
+    #: functions, with the setup files', are the session's procedures
+    script_files: list[Path] = field(default_factory=list)
 
     def setup_text(self) -> str:
         """The setup files' text, included sessions' first, each headed by its path."""
-        parts = []
-        for path in self.setup_files:
-            parts.append(f"# --- {path}\n{path.read_text(encoding='utf-8')}")
-        return "\n".join(parts)
+        return _joined(self.setup_files)
+
+    def scripts_text(self) -> str:
+        """The script files' text, included sessions' first, each headed by its path."""
+        return _joined(self.script_files)
+
+
+def _joined(paths: list[Path]) -> str:
+    return "\n".join(f"# --- {path}\n{path.read_text(encoding='utf-8')}" for path in paths)
+
+
+def _script_paths(node: ConfigNode, tree: ConfigTree, errors: list[ConfigError]) -> list[Path]:
+    """`scripts:` of a session: a folder (its *.py files, sorted) or a file, or a list of
+    them, relative to the session's file."""
+    if "scripts" not in node.own_keys():
+        return []
+    value = node._data["scripts"]
+    line = node.key_line("scripts")
+    items = [value] if isinstance(value, str) else value if isinstance(value, list) else None
+    if items is None or not all(isinstance(i, str) for i in items):
+        errors.append(ConfigError(f"session {node.name!r}: scripts must be a folder or file path, or a list "
+                                  f"of them, not {value!r}", node.file, line))
+        return []
+    out: list[Path] = []
+    for item in items:
+        path = Path(os.path.expanduser(item))
+        if not path.is_absolute():
+            path = tree.root / Path(node.file).parent / path
+        path = Path(os.path.normpath(path))
+        if path.is_dir():
+            out.extend(p for p in sorted(path.glob("*.py")) if not p.name.startswith("."))
+        elif path.is_file():
+            out.append(path)
+        else:
+            errors.append(ConfigError(f"session {node.name!r}: scripts {item!r} not found ({path})",
+                                      node.file, line))
+    return out
 
 
 def _as_list(node: ConfigNode, key: str, errors: list[ConfigError]) -> list[tuple[str, int]]:
@@ -90,6 +126,7 @@ def resolve_sessions(tree: ConfigTree) -> tuple[dict[str, Session], list[ConfigE
     session_names = [n for n in tree.names() if tree[n].plugin == SESSION_PLUGIN]
     candidates = [n for n in tree.names() if tree[n].plugin != SESSION_PLUGIN]
     own: dict[str, tuple[list[str], list[Path], list[tuple[str, int]]]] = {}
+    scripts: dict[str, list[Path]] = {}
     for name in session_names:
         node = tree[name]
         if "config-objects" in node.own_keys():
@@ -119,6 +156,7 @@ def resolve_sessions(tree: ConfigTree) -> tuple[dict[str, Session], list[ConfigE
                     errors.append(ConfigError(
                         f"session {name!r}: setup-file {value!r} not found ({path})",
                         node.file, line))
+        scripts[name] = _script_paths(node, tree, errors)
         includes = _as_list(node, "include-sessions", errors)
         for inc, line in includes:
             if inc not in tree:
@@ -156,10 +194,12 @@ def resolve_sessions(tree: ConfigTree) -> tuple[dict[str, Session], list[ConfigE
         included = [i for i in included if i != name]
         objs: list[str] = []
         setup_files: list[Path] = []
+        script_files: list[Path] = []
         for part in included + [name]:
             objs.extend(own[part][0])
             setup_files.extend(p for p in own[part][1] if p not in setup_files)
+            script_files.extend(p for p in scripts[part] if p not in script_files)
         node = tree[name]
         sessions[name] = Session(name, sorted(set(objs)), setup_files, included,
-                                 node.file, node.line, own[name][0])
+                                 node.file, node.line, own[name][0], script_files)
     return sessions, errors

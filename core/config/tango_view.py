@@ -59,6 +59,18 @@ class TangoDevice:
         return f"{self.file}:{self.line}" + (f" (object {self.object})" if self.object else "")
 
 
+@dataclass(frozen=True)
+class ServerInfo:
+    """Tango's server info: the host that runs a server, the Starter's control mode
+    (1: the Starter starts and restarts it, 0: it only shows it) and start level (servers
+    start level by level, 1 first; 0: never started by the Starter)."""
+
+    server: str                      # "Exec/instance"
+    host: str
+    mode: int = 1
+    level: int = 1
+
+
 @dataclass
 class TangoView:
     devices: dict[str, TangoDevice] = field(default_factory=dict)   # lower-case name ->
@@ -70,6 +82,10 @@ class TangoView:
     free_properties: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     attribute_aliases: dict[str, str] = field(default_factory=dict)
     globals_file: str | None = None
+    # the globals block's `hosts`: lower-case server -> ServerInfo (where a Starter runs it)
+    server_info: dict[str, ServerInfo] = field(default_factory=dict)
+    # the globals block's `access_control` (core.tangodb.access), plain dicts and lists
+    access_control: dict = field(default_factory=dict)
 
     def by_server(self, server: str) -> list[TangoDevice]:
         low = server.lower()
@@ -276,12 +292,14 @@ def _plain(tree: Any, file: str, view: TangoView) -> None:
                     file=file, line=eline))
 
 
-GLOBAL_KEYS = ("classes", "free_properties", "attribute_aliases")
+GLOBAL_KEYS = ("classes", "free_properties", "attribute_aliases", "hosts", "access_control")
 
 
 def _globals(block: dict, file: str, line: int, view: TangoView) -> None:
     """classes: {Class: {properties, attribute_properties}}, free_properties: {Object:
-    {prop: value}}, attribute_aliases: {alias: domain/family/member/attribute}."""
+    {prop: value}}, attribute_aliases: {alias: domain/family/member/attribute}, hosts:
+    {host: {Exec/instance: {level: n, mode: m} or empty}}, access_control: see
+    core.tangodb.access."""
     unknown = set(block) - set(GLOBAL_KEYS)
     if unknown:
         view.errors.append(ConfigError(f"globals block: unknown keys {sorted(unknown)} "
@@ -323,6 +341,62 @@ def _globals(block: dict, file: str, line: int, view: TangoView) -> None:
                                            "domain/family/member/attribute", *where))
             continue
         view.attribute_aliases[str(alias)] = attr.lower()
+    _hosts(block.get("hosts"), where, view)
+    access = block.get("access_control")
+    if access is not None:
+        from blisstango.core.tangodb.access import problems
+
+        found = problems(_plain_data(access))
+        view.errors.extend(ConfigError(p, *where) for p in found)
+        if not found:
+            view.access_control = _plain_data(access)
+
+
+def _plain_data(value: Any) -> Any:
+    """ruamel's commented mappings and sequences as plain dicts, lists and strings."""
+    if isinstance(value, dict):
+        return {str(k): _plain_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_data(v) for v in value]
+    return value if value is None else str(value)
+
+
+def _hosts(hosts: Any, where: tuple[str, int], view: TangoView) -> None:
+    """The `hosts` block: which host runs which server, at which level and mode."""
+    if not hosts:
+        return
+    if not isinstance(hosts, dict):
+        view.errors.append(ConfigError("`hosts` must map host names to {Exec/instance: "
+                                       "{level: n, mode: m}}", *where))
+        return
+    for host, servers in hosts.items():
+        servers = servers or {}
+        if isinstance(servers, list):  # a plain list: level 1, mode 1 each
+            servers = {s: None for s in servers}
+        if not isinstance(servers, dict):
+            view.errors.append(ConfigError(f"hosts.{host}: must map Exec/instance to "
+                                           "{level, mode}", *where))
+            continue
+        for server, info in servers.items():
+            info = info or {}
+            what = f"hosts.{host}.{server}"
+            if not isinstance(server, str) or server.count("/") != 1 or not isinstance(info, dict) \
+                    or set(info) - {"level", "mode"}:
+                view.errors.append(ConfigError(f"{what}: needs `Exec/instance: {{level: n, mode: m}}`",
+                                               *where))
+                continue
+            try:
+                level, mode = int(info.get("level", 1)), int(info.get("mode", 1))
+            except (TypeError, ValueError):
+                view.errors.append(ConfigError(f"{what}: level and mode must be integers "
+                                               f"(got {dict(info)})", *where))
+                continue
+            other = view.server_info.get(server.lower())
+            if other is not None:
+                view.errors.append(ConfigError(f"server {server} is placed on two hosts: "
+                                               f"{other.host} and {host}", *where))
+                continue
+            view.server_info[server.lower()] = ServerInfo(server, str(host), mode, level)
 
 
 def tango_view(tree: Any, kinds: list[ServerKind] | None = None) -> TangoView:

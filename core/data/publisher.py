@@ -11,6 +11,7 @@ import json
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import Iterable
 
 import gevent
@@ -19,6 +20,7 @@ import gevent.lock
 import numpy as np
 import redis
 
+from ..comm.backoff import Backoff, retry
 from . import encoding, layout
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,10 @@ class _ChannelBuffer:
         return fields
 
 
+#: the data Redis' maxmemory per connection pool: asked once per process, not per scan
+_MAXMEMORY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 class ScanPublisher:
     """Writes one scan to the data Redis; `create()` first, `close()` always at the end."""
 
@@ -113,6 +119,8 @@ class ScanPublisher:
         self._flusher: gevent.Greenlet | None = None
         self._closed = False
         self.state: str | None = None
+        #: states set with later=True, sent with the next round trip: [(state, time)]
+        self._unsent_states: list[tuple[str, float]] = []
         self.redis_calls = 0  # round trips made, for the benchmark and the tests
 
     # ------------------------------------------------------------------ declaration
@@ -131,8 +139,9 @@ class ScanPublisher:
 
     # ------------------------------------------------------------------ life cycle
     def create(self) -> str:
-        """Write the info, announce the scan in the indexes, start the flusher."""
-        self._enforce_budget()
+        """Write the info, announce the scan in the indexes, start the flusher: one round
+        trip, which also reads the memory used (old scans go if over budget)."""
+        budget = self._budget()
         now = time.time()
         self.info.setdefault("timings", {})["created"] = now
         self.info["state"] = "CREATED"
@@ -144,14 +153,19 @@ class ScanPublisher:
         p.zremrangebyscore(layout.SCANS_INDEX, "-inf", now - self.expiry)
         p.xadd(layout.session_key(self.session), {"key": self.key}, maxlen=1000, approximate=True)
         p.expire(layout.session_key(self.session), self.expiry)
-        p.execute()
+        p.info("memory")
+        used = int(p.execute()[-1]["used_memory"])
         self.redis_calls += 1
         self.state = "CREATED"
+        if used > budget:
+            self._enforce_budget(budget)
         self._flusher = gevent.spawn(self._flush_loop)
         return self.key
 
-    def set_state(self, state: str, **info_updates) -> None:
-        """Move the scan to a later state and update its info in the same round trip."""
+    def set_state(self, state: str, later: bool = False, **info_updates) -> None:
+        """Move the scan to a later state and update its info in the same round trip.
+        later: no round trip now; the state goes with the next one (a scan's PREPARED
+        with its STARTED: one round trip less before the first point)."""
         if self.state is None:
             raise RuntimeError(f"scan {self.key}: set_state({state}) before create()")
         if layout.state_rank(state) <= layout.state_rank(self.state):
@@ -166,20 +180,53 @@ class ScanPublisher:
             self.flush(final=True)
         if state == "CLOSED":
             self._seal_all()
-        self._send_state(state, now)
         self.state = state
+        self._unsent_states.append((state, now))
+        if not later:
+            self._send_state()
 
     def update_info(self, **values) -> None:
         self.info.update(values)
         self._robust(lambda: self.redis.set(layout.info_key(self.key), json.dumps(self.info), ex=self.expiry))
 
     def close(self, **info_updates) -> None:
-        """Flush, seal every channel, state CLOSED, stop the flusher. Safe to call twice."""
+        """The end in one round trip: the last points, state STOPPED (unless it was sent),
+        every channel's seal, the info and state CLOSED; stops the flusher. Safe to call
+        twice."""
         if self._closed:
             return
-        if self.state != "STOPPED":
-            self.set_state("STOPPED")
-        self.set_state("CLOSED", **info_updates)
+        if self.state is None:
+            raise RuntimeError(f"scan {self.key}: close() before create()")
+        now = time.time()
+        self.info.update(info_updates)
+        timings = self.info.setdefault("timings", {})
+        for state in ("STOPPED", "CLOSED"):
+            if layout.state_rank(state) > layout.state_rank(self.state):
+                timings[state.lower()] = now
+                self._unsent_states.append((state, now))
+        self.info["state"] = self.state = "CLOSED"
+        with self._flush_lock:
+            entries = self._take_entries()
+            seals = [buf for buf in self._buffers.values() if not buf.sealed]
+
+            def send():
+                p = self.redis.pipeline(transaction=False)
+                self._add_entries(p, entries)
+                states = self._unsent_states
+                for state, t in states[:-1]:  # STOPPED before the seals, as readers expect
+                    p.xadd(layout.state_key(self.key), {"state": state, "time": t})
+                for buf in seals:
+                    p.xadd(layout.channel_key(self.key, buf.name), encoding.encode_seal(buf.sent))
+                p.set(layout.info_key(self.key), json.dumps(self.info, default=str), ex=self.expiry)
+                p.xadd(layout.state_key(self.key), {"state": states[-1][0], "time": states[-1][1]})
+                p.expire(layout.state_key(self.key), self.expiry)
+                p.execute()
+                self.redis_calls += 1
+
+            self._robust(send)
+            self._unsent_states = []
+            for buf in seals:
+                buf.sealed = True
         self._closed = True
         if self._flusher is not None:
             self._wake.set()
@@ -225,12 +272,17 @@ class ScanPublisher:
         with self._flush_lock:
             self._flush(final)
 
-    def _flush(self, final: bool) -> None:
+    def _take_entries(self) -> list[tuple[str, dict]]:
+        """Every batch waiting to be sent (a failed one first), taken from the buffers."""
         entries = list(self._retry)
         self._retry = []
         for buf in self._buffers.values():
             if buf.has_data():
                 entries.extend((buf.name, f) for f in buf.take_entries())
+        return entries
+
+    def _flush(self, final: bool) -> None:
+        entries = self._take_entries()
         if not entries:
             return
         try:
@@ -245,8 +297,7 @@ class ScanPublisher:
                             self.key, exc, len(entries))
 
     # ------------------------------------------------------------------ internals
-    def _send(self, entries: list[tuple[str, dict]]) -> None:
-        p = self.redis.pipeline(transaction=False)
+    def _add_entries(self, p, entries: list[tuple[str, dict]]) -> None:
         touched = set()
         for name, fields in entries:
             ck = layout.channel_key(self.key, name)
@@ -254,19 +305,28 @@ class ScanPublisher:
             touched.add(ck)
         for ck in touched:
             p.expire(ck, self.expiry)
+
+    def _send(self, entries: list[tuple[str, dict]]) -> None:
+        p = self.redis.pipeline(transaction=False)
+        self._add_entries(p, entries)
         p.execute()
         self.redis_calls += 1
 
-    def _send_state(self, state: str, now: float) -> None:
+    def _send_state(self) -> None:
+        """The info and every state not sent yet, in one round trip."""
+        states = list(self._unsent_states)
+
         def send():
             p = self.redis.pipeline(transaction=False)
             p.set(layout.info_key(self.key), json.dumps(self.info, default=str), ex=self.expiry)
-            p.xadd(layout.state_key(self.key), {"state": state, "time": now})
+            for state, t in states:
+                p.xadd(layout.state_key(self.key), {"state": state, "time": t})
             p.expire(layout.state_key(self.key), self.expiry)
             p.execute()
             self.redis_calls += 1
 
         self._robust(send)
+        del self._unsent_states[:len(states)]
 
     def _seal_all(self) -> None:
         p = self.redis.pipeline(transaction=False)
@@ -287,16 +347,7 @@ class ScanPublisher:
 
     def _robust(self, fn, timeout: float = 30.0):
         """Retry fn across a Redis restart or a dropped connection, up to timeout."""
-        deadline = time.monotonic() + timeout
-        delay = 0.05
-        while True:
-            try:
-                return fn()
-            except (redis.ConnectionError, redis.TimeoutError):
-                if time.monotonic() > deadline:
-                    raise
-                gevent.sleep(delay)
-                delay = min(delay * 2, 1.0)
+        return retry(fn, (redis.ConnectionError, redis.TimeoutError), timeout, Backoff(first=0.05, longest=1.0))
 
     def _budget(self) -> int:
         """The memory budget: given, else 80 % of the server's maxmemory (so whole old scans
@@ -304,22 +355,26 @@ class ScanPublisher:
         if self.memory_budget is not None:
             return int(self.memory_budget)
         budget = layout.DEFAULT_MEMORY_BUDGET
-        try:
-            maxmemory = int(self.redis.config_get("maxmemory").get("maxmemory", 0))
-        except (redis.ResponseError, ValueError):  # CONFIG disabled on this server
-            maxmemory = 0
+        pool = self.redis.connection_pool
+        maxmemory = _MAXMEMORY.get(pool)
+        if maxmemory is None:
+            try:
+                maxmemory = int(self.redis.config_get("maxmemory").get("maxmemory", 0))
+            except (redis.ResponseError, ValueError):  # CONFIG disabled on this server
+                maxmemory = 0
+            _MAXMEMORY[pool] = maxmemory
         if maxmemory:
             budget = min(budget, int(0.8 * maxmemory))
         self.memory_budget = budget
         return budget
 
-    def _enforce_budget(self) -> None:
-        """Delete the oldest scans while the data Redis uses more than the budget."""
-        budget = self._budget()
-        used = int(self.redis.info("memory")["used_memory"])
+    def _enforce_budget(self, budget: int) -> None:
+        """Delete the oldest scans (never this one) while the data Redis uses more than
+        the budget."""
+        used = budget + 1
         while used > budget:
             oldest = self.redis.zrange(layout.SCANS_INDEX, 0, 0)
-            if not oldest:
+            if not oldest or oldest[0].decode() == self.key:
                 break
             delete_scan(self.redis, oldest[0].decode())
             used = int(self.redis.info("memory")["used_memory"])

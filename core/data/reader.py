@@ -12,10 +12,10 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-import gevent
 import numpy as np
 import redis
 
+from ..comm.backoff import Backoff, retry
 from . import encoding, layout
 
 
@@ -39,17 +39,11 @@ class _Retrying:
         self.reconnects = 0
 
     def _retry(self, fn, *args, **kwargs):
-        deadline = time.monotonic() + self.reconnect_timeout
-        delay = 0.02
-        while True:
-            try:
-                return fn(*args, **kwargs)
-            except (redis.ConnectionError, redis.TimeoutError):
-                if time.monotonic() > deadline:
-                    raise
-                self.reconnects += 1
-                gevent.sleep(delay)
-                delay = min(2 * delay, 1.0)
+        def counted(_exc: BaseException) -> None:
+            self.reconnects += 1
+
+        return retry(lambda: fn(*args, **kwargs), (redis.ConnectionError, redis.TimeoutError),
+                     self.reconnect_timeout, Backoff(first=0.02, longest=1.0), on_retry=counted)
 
 
 class ScanReader(_Retrying):

@@ -35,6 +35,7 @@ class RemoteMca(BaseMCA):
         self._proxy: tango.DeviceProxy | None = None
         self._waiter: tango.DeviceProxy | None = None
         self._static: dict[str, Any] = {}
+        self._in_types: dict[str, tango.CmdArgType] = {}   # command -> its argument type
 
     @classmethod
     def from_entry(cls, entry) -> RemoteMca:
@@ -89,9 +90,22 @@ class RemoteMca(BaseMCA):
     def _command(self, name: str, *args: Any, wait: float = 0.0) -> Any:
         proxy = self.proxy if wait <= QUICK_WAIT else self.waiter
         try:
-            return proxy.command_inout(name, *args)
+            if args:
+                return proxy.command_inout(name, self._argument(name, args[0]))
+            return proxy.command_inout(name)
         except tango.DevFailed as exc:
             raise self._error(exc) from None
+
+    def _argument(self, name: str, value: Any) -> tango.DeviceData:
+        """The argument packed as the command takes it. Given a plain value, PyTango asks
+        the device for the command's argument type first (command_query: one more round
+        trip on every call, a second one per point); the type is asked once here."""
+        in_type = self._in_types.get(name)
+        if in_type is None:
+            in_type = self._in_types[name] = self.proxy.command_query(name).in_type
+        data = tango.DeviceData()
+        data.insert(in_type, value)
+        return data
 
     def _once(self, attr: str) -> Any:
         if attr not in self._static:

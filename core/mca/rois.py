@@ -9,6 +9,7 @@ MCA, a Tango attribute for a remote one): a refused change changes nothing.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 
@@ -51,6 +52,25 @@ def check_rois(mca: str, rois: Mapping[str, Iterable] | Iterable, spectrum_size:
                                     f"{start} < stop <= {spectrum_size} (after start, inside the spectrum)")
         out[name] = (start, stop)
     return out
+
+
+def rois_from_json(mca: str, text: str) -> dict:
+    """A JSON object {name: [start, stop]} as a dict, refusing a name given twice (a plain
+    json.loads would keep the last one silently); not yet checked against the spectrum."""
+    def once(pairs: list) -> dict:
+        out: dict = {}
+        for key, value in pairs:
+            if key in out:
+                raise McaParameterError(mca, "ROI name", key, "names used once (this one is given twice)")
+            out[key] = value
+        return out
+
+    try:
+        return json.loads(text, object_pairs_hook=once)
+    except McaParameterError:
+        raise
+    except ValueError as exc:
+        raise ValueError(f"{mca}: Rois {text!r} is not JSON: {exc}") from None
 
 
 def _pair(mca: str, name, value) -> tuple:

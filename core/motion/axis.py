@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 import gevent
 import gevent.event
 
-from .axis_settings import SETTING_KEYS, AxisSettings  # noqa: F401 - re-exported
+from .axis_settings import DEFAULT_TOLERANCE, SETTING_KEYS, AxisSettings  # noqa: F401 - re-exported
 from .errors import EncoderDiscrepancyError, LimitError, MotionError
+from .monitor import Watcher, predict_end
 from .motion import HookRun, Motion, run_pre_hooks, start_motions  # noqa: F401 - re-exported
 from .motion import finite as _finite
 from .state import AxisState
@@ -39,7 +40,7 @@ class Axis(AxisSettings):
         self.steps_per_unit = float(self.config.get("steps_per_unit", 1.0))
         if self.steps_per_unit == 0 or not math.isfinite(self.steps_per_unit):
             raise MotionError(f"{name}: steps_per_unit must be finite and non-zero, got {self.steps_per_unit}")
-        self.tolerance = float(self.config.get("tolerance", 1e-4))
+        self.tolerance = float(self.config.get("tolerance", DEFAULT_TOLERANCE))
         hp = self.config.get("home_position")
         self.home_position: float | None = None if hp is None else float(hp)
         self.polling_time = float(self.config.get("polling_time", 0.02))
@@ -55,12 +56,20 @@ class Axis(AxisSettings):
         self._task: gevent.Greenlet | None = None
         self._done = gevent.event.Event()
         self._done.set()
+        self._end_told = gevent.event.Event()  # Controller.motion_ended (pushed ends)
         self._error: BaseException | None = None
         self._last_state: AxisState | None = None
         self._jogging = False
         self._jog_velocity: float | None = None
         self._set_position: float | None = None
         self.last_motion_start: float | None = None  # monotonic time the hardware started
+        self._state_read_time = 0.0  # how long the controller took to answer the last state read
+        #: when the current move should end (time.monotonic(); None: unknown, or no move):
+        #: the controller's word or the trapezoid (core.motion.monitor.predict_end)
+        self.expected_end: float | None = None
+        #: user position read as the last move ended (None while moving, or unread): what
+        #: a server answers a move waited for with, without asking the hardware again
+        self.end_position: float | None = None
         #: the Beacon lock owner this process moves the axis for (AxisProtocol): kept for the
         #: caller; a local axis checks no lock (its server, the AxisManager, does)
         self.owner: str | None = None
@@ -347,6 +356,7 @@ class Axis(AxisSettings):
         self.check_encoder_discrepancy()
         m = Motion(self, self.user2dial(first), target,
                    backlash_dial=self.user2dial(target) if first != target else None)
+        m.start_dial = self.user2dial(current)
         return m
 
     # -- motion ---------------------------------------------------------------------------------
@@ -366,11 +376,14 @@ class Axis(AxisSettings):
         self._stop_requested = False
         self._error = None
         self._done.clear()
+        self._end_told.clear()
         if motion.kind == "move":
             self._set_position = motion.user_target
 
     def _started(self, motion: Motion) -> None:
         self.last_motion_start = motion.started_at
+        self.end_position = None
+        self.expected_end = predict_end(self, motion)
         self._notify_state(AxisState("MOVING"))
         self._task = gevent.spawn(self._run, motion)
 
@@ -379,41 +392,41 @@ class Axis(AxisSettings):
         self._done.set()
 
     def _run(self, motion: Motion) -> None:
+        final: AxisState | None = None
         try:
             if motion.kind == "home":
                 self._monitor(motion, home=True)
                 if not self._stop_requested and self.home_position is not None:
                     self._hw().set_position(self, self.home_position * self.steps_per_unit)
             else:
-                self._monitor(motion)
+                final = self._monitor(motion, end=self.expected_end)
                 if motion.backlash_dial is not None and not self._stop_requested:
                     self._notify_position()  # where the first leg ended (the overshoot)
                     leg = Motion(self, motion.backlash_dial, motion.user_target)
+                    leg.start_dial = motion.target_dial
                     ctrl = self._hw()
                     ctrl.prepare_move(leg)
+                    self._end_told.clear()
                     ctrl.start_one(leg)
-                    self._monitor(leg)
-            self._check_final_state(motion)
+                    if leg.started_at is None:
+                        leg.started_at = time.monotonic()
+                    self.expected_end = predict_end(self, leg)
+                    final = self._monitor(leg, end=self.expected_end)
+            final = self._check_final_state(motion, final)
         except BaseException as exc:  # kept for wait_move(); GreenletExit included
+            final = None
             self._error = exc if isinstance(exc, Exception) else MotionError(f"{self.name}: motion killed")
             try:
                 self.controller.abort(self)
             except Exception:
                 pass
         finally:
-            self._finish(motion)
+            self._finish(motion, final)
 
-    def _monitor(self, motion: Motion, home: bool = False) -> None:
-        ctrl = self.controller
-        while True:
-            st = ctrl.home_state(self) if home else ctrl.state(self)
-            if "MOVING" not in st:
-                return  # _finish notifies the final position (once, not twice)
-            pos = self.position
-            self._notify_position(pos)
-            if motion.kind == "jog" and not self._stop_requested:
-                self._jog_soft_limit_guard(pos)
-            gevent.sleep(self.polling_time)
+    def _monitor(self, motion: Motion, home: bool = False, end: float | None = None) -> AxisState:
+        """Until the controller says the leg is over (core.motion.monitor): its final state.
+        end: when it should be over (None: not predictable, polled)."""
+        return Watcher(self, motion, end=None if home else end, home=home).run()
 
     def _jog_soft_limit_guard(self, pos: float) -> None:
         """A jog has no target: stop it early enough to halt inside the software limits."""
@@ -425,38 +438,52 @@ class Axis(AxisSettings):
             self._stop_requested = True
             self.controller.stop_jog(self)
 
-    def _check_final_state(self, motion: Motion) -> None:
-        st = self.controller.state(self)
+    def _check_final_state(self, motion: Motion, st: AxisState | None = None) -> AxisState:
+        """The error a motion ended with (limit switch, fault); st: the state the monitor
+        read last (read again when there is none: a home search, a killed motion)."""
+        if st is None:
+            st = self.controller.state(self)
         if self._stop_requested:
-            return
-        if "LIMPOS" in st:
-            raise LimitError(f"{self.name}: stopped by the positive hardware limit at {self.position}")
-        if "LIMNEG" in st:
-            raise LimitError(f"{self.name}: stopped by the negative hardware limit at {self.position}")
+            return st
+        if ("LIMPOS" in st or "LIMNEG" in st) and not self._reached(motion):
+            side = "positive" if "LIMPOS" in st else "negative"
+            raise LimitError(f"{self.name}: stopped by the {side} hardware limit at {self.position}")
         if "FAULT" in st:
             raise MotionError(f"{self.name}: controller reports FAULT at {self.position}")
+        return st
 
-    def _finish(self, motion: Motion) -> None:
-        try:
-            self._put("dial_position", self.dial, later=True)
+    def _reached(self, motion: Motion) -> bool:
+        """A move that got where it was sent (within a step) was not stopped by a limit
+        switch it is standing on (it moved off one, or its target is on one)."""
+        return motion.kind == "move" and \
+            abs(self.dial - motion.target_dial) * abs(self.steps_per_unit) < 1
+
+    def _finish(self, motion: Motion, final: AxisState | None = None) -> None:
+        pos: float | None = None
+        try:  # one position read serves the settings, rmove and the listeners
+            dial = self.dial
+            pos = self.dial2user(dial)
+            self._put("dial_position", dial, later=True)
         except Exception:
             pass
         for run in motion.hook_runs:
             err = run.ended(motion)
             if err is not None and self._error is None:
                 self._error = err
-        if self._stop_requested or self._error is not None or motion.kind != "move":
-            try:
-                self._set_position = self.position  # rmove continues from where it is
-            except Exception:
-                pass
+        if pos is not None and (self._stop_requested or self._error is not None or motion.kind != "move"):
+            self._set_position = pos  # rmove continues from where it is
         self._moving = False
         self._jogging = False
-        self._notify_position()
-        try:
-            st = self.controller.state(self)
-        except Exception:
-            st = AxisState("FAULT")
+        self.expected_end = None
+        self.end_position = pos
+        if pos is not None:  # else the hardware cannot be read: the state below says why
+            self._notify_position(pos)
+        st = final
+        if st is None:
+            try:
+                st = self.controller.state(self)
+            except Exception as exc:
+                st = AxisState("FAULT", custom={"FAULT": f"Error from controller: {exc}"})
         self._notify_state(st)
         self._done.set()
 

@@ -3,12 +3,12 @@ remote axis (core.motion.protocol.AxisProtocol), for the ScanServer, the shell a
 client. Built by the session resolver (`session_client`, the AxisManager's
 ServerKind.clients).
 
-What a ScanServer needs for the session's exported axes, per scan point: one GroupMove
-(or Position write), one server-side WaitMove (no client polling: the end of motion is
-known at once), one Position read. A locked axis moved and waited for uses the manager's
-GroupMoveWait: the server waits up to 20 ms for the end, so a short step is one round
-trip; a longer one continues with a green WaitMove. `move_together` starts several axes
-with one GroupMove per AxisManager (the shell's mv of several axes). The shell's
+What a ScanServer needs for the session's exported axes, per scan point: one request.
+A move waited for is the manager's GroupMoveWait (`group_move`, also for several axes of
+one manager: core.motion.together): the server waits up to 20 ms for the end, so a short
+step is one round trip; a motion predicted to last longer is answered at once and waited
+for with a green WaitMove (the hub runs on meanwhile). The position after the move comes
+from the final Position event. The shell's
 vocabulary (dial, offset, sign, limits, SetPosition, sync) is here too. Every Tango error becomes a
 MotionError/LimitError naming the axis. While a scan holds the axis' Beacon lock
 (`owner` set, changeable per scan), moves go through the manager's GroupMove with the
@@ -17,19 +17,22 @@ each motion is cached: nobody else can move a locked axis. An idle axis' positio
 from its Position change events (the AxisManager always pushes the final one), so
 counters that follow an axis (simulation counters) cost no round trip per point.
 
-Short calls are synchronous (PyTango's gevent executor adds ~1 ms per call here) with a
-short timeout, so the hub is never held long; WaitMove first waits synchronously for a
-few ms (most scan steps end by then), then in green mode for long motions.
+Short calls are synchronous (PyTango's gevent executor adds 0.15 ms per call here, more
+under load) with a short timeout, so the hub is never held long; a WaitMove after a move
+started without waiting first waits synchronously for a few ms, then in green mode.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import gevent
 import tango
+
+from blisstango.core.comm.reach import unreachable_suffix
 
 from .errors import LimitError, MotionError
 
@@ -70,6 +73,9 @@ class AxisProxy:
         self._tolerance: float | None = None
         self._unit: str | None = None
         self._event_id: int | None = None
+        #: fn(axis) called as each move starts, in the greenlet that asked for it (a
+        #: procedure runner records which axes a procedure moved, to stop them on abort)
+        self.move_listeners: list[Callable[[AxisProxy], None]] = []
         if events:
             try:
                 self._event_id = self._proxy.subscribe_event("Position", tango.EventType.CHANGE_EVENT,
@@ -115,7 +121,8 @@ class AxisProxy:
                 raise LimitError(desc) from None
             if desc.startswith(f"{self.name}:"):
                 raise MotionError(desc) from None
-            raise MotionError(f"{self.name}: {what} on {self.device_name} failed: {desc}") from None
+            raise MotionError(f"{self.name}: {what} on {self.device_name} failed: {desc}"
+                              + unreachable_suffix(exc, self.device_name)) from None
 
     @property
     def owner(self) -> str | None:
@@ -238,24 +245,20 @@ class AxisProxy:
         self._move_started = time.time()
 
     # ------------------------------------------------------------------ motion
+    def _tell_move_listeners(self) -> None:
+        for listener in self.move_listeners:
+            listener(self)
+
     def move(self, target: float, wait: bool = True, relative: bool = False) -> None:
         if relative:
             target = self.position + target
+        if self._manager is not None:  # one request, with the lock owner if any
+            group_move([(self, float(target))], self._owner, wait=wait)
+            return
+        self._tell_move_listeners()
         self._forget_position()
         self._target = float(target)
-        if self._owner and self._manager is not None and wait:
-            # one round trip for a short step: the server waits a few ms for the end
-            ended = self._call("GroupMoveWait", self._manager.command_inout, "GroupMoveWait",
-                               ([_QUICK_WAIT_MS / 1000.0, float(target)], [self._owner, self.name]))
-            if not ended:
-                self._call("WaitMove", self._waiter.command_inout, "WaitMove")
-            self._cached = self._final_position()
-            return
-        if self._owner and self._manager is not None:
-            self._call("GroupMove", self._manager.command_inout, "GroupMove",
-                       [f"@{self._owner}", self.name, repr(float(target))])
-        else:
-            self._call("write Position", self._proxy.write_attribute, "Position", float(target))
+        self._call("write Position", self._proxy.write_attribute, "Position", float(target))
         if wait:
             self.wait_move()
 
@@ -321,38 +324,52 @@ def _raise(exc: BaseException):
     raise exc
 
 
-def move_together(targets: list[tuple[Any, float]], owner: str | None = None) -> list[Any]:
-    """Start every motion (AxisProtocol axes), not waiting: the AxisProxy axes of one
-    AxisManager with one GroupMove (it checks them all, limits and locks, before any
-    starts), any other one alone. If a start is refused, the axes already started are
-    stopped and the error raised."""
-    groups: dict[str | None, list[tuple[Any, float]]] = {}
+def group_move(targets: list[tuple[AxisProxy, float]], owner: str | None, wait: bool = True) -> None:
+    """Move axes of one AxisManager with one request (the server checks them all, limits
+    and locks, before any starts). Waiting: one GroupMoveWait, which ends with the motion
+    when it is short and answers the axes' final positions (a scan step: one round trip);
+    the server answers at once when the motion is predicted to last longer than
+    _QUICK_WAIT_MS, and each axis' WaitMove, in green mode (the hub runs on), waits for
+    the end. Not waiting: one GroupMove."""
+    first = targets[0][0]
     for ax, target in targets:
-        together = len(targets) > 1 and isinstance(ax, AxisProxy)
-        groups.setdefault(ax.manager if together else None, []).append((ax, float(target)))
-    started: list[Any] = []
-    try:
-        for manager, group in groups.items():
-            if manager is not None and len(group) > 1:
-                first = group[0][0]
-                args = ([f"@{owner}"] if owner else []) + [v for ax, t in group for v in (ax.name, repr(t))]
-                for ax, t in group:
-                    ax._forget_position()
-                    ax._target = t
-                first._call("GroupMove", first._manager.command_inout, "GroupMove", args)
-                started.extend(ax for ax, _ in group)
-                continue
-            for ax, target in group:
-                ax.move(target, wait=False)
-                started.append(ax)
-    except BaseException:
-        for ax in started:
-            try:
-                ax.stop(wait=False)
-            except MotionError:
-                pass
-        raise
-    return started
+        ax._tell_move_listeners()
+        ax._forget_position()
+        ax._target = float(target)
+    names = [ax.name for ax, _ in targets]
+    positions = [float(t) for _, t in targets]
+    if not wait:
+        args = ([f"@{owner}"] if owner else []) + [v for n, p in zip(names, positions) for v in (n, repr(p))]
+        first._call("GroupMove", first._manager.command_inout, "GroupMove", _data(_STRINGS, args))
+        return
+    ended = first._call("GroupMoveWait", first._manager.command_inout, "GroupMoveWait",
+                        _data(_DOUBLES_STRINGS, ([_QUICK_WAIT_MS / 1000.0, *positions], [owner or "", *names])))
+    if ended is not None and len(ended) == len(targets):
+        for (ax, _), pos in zip(targets, ended):
+            # the position as the move ended, as the server read it: no read, no waiting
+            # for the final Position event; kept while nobody else can move it (owner)
+            if ax._event_id is not None:  # events keep it fresh from here on
+                ax._idle_position = float(pos)
+            if ax._owner:
+                ax._cached = float(pos)
+        return
+    for ax, _ in targets:
+        ax._call("WaitMove", ax._waiter.command_inout, "WaitMove")
+    for ax, _ in targets:
+        if ax._owner:
+            ax._cached = ax._final_position()
+
+
+_STRINGS = tango.CmdArgType.DevVarStringArray
+_DOUBLES_STRINGS = tango.CmdArgType.DevVarDoubleStringArray
+
+
+def _data(kind: tango.CmdArgType, value: Any) -> tango.DeviceData:
+    """A command argument ready to send: PyTango asks the device for the command's
+    argument type on every call otherwise."""
+    data = tango.DeviceData()
+    data.insert(kind, value)
+    return data
 
 
 def calc_reals(session: Any) -> dict[str, list[str]]:

@@ -36,6 +36,37 @@ def as_written(value: float, resolution: float | None) -> float:
     return round(value, 11 - int(math.floor(math.log10(abs(value))))) + 0.0
 
 
+#: an axis' tolerance when its YAML sets none
+DEFAULT_TOLERANCE = 1e-4
+
+
+def resolution_of(steps_per_unit: float, tolerance: float) -> float:
+    """The smallest length an axis tells apart: one step, or its tolerance if finer."""
+    step = 1.0 / abs(steps_per_unit)
+    return min(step, tolerance) if tolerance > 0 else step
+
+
+def config_resolution(config: Any) -> float:
+    """resolution_of an axis from its YAML object (steps_per_unit, tolerance)."""
+    return resolution_of(float(config.get("steps_per_unit", 1.0)),
+                         float(config.get("tolerance", DEFAULT_TOLERANCE)))
+
+
+def settings_as_written(values: dict[str, Any], config: Any, resolution: float) -> dict[str, Any]:
+    """The settings as SettingsToConfig writes them into the axis' YAML object (the
+    AxisManager's command and the web editor's button alike): sign and offset only when
+    not their defaults or already in the YAML; floats as a person writes them
+    (as_written: lengths at the axis' resolution); None (no limit) removes the key."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in ("sign", "offset") and key not in config and value == (1 if key == "sign" else 0):
+            continue
+        if isinstance(value, float):
+            value = as_written(value, resolution if key in LENGTH_KEYS else None)
+        out[key] = value
+    return out
+
+
 class AxisSettings:
     """Mixin of Axis: the settings half (needs name, config, controller, steps_per_unit)."""
 
@@ -103,8 +134,7 @@ class AxisSettings:
     @property
     def resolution(self) -> float:
         """The smallest length the axis tells apart: one step, or its tolerance if finer."""
-        step = 1.0 / abs(self.steps_per_unit)
-        return min(step, self.tolerance) if self.tolerance > 0 else step
+        return resolution_of(self.steps_per_unit, self.tolerance)
 
     def settings_to_config(self) -> None:
         """Write the current settings into the YAML file (comments kept) via ConfigWriter,
@@ -114,20 +144,16 @@ class AxisSettings:
         from blisstango.core.config.writer import ConfigWriter
 
         w = ConfigWriter(self.controller.config_root)
-        values: dict[str, Any] = {
+        values = settings_as_written({
             "velocity": self.velocity,
             "acceleration": self.acceleration,
             "low_limit": self._get("low_limit"),
             "high_limit": self._get("high_limit"),
             "backlash": self.backlash,
-        }
-        if self.sign != 1 or "sign" in self.config:
-            values["sign"] = self.sign
-        if self.offset != 0 or "offset" in self.config:
-            values["offset"] = self.offset
+            "sign": self.sign,
+            "offset": self.offset,
+        }, self.config, self.resolution)
         for key, value in values.items():
-            if isinstance(value, float):
-                value = as_written(value, self.resolution if key in LENGTH_KEYS else None)
             if value is None:
                 if key in self.config:
                     w.delete_key(self.name, key)

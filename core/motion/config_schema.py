@@ -11,6 +11,9 @@ KEYS = {
     "tolerance": "number",
     "offset": "number",
     "sign": "sign",
+    "polling_time": "number",
+    "read_latency": "number",
+    "settling_time": "number",
 }
 
 #: units of the numeric keys, for forms and messages (per the axis `unit`)

@@ -38,6 +38,14 @@ class Controller:
     #: True when the hardware keeps velocity/acceleration itself (a remote Tango axis):
     #: they are read from it and never overwritten from settings at initialization
     hardware_owns_velocity = False
+    #: True when the controller tells the end of every motion itself (an event from the
+    #: hardware, a callback): it calls `self.motion_ended(axis)`, whatever ended the
+    #: motion (move, jog, home, stop, limit), and the axis reads no state while waiting
+    #: for it. A controller that knows when its trajectory ends sets
+    #: `motion.expected_end` (time.monotonic()) in start_all instead (else the axis
+    #: predicts it from velocity and acceleration): the axis then checks the state about
+    #: every millisecond from that time on (core/motion/monitor.py).
+    pushes_motion_end = False
 
     def __init__(
         self,
@@ -98,6 +106,11 @@ class Controller:
                 self._axes_initialized.add(axis.name)
                 axis._apply_settings_to_hardware()
 
+    def motion_ended(self, axis: Axis) -> None:
+        """The hardware says the axis' motion is over (controllers with pushes_motion_end;
+        call it in the gevent hub's thread). The axis reads the final state once."""
+        axis._end_told.set()
+
     # -- hardware API (override) -----------------------------------------------------
     def initialize(self) -> None:
         """Open the connection to the controller (once)."""
@@ -137,7 +150,8 @@ class Controller:
         raise NotImplementedError
 
     def start_all(self, *motions: Motion) -> None:
-        """Start several motions as simultaneously as the hardware allows."""
+        """Start several motions as simultaneously as the hardware allows; set each
+        motion's `started_at` and, if known, `expected_end` (time.monotonic())."""
         for m in motions:
             self.start_one(m)
 

@@ -6,6 +6,15 @@ restart does not teleport the motor (a move interrupted by a restart is taken as
 finished, as real hardware would finish it); hardware limit switches (`hw_low_limit`,
 `hw_high_limit`, dial units) stop motion and show LIMNEG/LIMPOS; a home switch at
 `home_switch` (dial); optional encoder (`noise`, dial units, gaussian); injected faults.
+Like a trajectory generator it knows when a move ends and says so (Motion.expected_end).
+Controller key `read_latency` (s, default 0): every read of position, state or encoder
+takes that long, the hardware sampled half way (BLISS's mockup sleeps 5 ms per read),
+so benchmarks can show what a slow controller costs. `push_end: true` makes it a
+controller that signals the end of each motion itself (as one with a "motion done"
+event line): the axis is told at once and reads no state while it moves.
+`settling_time` (s, default 0): after its trajectory the motor stays MOVING that long (a
+closed loop entering its in-position window); `report_end: false`: the controller does
+not tell when its trajectory ends (the axis predicts it from velocity and acceleration).
 """
 
 from __future__ import annotations
@@ -15,9 +24,12 @@ import random
 import time
 from typing import TYPE_CHECKING
 
+import gevent
+
 from . import write_behind
 from .controller import Controller
 from .errors import MotionError
+from .monitor import sleep_until
 from .profile import Profile, decelerate, ramp_to, trapezoid
 from .state import AxisState
 
@@ -47,6 +59,21 @@ class _Motor:
         self.low: float = -math.inf
         self.high: float = math.inf
         self.home_steps = 0.0
+        self.settled_at = 0.0  # time.monotonic() the last motion ended, settling included
+
+
+def _stops_at(m: _Motor, profile: Profile) -> float | None:
+    """When the simulated motor stops on this profile: its end, a limit switch or the
+    stall point it meets first (None: never, a jog with nothing ahead)."""
+    d = profile.direction
+    ends = [profile.end_time] if math.isfinite(profile.end_time) else []
+    switch = m.high if d > 0 else m.low
+    if math.isfinite(switch):
+        ends.append(profile.time_at(switch))
+    if m.stall_at is not None:
+        ends.append(profile.time_at(m.stall_at))
+    ends = [t for t in ends if t is not None]
+    return min(ends) if ends else None
 
 
 class Mockup(Controller):
@@ -58,6 +85,20 @@ class Mockup(Controller):
         self._hw_settings: dict[str, object] = {}
         self._persisted: dict[str, float] = {}  # last steps persisted (or pending) per axis
         self._shutters: dict[str, str] = {}
+        self.read_latency = float(self.config.get("read_latency", 0.0) or 0.0)
+        if not math.isfinite(self.read_latency) or self.read_latency < 0:
+            raise MotionError(f"{self.name}: read_latency must be a number of seconds >= 0, "
+                              f"got {self.config.get('read_latency')!r}")
+
+        self.pushes_motion_end = bool(self.config.get("push_end", False))
+        self.report_end = bool(self.config.get("report_end", True))
+        self.settling_time = float(self.config.get("settling_time", 0.0) or 0.0)
+        self._pushers: dict[str, gevent.Greenlet] = {}
+
+    def _wire(self) -> None:
+        """Half of a read's round trip (read_latency): the request, or the reply."""
+        if self.read_latency:
+            gevent.sleep(self.read_latency / 2)
 
     # -- hardware model ------------------------------------------------------------
     def initialize_axis(self, axis: Axis) -> None:
@@ -72,6 +113,29 @@ class Mockup(Controller):
         m.low, m.high = sorted((dial_low * spu, dial_high * spu))  # switches live in steps
         m.home_steps = float(c.get("home_switch", 0.0)) * spu
         self._motors[axis.name] = m
+
+    # -- the "motion done" signal of push_end ------------------------------------------
+    def _signal_end(self, axis: Axis) -> None:
+        """(Re)arm the end-of-motion signal of an axis whose profile just changed."""
+        if not self.pushes_motion_end:
+            return
+        old = self._pushers.pop(axis.name, None)
+        if old is not None:
+            old.kill(block=False)
+        self._pushers[axis.name] = gevent.spawn(self._push_end, axis)
+
+    def _push_end(self, axis: Axis) -> None:
+        m = self._motor(axis)
+        while m.profile is not None:
+            when = _stops_at(m, m.profile)
+            if when is None:
+                return  # a jog with no switch ahead: a stop re-arms the signal
+            # (rounding may leave the motor a hair short of a switch at `when`)
+            sleep_until(max(when, time.monotonic() + 5e-5))
+            self._update(axis)
+        sleep_until(m.settled_at)
+        self._pushers.pop(axis.name, None)
+        self.motion_ended(axis)
 
     def _motor(self, axis: Axis) -> _Motor:
         return self._motors[axis.name]
@@ -104,12 +168,21 @@ class Mockup(Controller):
         if done:
             if m.kind == "home" and not m.fault:
                 m.at_home = True
+            m.settled_at = min(now, _stops_at(m, m.profile) or now) + self.settling_time
             m.profile = None
             self._persist(axis, p, later=True)
         return m
 
+    def ended_at(self, axis: Axis) -> float:
+        """When the axis' last motion ended, settling included (time.monotonic()): what a
+        test compares the end of a move with."""
+        return self._update(axis).settled_at
+
     def read_position(self, axis: Axis) -> float:
-        return self._update(axis).steps
+        self._wire()
+        steps = self._update(axis).steps
+        self._wire()
+        return steps
 
     def set_position(self, axis: Axis, steps: float) -> float:
         m = self._update(axis)
@@ -134,12 +207,19 @@ class Mockup(Controller):
         self._motor(axis).acceleration = steps_per_s2
 
     def state(self, axis: Axis) -> AxisState:
+        self._wire()
+        try:
+            return self._state(axis)
+        finally:
+            self._wire()
+
+    def _state(self, axis: Axis) -> AxisState:
         m = self._update(axis)
         if m.off:
             return AxisState("OFF")
         if m.fault:
             return AxisState("FAULT")
-        if m.profile is not None:
+        if m.profile is not None or m.settled_at > time.monotonic():
             return AxisState("MOVING")
         st = AxisState("READY")
         if m.steps >= m.high:
@@ -156,7 +236,7 @@ class Mockup(Controller):
             raise MotionError(f"{axis.name}: controller {self.name} refused the start: {m.start_error}")
         if m.off or m.fault:
             raise MotionError(f"{axis.name}: controller {self.name} cannot move an axis in {'OFF' if m.off else 'FAULT'}")
-        if m.profile is not None:
+        if m.profile is not None or m.settled_at > time.monotonic():
             raise MotionError(f"{axis.name}: controller {self.name} says the axis is already moving")
         return m
 
@@ -170,8 +250,11 @@ class Mockup(Controller):
             m.kind, m.at_home = "move", False
             m.profile = trapezoid(now, m.steps, mo.target_steps, m.velocity, m.acceleration)
             mo.started_at = now
+            if self.report_end:  # its trajectory's end (settling is not known in advance)
+                mo.expected_end = m.profile.end_time
             # hardware finishes a move on its own: a restart finds it at the target
             self._persist(mo.axis, mo.target_steps, later=True)
+            self._signal_end(mo.axis)
 
     def start_one(self, motion: Motion) -> None:
         self.start_all(motion)
@@ -184,17 +267,20 @@ class Mockup(Controller):
         p, v = m.profile.at(now)
         m.profile = decelerate(now, p, v, m.acceleration)
         self._persist(axis, m.profile.end_position)
+        self._signal_end(axis)
 
     def abort(self, axis: Axis) -> None:
         m = self._update(axis)
         if m.profile is not None:
             m.profile = None
             self._persist(axis, m.steps)
+            self._signal_end(axis)
 
     def start_jog(self, axis: Axis, velocity: float, direction: int) -> None:
         m = self._check_startable(axis)
         m.kind, m.at_home = "jog", False
         m.profile = ramp_to(time.monotonic(), m.steps, 0.0, direction * velocity, m.acceleration)
+        self._signal_end(axis)
 
     def set_jog_velocity(self, axis: Axis, velocity: float, direction: int) -> None:
         m = self._update(axis)
@@ -203,11 +289,13 @@ class Mockup(Controller):
         now = time.monotonic()
         p, v = m.profile.at(now)
         m.profile = ramp_to(now, p, v, direction * velocity, m.acceleration)
+        self._signal_end(axis)
 
     def home_search(self, axis: Axis, switch: int) -> None:
         m = self._check_startable(axis)
         m.kind, m.at_home = "home", False
         m.profile = trapezoid(time.monotonic(), m.steps, m.home_steps, m.velocity, m.acceleration)
+        self._signal_end(axis)
 
     def set_on(self, axis: Axis) -> None:
         self._motor(axis).off = False
@@ -220,7 +308,9 @@ class Mockup(Controller):
         axis = encoder.axis
         if axis is None:
             return 0.0
+        self._wire()
         m = self._update(axis)
+        self._wire()
         noise = float(encoder.config.get("noise", 0.0))
         dial = m.steps / axis.steps_per_unit + m.encoder_slip
         if noise:

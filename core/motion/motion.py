@@ -41,6 +41,11 @@ class Motion:
         self.target_steps = target_dial * axis.steps_per_unit
         self.backlash_dial = backlash_dial  # final-approach target (dial) after this leg
         self.started_at: float | None = None  # set by the controller (time.monotonic())
+        #: when the hardware should have finished (time.monotonic()), if the controller
+        #: knows (its trapezoid): the monitor may sleep until then
+        self.expected_end: float | None = None
+        #: dial position the leg starts from (the axis' prediction of its end needs it)
+        self.start_dial: float | None = None
         self.jog_velocity: float = 0.0  # steps/s for kind == "jog"
         self.jog_direction: int = 0
         self.hook_runs: list[HookRun] = []  # post_move once all motions of a hook ended

@@ -16,6 +16,7 @@ from .calc import CalcController
 from .controller import Controller
 
 CONTROLLER_CLASSES = {
+    "IcePAP": "blisstango.core.motion.icepap:IcePAP",
     "Mockup": "blisstango.core.motion.mockup:Mockup",
     "Slits": "blisstango.core.motion.slits:Slits",
     "TangoAxis": "blisstango.core.motion.tango_axis:TangoAxis",
@@ -23,7 +24,7 @@ CONTROLLER_CLASSES = {
 
 
 def controller_class(node: Any) -> type[Controller]:
-    """`class:` is a known name (Mockup, Slits, TangoAxis) or `package.module:Class`."""
+    """`class:` is a known name (IcePAP, Mockup, Slits, TangoAxis) or `package.module:Class`."""
     name = str(node["class"])
     path = CONTROLLER_CLASSES.get(name, name)
     mod, _, attr = path.partition(":") if ":" in path else path.rpartition(".")

@@ -58,6 +58,24 @@ class Profile:
     def end_position(self) -> float:
         return self.at(self.end_time)[0]
 
+    def time_at(self, position: float) -> float | None:
+        """When the motion first reaches position (None: never); a pushing controller's
+        limit switch or stall point is crossed then."""
+        for seg in self.segments:
+            p1, _ = seg.at(seg.t1) if math.isfinite(seg.t1) else (math.copysign(math.inf, seg.v0), 0.0)
+            lo, hi = sorted((seg.p0, p1))
+            if not lo <= position <= hi:
+                continue
+            dx = position - seg.p0
+            if seg.a == 0:
+                return seg.t0 if dx == 0 else seg.t0 + dx / seg.v0
+            disc = seg.v0 * seg.v0 + 2 * seg.a * dx
+            roots = [(-seg.v0 + r) / seg.a for r in (math.sqrt(max(disc, 0.0)), -math.sqrt(max(disc, 0.0)))]
+            dts = [dt for dt in roots if dt >= -1e-12 and seg.t0 + dt <= seg.t1 + 1e-12]
+            if dts:
+                return seg.t0 + max(0.0, min(dts))
+        return None
+
 
 def trapezoid(t0: float, p0: float, target: float, vmax: float, acc: float) -> Profile:
     """Rest-to-rest move: duration = distance/vmax + vmax/acc (or 2*sqrt(distance/acc))."""

@@ -40,7 +40,9 @@ class AxisState:
         self._custom[name] = description or name
 
     def describe(self, name: str) -> str:
-        return STANDARD_STATES.get(name) or self._custom.get(name, name)
+        """A description given at construction (custom=) wins: AxisState("FAULT",
+        custom={"FAULT": "lost the link to ..."}) says why."""
+        return self._custom.get(name) or STANDARD_STATES.get(name, name)
 
     def set(self, name: str) -> None:
         name = name.strip()

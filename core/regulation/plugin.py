@@ -34,6 +34,7 @@ from .loop import Loop
 from .softloop import SoftLoop
 
 CONTROLLER_CLASSES = {
+    "CryoCon": "blisstango.core.regulation.cryocon:CryoCon",
     "FurnaceSimulator": "blisstango.core.regulation.furnace:FurnaceSimulator",
     "SelfRegulatingFurnace": "blisstango.core.regulation.furnace:SelfRegulatingFurnace",
 }

@@ -10,6 +10,7 @@ from time import perf_counter
 import gevent
 import numpy as np
 
+from ..motion.together import move_together
 from .acquisition import AcquisitionMaster
 
 
@@ -55,8 +56,9 @@ class TimerMaster(AcquisitionMaster):
 
 
 class StepMaster(AcquisitionMaster):
-    """Moves axes to the next row of positions at each trigger, publishes where they are
-    (axis:<name>), then triggers its slaves. stop() stops any motion still running."""
+    """Moves axes to the next row of positions at each trigger (several axes together:
+    core.motion.together), publishes where they are (axis:<name>), then triggers its
+    slaves. stop() stops any motion still running."""
 
     def __init__(self, axes: Sequence, positions: Sequence[Sequence[float]], name: str = "axis") -> None:
         positions = [np.asarray(p, dtype=float) for p in positions]
@@ -69,9 +71,15 @@ class StepMaster(AcquisitionMaster):
         self._chans = [self.add_channel(f"axis:{ax.name}", float, (), getattr(ax, "unit", None))
                        for ax in self.axes]
         self._index = 0
+        #: every position was checked against the limits just before (preflight): prepare
+        #: need not ask the axes again (a remote axis: one round trip per check)
+        self.limits_checked = False
+        self._in_motion = False
 
     def prepare(self) -> None:
         self._index = 0
+        if self.limits_checked:
+            return
         for ax, pos in zip(self.axes, self.positions):
             if hasattr(ax, "check_limits"):
                 for p in (pos.min(), pos.max()):
@@ -79,26 +87,30 @@ class StepMaster(AcquisitionMaster):
 
     def trigger(self) -> None:
         i = self._index
+        self._in_motion = True
         if len(self.axes) == 1:
             self.axes[0].move(float(self.positions[0][i]), wait=True)
-        else:
-            for ax, pos in zip(self.axes, self.positions):
-                ax.move(float(pos[i]), wait=False)
+        else:  # one request per AxisManager, one synchronized start of local axes
             try:
-                for ax in self.axes:
-                    ax.wait_move()
+                move_together([(ax, float(pos[i])) for ax, pos in zip(self.axes, self.positions)], wait=True)
             except BaseException:
                 self.stop()
                 raise
+        self._in_motion = False
         for ax, ch in zip(self.axes, self._chans):
             ch.emit(ax.position)
         self._index += 1
         self.trigger_slaves()
 
     def stop(self) -> None:
+        """Stop the axes if a move of this master may still run (interrupted, failed);
+        after a move that ended, nothing to ask."""
+        if not self._in_motion:
+            return
         for ax in self.axes:
             if _moving(ax):
                 ax.stop()
+        self._in_motion = False
 
 
 def _moving(ax) -> bool:

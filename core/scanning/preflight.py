@@ -40,6 +40,7 @@ def check_limits(scan: Scan) -> None:
                     if hasattr(ax, "check_limits"):
                         ax.check_limits(float(min(pos)))
                         ax.check_limits(float(max(pos)))
+                node.limits_checked = True  # its prepare() does not ask again
             elif isinstance(node, SoftwarePositionTriggerMaster) and hasattr(node.axis, "check_limits"):
                 margin = node._margin()
                 sign = 1.0 if node.stop_pos >= node.start_pos else -1.0

@@ -161,9 +161,9 @@ class Scan:
         """Stop everything now (motion included); blocks until the nodes are stopped."""
         if self._task is None or self._task.ready():
             return
-        if self.state in (ScanState.STOPPING, ScanState.DONE):
-            self._task.join()  # already stopping every node: let it finish
-            return
+        if self._aborting or self.state in (ScanState.STOPPING, ScanState.DONE):
+            self._task.join()  # already aborting or stopping every node: a second kill would
+            return             # interrupt that stopping
         self._aborting = True
         self._task.kill(ScanAborted(f"scan {self.name} aborted"), block=True)
 
@@ -181,7 +181,7 @@ class Scan:
                 p.before_scan(self)
             self.state = ScanState.PREPARING
             self._per_level(reversed(self.chain.levels()), "prepare")
-            self._publish_state("PREPARED")
+            self._publish_state("PREPARED", later=True)  # sent with STARTED: one round trip
             self.state = ScanState.STARTING
             self._per_level(reversed(self.chain.levels()), "start")
             for node in self.chain.nodes:
@@ -338,9 +338,9 @@ class Scan:
             if self.error is None and self.end_reason is not EndReason.USER_ABORT:
                 self.end_reason, self.error = EndReason.FAILURE, exc
 
-    def _publish_state(self, state: str, **info) -> None:
+    def _publish_state(self, state: str, later: bool = False, **info) -> None:
         if self.publisher is not None:
-            self.publisher.set_state(state, **info)
+            self.publisher.set_state(state, later=later, **info)
 
     def _close(self) -> None:
         if self.publisher is None:
@@ -350,8 +350,7 @@ class Scan:
                "end_time": time.time(), "npoints_done": self.iterations_done,
                "statistics": self.statistics}
         try:
-            self.publisher.set_state("STOPPED", **end)
-            self.publisher.close()
+            self.publisher.close(**end)  # STOPPED and CLOSED in one round trip
         except Exception as exc:
             log.error("scan %s: publishing the end to the data Redis failed: %s", self.name, exc)
 

@@ -9,6 +9,7 @@ its namespace and what they create (counters, groups, axes) is picked up.
 
 from __future__ import annotations
 
+import linecache
 import logging
 import traceback
 from typing import Any
@@ -35,6 +36,8 @@ class SessionObjects:
         self.devices: dict[str, Any] = {}       # other exported objects (DeviceProxy)
         self.setup_files: list[str] = []
         self.setup_text = ""
+        self.script_files: list[str] = []     # the session's `scripts:`, run after the setup files
+        self.scripts_text = ""
         self.setup_error: str | None = None
         self.objects: list[str] = []
         self.resolved: Any = None               # core.session.ResolvedSession, if loaded from Beacon
@@ -82,6 +85,8 @@ def load_session(name: str, *, beacon_device: str = BEACON_DEVICE, green_mode: A
     session.objects = list(rs.objects)
     session.setup_files = list(rs.setup_files)
     session.setup_text = rs.setup_text
+    session.script_files = list(rs.script_files)
+    session.scripts_text = rs.scripts_text
     session.namespace.update(rs.namespace())
     for name, obj in _extra_objects(session.namespace).items():
         session.namespace.setdefault(name, obj)
@@ -110,14 +115,22 @@ def setup_segments(text: str, files: list[str]) -> list[tuple[str, str]]:
 
 
 def run_setup(session: SessionObjects) -> None:
-    """Run the setup files in the namespace; an error is kept in setup_error (file, line)."""
-    for path, source in setup_segments(session.setup_text, session.setup_files):
+    """Run the setup files, then the script files, in the namespace; an error is kept in
+    setup_error (file, line) and ends the run."""
+    segments = [("setup file", *seg) for seg in setup_segments(session.setup_text, session.setup_files)]
+    if session.scripts_text.strip():
+        segments += [("script", *seg) for seg in setup_segments(session.scripts_text, session.script_files)]
+    for what, path, source in segments:
+        # tracebacks show the lines even where the file is not (it came through Beacon)
+        linecache.cache[path] = (len(source), None, source.splitlines(keepends=True), path)
         try:
-            exec(compile(source, path, "exec"), session.namespace)  # noqa: S102 - the session's setup, as in BLISS
+            # dont_inherit: the session's code gets no __future__ flag of this module
+            code = compile(source, path, "exec", dont_inherit=True)
+            exec(code, session.namespace)  # noqa: S102 - the session's setup, as in BLISS
         except Exception as exc:  # noqa: BLE001 - reported by the caller, the session stays up
             frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
             line = frames[-1].lineno if frames else getattr(exc, "lineno", "?")
-            session.setup_error = f"setup file {path} line {line}: {type(exc).__name__}: {exc}"
+            session.setup_error = f"{what} {path} line {line}: {type(exc).__name__}: {exc}"
             log.error("session %s: %s", session.name, session.setup_error)
             break
     session.refresh_from_namespace()

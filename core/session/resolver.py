@@ -125,6 +125,8 @@ class ResolvedSession:
         self.included: list[str] = list(info.get("included", []))
         self.setup_files: list[str] = list(info.get("setup_files", []))
         self.setup_text: str = info.get("setup_text") or ""
+        self.script_files: list[str] = list(info.get("script_files", []))
+        self.scripts_text: str = info.get("scripts_text") or ""
         self.entries: dict[str, SessionEntry] = {}
         #: shared by client factories for per-session lookups (e.g. calc axes' reals)
         self.cache: dict[str, Any] = {}
@@ -187,6 +189,22 @@ class ResolvedSession:
             found = [d for d, k in zip(pairs[::2], pairs[1::2]) if k == manager_class]
             self._managers[key] = found[0] if found else None
         return self._managers[key]
+
+    def sub_device(self, name: str, family: str) -> str | None:
+        """A device the object's server serves beside its own (ServerKind.sub_devices,
+        `<domain>/<family>/<name>`): the session's Procedures device beside its ScanServer."""
+        entry = self.entry(name)
+        if not entry.server:
+            return None
+        try:
+            pairs = list(self.db.get_device_class_list(entry.server))
+        except tango.DevFailed:
+            return None
+        for device in pairs[::2]:
+            parts = device.lower().split("/")
+            if len(parts) == 3 and parts[1] == family.lower() and parts[2] == name.lower():
+                return device
+        return None
 
     # -- configuration (Beacon) -------------------------------------------------------------
     def config(self, name: str) -> dict:

@@ -264,8 +264,19 @@ def DbGetHostServerList(store: TangoStore, argin):
 
 @db_command(STR, STRS)
 def DbGetHostServersInfo(store: TangoStore, argin):
-    out = []
+    """What a host's Starter runs: the servers placed on the host (server info, from the
+    YAML's `hosts` block or DbPutServerInfo, as the C++ DataBaseds' server table) and those
+    that last ran there (PyTango's answer), each with its mode and level."""
+    ok, ok_domain = patterns.matcher(argin), patterns.matcher(argin + ".*")
+    with store.lock:
+        placed = {i[0].lower(): i[0] for i in store.server_info.values()
+                  if ok(i[1]) or ok_domain(i[1])}
+        spelled = {d.server.lower(): d.server for d in store.devices.values() if d.klass == "DServer"}
     for server in DbGetHostServerList(store, argin):
+        placed.setdefault(server.lower(), server)
+    out = []
+    for key in sorted(placed):
+        server = spelled.get(key, placed[key])
         _, _, mode, level = DbGetServerInfo(store, server)
         out += [server, mode, level]
     return out

@@ -65,6 +65,7 @@ class TangoStore:
         self.aliases: dict[str, str] = {}          # alias lower -> device name
         self.attr_aliases: dict[str, tuple[str, str]] = {}   # alias lower -> (alias, attr)
         self.server_info: dict[str, list[str]] = {}  # server lower -> [server, host, mode, level]
+        self.access_control: dict = {}  # Tango access rules (core.tangodb.access)
         self.events: dict[str, list] = {}           # name -> [exported, ior, host, pid, version]
         self.tables: dict[str, PropTable] = {t: PropTable() for t in TABLES}
         self.hist_id = 0
@@ -216,7 +217,7 @@ class TangoStore:
         dev.exported, dev.ior, dev.host, dev.pid, dev.version = 1, ior, host, pid, version
         dev.started = now
         info = self.server_info.get(dev.server.lower())
-        if info is not None:
+        if info is not None and not self.config_mode:  # YAML's `hosts` says where it belongs
             info[1] = host
 
     def _do_unexport_device(self, now, name: str):
@@ -240,6 +241,9 @@ class TangoStore:
 
     def _do_delete_server_info(self, now, server: str):
         self.server_info.pop(server.lower(), None)
+
+    def _do_put_access_control(self, now, rules: dict):
+        self.access_control = rules
 
     # -- properties ----------------------------------------------------------
     def _do_put_props(self, now, table: str, owner, props: list):
@@ -299,7 +303,7 @@ class TangoStore:
                 return {
                     "exports": {k: d.dump()[4:] for k, d in self.devices.items() if d.ior != "nada"},
                     "attr_aliases": [],
-                    "server_info": list(self.server_info.values()),
+                    "server_info": [],  # the YAML's `hosts` block holds it
                     "events": self.events,
                     "tables": tables,
                     "hist_id": self.hist_id,
@@ -308,6 +312,7 @@ class TangoStore:
                 "devices": [d.dump() for d in self.devices.values()],
                 "attr_aliases": list(self.attr_aliases.values()),
                 "server_info": list(self.server_info.values()),
+                "access_control": self.access_control,
                 "events": self.events,
                 "tables": {k: t.dump() for k, t in self.tables.items()},
                 "hist_id": self.hist_id,
@@ -329,7 +334,6 @@ class TangoStore:
                 for k in ("class", "class_attr", "object"):
                     tables[k].data = self.tables[k].data
                 self.tables = tables
-                self.server_info = {i[0].lower(): i for i in state["server_info"]}
                 self.events = state["events"]
                 self.hist_id = state["hist_id"]
                 return
@@ -337,6 +341,7 @@ class TangoStore:
             self.aliases = {d.alias.lower(): d.name.lower() for d in self.devices.values() if d.alias}
             self.attr_aliases = {a.lower(): (a, attr) for a, attr in state["attr_aliases"]}
             self.server_info = {i[0].lower(): i for i in state["server_info"]}
+            self.access_control = state.get("access_control") or {}
             self.events = state["events"]
             self.tables = {k: PropTable.load(v) for k, v in state["tables"].items()}
             self.hist_id = state["hist_id"]

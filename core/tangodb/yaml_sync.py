@@ -16,6 +16,7 @@ YAML may miss and `reconcile()` writes it. What goes where:
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -37,10 +38,18 @@ log = logging.getLogger(__name__)
 
 DEVICE_OPS = {"add_device", "add_devices", "delete_device", "put_device_alias", "delete_device_alias"}
 SERVER_OPS = {"delete_server", "rename_server"}
-GLOBAL_OPS = {"put_attribute_alias", "delete_attribute_alias"}
+GLOBAL_OPS = {"put_attribute_alias", "delete_attribute_alias", "put_server_info", "delete_server_info",
+              "put_access_control"}
 GLOBALS = "@globals"  # dirty marker for the globals block (never a device name: no '/')
 PROP_OPS = {"put_props", "delete_props", "put_attr_props", "delete_attr_props",
             "delete_all_attr_props", "delete_attribute"}
+
+
+def _int(text: str, default: int) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return default
 
 
 def _yaml_value(values: list[str]):
@@ -121,6 +130,9 @@ class YamlSync:
             (k.lower(), a.lower()): ((k, a), {n.lower(): (n, v) for n, v in p.items()})
             for k, attrs in view.class_attribute_properties.items() for a, p in attrs.items() if p}
         st.attr_aliases = {a.lower(): (a, attr) for a, attr in view.attribute_aliases.items()}
+        st.server_info = {k: [i.server, i.host, str(i.mode), str(i.level)]
+                          for k, i in view.server_info.items()}
+        st.access_control = view.access_control
         self.yaml_state[GLOBALS] = self._globals_state()
 
     def _globals_state(self) -> tuple:
@@ -134,7 +146,14 @@ class YamlSync:
         free = {owner: {n: list(v) for n, v in props.values()}
                 for owner, props in st.tables["object"].data.values() if props}
         aliases = {a: attr for a, attr in st.attr_aliases.values()}
-        return classes, class_attrs, free, aliases
+        # DbPutServerInfo keeps the name in lower case: YAML gets the server's own spelling
+        spelled = {d.server.lower(): d.server for d in st.devices.values() if d.klass == "DServer"}
+        hosts: dict[str, dict[str, dict[str, int]]] = {}
+        for server, host, mode, level in sorted(st.server_info.values()):
+            if host.strip():
+                hosts.setdefault(host, {})[spelled.get(server.lower(), server)] = {
+                    "level": _int(level, 1), "mode": _int(mode, 1)}
+        return classes, class_attrs, free, aliases, hosts, json.dumps(st.access_control, sort_keys=True)
 
     # -- before a mutation: refuse what YAML cannot express --------------------------------
     def _keys_of(self, op: str, args: tuple) -> list[str]:
@@ -416,7 +435,7 @@ class YamlSync:
         return doc
 
     def _write_globals(self, doc, state: tuple):
-        classes, class_attrs, free, aliases = state
+        classes, class_attrs, free, aliases, hosts, access = state
         block = next((b for b in self._blocks(doc) if "server" not in b), None)
         if block is None:
             block = CommentedMap()
@@ -431,6 +450,9 @@ class YamlSync:
         _sync_mapping(block, "classes", wanted, _sync_class)
         _sync_mapping(block, "free_properties", free, _sync_props)
         _sync_mapping(block, "attribute_aliases", aliases, _sync_map)
+        _sync_mapping(block, "hosts", hosts, lambda parent, host, servers: _sync_mapping(
+            parent, host, servers, lambda p, server, info: _sync_mapping(p, server, info, _sync_map)))
+        _sync_tree(block, "access_control", json.loads(access))
         return doc
 
     def _entry_in(self, doc, exe: str, inst: str, key: str) -> bool:
@@ -465,6 +487,19 @@ def _sync_mapping(parent, key: str, wanted: dict, sync_item: Callable[[Commented
         sync_item(current, n, v)
     if not current:
         del parent[key]
+
+
+def _sync_tree(parent, key: str, wanted) -> None:
+    """parent[key] = wanted (nested dicts, lists, strings), touching only what differs."""
+    if isinstance(wanted, dict):
+        if not isinstance(parent.get(key), dict):
+            parent.pop(key, None)
+        _sync_mapping(parent, key, wanted, _sync_tree)
+    elif isinstance(wanted, list):
+        if [str(v) for v in parent.get(key) or []] != [str(v) for v in wanted]:
+            parent[key] = CommentedSeq(wanted)
+    elif parent.get(key) != wanted:
+        parent[key] = wanted
 
 
 def _sync_value(parent, name: str, values: list[str]) -> None:

@@ -42,12 +42,9 @@ EMULATOR_URL = "emulator_url"  # field of settings:<name> where an emulator anno
 
 def emulator_url(name: str) -> str | None:
     """The address the emulator of Wago `name` announced, if any (settings Redis)."""
-    from ..beacon.settings import object_settings
+    from ..comm.simulators import announced
 
-    try:
-        return object_settings(name).get(EMULATOR_URL)
-    except Exception:  # noqa: BLE001 - no Beacon/Redis reachable: the YAML address stands
-        return None
+    return announced(name, EMULATOR_URL)
 
 
 def build(node, factory):

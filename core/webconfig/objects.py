@@ -128,18 +128,12 @@ def read_settings(name: str) -> dict | str:
 
 
 def settings_for_yaml(node, stored: dict) -> dict:
-    """The values SettingsToConfig writes back: what an axis keeps as settings."""
-    from blisstango.core.motion.axis_settings import SETTING_KEYS
+    """The stored settings of an axis as its SettingsToConfig writes them (one rule:
+    core.motion.axis_settings.settings_as_written, lengths at the axis' resolution)."""
+    from blisstango.core.motion import axis_settings as rule
 
-    out = {}
-    for key in SETTING_KEYS:
-        if key not in stored:
-            continue
-        value = stored[key]
-        if key in ("offset", "sign") and key not in node and value == (0 if key == "offset" else 1):
-            continue
-        out[key] = value
-    return out
+    values = {key: stored[key] for key in rule.SETTING_KEYS if key in stored}
+    return rule.settings_as_written(values, node, rule.config_resolution(node))
 
 
 # -- the live Tango side --------------------------------------------------------------------

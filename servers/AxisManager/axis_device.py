@@ -6,16 +6,16 @@ from __future__ import annotations
 import math
 import time
 
-import tango
 from tango import AttrQuality, AttrWriteType, DevState, GreenMode
 from tango.server import Device, attribute, command, device_property
 
-from blisstango.core.motion import write_behind
+from blisstango.core.config.root import process_object
+from blisstango.core.motion import Axis, write_behind
 
-from ..errors import devfailed
+from ..config_object import object_name, uses_database
+from ..errors import devfailed, init_failed
 from ..request_thread import no_hardware_read, request_hook
-from . import objects
-from .events import EventPusher, status_text, tango_state
+from .events import SETTINGS, EventPusher, status_text, tango_state
 from .locking import check_unlocked
 
 RW = AttrWriteType.READ_WRITE
@@ -42,14 +42,7 @@ class BlissAxis(Device):
 
     # -- life cycle ----------------------------------------------------------------
     def _object_name(self) -> str:
-        if self.ObjectName:
-            return self.ObjectName
-        if self._use_db():
-            try:
-                return tango.Database().get_alias_from_device(self.get_name())
-            except tango.DevFailed:
-                pass
-        return self.get_name().rsplit("/", 1)[-1]
+        return object_name(self, self.ObjectName)
 
     def init_device(self) -> None:
         super().init_device()
@@ -58,17 +51,17 @@ class BlissAxis(Device):
         try:
             self._init_axis()
         except Exception as exc:  # the device stays up and says why it cannot work
-            self.init_error = f"{self._object_name()}: cannot build the axis: {exc}"
-            self.set_state(DevState.FAULT)
-            self.set_status(self.init_error)
+            init_failed(self, f"{self._object_name()}: cannot build the axis: {exc}", exc)
 
     def _init_axis(self) -> None:
-        self.axis = objects.get_axis(self._object_name())
+        self.axis = process_object(self._object_name(), Axis, "motion axis")
         self.step_size = float(self.axis.config.get("step_size", 1.0))
         self.events = EventPusher(self, max(0.005, float(self.EventPeriod)))
-        for name in ("Position", "State", "Status"):
+        for name in ("Position", "Dial_position", "State", "Status", *SETTINGS):
             self.set_change_event(name, True, False)
         self._configure_attributes()
+        self._target_shown = None
+        self._show_target()
         self.axis.position_changed.append(self._on_position)
         self.axis.state_changed.append(self._on_state)
         st = self.axis.state
@@ -93,7 +86,7 @@ class BlissAxis(Device):
         derives them from the YAML (descriptor.attribute_properties). Without one
         (test context, -nodb) the device sets them itself.
         """
-        if self._use_db():
+        if uses_database():
             return
         fmt, unit = _format(self.axis.steps_per_unit), self.axis.unit
         for name in ("Position", "Dial_position", "Measured_Position", "Offset", "Backlash",
@@ -121,17 +114,10 @@ class BlissAxis(Device):
         if changed:
             a.set_properties(props)
 
-    @staticmethod
-    def _use_db() -> bool:
-        try:
-            return bool(tango.Util._UseDb) and not bool(tango.Util._FileDb)
-        except Exception:
-            return True
-
     def _limits_to_position(self) -> None:
         """Show the software limits as Position's alarm range (Taurus colours outside);
         with a database the range stays the configured one (no database writes)."""
-        if self._use_db():
+        if uses_database():
             return
         low, high = self.axis.limits
         self._set_props("Position",
@@ -140,9 +126,29 @@ class BlissAxis(Device):
 
     # -- events -----------------------------------------------------------------------
     def _on_position(self, value: float) -> None:
-        self.events.position(value, self.axis.is_moving)
+        self._show_target()
+        self.events.position(value, self.axis.is_moving, self.axis.user2dial(value))
+
+    def _show_target(self) -> None:
+        """Position's write value = the axis' last target, whoever set it (a write here, a
+        group move, a scan, a stop): clients read it, and its events carry it."""
+        target = self.axis.set_position
+        if target != self._target_shown:
+            self._target_shown = target
+            self.get_device_attr().get_w_attr_by_name("Position").set_write_value(target)
+
+    def _settings_changed(self) -> None:
+        """After any setting changed: Position's alarm range, and every setting pushed
+        (one write can change others: velocity moves acctime, offset moves limits)."""
+        self._limits_to_position()
+        ax = self.axis
+        self.events.settings({"Velocity": ax.velocity, "Acceleration": ax.acceleration, "AccTime": ax.acctime,
+                              "Offset": ax.offset, "Sign": ax.sign, "Backlash": ax.backlash,
+                              "Limits": list(ax.limits), "Low_limit": ax.low_limit, "High_limit": ax.high_limit,
+                              "Step_size": self.step_size})
 
     def _on_state(self, state) -> None:
+        self._show_target()
         dev_state = tango_state(state)
         status = status_text(self.axis.name, state)
         self.set_state(dev_state)
@@ -201,6 +207,7 @@ class BlissAxis(Device):
     @devfailed
     def Velocity(self, value: float) -> None:
         self.axis.velocity = value
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW)
     @devfailed
@@ -211,6 +218,7 @@ class BlissAxis(Device):
     @devfailed
     def Acceleration(self, value: float) -> None:
         self.axis.acceleration = value
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW, doc="velocity / acceleration")
     @devfailed
@@ -221,6 +229,7 @@ class BlissAxis(Device):
     @devfailed
     def AccTime(self, value: float) -> None:
         self.axis.acctime = value
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW)
     @devfailed
@@ -231,7 +240,7 @@ class BlissAxis(Device):
     @devfailed
     def Offset(self, value: float) -> None:
         self.axis.offset = value
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=int, access=RW, doc="user = sign * dial + offset")
     @devfailed
@@ -242,7 +251,7 @@ class BlissAxis(Device):
     @devfailed
     def Sign(self, value: int) -> None:
         self.axis.sign = value
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=float)
     @devfailed
@@ -258,6 +267,7 @@ class BlissAxis(Device):
     @devfailed
     def Backlash(self, value: float) -> None:
         self.axis.backlash = value
+        self._settings_changed()
 
     @attribute(dtype=float)
     @devfailed
@@ -275,7 +285,7 @@ class BlissAxis(Device):
         if len(value) != 2:
             raise ValueError(f"{self.axis.name}: Limits takes 2 values (low, high), got {len(value)}")
         self.axis.limits = (value[0], value[1])
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW)
     @devfailed
@@ -286,7 +296,7 @@ class BlissAxis(Device):
     @devfailed
     def Low_limit(self, value: float) -> None:
         self.axis.low_limit = value
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=float, access=RW)
     @devfailed
@@ -297,7 +307,7 @@ class BlissAxis(Device):
     @devfailed
     def High_limit(self, value: float) -> None:
         self.axis.high_limit = value
-        self._limits_to_position()
+        self._settings_changed()
 
     @attribute(dtype=float, doc="dial position set after homing (NaN: not configured)")
     @devfailed
@@ -321,6 +331,7 @@ class BlissAxis(Device):
         if not math.isfinite(value) or value <= 0:
             raise ValueError(f"{self.axis.name}: step size must be a positive number, got {value}")
         self.step_size = value
+        self._settings_changed()
 
     # -- commands -----------------------------------------------------------------------------
     @command
@@ -362,14 +373,14 @@ class BlissAxis(Device):
     def SetPosition(self, value: float) -> None:
         check_unlocked([self.axis])
         self.axis.position_to(value)
-        self._limits_to_position()
+        self._settings_changed()
 
     @command(dtype_in=float, doc_in="new dial position (the user position is kept)")
     @devfailed
     def SetDial(self, value: float) -> None:
         check_unlocked([self.axis])
         self.axis.dial_to(value)
-        self._limits_to_position()
+        self._settings_changed()
 
     @command
     @devfailed
@@ -392,7 +403,7 @@ class BlissAxis(Device):
     def ApplyConfig(self) -> None:
         """Back to the YAML values (persisted settings forgotten)."""
         self.axis.apply_config()
-        self._limits_to_position()
+        self._settings_changed()
 
     @command
     @devfailed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from blisstango.core.comm.simulators import simulators_for
 from blisstango.core.config.servers import ServerKind, tango_override
 
 
@@ -54,5 +55,6 @@ SERVER_KIND = ServerKind(server="AxisManager", device_class="BlissAxis", family=
                          select=is_axis, instance=instance_of,
                          manager_class="AxisManagerDevice",
                          attribute_properties=attribute_properties,
+                         simulators=simulators_for,
                          clients={"BlissAxis": "blisstango.core.motion.axis_proxy:session_client"},
                          plugins=("emotion",))

@@ -1,5 +1,6 @@
-"""Change events pushed by the server itself: Position at a steady rate while moving (and
-always the final value), State on every change. Clients never need to poll."""
+"""Change events pushed by the server itself: Position (and the dial position with it) at a
+steady rate while moving (and always the final value), State on every change, settings
+(velocity, limits, offset, ...) after every change. Clients never need to poll."""
 
 from __future__ import annotations
 
@@ -33,8 +34,14 @@ def status_text(name: str, state: AxisState) -> str:
     return f"{name}: " + "; ".join(state.describe(n) for n in state.current_states_names)
 
 
+#: attributes that change only when a setting changes: pushed after every change
+SETTINGS = ("Velocity", "Acceleration", "AccTime", "Offset", "Sign", "Backlash", "Limits", "Low_limit",
+            "High_limit", "Step_size")
+
+
 class EventPusher:
-    """Rate-limited Position events (period in s), unconditional final ones, State events."""
+    """Rate-limited Position events (period in s), unconditional final ones, State events,
+    settings events."""
 
     def __init__(self, device: Any, period: float) -> None:
         self.device = device
@@ -42,18 +49,30 @@ class EventPusher:
         self._last = 0.0
         self.pushed = 0
 
-    def position(self, value: float, moving: bool) -> None:
+    def position(self, value: float, moving: bool, dial: float | None = None) -> None:
         now = time.monotonic()
         if moving and now - self._last < self.period:
             return
         self._last = now
         quality = tango.AttrQuality.ATTR_CHANGING if moving else tango.AttrQuality.ATTR_VALID
         try:
+            stamp = time.time()
             if self._listened("Position"):
-                self.device.push_change_event("Position", value, time.time(), quality)
+                self.device.push_change_event("Position", value, stamp, quality)
                 self.pushed += 1
+            if dial is not None and self._listened("Dial_position"):
+                self.device.push_change_event("Dial_position", dial, stamp, quality)
         except tango.DevFailed:
             pass  # no client yet, or the device is being deleted
+
+    def settings(self, values: dict[str, Any]) -> None:
+        """Push each listened setting: {attribute: value read back}."""
+        try:
+            for attr, value in values.items():
+                if self._listened(attr):
+                    self.device.push_change_event(attr, value)
+        except tango.DevFailed:
+            pass
 
     def state(self, dev_state: tango.DevState, status: str) -> None:
         try:

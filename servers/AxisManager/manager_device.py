@@ -31,6 +31,12 @@ def parse_group_args(args: list[str]) -> tuple[str | None, list[tuple[str, float
     return owner, pairs
 
 
+def _end_position(ax: Axis) -> float:
+    """Where a move just left the axis: read as it ended, else asked now."""
+    pos = getattr(ax, "end_position", None)
+    return ax.position if pos is None else pos
+
+
 class AxisManagerDevice(Device):
     """GetAxisList, GroupMove([name, pos, ...]), GroupState, GroupAbort."""
 
@@ -71,13 +77,16 @@ class AxisManagerDevice(Device):
         group.move(dict(zip(axes, (p for _, p in pairs))), wait=False)
         self.group = group
 
-    @command(dtype_in=CmdArgType.DevVarDoubleStringArray, dtype_out=bool,
+    @command(dtype_in=CmdArgType.DevVarDoubleStringArray, dtype_out=(float,),
              doc_in="([max wait s, position, ...], [lock owner or '', name, ...])",
-             doc_out="true: the motion ended (its error raised); false: still moving, WaitMove")
+             doc_out="the motion ended (its error raised): the axes' positions, in the order "
+                     "given; still moving: empty (then WaitMove)")
     @devfailed
-    def GroupMoveWait(self, args) -> bool:
+    def GroupMoveWait(self, args) -> list[float]:
         """GroupMove, then wait at most `max wait` for its end: a short scan step costs one
-        round trip instead of two (GroupMove + WaitMove)."""
+        round trip instead of three (GroupMove, WaitMove, Position). A move predicted to
+        last longer than max wait answers at once: the caller's WaitMove, not this request,
+        waits (a synchronous caller is not held for nothing)."""
         doubles, strings = args
         if len(doubles) < 2 or len(doubles) != len(strings):
             raise MotionError("GroupMoveWait takes ([max wait, position, ...], [owner, name, ...]) "
@@ -90,11 +99,14 @@ class AxisManagerDevice(Device):
         group.move(dict(zip(axes, (p for _, p in pairs))), wait=False)
         self.group = group
         deadline = time.monotonic() + max(0.0, float(doubles[0]))
-        for ax in group.moving_axes:
+        moving = group.moving_axes
+        if any((getattr(ax, "expected_end", None) or 0.0) > deadline for ax in moving):
+            return []
+        for ax in moving:
             if not ax.wait_done(max(0.0, deadline - time.monotonic())):
-                return False
+                return []
         group.wait_move()  # raises the error a motion ended with
-        return True
+        return [_end_position(ax) for ax in axes]
 
     @command(dtype_in=(str,), dtype_out=str, doc_in="axis names (empty: the last group)")
     @devfailed

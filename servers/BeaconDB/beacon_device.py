@@ -84,7 +84,8 @@ class Beacon(Device):
         return [n.name for n in nodes if fnmatch.fnmatchcase(n.name, pattern)]
 
     @command(dtype_in=str, dtype_out=str, doc_in="session name",
-             doc_out="JSON: name, objects (resolved), included, setup_files, setup_text")
+             doc_out="JSON: name, objects (resolved), included, setup_files, setup_text, script_files, "
+                     "scripts_text")
     def GetSession(self, name: str) -> str:
         tree = self._tree("GetSession")
         try:
@@ -92,7 +93,8 @@ class Beacon(Device):
         except ConfigError as exc:
             _fail("Beacon_UnknownSession", str(exc), "GetSession")
         return json.dumps({"name": s.name, "objects": list(s.object_names), "included": list(s.included),
-                           "setup_files": [str(p) for p in s.setup_files], "setup_text": s.setup_text()})
+                           "setup_files": [str(p) for p in s.setup_files], "setup_text": s.setup_text(),
+                           "script_files": [str(p) for p in s.script_files], "scripts_text": s.scripts_text()})
 
     @command(dtype_out=str, doc_out="JSON {added, removed, modified} object names")
     def Reload(self) -> str:

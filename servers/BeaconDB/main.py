@@ -20,10 +20,11 @@ from tango.server import run  # noqa: E402
 
 from blisstango.core.beacon import BEACON_DEVICE  # noqa: E402
 from blisstango.core.tangodb import DB_DEVICE  # noqa: E402
+from blisstango.core.tangodb.access import ACCESS_DEVICE  # noqa: E402
 from blisstango.core.tangodb.journal import Journal  # noqa: E402
 from blisstango.core.tangodb.store import TangoStore  # noqa: E402
 
-from . import beacon_device, db_device, tango_run  # noqa: E402
+from . import access_device, beacon_device, db_device, tango_run  # noqa: E402
 from .starter import StarterNotifier  # noqa: E402
 
 log = logging.getLogger("BeaconDB")
@@ -35,7 +36,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="BeaconDB", description=__doc__)
     p.add_argument("instance", help="Tango server instance name (usually 2)")
     p.add_argument("--port", type=int, default=None, help="TCP port (default: from TANGO_HOST, else 10000)")
-    p.add_argument("--host", default=None, help="address to bind (default: from TANGO_HOST, else 0.0.0.0)")
+    p.add_argument("--host", default=None, help="address to listen on and advertise (default: TANGO_HOST's host, else "
+                   "127.0.0.1); the embedded Redis servers listen there too, with an ACL password "
+                   "beyond loopback")
     p.add_argument("--config", required=False, default=None, help="root folder of the YAML configuration tree")
     p.add_argument("--run-dir", default=None, help="folder for the journal and the embedded Redis "
                    "(default: $XDG_RUNTIME_DIR or /tmp, /blisstango-<port>)")
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     th_host, th_port = _tango_host()
     port = opts.port if opts.port is not None else (th_port or 10000)
-    host = opts.host or th_host or "0.0.0.0"
+    host = opts.host or th_host or "127.0.0.1"
     run_dir = Path(opts.run_dir or Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / f"blisstango-{port}")
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -101,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("state loaded from %s (%d journal records replayed)", run_dir, replayed)
     StarterNotifier(store, server_name=f"{SERVER_EXEC}/{opts.instance}").install()
     db_device.STORE[:] = [store]
+    access_device.STORE[:] = [store]
 
     web = None
     if opts.web_port is not None:
@@ -138,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from blisstango.core.beacon.redis_server import RedisSupervisor
 
-        redis = RedisSupervisor(run_dir / "redis", settings_url=opts.redis_settings,
+        redis = RedisSupervisor(run_dir / "redis", host=host, settings_url=opts.redis_settings,
                                 data_url=opts.redis_data).start()
         settings_url, data_url = redis.settings_url, redis.data_url
     if settings_url:
@@ -147,11 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         connection.configure(settings_url=settings_url, data_url=data_url)
     beacon_device.CONTEXT.update(config=service, settings_url=settings_url, data_url=data_url)
 
-    classes = [db_device.DataBase, beacon_device.Beacon]
+    classes = [db_device.DataBase, beacon_device.Beacon, access_device.TangoAccessControl]
     tango_run.fixed_devices(db_device.DataBase, [(DB_DEVICE, "database")])
     tango_run.fixed_devices(beacon_device.Beacon, [(BEACON_DEVICE, BEACON_DEVICE)])
+    tango_run.fixed_devices(access_device.TangoAccessControl, [(ACCESS_DEVICE, ACCESS_DEVICE)])
     store.mutate("add_device", server, DB_DEVICE, "DataBase", None)
     store.mutate("add_device", server, BEACON_DEVICE, "Beacon", None)
+    store.mutate("add_device", server, ACCESS_DEVICE, "TangoAccessControl", None)
 
     # YAML round trips run in a writer thread: let DB commands take the GIL from it quickly.
     sys.setswitchinterval(0.001)
@@ -164,14 +170,14 @@ def main(argv: list[str] | None = None) -> int:
         dserver = u.get_dserver_device()
         pid, version = u.get_pid_str(), u.get_version_str()
         hostname = u.get_host_name()
-        for dev in [dserver, u.get_device_by_name(DB_DEVICE), u.get_device_by_name(BEACON_DEVICE)]:
+        for dev in [dserver, *(u.get_device_by_name(d) for d in (DB_DEVICE, BEACON_DEVICE, ACCESS_DEVICE))]:
             store.mutate("export_device", dev.get_name().lower(), u.get_device_ior(dev),
                          hostname, int(pid), version)
         print(f"BeaconDB ready on {host}:{port} (run dir {run_dir})", file=sys.stderr, flush=True)
 
     try:
-        # The C++ loop owns the main thread: give its gevent hub (the Redis supervisor's
-        # watcher greenlet) a turn on every loop iteration.
+        # The C++ loop owns the main thread: give its gevent hub (the web editor's server,
+        # the configuration's greenlets) a turn on every loop iteration.
         run(classes, args=[SERVER_EXEC, opts.instance], util=util, post_init_callback=post_init,
             event_loop=lambda: gevent.sleep(0.05), raises=True)
     finally:

@@ -12,14 +12,11 @@ per second each, the last value always pushed.
 
 from __future__ import annotations
 
-import logging
-
 import tango
 from tango import AttrWriteType, DevState
 from tango.server import Device, attribute, command, device_property
 
 from blisstango.core.lima import control as ctl_mod
-from blisstango.core.lima.axis_reader import AxisReader
 from blisstango.core.lima.frames import (
     DATA_ARRAY,
     VIDEO_IMAGE,
@@ -27,13 +24,12 @@ from blisstango.core.lima.frames import (
     encode_video_image,
 )
 from blisstango.core.lima.saving import SavingError
+from blisstango.core.motion.positions import AxisPositions
 
-from ..errors import devfailed
+from ..errors import devfailed, init_failed
 from ..request_thread import no_hardware_read, request_hook
 from . import camera
 from .events import ThrottledPusher
-
-log = logging.getLogger(__name__)
 
 RW = AttrWriteType.READ_WRITE
 STRING_VALUES = {
@@ -89,15 +85,12 @@ class LimaCCDs(Device):
         self.axes = None
         try:
             cfg = camera.camera_config(self.ObjectName, self.Config)
-            self.axes = AxisReader(cfg.beam.axes) if cfg.beam.axes else None
+            self.axes = AxisPositions(cfg.beam.axes) if cfg.beam.axes else None
             self.ctl = ctl_mod.LimaControl(cfg, positions=self._positions, notify=self._notify)
             self.ctl.user_detector_name = self.ObjectName or "simulator"
             camera.install(self.ctl)
         except Exception as exc:  # noqa: BLE001 - the device stays up and says why
-            self.init_error = str(exc)
-            self.set_state(DevState.FAULT)
-            self.set_status(f"{self.get_name()}: {exc}")
-            log.error("%s", self.init_error)
+            init_failed(self, f"{self.get_name()}: {exc}", exc)
             return
         if self.TangoEvent:
             for name in (*EVENTED, "State", "Status"):
@@ -139,7 +132,7 @@ class LimaCCDs(Device):
 
     def dev_status(self) -> str:
         if self.init_error or self.ctl is None:
-            return f"{self.get_name()}: {self.init_error}"
+            return self.init_error or f"{self.get_name()}: no camera"
         s = f"acquisition {self.ctl.acq_status}"
         if self.ctl.acq_status_fault_error:
             s += f": {self.ctl.acq_status_fault_error}"

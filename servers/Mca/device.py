@@ -18,14 +18,16 @@ import tango
 from tango import AttrWriteType, DevState, GreenMode
 from tango.server import Device, attribute, command, device_property
 
+from blisstango.core.config.root import process_object
 from blisstango.core.mca import McaController, TriggerMode
 from blisstango.core.mca.counters import INT_STATS, STAT_UNITS
 from blisstango.core.mca.device_names import STAT_ATTRS
+from blisstango.core.mca.rois import rois_from_json
 from blisstango.core.mca.wire import encode
 
-from ..errors import devfailed
+from ..config_object import object_name
+from ..errors import devfailed, init_failed
 from ..request_thread import no_hardware_read, request_hook
-from . import objects
 from .events import EventPusher
 
 RW = AttrWriteType.READ_WRITE
@@ -33,6 +35,9 @@ STAT_NAMES = {attr: stat for stat, attr in STAT_ATTRS.items()}
 MAX_BINS = 16384
 MAX_ELEMENTS = 64
 MAX_WAIT = 1.0  # s a ReadData may wait for a point (a Tango client waits 3 s by default)
+#: attributes that change only when written: pushed after every change of a setting
+SETTINGS = ("SpectrumSize", "Calibration", "Energy", "PresetMode", "PresetValue", "TriggerMode", "HardwarePoints",
+            "BlockSize", "Rois", "BeamIntensity")
 
 
 class Mca(Device):
@@ -50,12 +55,7 @@ class Mca(Device):
 
     # ---- life cycle -------------------------------------------------------------------
     def _object_name(self) -> str:
-        if self.ObjectName:
-            return self.ObjectName
-        try:
-            return tango.Database().get_alias_from_device(self.get_name())
-        except tango.DevFailed:
-            return self.get_name().rsplit("/", 1)[-1]
+        return object_name(self, self.ObjectName)
 
     def init_device(self) -> None:
         super().init_device()
@@ -63,11 +63,9 @@ class Mca(Device):
         self.init_error = ""
         self._was_acquiring = False
         try:
-            self.mca = objects.get_mca(self._object_name())
+            self.mca = process_object(self._object_name(), McaController, "MCA (plugin mca)")
         except Exception as exc:  # noqa: BLE001 - the device stays up and says why
-            self.init_error = f"{self._object_name()}: cannot build the MCA: {exc}"
-            self.set_state(DevState.FAULT)
-            self.set_status(self.init_error)
+            init_failed(self, f"{self._object_name()}: cannot build the MCA: {exc}", exc)
             return
         for e in self.mca.elements:
             self.add_attribute(attribute(name=f"spectrum_det{e}", dtype=(np.uint32,), max_dim_x=MAX_BINS,
@@ -76,7 +74,7 @@ class Mca(Device):
         pushed = [*(f"spectrum_det{e}" for e in self.mca.elements), "Spectrum", *STAT_ATTRS.values(),
                   "PointsAcquired"]
         self.events = EventPusher(self, max(0.01, float(self.EventPeriod)), pushed, self._event_value)
-        for name in ["State", "Status", *pushed]:
+        for name in ["State", "Status", *pushed, *SETTINGS]:
             self.set_change_event(name, True, False)
         self.mca.point_listeners.append(self._on_point)
         self._update_state()
@@ -134,6 +132,17 @@ class Mca(Device):
     def _sum(spectra: dict) -> np.ndarray:
         return np.sum(np.stack(list(spectra.values())), axis=0, dtype=np.uint64).astype(np.uint32)
 
+    def _settings_changed(self) -> None:
+        """Every setting pushed with its value now (a write can change others: the
+        calibration moves the energies, ApplyConfig all of them)."""
+        mca = self.mca
+        self.events.settings({
+            "SpectrumSize": mca.spectrum_size, "Calibration": list(mca.calibration.coefficients),
+            "Energy": mca.energies(), "PresetMode": mca.preset_mode.name, "PresetValue": mca.preset_value,
+            "TriggerMode": mca.trigger_mode.name, "HardwarePoints": mca.hardware_points,
+            "BlockSize": mca.block_size, "Rois": json.dumps({n: list(r) for n, r in mca.rois.items()}),
+            "BeamIntensity": float(getattr(mca, "beam_intensity", 1.0))})
+
     def _stat(self, stat: str) -> np.ndarray:
         stats = self.mca.get_acquisition_statistics()
         dtype = np.int64 if stat in INT_STATS else np.float64
@@ -172,6 +181,7 @@ class Mca(Device):
     @devfailed
     def SpectrumSize(self, value: int) -> None:
         self.mca.spectrum_size = value
+        self._settings_changed()
 
     @attribute(dtype=(int,), max_dim_x=2, doc="first and last bin")
     @devfailed
@@ -187,6 +197,7 @@ class Mca(Device):
     @devfailed
     def Calibration(self, value) -> None:
         self.mca.calibration = list(value)
+        self._settings_changed()
 
     @attribute(dtype=(float,), max_dim_x=MAX_BINS, unit="keV", doc="energy of every bin (the calibration)")
     @devfailed
@@ -203,6 +214,7 @@ class Mca(Device):
     @devfailed
     def PresetMode(self, value: str) -> None:
         self.mca.preset_mode = value
+        self._settings_changed()
 
     @attribute(dtype=(str,), max_dim_x=8, doc="preset modes this detector supports")
     @devfailed
@@ -218,6 +230,7 @@ class Mca(Device):
     @devfailed
     def PresetValue(self, value: float) -> None:
         self.mca.preset_value = value
+        self._settings_changed()
 
     @attribute(dtype=str, access=RW, doc="SOFTWARE, SYNC or GATE")
     @devfailed
@@ -228,6 +241,7 @@ class Mca(Device):
     @devfailed
     def TriggerMode(self, value: str) -> None:
         self.mca.trigger_mode = value
+        self._settings_changed()
 
     @attribute(dtype=(str,), max_dim_x=8, doc="trigger modes this detector supports")
     @devfailed
@@ -243,6 +257,7 @@ class Mca(Device):
     @devfailed
     def HardwarePoints(self, value: int) -> None:
         self.mca.hardware_points = value
+        self._settings_changed()
 
     @attribute(dtype=int, access=RW, doc="points per block read in mapping")
     @devfailed
@@ -253,6 +268,7 @@ class Mca(Device):
     @devfailed
     def BlockSize(self, value: int) -> None:
         self.mca.block_size = value
+        self._settings_changed()
 
     # ---- ROIs ---------------------------------------------------------------------------
     @attribute(dtype=str, access=RW, doc='JSON {"name": [start, stop]}: bins start..stop-1, every element')
@@ -263,11 +279,8 @@ class Mca(Device):
     @Rois.write
     @devfailed
     def Rois(self, value: str) -> None:
-        try:
-            rois = json.loads(value)
-        except ValueError as exc:
-            raise ValueError(f"{self.mca.name}: Rois {value!r} is not JSON: {exc}") from None
-        self.mca.rois.replace(rois)
+        self.mca.rois.replace(rois_from_json(self.mca.name, value))
+        self._settings_changed()
 
     @command(dtype_in=tango.DevVarLongStringArray, doc_in="([start, stop], [name])")
     @devfailed
@@ -276,22 +289,26 @@ class Mca(Device):
         if len(bins) != 2 or len(names) != 1:
             raise ValueError(f"{self.mca.name}: SetRoi takes ([start, stop], [name]), got {list(bins)}, {list(names)}")
         self.mca.rois.set(names[0], int(bins[0]), int(bins[1]))
+        self._settings_changed()
 
     @command(dtype_in=str, doc_in="ROI name")
     @devfailed
     def RemoveRoi(self, name: str) -> None:
         self.mca.rois.remove(name)
+        self._settings_changed()
 
     @command
     @devfailed
     def ClearRois(self) -> None:
         self.mca.rois.clear()
+        self._settings_changed()
 
     @command
     @devfailed
     def ApplyConfig(self) -> None:
         """Forget values set at run time: the YAML's again."""
         self.mca.apply_config()
+        self._settings_changed()
 
     # ---- statistics ---------------------------------------------------------------------
     def _stat_attr(stat: str):  # noqa: N805 - attribute factory used in the class body
@@ -336,6 +353,7 @@ class Mca(Device):
         if not hasattr(self.mca, "beam_intensity"):
             raise ValueError(f"{self.mca.name}: a real detector has no beam intensity to set")
         self.mca.beam_intensity = value
+        self._settings_changed()
 
     # ---- acquisition --------------------------------------------------------------------
     @command(doc_in="SOFTWARE: one point until the preset; SYNC/GATE: arm for HardwarePoints pulses")

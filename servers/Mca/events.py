@@ -1,6 +1,7 @@
 """Change events of an MCA device, pushed by the server: the spectra and statistics at
 most every `period` seconds while acquiring (and always the last point of a run), State
-and Status on every change. A push nobody listens to is skipped."""
+and Status on every change, settings after every change. A push nobody listens to is
+skipped."""
 
 from __future__ import annotations
 
@@ -41,6 +42,11 @@ class EventPusher:
         for name in self.names:
             if self._listened(name):
                 self._send(name, self.value(name))
+
+    def settings(self, values: dict) -> None:
+        """Push each listened setting: {attribute: value now}."""
+        for name, value in values.items():
+            self._send(name, value)
 
     def state(self, state: tango.DevState, status: str) -> None:
         if (state, status) != self._state:

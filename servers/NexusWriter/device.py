@@ -16,6 +16,7 @@ from tango import AttrWriteType, DevState, GreenMode
 from tango.server import Device, attribute, command, device_property
 
 from blisstango.core.beacon import connection
+from blisstango.core.comm.backoff import Backoff, retry
 from blisstango.core.data.nexus import WriterService
 
 from ..errors import fail
@@ -58,18 +59,17 @@ class NexusWriter(Device):
 
     # ------------------------------------------------------------------ setup
     def _boot(self) -> None:
-        delay = 0.5
-        while True:
-            try:
-                url = connection.get_url("data")
-                client = connection.make_client(url)
-                client.ping()
-                break
-            except Exception as exc:  # Beacon or Redis not there yet: keep trying, say why
-                self._boot_error = f"data Redis not reachable yet: {exc}"
-                log.warning("%s", self._boot_error)
-                gevent.sleep(delay)
-                delay = min(2 * delay, 5.0)
+        def connect():
+            url = connection.get_url("data")
+            client = connection.make_client(url)
+            client.ping()
+            return url, client
+
+        def not_yet(exc: BaseException) -> None:  # Beacon or Redis not there yet: say why
+            self._boot_error = f"data Redis not reachable yet: {exc}"
+            log.warning("%s", self._boot_error)
+
+        url, client = retry(connect, Exception, backoff=Backoff(first=0.5, longest=5.0), on_retry=not_yet)
         self._boot_error = None
         self.data_url = url
         self.service = WriterService(client, list(self.Sessions) or None, flush_period=self.FlushPeriod).start()

@@ -13,9 +13,11 @@ import tango
 from tango import DevState, GreenMode
 from tango.server import Device, attribute, command, device_property
 
-from ..errors import devfailed
+from blisstango.core.config.root import process_object
+
+from ..config_object import object_name
+from ..errors import devfailed, init_failed
 from ..request_thread import no_hardware_read, request_hook
-from . import objects
 
 log = logging.getLogger("blisstango.servers.Regulation")
 
@@ -40,12 +42,7 @@ class RegulationObject(Device):
 
     # -- life cycle ------------------------------------------------------------------------
     def _object_name(self) -> str:
-        if self.ObjectName:
-            return self.ObjectName
-        try:
-            return tango.Database().get_alias_from_device(self.get_name())
-        except tango.DevFailed:
-            return self.get_name().rsplit("/", 1)[-1]
+        return object_name(self, self.ObjectName)
 
     def init_device(self) -> None:
         super().init_device()
@@ -53,15 +50,12 @@ class RegulationObject(Device):
         self.init_error = ""
         self._pusher: gevent.Greenlet | None = None
         try:
-            self.obj = objects.get(self._object_name(), self.expected)
+            self.obj = process_object(self._object_name(), self.expected)
             for name in ("State", "Status", *self.trend_attributes):
                 self.set_change_event(name, True, False)
             self.setup()
         except Exception as exc:  # the device stays up and says why it cannot work
-            log.exception("%s: cannot build its object", self.get_name())
-            self.init_error = f"{self._object_name()}: cannot build the {type(self).__name__.lower()}: {exc}"
-            self.set_state(DevState.FAULT)
-            self.set_status(self.init_error)
+            init_failed(self, f"{self._object_name()}: cannot build the {type(self).__name__.lower()}: {exc}", exc)
             return
         if self.trend_attributes:
             self._pusher = gevent.spawn(self._push_trends, max(0.01, float(self.EventPeriod)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from blisstango.core.comm.simulators import simulators_for
 from blisstango.core.config.servers import ServerKind, tango_override
 
 SERVER = "Regulation"
@@ -114,6 +115,7 @@ def attribute_properties(node: Any) -> dict[str, dict[str, str]]:
 
 SERVER_KIND = ServerKind(server=SERVER, device_class="Loop", family="loop", select=is_regulation_device,
                          instance=instance_of, attribute_properties=attribute_properties, class_of=class_of,
+                         simulators=simulators_for,
                          clients={"Loop": "blisstango.core.regulation.client:loop_client",
                                   "Input": "blisstango.core.regulation.client:io_client",
                                   "Output": "blisstango.core.regulation.client:io_client"},

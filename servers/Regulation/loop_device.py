@@ -39,9 +39,15 @@ class Loop(RegulationObject):
 
     expected = reg.Loop
     trend_attributes = ("input_value", "output_value", "setpoint", "working_setpoint")
+    #: attributes that change only when a parameter is set: pushed after every change
+    parameter_attributes = ("kp", "ki", "kd", "ramprate", "deadband", "deadband_time", "deadband_idle_factor",
+                            "setpoint_low_limit", "setpoint_high_limit", "sampling_frequency", "pid_range_low",
+                            "pid_range_high", "wait_mode")
 
     def setup(self) -> None:
         self.axis_name = reg.axis_name(self.obj.name)
+        for name in self.parameter_attributes:
+            self.set_change_event(name, True, False)
         self.obj.listeners.append(self._on_loop)
         self._sync_state()
 
@@ -57,6 +63,20 @@ class Loop(RegulationObject):
             self._sync_state()
         elif kind == "setpoint":
             self.push("setpoint", float(args[0]))
+        elif kind == "param":
+            self._push_parameters()
+
+    def _push_parameters(self) -> None:
+        """Every parameter pushed (one change can move others: apply_config, limits)."""
+        loop = self.obj
+        values = {"kp": loop.kp, "ki": loop.ki, "kd": loop.kd, "ramprate": loop.ramprate,
+                  "deadband": loop.deadband, "deadband_time": loop.deadband_time,
+                  "deadband_idle_factor": loop.deadband_idle_factor, "setpoint_low_limit": loop.limits[0],
+                  "setpoint_high_limit": loop.limits[1], "sampling_frequency": loop.sampling_frequency,
+                  "pid_range_low": loop.pid_range[0], "pid_range_high": loop.pid_range[1],
+                  "wait_mode": str(int(loop.wait_mode))}
+        for attr, value in values.items():
+            self.push(attr, value)
 
     def _status_text(self) -> str:
         loop = self.obj

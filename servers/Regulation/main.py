@@ -17,8 +17,9 @@ import gevent  # noqa: E402
 # microsecond. This server watches a handful of sockets, well within select's reach.
 gevent.config.libev_backend = "select"  # before the hub is made
 
+from blisstango.core.config.root import built_process_objects  # noqa: E402
+
 from ..serve import serve  # noqa: E402
-from . import objects  # noqa: E402
 from .io_devices import Input, Output  # noqa: E402
 from .loop_device import Loop  # noqa: E402
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return serve("Regulation", (Loop, Input, Output), argv, post_init_callback=_freeze_startup_objects)
     finally:
-        for obj in objects.built():  # the hardware keeps what it has; its state is saved
+        for obj in built_process_objects():  # the hardware keeps what it has; its state is saved
             close = getattr(obj, "close", None)
             if callable(close):
                 try:

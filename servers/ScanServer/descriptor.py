@@ -1,7 +1,8 @@
 """How the configuration implies ScanServer devices (for core/config/servers.py).
 
 One device per session object, `<domain>/scan/<session>`, served by the instance named
-after the session (a session's `tango: {server: ...}` may group several in one process).
+after the session (a session's `tango: {server: ...}` may group several in one process),
+and beside it the session's Procedures device `<domain>/procedure/<session>`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from blisstango.core.config.servers import ServerKind, tango_override
+from blisstango.core.procedures import DEVICE_FAMILY as PROCEDURE_FAMILY
 
 
 def is_session(node: Any) -> bool:
@@ -21,4 +23,5 @@ def instance_of(node: Any) -> str:
 
 
 SERVER_KIND = ServerKind(server="ScanServer", device_class="ScanServer", family="scan",
-                         select=is_session, instance=instance_of, plugins=("session",))
+                         select=is_session, instance=instance_of, plugins=("session",),
+                         sub_devices=((PROCEDURE_FAMILY, "Procedures"),))

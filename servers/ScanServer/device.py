@@ -21,6 +21,8 @@ import tango
 from tango import AttrWriteType, DevState, GreenMode
 from tango.server import Device, attribute, command, device_property
 
+from blisstango.core.comm.backoff import Backoff, retry
+from blisstango.core.procedures.runner import runner_for
 from blisstango.core.scanning import Scan, ScanContext
 from blisstango.core.scanning.arguments import (
     STANDARD_SCANS,
@@ -89,6 +91,8 @@ class ScanServer(Device):
         self.session: SessionObjects | None = None
         self.context: ScanContext | None = None
         self.runner = ScanRunner(self.session_name, self._on_start, self._on_end)
+        #: the session's procedures (served by its Procedures device, run in this namespace)
+        self.procedures = runner_for(self.session_name)
         self.pending = PendingChain()
         self.scan_number = 0
         self.scan_title = ""
@@ -112,6 +116,8 @@ class ScanServer(Device):
     def delete_device(self) -> None:
         if getattr(self, "_boot_task", None) is not None:
             self._boot_task.kill(block=False)
+        if getattr(self, "procedures", None) is not None:
+            self.procedures.detach()   # a run is aborted; the next boot attaches the new session
         if getattr(self, "runner", None) is not None and self.runner.running:
             self.runner.abort()
         if getattr(self, "session", None) is not None and self.session.resolved is not None:
@@ -119,24 +125,24 @@ class ScanServer(Device):
         super().delete_device()
 
     def _boot(self) -> None:
-        delay = 0.5
-        while True:
-            try:
-                session = load_session(self.session_name, green_mode=tango.GreenMode.Gevent)
-                self.context = ScanContext.from_beacon(self.session_name)
-                self._measurement_groups(session)
-                session.namespace.update(SCAN_SAVING=self.context.scan_saving,
-                                         ACTIVE_MG=self.context.measurement_groups)
-                run_setup(session)
-                self._measurement_groups(session)
-                self.session = session
-                break
-            except Exception as exc:  # noqa: BLE001 - reported in Status, retried
-                msg = f"session {self.session_name} could not be loaded (retrying): {type(exc).__name__}: {exc}"
-                log.warning(msg)
-                self._set_state(DevState.FAULT, msg)
-                gevent.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        def load() -> SessionObjects:
+            session = load_session(self.session_name, green_mode=tango.GreenMode.Gevent)
+            self.context = ScanContext.from_beacon(self.session_name)
+            self._measurement_groups(session)
+            session.namespace.update(SCAN_SAVING=self.context.scan_saving,
+                                     ACTIVE_MG=self.context.measurement_groups)
+            self.procedures.attach(session, self.context, self._launch)  # ascan, cen... for the setup
+            run_setup(session)
+            self._measurement_groups(session)
+            return session
+
+        def not_yet(exc: BaseException) -> None:  # reported in Status, tried again
+            msg = f"session {self.session_name} could not be loaded (retrying): {type(exc).__name__}: {exc}"
+            log.warning(msg)
+            self._set_state(DevState.FAULT, msg)
+
+        session = self.session = retry(load, Exception, backoff=Backoff(first=0.5, longest=5.0), on_retry=not_yet)
+        self.procedures.setup_done()
         if session.setup_error:
             self._set_state(DevState.ALARM, session.setup_error)
         else:
@@ -170,6 +176,10 @@ class ScanServer(Device):
     def _start(self, build, what: str) -> int:
         self._session_or_fail()
         try:
+            run = self.procedures.run if self.procedures.running else None
+            if run is not None:
+                raise ScanArgumentError(f"{what}: procedure {run.call} is running (started by {run.started_by}) "
+                                        "and owns the session's scans: stop it or wait for its end")
             self.runner.reserve()
             try:
                 return self.runner.start(build())
@@ -180,6 +190,15 @@ class ScanServer(Device):
         except Exception as exc:  # noqa: BLE001 - every refusal reaches the client as DevFailed
             log.exception("%s refused", what)
             throw(exc, f"ScanServer.{what}", desc=f"{what}: {exc}")
+
+    def _launch(self, scan: Scan) -> None:
+        """A scan of the session's own code (a procedure, a setup file): the same slot,
+        checks, locks and events as a scan command; the caller follows it."""
+        self.runner.reserve()
+        try:
+            self.runner.start(scan)
+        finally:
+            self.runner.release()
 
     def _on_start(self, scan: Scan) -> None:
         feed = LiveFeed(scan, self.EventPeriod)

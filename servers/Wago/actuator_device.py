@@ -9,15 +9,15 @@ from __future__ import annotations
 import logging
 import threading
 
-import tango
 from tango import DevState, GreenMode
 from tango.server import Device, command, device_property
 
+from blisstango.core.config.root import process_object
 from blisstango.core.wago.actuator import CLOSED, FAULT, MOVING, OPEN, WagoActuator
 
-from ..errors import devfailed
+from ..config_object import object_name
+from ..errors import devfailed, init_failed
 from ..request_thread import no_hardware_read, request_hook
-from . import objects
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +34,7 @@ class _ActuatorDevice(Device):
     ObjectName = device_property(dtype=str, default_value="", doc="configuration object name (default: alias)")
 
     def _object_name(self) -> str:
-        if self.ObjectName:
-            return self.ObjectName
-        try:
-            return tango.Database().get_alias_from_device(self.get_name())
-        except tango.DevFailed:
-            return self.get_name().rsplit("/", 1)[-1]
+        return object_name(self, self.ObjectName)
 
     def init_device(self) -> None:
         super().init_device()
@@ -50,11 +45,9 @@ class _ActuatorDevice(Device):
         self._stop = False
         self._lock = threading.Lock()
         try:
-            self.actuator = objects.get(self._object_name(), WagoActuator)
-        except Exception as exc:
-            self.init_error = f"{self._object_name()}: cannot build the {type(self).__name__}: {exc}"
-            self.set_state(DevState.FAULT)
-            self.set_status(self.init_error)
+            self.actuator = process_object(self._object_name(), WagoActuator, "WagoActuator (plugin wago)")
+        except Exception as exc:  # the device stays up and says why it cannot work
+            init_failed(self, f"{self._object_name()}: cannot build the {type(self).__name__}: {exc}", exc)
             return
         for name in ("State", "Status"):
             self.set_change_event(name, True, False)

@@ -8,10 +8,11 @@ writable for outputs, with the unit and format of the YAML or the module.
 
 The device polls the coupler every polling_time (a thread of its own) and pushes a change
 event for every value that changed. A synchronous server: each request is served in its
-omniORB thread, a Modbus exchange blocking that thread only (no hand-over to a gevent hub:
-half the time of a cached read). State: ON while the coupler answers as configured; FAULT, Status saying
-which address and what failed, while it does not (or while its modules differ from the
-configuration); back to ON by itself when it answers again. OFF after TurnOff.
+omniORB thread, a Modbus exchange blocking that thread only (no hand-over to a gevent
+hub: half the time of a cached read). State: ON while the coupler answers as configured;
+FAULT, Status saying which address and what failed, while it does not (or while its
+modules differ from the configuration); back to ON by itself when it answers again. OFF
+after TurnOff.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import tango
 from tango import AttrWriteType, DevState, GreenMode
 from tango.server import Device, command, device_property
 
-from blisstango.core.comm.modbus import ModbusLinkError
-from blisstango.core.wago import WagoController, WagoModuleMismatch
+from blisstango.core.comm.modbus import ModbusLinkError, split_url
+from blisstango.core.config.root import process_object
+from blisstango.core.wago import WagoController, WagoModuleMismatch, WagoValueError
 from blisstango.core.wago.errors import WagoError
 
-from ..errors import as_devfailed, devfailed, fail
+from ..config_object import object_name
+from ..errors import as_devfailed, devfailed, fail, init_failed
 from ..request_thread import request_hook
-from . import objects
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +57,7 @@ class Wago(Device):
 
     # ---- life cycle ---------------------------------------------------------------------
     def _object_name(self) -> str:
-        name = self.ObjectName or self.beacon_name
-        if name:
-            return name
-        try:
-            return tango.Database().get_alias_from_device(self.get_name())
-        except tango.DevFailed:
-            return self.get_name().rsplit("/", 1)[-1]
+        return object_name(self, self.ObjectName, self.beacon_name)
 
     def init_device(self) -> None:
         super().init_device()
@@ -72,14 +68,12 @@ class Wago(Device):
         self._state_lock = threading.Lock()
         self._off = False
         self._last: dict[str, object] = {}
-        self._problem: str | None = None
         try:
-            self.wago = objects.get(self._object_name(), WagoController)
+            self.wago = process_object(self._object_name(), WagoController, "WagoController (plugin wago)")
             self._apply_properties()
             self._make_attributes()
         except Exception as exc:  # the device stays up and says why it cannot work
-            self.init_error = f"{self._object_name()}: cannot build the Wago: {exc}"
-            self._set(DevState.FAULT, self.init_error)
+            init_failed(self, f"{self._object_name()}: cannot build the Wago: {exc}", exc)
             return
         for name in ("State", "Status"):
             self.set_change_event(name, True, False)
@@ -98,8 +92,6 @@ class Wago(Device):
         """BLISS's device properties, when set, override the YAML."""
         wago = self.wago
         if self.iphost or self.TCPTimeout > 0:
-            from blisstango.core.comm.modbus import split_url
-
             host, port = split_url(self.iphost) if self.iphost else (None, None)
             wago.link.configure(host, port, self.TCPTimeout / 1000.0 if self.TCPTimeout > 0 else None)
             wago.link.name = f"{wago.name} ({wago.link.address})"
@@ -308,7 +300,5 @@ class Wago(Device):
 def _pair(argin, command_name: str, what: str) -> tuple[int, int]:
     values = [int(v) for v in argin]
     if len(values) != 2:
-        from blisstango.core.wago import WagoValueError
-
         raise WagoValueError(f"{command_name} takes {what}: {len(values)} number(s) given {values}")
     return values[0], values[1]

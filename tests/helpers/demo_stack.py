@@ -49,7 +49,10 @@ def blisstango(*args: str, timeout: float = 120, check: bool = True) -> subproce
 class DemoStack:
     """A demo beamline stack of the test's own: `DemoStack(workdir).up()` ... `.down()`."""
 
-    def __init__(self, workdir: Path, demo_config: Path = DEMO) -> None:
+    def __init__(self, workdir: Path, demo_config: Path = DEMO, expect_fault: tuple[str, ...] = ()) -> None:
+        """expect_fault: devices that start in FAULT on purpose (a test's broken object):
+        ready once they answer in FAULT."""
+        self.expect_fault = {d.lower() for d in expect_fault}
         self.workdir = Path(workdir)
         self.config = copy_tree(demo_config, self.workdir / "config")
         self.run_dir = self.workdir / "run"
@@ -118,7 +121,8 @@ class DemoStack:
         while waiting:
             try:
                 state = self.device(waiting[0], timeout_ms=3000).state()
-                if state not in STARTING_STATES:
+                if state not in STARTING_STATES or (state == tango.DevState.FAULT
+                                                    and waiting[0].lower() in self.expect_fault):
                     waiting.pop(0)
                     continue
                 last = f"{waiting[0]} is {state}"

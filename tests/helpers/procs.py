@@ -12,8 +12,8 @@ from pathlib import Path
 
 import psutil
 
-from blisstango.clients.launcher.supervisor import stop_process_tree
 from blisstango.core.beacon.child_process import environment
+from blisstango.core.beacon.supervisor import stop_process_tree
 
 
 def free_port() -> int:

@@ -85,7 +85,8 @@ class Shell:
 
     def _prompt(self, n: int) -> str:
         color = r"(?:\x1b\[[0-9;]*m)?"
-        return rf"{self.prompt_name} \[{color}{n}{color}\]:"
+        running = r"(?:\[\w+ running\] )?"   # a procedure running on the server
+        return rf"{self.prompt_name} {running}\[{color}{n}{color}\]:"
 
     def send(self, line: str) -> None:
         self.child.sendline(line)

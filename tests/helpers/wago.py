@@ -174,7 +174,7 @@ def wago_stack(workdir: Path, config: Path, ready: dict[str, tuple], timeout: fl
 
     import tango
 
-    from helpers.scan_stack import DemoStack, blisstango
+    from helpers.demo_stack import DemoStack, blisstango
 
     stack = DemoStack(workdir, config)
     blisstango("up", str(stack.config), "--detach", "--port", str(stack.port), "--run-dir", str(stack.run_dir))

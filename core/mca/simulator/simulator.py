@@ -27,7 +27,7 @@ from ..errors import McaError, McaParameterError
 from ..modes import STAT_FIELDS, PresetMode, TriggerMode, make_stats
 from .physics import DetectorResponse
 from .sample import SampleMap
-from .sources import FixedPositions, TangoPositions
+from .sources import FixedPositions
 
 NSTATS = len(STAT_FIELDS)
 
@@ -60,7 +60,12 @@ class FluorescenceSimulator(McaController):
         self.buffer_points = int(config.get("buffer_points", 2000))
         if positions is None:
             names = [*(self.sample.axes or ()), *([self.beam_axis] if self.beam_axis else [])]
-            positions = TangoPositions(names) if names else FixedPositions()
+            if names:
+                from blisstango.core.motion.positions import AxisPositions  # Tango: only when used
+
+                positions = AxisPositions(names)
+            else:
+                positions = FixedPositions()
         self.positions = positions
         self._rng = np.random.default_rng(config.get("seed"))
         self._template_key = None

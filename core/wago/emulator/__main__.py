@@ -39,9 +39,9 @@ def build(config_dir: str, name: str) -> tuple[EmulatedCoupler, str, int]:
 
 def announce(name: str, host: str, port: int) -> None:
     """Store the emulated coupler's address where the Wago plugin looks for it."""
-    from ...beacon.settings import object_settings
+    from ...comm.simulators import announce as store
 
-    object_settings(name)[EMULATOR_URL] = f"{host}:{port}"
+    store(name, f"{host}:{port}", EMULATOR_URL)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,54 @@
+"""The demo stack a benchmark measures through: a copy of the demo beamline brought up by
+`blisstango up --detach` on a free TANGO_HOST port (set in this process's environment, so
+plain DeviceProxy names reach it), brought down at the end whatever happened.
+
+    with demo_stack(workdir) as config: ...
+    with demo_stack(workdir, edit=fn, port=20000, name="slow") as config: ...
+    with demo_stack(workdir, source=tree) as config: ...   # a tree of the bench's own
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def blisstango(*args: str) -> None:
+    subprocess.run([str(BIN / "blisstango"), *args], check=True, capture_output=True, timeout=180)
+
+
+@contextmanager
+def demo_stack(workdir: Path, edit: Callable[[Path], None] | None = None, port: int = 0,
+               name: str = "", source: Path | None = None) -> Iterator[Path]:
+    """Yields the configuration folder (workdir/config[_name]) of the running stack.
+    edit(config): changes the copy before the stack starts; port: the TANGO_HOST port
+    (0: a free one); name: a second stack in the same workdir, one after the other;
+    source: the tree copied instead of the demo beamline."""
+    suffix = f"_{name}" if name else ""
+    config = workdir / f"config{suffix}"
+    shutil.copytree(source or REPO / "examples" / "demo_beamline", config)
+    if edit is not None:
+        edit(config)
+    run_dir = workdir / f"run{suffix}"
+    os.environ["TANGO_HOST"] = f"127.0.0.1:{port or free_port()}"
+    port = os.environ["TANGO_HOST"].rsplit(":", 1)[1]
+    blisstango("up", str(config), "--detach", "--port", port, "--run-dir", str(run_dir))
+    try:
+        yield config
+    finally:
+        blisstango("down", "--run-dir", str(run_dir))

@@ -1,0 +1,1 @@
+"""ObjectServer: configuration objects without a server of their own, as Tango devices."""
