@@ -30,6 +30,7 @@ import gevent.lock
 import numpy as np
 import tango
 
+from ..comm.backoff import Backoff, retry
 from ..green import in_hub
 from .camera import Geometry
 from .client import (
@@ -119,17 +120,13 @@ class LimaDetector:
         self._unsubscribe()
 
     def _connect_loop(self) -> None:
-        delay = 0.5
-        while self.camera is None:
-            try:
-                self.connect()
-                return
-            except LimaConfigError as exc:
-                if str(exc) != self.connect_error:
-                    log.warning("%s (trying again)", exc)
-                self.connect_error = str(exc)
-            gevent.sleep(delay)
-            delay = min(delay * 2, 2.0)
+        def said(exc: BaseException) -> None:
+            if str(exc) != self.connect_error:
+                log.warning("%s (trying again)", exc)
+            self.connect_error = str(exc)
+
+        # a request may have connected meanwhile (require_camera)
+        retry(lambda: self.camera or self.connect(), LimaConfigError, backoff=Backoff(0.5, 2.0), on_retry=said)
 
     def connect(self) -> LimaCCDsClient:
         camera = LimaCCDsClient(self.name, self.url)
