@@ -58,7 +58,8 @@ def test_the_demo_synoptic_parses_into_devices_of_the_demo(demo_config, tmp_path
     assert result["names"], "no item is named by a device"
     assert set(n.lower() for n in result["names"]) <= devices, set(result["names"]) - devices
     for element in ("demo/shutter/shutter1", "demo/valve/valve1", "demo/axis/sl_up", "demo/axis/sl_down",
-                    "demo/axis/sx", "demo/loop/sample_temp", "demo/mca/mca1"):
+                    "demo/axis/sx", "demo/axis/th", "demo/axis/tth", "demo/loop/sample_temp",
+                    "demo/loop/cryo_loop", "demo/mca/mca1"):
         assert element in result["names"]
     for label in ("source", "slits", "sample stage", "furnace"):
         assert label in result["texts"]
