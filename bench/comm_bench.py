@@ -9,23 +9,31 @@ in the same run:
   request line, one reply line: the floor;
 - core_comm: core.comm.Tcp.query in this gevent process (lock, deadline, reconnect rule);
 - icepap_controller: the IcePAP controller's read_position (core.comm + reply checks);
-- tango: a Tango client reading `Position` of the AxisManager axis th (the IcePAP's).
+- tango: a Tango client reading `Position` of the AxisManager axis th (the IcePAP's);
+- tango_mockup: the same read of the Mockup axis m0 in the same AxisManager (no I/O);
+- tango_floor: the same client reading a constant attribute of a bare PyTango device
+  (bench/ping_server.py, registered in the same BeaconDB): what any Tango read costs here.
 Ratios to the bare socket: goals core_comm <= 1.2, tango <= 2.
 
 ascan_dead_time: `ascan <axis> 0 S N 0 det` through the ScanServer (events, Redis and
 the NexusWriter on), wall clock from the command to the end of WaitScan, minus the sum
 of the motion profiles' durations (trapezoids from each axis' velocity and acceleration)
-over N + 1 points: what each point costs above the motion itself. For the IcePAP axis
+over N + 1 points: what each point costs above the motion itself; for the IcePAP axes
+also above the simulator's own time for a step (a bare socket sends `#MOVE` and asks
+`?FSTATUS` until the motion is over: its peer, measured in the same run). For the IcePAP axis
 th and, as peer, the Mockup axis m0 with the same velocity and acceleration, both with
-the axis default polling (20 ms) and with `polling_time: 0.001` (th_fast, m0_fast):
-until the axis monitor sleeps to the predicted end of the motion (issue 20), the
-polling period dominates. Goal: dead time above motion <= 2 ms per point.
+the axis default polling (20 ms) and with `polling_time: 0.001` (th_fast, m0_fast): the
+axis monitor sleeps to the predicted end of the motion (the IcePAP's own trapezoid,
+core/motion/monitor.py), so the polling period should no longer matter. Goal: dead time
+above motion <= 2 ms per point. The JSON has the load average and CPU count of the run
+(figures under load are not comparable).
 """
 
 from __future__ import annotations
 
 from blisstango.core import green
 from blisstango.core.beacon import BEACON_DEVICE
+from blisstango.core.tangodb import DB_DEVICE
 
 green.patch()
 
@@ -34,6 +42,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import textwrap  # noqa: E402
@@ -142,25 +151,57 @@ def position_reads(port: int, tango_host: str, n: int, config: Path) -> dict:
     th = ctrl.axes["th"]
     ctrl._ensure_axis_init(th)
     dev = tango.DeviceProxy(f"tango://{tango_host}/demo/axis/th")
-    for fn in (bare, lambda: link.query("?FPOS 1"), lambda: ctrl.read_position(th),
-               lambda: dev.read_attribute("Position")):
+    mock = tango.DeviceProxy(f"tango://{tango_host}/demo/axis/m0")
+    ping = tango.DeviceProxy(f"tango://{tango_host}/{PING_DEVICE}")
+    clients = {
+        "bare_socket": bare,
+        "core_comm": lambda: link.query("?FPOS 1"),
+        "icepap_controller": lambda: ctrl.read_position(th),
+        "tango": lambda: dev.read_attribute("Position"),
+        "tango_mockup": lambda: mock.read_attribute("Position"),
+        "tango_floor": lambda: ping.read_attribute("value"),
+    }
+    for fn in clients.values():
         timed(fn, 50)  # warm up
     out = {}
-    rounds = {"bare_socket": [], "core_comm": [], "icepap_controller": [], "tango": []}
+    rounds = {key: [] for key in clients}
     for _ in range(5):  # interleaved rounds: a load burst hits every client alike
-        rounds["bare_socket"] += timed(bare, n // 5)
-        rounds["core_comm"] += timed(lambda: link.query("?FPOS 1"), n // 5)
-        rounds["icepap_controller"] += timed(lambda: ctrl.read_position(th), n // 5)
-        rounds["tango"] += timed(lambda: dev.read_attribute("Position"), n // 5)
+        for key, fn in clients.items():
+            rounds[key] += timed(fn, n // 5)
     for key, samples in rounds.items():
         out[key] = stats(samples)
     floor = out["bare_socket"]["median_ms"]
-    for key in ("core_comm", "icepap_controller", "tango"):
+    for key in ("core_comm", "icepap_controller", "tango", "tango_mockup", "tango_floor"):
         out[key]["ratio_to_bare_socket"] = round(out[key]["median_ms"] / floor, 3)
+    out["tango"]["ratio_to_tango_floor"] = round(out["tango"]["median_ms"] / out["tango_floor"]["median_ms"], 3)
     sock.close()
     link.close()
     ctrl.finalize()
     return out
+
+
+PING_DEVICE = "bench/ping/comm"
+
+
+def start_ping_server(tango_host: str, log: Path) -> subprocess.Popen:
+    """bench/ping_server.py serving PING_DEVICE, registered in the stack's BeaconDB."""
+    import tango
+
+    db = tango.DeviceProxy(f"tango://{tango_host}/{DB_DEVICE}")
+    db.command_inout("DbAddServer", ["PingServer/comm", PING_DEVICE, "PingDevice"])
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "ping_server.py"), "comm"],
+                            env={**os.environ, "TANGO_HOST": tango_host}, stdout=log.open("w"),
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            tango.DeviceProxy(f"tango://{tango_host}/{PING_DEVICE}").ping()
+            return proc
+        except tango.DevFailed:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"ping_server.py did not start: {log}") from None
+            time.sleep(0.2)
 
 
 class _Mem(dict):
@@ -171,7 +212,31 @@ class _Mem(dict):
         return dict(self)
 
 
-def ascan_dead_time(tango_host: str, points: int, step: float) -> dict:
+def simulator_motion(port: int, step: float, n: int) -> float:
+    """The simulator's own time for one step of axis 1 (th, its velocity and acceleration
+    as the AxisManager set them), median of n: from sending `#MOVE` to the first `?FSTATUS`
+    without the MOVING bit, asked by a bare socket as fast as it can."""
+    sock, _ = bare_socket(port)
+    reader = sock.makefile("rb")
+
+    def ask(cmd: str) -> bytes:
+        sock.sendall(cmd.encode() + b"\r")
+        return reader.readline()
+
+    start = int(ask("?FPOS 1").split()[1])
+    times = []
+    for i in range(1, n + 1):
+        t0 = time.perf_counter()
+        ask(f"#MOVE 1 {start + round(i * step * SPU)}")
+        while int(ask("?FSTATUS 1").split()[1], 0) & (1 << 10):
+            pass
+        times.append(time.perf_counter() - t0)
+    reader.close()
+    sock.close()
+    return statistics.median(times)
+
+
+def ascan_dead_time(tango_host: str, sim_port: int, points: int, step: float) -> dict:
     import tango
 
     from blisstango.core.motion.profile import trapezoid
@@ -179,7 +244,9 @@ def ascan_dead_time(tango_host: str, points: int, step: float) -> dict:
     scan = tango.DeviceProxy(f"tango://{tango_host}/demo/scan/demo")
     scan.set_timeout_millis(600000)
     one = trapezoid(0, 0, step * SPU, VELOCITY * SPU, ACCELERATION * SPU).end_time
-    out = {"step_deg": step, "points": points + 1, "motion_ms_per_step": round(one * 1e3, 3)}
+    sim_one = simulator_motion(sim_port, step, points)
+    out = {"step_deg": step, "points": points + 1, "motion_ms_per_step": round(one * 1e3, 3),
+           "simulator_ms_per_step": round(sim_one * 1e3, 3)}
     for axis in ("th", "m0", "th_fast", "m0_fast"):
         dev = tango.DeviceProxy(f"tango://{tango_host}/demo/axis/{axis}")
         dev.write_attribute("Position", 0.0)
@@ -197,6 +264,8 @@ def ascan_dead_time(tango_host: str, points: int, step: float) -> dict:
         motion = one * points  # the first point starts where the axis is: no motion
         out[axis] = {"wall_s": round(wall, 3), "motion_s": round(motion, 3),
                      "dead_ms_per_point": round((wall - motion) / (points + 1) * 1e3, 2)}
+        if axis.startswith("th"):  # above what the simulator itself takes for those steps
+            out[axis]["dead_above_simulator_ms_per_point"] = round((wall - sim_one * points) / (points + 1) * 1e3, 2)
     return out
 
 
@@ -234,12 +303,20 @@ def main() -> int:
                     raise TimeoutError("demo/scan/demo not ready")
                 time.sleep(0.2)
             scan.write_attribute("SCAN_SAVING", json.dumps({"base_path": str(work / "data")}))
+            ping = start_ping_server(tango_host, work / "ping_server.log")
+            try:
+                reads = position_reads(sim_port, tango_host, args.reads, config)
+            finally:
+                ping.terminate()
+                ping.wait(30)
             result = {
-                "position_read": position_reads(sim_port, tango_host, args.reads, config),
-                "ascan_dead_time": ascan_dead_time(tango_host, args.points, args.step),
+                "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
+                "position_read": reads,
+                "ascan_dead_time": ascan_dead_time(tango_host, sim_port, args.points, args.step),
             }
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    result["load_average_1min_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(result, indent=2))
     return 0
 

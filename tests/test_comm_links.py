@@ -20,6 +20,7 @@ from blisstango.core.comm import (
     Udp,
     link_from_config,
 )
+from blisstango.core.comm.waiting import FAST_REPLY, ReplyClock
 
 
 class Peer:
@@ -130,6 +131,20 @@ def test_waiting_for_a_reply_lets_other_greenlets_run():
     ticker.kill()
     assert len(ticks) >= 10  # the ticker ran while the request waited 0.5 s
     peer.stop()
+
+
+def test_a_reply_is_waited_for_in_the_kernel_only_while_replies_come_fast():
+    clock = ReplyClock()
+    assert clock.budget() == FAST_REPLY  # a new link: worth a short wait in the kernel
+    for _ in range(3):
+        clock.observe(0.005)  # a load spike: a few late replies
+    assert clock.budget() == FAST_REPLY
+    for _ in range(10):
+        clock.observe(0.005)  # replies late as a rule: every wait goes to the hub
+    assert clock.budget() == 0.0
+    for _ in range(10):
+        clock.observe(0.00003)
+    assert clock.budget() == FAST_REPLY
 
 
 def test_a_hang_up_drops_the_link_then_the_back_off_then_it_connects_again():

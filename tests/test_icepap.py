@@ -12,7 +12,7 @@ from helpers.motion import forget_settings
 from helpers.waiting import wait_until
 
 from blisstango.core.comm import Backoff, CommunicationError
-from blisstango.core.config import ObjectFactory, load_tree
+from blisstango.core.config import ConfigError, ObjectFactory, load_tree
 from blisstango.core.motion import Group, LimitError, MotionError
 from blisstango.core.motion.icepap import BoardStatus, IcePAPError
 from blisstango.core.motion.profile import trapezoid
@@ -126,11 +126,13 @@ def test_stop_decelerates_and_the_board_agrees(ice):
 def test_a_limit_switch_shows_as_a_limit_state_and_refuses_the_way_out(ice):
     ctrl, _, raw = ice
     tth = ctrl.axes[f"{P}tth"]
-    assert "LIMPOS" in tth.state and BoardStatus(int(raw.value("?FSTATUS 2"), 16)).limit_pos
+    word = raw.value("?FSTATUS 2")
+    assert "LIMPOS" in tth.state and BoardStatus(int(word, 16)).limit_pos, (tth.state, word)
     with pytest.raises(LimitError, match=f"{P}tth: on the positive hardware limit"):
         tth.move(tth.position + 0.1)
     tth.move(tth.position - 0.05)  # backing away is allowed (this switch stays stuck)
-    assert int(raw.value("?FPOS 2")) == round(tth.position * SPU) and "LIMPOS" in tth.state
+    board, pos, state = int(raw.value("?FPOS 2")), tth.position, tth.state
+    assert board == round(pos * SPU) and "LIMPOS" in state, (board, pos, state)
 
 
 def test_a_group_move_is_one_command(ice):
@@ -182,6 +184,21 @@ def test_an_address_the_icepap_does_not_have(sim, redis_servers, tmp_path):
 
         IcePAP("icp3", {"tcp": {"url": "h:1"}}, axes=[{"name": f"{P}bad", "address": 9}])
     ctrl.finalize()
+
+
+def test_a_simulator_that_has_not_announced_itself_is_named_once(redis_servers, tmp_path):
+    write(tmp_path, "ice.yml", f"""\
+        - name: icp6
+          plugin: emotion
+          class: IcePAP
+          tcp: {{url: iceid299:5000}}
+          simulator: {{}}
+          axes: [{{name: {P}six, address: 1}}]
+        """)
+    with pytest.raises(ConfigError) as info:
+        ObjectFactory(load_tree(tmp_path)).get("icp6")
+    assert str(info.value).startswith("ice.yml:1: icp6: its simulator has not said where it is served: "
+                                      "`blisstango up` runs it"), str(info.value)
 
 
 def test_simulator_lost_during_a_move_then_back(tmp_path, redis_servers):

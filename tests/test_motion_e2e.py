@@ -7,6 +7,7 @@ import time
 import pytest
 import tango
 from helpers.axis_e2e import axis_stack
+from helpers.waiting import wait_until
 
 from blisstango.core.beacon import BEACON_DEVICE
 from blisstango.core.beacon.locks import lock
@@ -210,7 +211,7 @@ def test_remote_axes_for_another_process_with_a_lock_owner(stack):
     """What a ScanServer does: lock axes, drive them through the AxisManager, one start.
     The remote axes are the one remote axis (AxisProxy, AxisProtocol), as the session
     resolver builds them."""
-    from blisstango.core.motion import MotionError
+    from blisstango.core.motion import LimitError, MotionError
     from blisstango.core.motion.axis_proxy import AxisProxy
     from blisstango.core.motion.protocol import is_axis
     from blisstango.core.motion.together import move_together
@@ -234,6 +235,15 @@ def test_remote_axes_for_another_process_with_a_lock_owner(stack):
             ax.wait_move()
     assert (mine["m0"].position, mine["m1"].position) == pytest.approx((start["m0"] + 1.0, start["m1"] - 2.0))
     assert mine["m0"].limits == tuple(server.proxy("m0").Limits)  # the server's, applied by the server
+    # limits changed by another client reach the proxy through the server's events: a
+    # scan's preflight checks them without a round trip, and sees the change
+    lo, hi = mine["m0"].limits
+    plain["m0"].limits = (lo, hi - 1.0)
+    wait_until(lambda: mine["m0"]._limits == (lo, hi - 1.0), 30, "the Limits event of m0")
+    with pytest.raises(LimitError, match=f"m0: {hi - 0.5:g} is above the high limit {hi - 1.0:g}"):
+        mine["m0"].check_limits(hi - 0.5)
+    plain["m0"].limits = (lo, hi)
+    assert plain["m0"].limits == (lo, hi)  # its own write: read until its event comes
     assert tango.DeviceProxy(server.manager).GroupStartSkew < 0.020
     with pytest.raises(MotionError, match="m0: 12.5 is above the high limit"):
         mine["m0"].move(12.5)

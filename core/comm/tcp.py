@@ -1,13 +1,21 @@
 """TCP under the stream layer (line and binary protocols).
 
-A non-blocking socket whose waits core.comm.waiting makes gevent-friendly (a request
-waiting for its reply lets the other greenlets run). Nagle's algorithm is off: one
-small request at a time, a delayed ACK would cost tens of milliseconds.
+Waits are gevent-friendly (core.comm.waiting: a request waiting for its reply lets the
+other greenlets run). Nagle's algorithm is off: one small request at a time, a delayed
+ACK would cost tens of milliseconds.
+
+The socket is left in blocking mode with a receive timeout (SO_RCVTIMEO) of the kernel
+wait a fast link is worth (waiting.ReplyClock): the reply of an instrument that answers
+within it is taken by one blocking recv, as a bare socket would, where a non-blocking
+recv, a select and a second recv cost as much again as the whole exchange; past that
+budget (EAGAIN) the wait goes to the hub. Every other call passes MSG_DONTWAIT, so no
+send and no later recv ever blocks the process.
 """
 
 from __future__ import annotations
 
 import socket
+import struct
 
 from . import waiting
 from .link import PeerClosed
@@ -42,7 +50,8 @@ class Tcp(StreamLink):
         super().__init__(f"{host}:{int(port)}", **kwargs)
         self.host, self.port = host, int(port)
         self.connect_timeout = connect_timeout
-        self._sock: socket.socket | None = None  # the standard library's, non-blocking
+        self._sock: socket.socket | None = None  # the standard library's, blocking, SO_RCVTIMEO
+        self._rcvtimeo_us = 0  # the receive timeout set on it (microseconds; 0: none set)
 
     @classmethod
     def from_url(cls, url: str, default_port: int | None = None, **kwargs) -> Tcp:
@@ -58,6 +67,8 @@ class Tcp(StreamLink):
         family, kind, _proto, _name, address = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_STREAM)[0]
         sock = waiting.connect(address, deadline, family, kind)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(True)  # only the budgeted recv blocks (see the module's docstring)
+        self._rcvtimeo_us = 0
         self._sock = sock
         self._buf.clear()
 
@@ -73,19 +84,38 @@ class Tcp(StreamLink):
         view = memoryview(data)
         while view:
             try:
-                view = view[sock.send(view):]
+                view = view[sock.send(view, socket.MSG_DONTWAIT):]
             except BlockingIOError:
                 waiting.wait_writable(sock.fileno(), deadline)
 
     def _recv(self, deadline: Deadline) -> bytes:
         sock = self._sock
-        while True:
+        budget = self._wait_budget()
+        data = None
+        if budget > 0.0 and budget < deadline.left():
+            self._set_rcvtimeo(budget)
             try:
-                data = sock.recv(65536)
-                break
+                data = sock.recv(65536)  # in the kernel, for at most the budget
             except BlockingIOError:
-                waiting.wait_readable(sock.fileno(), deadline, self._wait_budget())
+                pass
+        while data is None:
+            try:
+                data = sock.recv(65536, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                waiting.wait_readable(sock.fileno(), deadline)
         if not data:
             raise PeerClosed()
         self._arrived()
         return data
+
+    def _set_rcvtimeo(self, seconds: float) -> None:
+        """SO_RCVTIMEO to seconds rounded up to a step of RCVTIMEO_STEP_US (set only when
+        the step changes; never 0, which would mean no timeout at all)."""
+        us = -(-int(seconds * 1e6) // RCVTIMEO_STEP_US) * RCVTIMEO_STEP_US or RCVTIMEO_STEP_US
+        if us != self._rcvtimeo_us:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, us))
+            self._rcvtimeo_us = us
+
+
+#: resolution of the kernel wait's budget (one setsockopt whenever the step changes)
+RCVTIMEO_STEP_US = 50

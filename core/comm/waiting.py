@@ -6,7 +6,8 @@ instrument on the same host (a simulator answers `?FPOS` in ~30 us): so a link t
 proven to answer within FAST_REPLY first waits in the kernel for at most that long (the
 process sleeps, as it would in the hub, but without the switches), and only then hands
 the wait to the hub. A link whose replies take longer never does: its waits all go to
-the hub. In a process not patched for gevent, the wait blocks its own thread.
+the hub. In a process not patched for gevent, the wait blocks its own thread. (A TCP
+link waits its budget in a blocking recv with SO_RCVTIMEO instead: core.comm.tcp.)
 """
 
 from __future__ import annotations
@@ -51,22 +52,24 @@ def green() -> bool:
 
 
 class ReplyClock:
-    """How fast a link's instrument answers (a moving average), and so how long a reply
-    is worth waiting for in the kernel."""
+    """Whether a link's instrument usually answers within FAST_REPLY, and so whether a
+    reply is worth waiting for in the kernel: the share of recent replies that did (an
+    exponential average), so that a load spike's few slow replies do not switch a fast
+    link to the hub (an average of the times would, and the hub's own cost would then
+    keep it there)."""
 
-    __slots__ = ("typical",)
+    __slots__ = ("fast",)
 
     def __init__(self) -> None:
-        self.typical: float | None = None
+        self.fast = 1.0  # a new link is given the benefit of the doubt
 
     def budget(self) -> float:
-        t = self.typical
-        if t is None:
-            return FAST_REPLY
-        return min(FAST_REPLY, 3.0 * t) if t < FAST_REPLY else 0.0
+        """FAST_REPLY while most replies come within it, else nothing (one fixed budget:
+        a TCP link sets it on its socket once, not per request)."""
+        return FAST_REPLY if self.fast >= 0.5 else 0.0
 
     def observe(self, seconds: float) -> None:
-        self.typical = seconds if self.typical is None else 0.8 * self.typical + 0.2 * seconds
+        self.fast = 0.9 * self.fast + (0.1 if seconds < FAST_REPLY else 0.0)
 
 
 def wait_readable(fd: int, deadline: Deadline, budget: float = 0.0) -> None:

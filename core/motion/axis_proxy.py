@@ -15,7 +15,9 @@ MotionError/LimitError naming the axis. While a scan holds the axis' Beacon lock
 "@owner" token the AxisManager accepts from the holder, and the position read after
 each motion is cached: nobody else can move a locked axis. An idle axis' position comes
 from its Position change events (the AxisManager always pushes the final one), so
-counters that follow an axis (simulation counters) cost no round trip per point.
+counters that follow an axis (simulation counters) cost no round trip per point. The
+limits come from the Limits change events too (a scan's preflight asks nothing; a change
+is seen once its event arrives, and the AxisManager checks every move itself).
 
 Short calls are synchronous (PyTango's gevent executor adds 0.15 ms per call here, more
 under load) with a short timeout, so the hub is never held long; a WaitMove after a move
@@ -73,6 +75,11 @@ class AxisProxy:
         self._tolerance: float | None = None
         self._unit: str | None = None
         self._event_id: int | None = None
+        #: the user limits from the Limits change events (None: unknown, read them); the
+        #: scan's preflight checks every axis' range without a round trip
+        self._limits: tuple[float, float] | None = None
+        self._limits_since = 0.0
+        self._limits_event_id: int | None = None
         #: fn(axis) called as each move starts, in the greenlet that asked for it (a
         #: procedure runner records which axes a procedure moved, to stop them on abort)
         self.move_listeners: list[Callable[[AxisProxy], None]] = []
@@ -82,6 +89,26 @@ class AxisProxy:
                                                              self._on_position, stateless=True)
             except tango.DevFailed:
                 self._event_id = None
+            try:
+                self._limits_event_id = self._proxy.subscribe_event("Limits", tango.EventType.CHANGE_EVENT,
+                                                                    self._on_limits, stateless=True)
+            except tango.DevFailed:
+                self._limits_event_id = None
+
+    def _on_limits(self, ev) -> None:
+        """Tango event thread: keep the limits the server pushes after every change."""
+        if ev.err or ev.attr_value is None or ev.attr_value.quality != tango.AttrQuality.ATTR_VALID:
+            self._limits = None
+            return
+        if ev.attr_value.time.totime() < self._limits_since:
+            return  # pushed before our last change of a setting: stale
+        lo, hi = ev.attr_value.value
+        self._limits = (float(lo), float(hi))
+
+    def _forget_limits(self) -> None:
+        """A setting that moves the limits changes: read them until the next event."""
+        self._limits = None
+        self._limits_since = time.time()
 
     def _on_position(self, ev) -> None:
         """Tango event thread: keep the position of an idle axis (quality VALID)."""
@@ -104,12 +131,14 @@ class AxisProxy:
         return self.manager_device
 
     def close(self) -> None:
-        if self._event_id is not None:
-            try:
-                self._proxy.unsubscribe_event(self._event_id)
-            except tango.DevFailed:
-                pass
-            self._event_id = None
+        for attr in ("_event_id", "_limits_event_id"):
+            event_id = getattr(self, attr)
+            if event_id is not None:
+                try:
+                    self._proxy.unsubscribe_event(event_id)
+                except tango.DevFailed:
+                    pass
+                setattr(self, attr, None)
 
     def _call(self, what: str, fn, *args):
         try:
@@ -177,11 +206,14 @@ class AxisProxy:
 
     @property
     def limits(self) -> tuple[float, float]:
+        if self._limits is not None:
+            return self._limits
         lo, hi = self._read("Limits")
         return float(lo), float(hi)
 
     @limits.setter
     def limits(self, value: tuple[float, float]) -> None:
+        self._forget_limits()
         self._call("write Limits", self._proxy.write_attribute, "Limits", [float(v) for v in value])
 
     def check_limits(self, user_pos: float) -> None:
@@ -197,6 +229,8 @@ class AxisProxy:
     def _rw(self, attr: str, value: float | None = None) -> float:
         if value is None:
             return float(self._read(attr))
+        if attr in ("Offset", "Low_limit", "High_limit"):
+            self._forget_limits()
         self._call(f"write {attr}", self._proxy.write_attribute, attr, float(value))
         return float(value)
 
@@ -218,16 +252,19 @@ class AxisProxy:
 
     @sign.setter
     def sign(self, value: int) -> None:
+        self._forget_limits()
         self._call("write Sign", self._proxy.write_attribute, "Sign", int(value))
 
     def position_to(self, user: float) -> None:
         """Redefine the user position (the offset changes), as BLISS `position = ...` on a stopped axis."""
         self._forget_position()
+        self._forget_limits()
         self._call("SetPosition", self._proxy.command_inout, "SetPosition", float(user))
 
     def dial_to(self, dial: float) -> None:
         """Redefine the dial position (the user position is kept)."""
         self._forget_position()
+        self._forget_limits()
         self._call("SetDial", self._proxy.command_inout, "SetDial", float(dial))
 
     def sync_hard(self) -> float:

@@ -71,7 +71,9 @@ def build_controller(node: Any, factory: Any) -> Controller:
     try:
         ctrl = cls(node.name, node.to_dict(), **kwargs)
     except Exception as exc:
-        raise ConfigError(f"{node.name}: {exc}", node.file, node.line) from exc
+        text = str(exc)  # named once: a controller's own errors already start with its name
+        raise ConfigError(text if text.startswith(f"{node.name}: ") else f"{node.name}: {text}",
+                          node.file, node.line) from exc
     for group in (ctrl.axes, ctrl.encoders, ctrl.shutters):
         for obj_name, obj in group.items():
             factory.add(obj_name, obj)

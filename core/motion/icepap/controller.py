@@ -265,7 +265,7 @@ class IcePAP(Controller):
         """One #MOVE for all (GROUP when several: they start together, and one stopping
         stops them all); each motion learns when its trapezoid should end."""
         addresses = [self.addresses[m.axis.name] for m in motions]
-        now_at = self.command("?FPOS " + " ".join(map(str, addresses)), motions[0].axis).split()
+        now_at = self._start_steps(motions, addresses)
         targets = [int(round(m.target_steps)) for m in motions]
         pairs = " ".join(f"{a} {t}" for a, t in zip(addresses, targets))
         self.command(f"#MOVE {'GROUP ' if len(motions) > 1 else ''}{pairs}", motions[0].axis)
@@ -276,6 +276,13 @@ class IcePAP(Controller):
             velocity, acctime = self._velocity.get(name), self._acctime.get(name)
             if velocity and acctime:
                 m.expected_end = trapezoid(started, float(p0), target, velocity, velocity / acctime).end_time
+
+    def _start_steps(self, motions: tuple[Motion, ...], addresses: list[int]) -> list[float]:
+        """Where each leg starts (steps): the dial the axis has just read to plan it (no
+        round trip per move), else asked (?FPOS)."""
+        if all(m.start_dial is not None for m in motions):
+            return [m.start_dial * m.axis.steps_per_unit for m in motions]
+        return [float(p) for p in self.command("?FPOS " + " ".join(map(str, addresses)), motions[0].axis).split()]
 
     def stop(self, axis: Axis) -> None:
         self.command(f"#STOP {self.addresses[axis.name]}", axis)
