@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint bench clean
+.PHONY: demo test test-unit lint bench screenshots clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+screenshots: $(STAMP)  # the README's GUI pictures (docs/gui-*.png), taken by the GUI tests from the demo
+	BLISSTANGO_SCREENSHOTS=docs $(BIN)/pytest -p no:cacheprovider -q tests/test_taurus_gui.py \
+		-k "follows_every_attribute or synoptic_parses or plot_window"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/gui_bench.py [--runs 3] [--points 10000] [--count-time 0.001]
 
-startup: wall clock from starting the process to every panel showing values
+startup: wall clock (and the process' CPU time: on a loaded machine the wall clock
+measures the other processes too) from starting the process to every panel showing values
 (`blisstango gui -s demo`'s code, build_gui, in a process of its own, Qt offscreen):
 every Taurus label has a value, the synoptic a colour per item, the MCA its spectra,
 the regulation trends a first point, the scan plot the last scan. The peer, measured in
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -42,6 +44,13 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (what the start-up costs whatever the
+    machine's load: the wall clock of a loaded machine measures the other processes too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def startup(stack: DemoStack, workdir: Path, what: str, arg: str) -> dict:
     t0 = time.time()
     with GuiProcess(what, arg, stack.tango_host, workdir) as gui:
@@ -49,9 +58,10 @@ def startup(stack: DemoStack, workdir: Path, what: str, arg: str) -> dict:
                              "until": "showing_values()", "timeout": 120}, 120)
         if not reply["ok"]:
             raise RuntimeError(f"{what}: not every value shown after 120 s")
+        cpu = cpu_seconds(gui.proc.pid)
         models = gui.eval("sorted(n for n, a in taurus.Factory('tango').getExistingAttributes().items() "
                           "if a.hasListeners())")
-        return {"seconds": reply["at"] - t0, "window_built_s": gui.startup, "attributes": len(models),
+        return {"seconds": reply["at"] - t0, "cpu_s": cpu, "window_built_s": gui.startup, "attributes": len(models),
                 "models": models}
 
 
@@ -113,9 +123,12 @@ def main() -> int:
             "blisstango_gui_s": [round(r["seconds"], 3) for r in ours],
             "blisstango_gui_median_s": round(statistics.median(r["seconds"] for r in ours), 3),
             "window_built_s": [round(r["window_built_s"], 3) for r in ours],
+            "blisstango_gui_cpu_s": [round(r["cpu_s"], 3) for r in ours],
             "attributes": ours[0]["attributes"],
             "peer_taurus_form_s": [round(r["seconds"], 3) for r in peer],
             "peer_taurus_form_median_s": round(statistics.median(r["seconds"] for r in peer), 3),
+            "peer_taurus_form_cpu_s": [round(r["cpu_s"], 3) for r in peer],
+            "load_average_1min": os.getloadavg()[0],
             "peer_attributes": peer[0]["attributes"],
         },
         "plot_latency": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in latency.items()},

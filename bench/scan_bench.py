@@ -25,7 +25,8 @@ point plus last point to State ON. old_ms_per_point: the figure the old bench pr
 end of motion past the first check was in it).
 
 In-process peer: the same scans with core alone (Mockup m0 and the diode from the same
-YAML, settings and data Redis of their own, published, not saved), wall around the call.
+YAML, settings and data Redis of their own, settings written behind as the AxisManager
+does, published, not saved), wall around the call.
 
 axis_move_floor (old figure, kept): per zero-length step, a plain client's write Position
 + WaitMove, a Position read, and AxisProxy.move (the scan's one GroupMoveWait).
@@ -277,12 +278,14 @@ def in_process(workdir: Path, config: Path, ns: list[int], ct_repeats: int) -> d
     from blisstango.core.beacon import connection
     from blisstango.core.beacon.redis_server import RedisSupervisor
     from blisstango.core.config import ObjectFactory, load_tree
+    from blisstango.core.motion import write_behind
     from blisstango.core.scanning import ScanContext
     from blisstango.core.scanning.scans import ascan, ct
 
     out: dict = {}
     with RedisSupervisor(workdir / "redis_local") as sup:
         connection.configure(sup.settings_url, sup.data_url)
+        write_behind.enable()  # this process owns its axes, as the AxisManager does
         factory = ObjectFactory(load_tree(config))
         m0, diode = factory.get("m0"), factory.get("diode")
         ctx = ScanContext("bench_local", data_redis=connection.get_redis("data"))
@@ -306,6 +309,7 @@ def in_process(workdir: Path, config: Path, ns: list[int], ct_repeats: int) -> d
                 out[f"ascan_{label}_{n}"] = figures("ascan", n, wall, motion_ms(start, stop, n, dynamics), 0.0,
                                                     scan.statistics["axis"]["trigger"]["total"])
         m0.acceleration, m0.velocity = REALISTIC[1], REALISTIC[0]
+        write_behind.enable(False)
         connection.reset()
     return out
 

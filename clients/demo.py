@@ -2,8 +2,8 @@
 
 Starts the whole stack (Redis, BeaconDB, every implied server), shows what runs and
 which Tango devices the beamline exports, runs an alignment ascan of m0 over the
-simulated diode through the ScanServer (live table from Tango events), prints the peak
-found and the HDF5 file the NexusWriter wrote, then stops everything.
+simulated diode and camera cam1 through the ScanServer (live table from Tango events),
+prints the peaks found and the HDF5 file the NexusWriter wrote, then stops everything.
 """
 
 from __future__ import annotations
@@ -52,11 +52,12 @@ def _show_devices() -> None:
 def _alignment(data_dir: Path) -> None:
     from blisstango.clients.demo_scan import run_alignment
 
-    print("alignment scan of m0 over the diode, through demo/scan/demo:")
+    print("alignment scan of m0 over the diode and the camera cam1, through demo/scan/demo:")
     res = run_alignment(data_dir)
     print(f"peak of diode at m0 = {res['peak']:.3f} mm (cen {res['cen']:.3f}, fwhm {res['fwhm']:.3f}) "
           f"from {res['points']} points")
-    print(f"HDF5 file: {res['file']} entry {res['entry']}")
+    print(f"peak of cam1 ROI beam at m0 = {res['beam_peak']:.3f} mm")
+    print(f"HDF5 file: {res['file']} entry {res['entry']} (cam1 frames in measurement/cam1_image)")
 
 
 def run_demo(port: int | None = None, run_dir: str | None = None) -> int:

@@ -1,8 +1,9 @@
 """The demo's alignment scan, driven the way any Tango client would drive it.
 
-An ascan of m0 over the simulated diode on demo/scan/demo; the table of points and the
-progress bar come from RecordData/Progress change events only; the peak is computed
-from the points received; the HDF5 path is printed once the NexusWriter has finished.
+An ascan of m0 over the simulated diode and the camera cam1 on demo/scan/demo; the table
+of points and the progress bar come from RecordData/Progress change events only; the
+peaks (diode, and cam1's `beam` ROI) are computed from the points received; the HDF5 path
+is printed once the NexusWriter has finished (the frames are referenced from it).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from blisstango.core.scanning.peak import _half_crossings, _peak
 
 SCAN_DEVICE = "demo/scan/demo"
 WRITER_DEVICE = "demo/writer/default"
-ASCAN = ["m0", "0", "5", "25", "0.02", "diode"]
+ASCAN = ["m0", "0", "5", "25", "0.02", "diode", "cam1"]
+BEAM = "cam1:roi_counters:beam_sum"
 
 
 def wait_state(dev: tango.DeviceProxy, states: tuple, timeout: float) -> None:
@@ -66,16 +68,18 @@ class LiveTable:
         with self.lock:
             if msg.get("event") == "start":
                 print(f"scan {rec.number}: {rec.title}", file=self.out)
-                print(f"  {'#':>4} {'m0 (mm)':>10} {'diode':>12}", file=self.out)
+                print(f"  {'#':>4} {'m0 (mm)':>10} {'diode':>12} {'cam1 beam':>14}", file=self.out)
                 return
             m0, diode = rec.data.get("axis:m0", []), rec.data.get("simulation:diode", [])
-            if self.printed >= min(len(m0), len(diode)) and msg.get("event") != "end":
+            beam = rec.data.get(BEAM, [])
+            ready = min(len(m0), len(diode), len(beam))
+            if self.printed >= ready and msg.get("event") != "end":
                 return
             if self.tty and self.printed:
                 print("\x1b[1A\x1b[2K", end="", file=self.out)  # redraw the bar below the rows
-            while self.printed < min(len(m0), len(diode)):
+            while self.printed < ready:
                 i = self.printed
-                print(f"  {i:>4} {m0[i]:>10.4f} {diode[i]:>12.1f}", file=self.out)
+                print(f"  {i:>4} {m0[i]:>10.4f} {diode[i]:>12.1f} {beam[i]:>14.1f}", file=self.out)
                 self.printed += 1
             print(self._bar(rec), file=self.out, flush=True)
 
@@ -115,8 +119,9 @@ def run_alignment(data_dir: Path) -> dict:
     x = np.asarray(rec.data["axis:m0"], dtype=float)
     y = np.asarray(rec.data["simulation:diode"], dtype=float)
     lo, hi = _half_crossings(x, y)
+    beam = np.asarray(rec.data[BEAM], dtype=float)
     result = {"scan": number, "peak": _peak(x, y), "cen": (lo + hi) / 2, "fwhm": abs(hi - lo),
-              "points": len(x)}
+              "points": len(x), "beam_peak": _peak(x, beam)}
     info = json.loads(dev.ScanInfo)
     written = wait_written(tango.DeviceProxy(WRITER_DEVICE), info["key"])
     if written.get("state") != "DONE":

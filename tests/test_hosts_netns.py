@@ -117,7 +117,7 @@ class Beamline:
 
     def start_starter(self) -> None:
         self.starter = self.b.popen([str(STARTER), "b", "-ORBendPoint", f"giop:tcp:{self.b.address}:"],
-                                    self.log("b-starter"), env=self.env)
+                                    self.log("b-starter"), env=self.env, own_pids=True)
 
 
 @pytest.fixture(scope="module")

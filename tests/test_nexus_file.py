@@ -144,11 +144,11 @@ def test_images_are_virtual_datasets_over_detector_files(data_redis, service, tm
     w = service.wait_scan(key, timeout=30)
     assert w.state.value == "DONE", w.error
     with h5py.File(path, "r") as f:
-        img = f["3.1/instrument/image/data"]
+        img = f["3.1/instrument/lima_image/data"]  # a detector's images: <detector>_image
         assert img.is_virtual and img.shape == (6, 4, 5)
         assert np.array_equal(img[()], np.concatenate([frames[0], frames[1]]))
-        assert np.array_equal(f["3.1/measurement/image"][()], img[()])
-        assert f["3.1/plotselect"].attrs["signal"] == "image"
+        assert np.array_equal(f["3.1/measurement/lima_image"][()], img[()])
+        assert f["3.1/plotselect"].attrs["signal"] == "lima_image"
 
 
 def test_unwritable_path_is_a_fault_and_acquisition_goes_on(data_redis, service, tmp_path):

@@ -16,6 +16,7 @@ from typing import Any
 import gevent
 import tango
 
+from blisstango.core.lima.client import LimaConfigError
 from blisstango.core.motion.errors import MotionError
 
 from .motion import command, motion_commands
@@ -26,8 +27,9 @@ from .scans import scan_commands
 from .typing_helper import make_transformer
 
 #: exceptions shown as one line (the DevFailed reason, or the class and message) without a
-#: traceback; a remote axis turns its device's refusals into MotionError/LimitError
-ONE_LINE_ERRORS = (tango.DevFailed, ShellError, MotionError, KeyboardInterrupt)
+#: traceback; a remote axis turns its device's refusals into MotionError/LimitError, a
+#: detector's refusal names the detector, the parameter and what is allowed
+ONE_LINE_ERRORS = (tango.DevFailed, ShellError, MotionError, KeyboardInterrupt, LimaConfigError)
 
 
 def state_dir() -> Path:

@@ -195,9 +195,18 @@ class Stack:
         self.save_state()
 
     def _start_servers(self, servers: list[tuple[str, str]]) -> None:
-        """Start each (server, instance), in the order given (level by level)."""
+        """Start each (server, instance), in the order given (level by level). A plain Tango
+        server the database places here whose executable is not on PATH (Debian's TangoTest
+        lives in /usr/lib/tango) is left to a Starter, with a warning."""
         for server, instance in servers:
-            self._add(f"{server}/{instance}", [executable(server), instance],
+            try:
+                path = executable(server)
+            except FileNotFoundError:
+                print(f"blisstango up: {server}/{instance} is placed on this host but {server} is "
+                      "not on PATH: not started (a Starter finds it through StartDsPath)",
+                      file=sys.stderr, flush=True)
+                continue
+            self._add(f"{server}/{instance}", [path, instance],
                       ready=lambda s=server, i=instance: _wait_dserver(s, i, 60)).start()
 
     def _web_args(self) -> list[str]:

@@ -152,6 +152,17 @@ class ScanReader(_Retrying):
             return np.concatenate(parts)
         return [pt for p in parts for pt in p]
 
+    def read_image(self, channel: str, index: int, timeout: float | None = None) -> np.ndarray:
+        """Point `index` of an image channel, resolved from its reference: from the
+        detector server's buffer while it holds that very frame, else from its file
+        (core.data.images; FrameUnavailable when neither has it)."""
+        from .images import read_frame
+
+        if self.channels[channel].get("kind") != "ref":
+            raise ValueError(f"scan {self.key}: {channel} is not an image (reference) channel")
+        refs = self.read_all(channel, timeout=timeout)
+        return read_frame(refs[index])
+
 
 class SessionWatcher(_Retrying):
     """Announces the scans of a session: `next_scan()` blocks until a new one is created."""

@@ -158,6 +158,7 @@ class FrameMaker:
     geometry), noise drawn per frame."""
 
     POOL_EXTRA = 1 << 16
+    BLOCK = 1 << 16  # pixels per block of rows (256 kB of float32)
 
     def __init__(self, width: int, height: int, beam: BeamModel, seed: int | None = None) -> None:
         self.width = int(width)
@@ -169,6 +170,8 @@ class FrameMaker:
         self._sigma: np.ndarray | None = None
         self._pool = np.empty(0, dtype=np.float32)
         self._tmp: np.ndarray | None = None
+        self._mean_half: np.ndarray | None = None
+        self._low = self._high = 0.0
         self.last_spot: tuple = ()
 
     def expected(self, positions: dict[str, float], expo: float, geometry: Geometry,
@@ -186,33 +189,58 @@ class FrameMaker:
             mean = geometry.apply(raw).astype(np.float32, copy=False)
             self._mean = np.ascontiguousarray(mean)
             self._sigma = np.sqrt(self._mean)
+            self._mean_half = self._mean + np.float32(0.5)  # cast truncates: + 0.5 rounds
+            spread = 6.0 * float(self._sigma.max()) if self._sigma.size else 0.0
+            self._low = float(self._mean.min()) - spread if self._mean.size else 0.0
+            self._high = float(self._mean.max()) + spread + 0.5 if self._mean.size else 0.0
             self._key = key
             self.last_spot = spot
         return self._mean
 
     def frame(self, positions: dict[str, float], expo: float, geometry: Geometry, dtype,
               out: np.ndarray | None = None, subframes: int = 1) -> np.ndarray:
-        """One noisy frame, written into `out` when given (a buffer slot)."""
+        """One noisy frame, written into `out` when given (a buffer slot).
+
+        Two passes over the pixels when no value can leave the pixel type's range (the
+        usual case): noise = sigma * z into a float buffer, then mean + 0.5 + noise cast
+        to the pixel type (truncation of x + 0.5: rounding); a clipping pass otherwise."""
         mean = self.expected(positions, expo, geometry, subframes)
         sigma = self._sigma
         n = mean.size
         if self._pool.size < n + self.POOL_EXTRA:
             self._pool = self._rng.standard_normal(n + self.POOL_EXTRA, dtype=np.float32)
-        if self._tmp is None or self._tmp.shape != mean.shape:
-            self._tmp = np.empty(mean.shape, dtype=np.float32)
         off = int(self._rng.integers(0, self._pool.size - n + 1))
-        tmp = self._tmp
-        np.multiply(sigma, self._pool[off:off + n].reshape(mean.shape), out=tmp)
-        tmp += mean
+        noise = self._pool[off:off + n].reshape(mean.shape)
         dt = np.dtype(dtype)
-        if dt.kind in "ui":
-            info = np.iinfo(dt)
-            np.rint(tmp, out=tmp)
-            np.clip(tmp, max(info.min, 0), min(info.max, 2 ** 24), out=tmp)
         if out is None:
             out = np.empty(mean.shape, dtype=dt)
-        np.copyto(out, tmp, casting="unsafe")
+        h, w = mean.shape
+        rows = max(1, self.BLOCK // max(w, 1))
+        if self._tmp is None or self._tmp.shape != (rows, w):
+            self._tmp = np.empty((rows, w), dtype=np.float32)
+        if dt.kind not in "ui":
+            base, clip = mean, None
+        else:
+            lo, hi = self._range(dt)
+            base = self._mean_half
+            clip = None if self._low >= lo and self._high <= hi else (lo, hi)  # 6 sigma inside: no clipping
+        # by blocks of rows: the float intermediate stays in the CPU cache
+        for y in range(0, h, rows):
+            z = min(rows, h - y)
+            tmp = self._tmp[:z]
+            np.multiply(sigma[y:y + z], noise[y:y + z], out=tmp)
+            if clip is None:
+                np.add(tmp, base[y:y + z], out=out[y:y + z], casting="unsafe")
+            else:
+                tmp += base[y:y + z]
+                np.clip(tmp, clip[0], clip[1], out=tmp)
+                np.copyto(out[y:y + z], tmp, casting="unsafe")
         return out
+
+    @staticmethod
+    def _range(dt: np.dtype) -> tuple[float, float]:
+        info = np.iinfo(dt)
+        return float(max(info.min, 0)), float(min(info.max, 2 ** 24))
 
 
 @dataclass

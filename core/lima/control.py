@@ -103,6 +103,7 @@ class LimaControl(AcquisitionEngine):
         self._prepared = False
         self._thread: threading.Thread | None = None
         self._buffer: list[np.ndarray] = []
+        self._buffer_touched = 0  # frames of the buffer whose pages were written once
         self._slot_frame: list[int] = []
         self._slot_time: list[float] = []
         self._saver = None  # HdfSaver of the running acquisition
@@ -292,10 +293,28 @@ class LimaControl(AcquisitionEngine):
         self.notify({*PROGRESS, "acq_status"})
 
     def _allocate(self, acq: Acquisition) -> None:
-        n = self.buffer_max_number if acq.nb_frames == 0 else min(self.buffer_max_number, max(acq.nb_frames, 1))
+        """The frame buffer, kept from one acquisition to the next when it fits. The slots
+        a timed acquisition will fill are written once here (every page touched): a first
+        write into fresh memory costs the page faults, which would otherwise slow the
+        first frames down to a crawl."""
+        limit = self.buffer_max_number
+        need = limit if acq.nb_frames == 0 else min(limit, max(acq.nb_frames, 1))
         shape = (acq.height, acq.width)
-        if len(self._buffer) != n or self._buffer[0].shape != shape or self._buffer[0].dtype != acq.dtype:
-            self._buffer = [np.zeros(shape, dtype=acq.dtype) for _ in range(n)]
+        buf = self._buffer
+        if not (buf and buf[0].shape == shape and buf[0].dtype == acq.dtype and need <= len(buf) <= limit):
+            self._buffer = []  # the old one is freed before the new one is made
+            self._buffer = [np.empty(shape, dtype=acq.dtype) for _ in range(need)]
+            self._buffer_touched = 0
+        burst = min(acq.nb_frames, len(self._buffer))
+        if burst > self._buffer_touched:
+            # a burst at the camera's rate: no page fault in its frames (slots 0..burst-1).
+            # An open-ended acquisition (one frame per trigger of a step scan) takes the
+            # whole buffer and has time for the faults: touching hundreds of MB would make
+            # its prepareAcq take seconds
+            for b in self._buffer[self._buffer_touched:burst]:
+                b.fill(0)
+            self._buffer_touched = burst
+        n = len(self._buffer)
         self._slot_frame = [-1] * n
         self._slot_time = [0.0] * n  # epoch time each frame was read out
 

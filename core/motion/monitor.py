@@ -6,8 +6,8 @@ has a known end (velocity, acceleration and distance give the trapezoid; the con
 may tell it better, `Motion.expected_end`), so the watcher:
 
 - while the move should still run, checks the state every `polling_time` (a limit switch,
-  a stall or a stop ends a move early; position listeners get their rate) and otherwise
-  sleeps until the predicted end (less part of a state read's time, so that the question
+  a stall or a stop ends a move early; position listeners get their rate; no look that
+  would still be reading at the predicted end) and otherwise sleeps until the predicted end (less part of a state read's time, so that the question
   reaches the controller just after it);
 - from the predicted end on, checks every END_CHECK_PERIOD (1 ms) for END_CHECK_WINDOW
   (settling of a closed loop, a controller's own rounding), then falls back to
@@ -134,6 +134,10 @@ class Watcher:
                 # the read's question reaches the hardware just after the predicted end
                 lead = min(0.4 * ax._state_read_time, poll / 2) - FIRST_CHECK_MARGIN
                 if now < end - lead:
+                    if self._next_report + 2 * ax._state_read_time > end - lead:
+                        # a look (state, position) still running at the predicted end
+                        # would hold the end check back by a slow controller's reads
+                        self._next_report = end + poll
                     wake = min(end - lead, self._next_report)
                     if wake == end - lead:
                         sleep_until(wake)

@@ -89,6 +89,10 @@ class AcquisitionObject:
         self.stats = NodeStats()
 
     # overridable steps ----------------------------------------------------------
+    def bind_scan(self, scan) -> None:
+        """The scan this node runs in, once it has its number and file (before prepare):
+        a node that saves data of its own (a detector's images) learns where."""
+
     def prepare(self) -> None:
         """Configure the device for the whole scan (called once, leaves first)."""
 

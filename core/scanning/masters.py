@@ -98,7 +98,7 @@ class StepMaster(AcquisitionMaster):
                 raise
         self._in_motion = False
         for ax, ch in zip(self.axes, self._chans):
-            ch.emit(ax.position)
+            ch.emit(_where_it_ended(ax))
         self._index += 1
         self.trigger_slaves()
 
@@ -111,6 +111,13 @@ class StepMaster(AcquisitionMaster):
             if _moving(ax):
                 ax.stop()
         self._in_motion = False
+
+
+def _where_it_ended(ax) -> float:
+    """The axis' position after the move just made: the one read as it ended when the axis
+    keeps it (Axis.end_position: no second hardware read per point), else asked."""
+    pos = getattr(ax, "end_position", None)
+    return ax.position if pos is None else pos
 
 
 def _moving(ax) -> bool:

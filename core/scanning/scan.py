@@ -226,6 +226,8 @@ class Scan:
             self.scan_info.setdefault("writer", paths["writer"])
         else:
             self.scan_number = ctx.next_local_number()
+        for node in self.chain.nodes:
+            node.bind_scan(self)
         for ch in self.chain.channels:
             if ch.name in self._channels:
                 raise ValueError(f"scan {self.name}: two nodes publish a channel named {ch.name!r}")

@@ -24,7 +24,10 @@ def number(value: object, digits: int = 4) -> str:
 def shown(desc: Mapping[str, Any], channels: Mapping[str, Mapping[str, Any]]) -> bool:
     """Is a scalar channel a column of the table? An MCA gives dozens of channels per
     element (statistics, ROIs): as in BLISS's display, only its ROIs summed over the
-    elements are shown (per element when it has one element); the rest is in the file."""
+    elements are shown (per element when it has one element); a 2D detector shows its ROI
+    sums and BPM intensity, x, y; the rest is in the file."""
+    if desc.get("lima"):  # a 2D detector: its ROI sums and the beam position, as BLISS shows
+        return desc.get("stat") == "sum" or desc.get("bpm") in ("intensity", "x", "y")
     mca = desc.get("mca")
     if mca is None:
         return True

@@ -10,15 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import tango
-
-from blisstango.core.beacon import BEACON_DEVICE
+from blisstango.core.lima import plugin
 from blisstango.core.lima.control import CameraConfig, LimaControl
-
-#: keys of the configuration object that are not the camera's
-_NOT_CAMERA = {"name", "plugin", "tango", "__file__", "__line__"}
-
-_control: LimaControl | None = None
+from blisstango.core.lima.plugin import beacon_config
 
 
 def camera_config(object_name: str, config_json: str) -> CameraConfig:
@@ -26,19 +20,13 @@ def camera_config(object_name: str, config_json: str) -> CameraConfig:
     if config_json:
         cfg: dict[str, Any] = json.loads(config_json)
     elif object_name:
-        try:
-            beacon = tango.DeviceProxy(BEACON_DEVICE)
-            cfg = json.loads(beacon.GetObjectConfig(object_name))
-        except tango.DevFailed as exc:
-            raise RuntimeError(f"{object_name}: configuration not readable from {BEACON_DEVICE}: "
-                               f"{exc.args[0].desc.strip()}") from None
+        cfg = beacon_config(object_name)
     else:
         cfg = {}
-    try:
-        return CameraConfig.from_config({k: v for k, v in cfg.items() if k not in _NOT_CAMERA})
-    except (ValueError, TypeError) as exc:
-        where = f" ({cfg.get('__file__')}:{cfg.get('__line__')})" if cfg.get("__file__") else ""
-        raise RuntimeError(f"{object_name or 'camera'}{where}: {exc}") from None
+    return plugin.camera_config(cfg, object_name or "camera")
+
+
+_control: LimaControl | None = None
 
 
 def install(control: LimaControl) -> None:

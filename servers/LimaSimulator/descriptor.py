@@ -25,4 +25,5 @@ def instance_of(node: Any) -> str:
 
 SERVER_KIND = ServerKind(server="LimaSimulator", device_class="LimaCCDs", family="limaccds",
                          select=is_simulator, instance=instance_of,
-                         sub_devices=(("roicounter", "RoiCounterDeviceServer"), ("bpm", "BpmDeviceServer")))
+                         sub_devices=(("roicounter", "RoiCounterDeviceServer"), ("bpm", "BpmDeviceServer")),
+                         plugins=(PLUGIN,))

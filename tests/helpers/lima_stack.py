@@ -51,6 +51,8 @@ def lima_tree(dst: Path, demo_config: Path, camera: str = "cam_sim", width: int 
 class LimaStack(DemoStack):
     """A DemoStack of lima_tree(...)."""
 
-    def __init__(self, workdir: Path, demo_config: Path, camera: str = "cam_sim", **tree: object) -> None:
-        super().__init__(workdir, lima_tree(Path(workdir) / "tree", demo_config, camera, **tree))
+    def __init__(self, workdir: Path, demo_config: Path, camera: str = "cam_sim",
+                 expect_fault: tuple[str, ...] = (), **tree: object) -> None:
+        super().__init__(workdir, lima_tree(Path(workdir) / "tree", demo_config, camera, **tree),
+                         expect_fault=expect_fault)
         self.camera = camera

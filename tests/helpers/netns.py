@@ -2,11 +2,11 @@
 
 Each "host" is a network namespace with its own loopback and one veth link to a bridge
 in a hub namespace; addresses are 10.<net>.0.<n>/24, private to those namespaces (no
-route leaves them). Processes run in a host with `Host.popen`, under UTS and PID
-namespaces of their own: the host name is the host's (Tango servers export from that
-host, a Starter asks for that host's servers) and /proc shows only that host's processes
-(a Starter looks there for its servers: another `AxisManager demo` on the machine must not
-count). `cut()`/`restore()` take a host's link down
+route leaves them). Processes run in a host with `Host.popen`, under a UTS namespace of
+their own: the host name is the host's (Tango servers export from that host, a Starter
+asks for that host's servers). `own_pids=True` adds a PID namespace and its /proc, for a
+Starter: it looks in /proc for its servers, and another `AxisManager demo` on the machine
+must not count. `cut()`/`restore()` take a host's link down
 and up. `Network.delete()` kills what ran in the hosts and removes every namespace.
 """
 
@@ -55,14 +55,17 @@ class Host:
         _ip("addr", "add", f"{self.address}/24", "dev", "eth0", ns=self.ns)
         _ip("link", "set", "eth0", "up", ns=self.ns)
 
-    def argv(self, argv: list[str]) -> list[str]:
-        """argv run in this host: its network namespace, a UTS namespace named after it."""
-        return ["ip", "netns", "exec", self.ns, "unshare", "--uts", "--pid", "--fork", "--kill-child",
-                "--mount-proc", "sh", "-c", 'hostname "$0" && exec "$@"', self.name, *argv]
+    def argv(self, argv: list[str], own_pids: bool = False) -> list[str]:
+        """argv run in this host: its network namespace, a UTS namespace named after it and,
+        with own_pids, a PID namespace (and /proc) of its own."""
+        pids = ["--pid", "--fork", "--kill-child", "--mount-proc"] if own_pids else []
+        return ["ip", "netns", "exec", self.ns, "unshare", "--uts", *pids,
+                "sh", "-c", 'hostname "$0" && exec "$@"', self.name, *argv]
 
-    def popen(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    def popen(self, argv: list[str], log: Path, env: dict[str, str] | None = None,
+              own_pids: bool = False) -> subprocess.Popen:
         out = open(log, "ab")
-        proc = subprocess.Popen(self.argv(argv), stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(self.argv(argv, own_pids), stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})},
                                 start_new_session=True)
         out.close()

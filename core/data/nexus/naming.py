@@ -38,7 +38,8 @@ def places(channels: dict[str, dict]) -> dict[str, ChannelPlace]:
     out: dict[str, ChannelPlace] = {}
     for name, desc in channels.items():
         short = _h5name(name.rsplit(":", 1)[-1])
-        if shorts[short] > 1 or short in ("positioners_start", "positioners"):
+        if shorts[short] > 1 or short in ("positioners_start", "positioners") or desc.get("kind") == "ref":
+            # two channels of one name, or a detector's images: <detector>_image
             short = _h5name(name)
         is_axis = name.split(":", 1)[0] == AXIS_PREFIX and ":" in name
         group = f"instrument/{short}"

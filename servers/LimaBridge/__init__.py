@@ -1,0 +1,1 @@
+"""`LimaBridge <instance>`: configured 2D detectors as Tango devices over LimaCCDs."""
