@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pytest
 import tango
 from helpers import fuzz
+from helpers.config_trees import DEMO
 from helpers.demo_stack import DemoStack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -217,15 +218,18 @@ def test_every_member_has_a_fuzz_strategy(interfaces, fuzzed):
     print({k: (len(v.commands), len(v.writable)) for k, v in sorted(fuzzed.items())})
 
 
-def _classes(stack_classes=(
-        "AxisManagerDevice", "BlissAxis", "Beacon", "GenericObject_att1", "GenericObject_beamline", "Input",
-        "Loop", "Mca", "NexusWriter", "Output", "Procedures", "ScanServer", "Wago", "WagoShutter", "WagoValve")):
-    return stack_classes
+def _classes() -> list[str]:
+    """The Tango classes the demo configuration implies (core.config.tango_view), and
+    BeaconDB's Beacon device: what the tests below are parametrized over."""
+    from blisstango.core.config import load_tree
+    from blisstango.core.config.tango_view import tango_view
+
+    view = tango_view(load_tree(DEMO))
+    return sorted({d.klass for d in view.devices.values() if not d.file.startswith("tango/")} | {"Beacon"})
 
 
 def test_fuzzed_classes_are_the_stacks(fuzzed):
-    """The parametrization below names every class the stack serves (a new server's class
-    makes this fail until it is added there)."""
+    """The parametrization (from the configuration) is every class the running stack serves."""
     assert sorted(fuzzed) == sorted(_classes())
 
 

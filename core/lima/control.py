@@ -41,6 +41,14 @@ __all__ = ["LimaControl", "LimaError", "CameraConfig", "ACQ_MODES", "TRIGGER_MOD
            "VIDEO_SOURCES", "IMAGE_TYPES", "READY", "RUNNING", "FAULT", "MULTI_MODES", "PROGRESS"]
 
 
+def _values(name: str, v, shape: str) -> list:
+    """The elements of an array parameter, as many as `shape` names (else a LimaError)."""
+    values = list(v)
+    if len(values) != shape.count(",") + 1:
+        raise LimaError(f"{name} takes {shape}, not {len(values)} value(s) {values[:8]}")
+    return values
+
+
 def _choice(param: str, value: str, allowed: tuple) -> str:
     value = str(value)
     if value not in allowed:
@@ -159,14 +167,14 @@ class LimaControl(AcquisitionEngine):
         self.image_type = _choice("image_type", v, tuple(IMAGE_TYPES))
 
     def _set_image_bin(self, v) -> None:
-        bx, by = (int(x) for x in v)
+        bx, by = (int(x) for x in _values("image_bin", v, "[x, y]"))
         if bx < 1 or by < 1 or bx > self.camera.width or by > self.camera.height:
             raise LimaError(f"image_bin [{bx}, {by}] must be in [1, {self.camera.width}] x [1, {self.camera.height}]")
         self.image_bin = (bx, by)
         self.image_roi = (0, 0, 0, 0)  # Lima resets the roi when the binning changes
 
     def _set_image_flip(self, v) -> None:
-        lr, ud = (bool(x) for x in v)
+        lr, ud = (bool(x) for x in _values("image_flip", v, "[left-right, up-down]"))
         self.image_flip = (lr, ud)
 
     def _set_image_rotation(self, v) -> None:
@@ -175,7 +183,7 @@ class LimaControl(AcquisitionEngine):
         self.image_roi = (0, 0, 0, 0)
 
     def _set_image_roi(self, v) -> None:
-        x, y, w, h = (int(a) for a in v)
+        x, y, w, h = (int(a) for a in _values("image_roi", v, "[x, y, w, h]"))
         fw, fh = Geometry(self.image_bin, self.image_flip, self.image_rotation).full_size(
             self.camera.width, self.camera.height)
         if (w, h) == (0, 0) and (x, y) == (0, 0):

@@ -224,7 +224,7 @@ class LimaBridge(Device):
         except ValueError as exc:
             raise LimaConfigError(f"{self.det.name}: the request is not JSON: {exc}") from None
         if not isinstance(params, dict):
-            raise LimaConfigError(f"{self.det.name}: the request is a JSON object, not {type(params).__name__}")
+            raise LimaConfigError(f"{self.det.name}: the request must be a JSON object, not {json.dumps(params)[:80]}")
         return params
 
     @command
