@@ -42,7 +42,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def reason_of(exc: BaseException) -> str:
     """The DevFailed reason of an exception: its own `reason` string, else its class name."""
     reason = getattr(exc, "reason", None)
-    return reason if isinstance(reason, str) and reason else type(exc).__name__
+    if isinstance(reason, str) and reason:
+        return reason
+    return "ArgumentTooDeep" if isinstance(exc, RecursionError) else type(exc).__name__
 
 
 def desc_of(exc: BaseException) -> str:
@@ -52,6 +54,8 @@ def desc_of(exc: BaseException) -> str:
         return desc
     if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
         return exc.args[0]  # str(KeyError) is the repr of its sentence, quotes and all
+    if isinstance(exc, RecursionError):  # json.loads of "[[[[..." from a client
+        return f"the argument is nested too deeply to be read ({exc})"
     if isinstance(exc, NotImplementedError):
         return f"not supported by this hardware: {exc}" if str(exc) else "not supported by this hardware"
     return str(exc) or type(exc).__name__
