@@ -5,7 +5,9 @@ A client sees `DevFailed(reason, desc, origin)`: reason = the exception's class 
 sentence a person reads (`m0: 12.5 is above the high limit 10.0`), origin =
 `<DeviceClass>.<method>`. An exception that carries its own Tango reason (a `reason`
 string attribute, as core/tangodb's DbError with the C++ DataBaseds' reasons) keeps it.
-A DevFailed passes unchanged. The device stays up.
+A DevFailed passes unchanged. The device stays up. Python's bare words get a sentence:
+a KeyError's own message without repr quotes, a NotImplementedError says "not supported by
+this hardware", a RecursionError (a JSON argument nested too deeply) is `ArgumentTooDeep`.
 
     from blisstango.servers.errors import devfailed, throw, fail, as_devfailed
 
