@@ -53,7 +53,7 @@ class DetectorView(Qt.QWidget):
         d = self.device
         side = Qt.QGridLayout()
         side.addWidget(heading("state", self), 0, 0)
-        state = value_label(f"{d}/State", self, 80, coloured=True)
+        self.state_label = state = value_label(f"{d}/State", self, 80, coloured=True)
         state.setAlignment(Qt.Qt.AlignCenter)
         state.setMaximumHeight(28)
         side.addWidget(state, 0, 1)

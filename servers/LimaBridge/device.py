@@ -108,6 +108,9 @@ class LimaBridge(Device):
             self.push_change_event("Progress", p.as_json())
             now = {attr: getattr(p, field) for attr, field in MIRRORED.items()}
             now["State"], now["Status"] = self.dev_state(), self.dev_status()
+            # cppTango's State/Status events carry the device's stored values, not the given ones
+            self.set_state(now["State"])
+            self.set_status(now["Status"])
             for attr, value in now.items():
                 if self._pushed.get(attr) != value and self.is_there_subscriber(attr, tango.EventType.CHANGE_EVENT):
                     self.push_change_event(attr, value)
