@@ -270,6 +270,30 @@ def test_kill_9_during_a_scan_ends_it_naming_the_detector(stack, cam, context, v
     assert len(again.get_data("cam:image")) == 1 and again.get_data("beam_sum")[0] > 0
 
 
+def test_state_and_status_events_follow_the_acquisition(stack, cam, context):
+    """A GUI's State/Status come from the bridge's change events: RUNNING then ON, with
+    the detector's own status line (never cppTango's stored UNKNOWN / "Not initialised")."""
+    from blisstango.core.scanning import scans
+
+    bridge = bridge_up(stack)
+    states: list = []
+    statuses: list = []
+    ids = [bridge.subscribe_event("State", tango.EventType.CHANGE_EVENT,
+                                  lambda ev: None if ev.err else states.append(ev.attr_value.value)),
+           bridge.subscribe_event("Status", tango.EventType.CHANGE_EVENT,
+                                  lambda ev: None if ev.err else statuses.append(ev.attr_value.value))]
+    try:
+        scans.loopscan(3, 0.01, cam.image, context=context, save=False)
+        wait_until(lambda: states[-1:] == [tango.DevState.ON] and "Ready" in (statuses or [""])[-1], 10,
+                   "State ON and a Ready status after the scan")
+    finally:
+        for eid in ids:
+            bridge.unsubscribe_event(eid)
+    assert tango.DevState.RUNNING in states and tango.DevState.UNKNOWN not in states
+    assert any(s.startswith("cam on ") and "Running" in s for s in statuses)
+    assert not any("Not initialised" in s for s in statuses)
+
+
 def test_live_image_events_for_guis(stack, cam, context):
     from blisstango.core.scanning import scans
 
