@@ -157,6 +157,21 @@ def test_unwritable_directory_and_roi_outside_the_image_are_refused(stack, tmp_p
     assert "wide" not in json.loads(bridge.roi_counters)
 
 
+def test_rois_set_at_run_time_persist_in_settings(stack):
+    """A ROI added at run time is a Beacon setting: the detector has it again after its
+    device is initialised anew (as after a restart); the YAML's ROIs are the defaults."""
+    bridge = bridge_up(stack)
+    bridge.SetRoi(([10, 20, 30, 40], ["kept"]))
+    try:
+        bridge.Init()
+        bridge = bridge_up(stack)
+        assert json.loads(bridge.roi_counters)["kept"] == [10, 20, 30, 40]
+    finally:
+        bridge.RemoveRoi("kept")
+    bridge.Init()
+    assert json.loads(bridge_up(stack).roi_counters) == {"beam": [80, 62, 40, 36], "corner": [0, 0, 24, 16]}
+
+
 def test_ct_roi_counters_equal_numpy_on_the_saved_frame(cam, context):
     from blisstango.core.data.images import FrameSource
     from blisstango.core.scanning import scans
