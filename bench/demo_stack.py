@@ -34,11 +34,12 @@ def blisstango(*args: str) -> None:
 
 @contextmanager
 def demo_stack(workdir: Path, edit: Callable[[Path], None] | None = None, port: int = 0,
-               name: str = "", source: Path | None = None) -> Iterator[Path]:
+               name: str = "", source: Path | None = None, up_args: tuple[str, ...] = ()) -> Iterator[Path]:
     """Yields the configuration folder (workdir/config[_name]) of the running stack.
     edit(config): changes the copy before the stack starts; port: the TANGO_HOST port
     (0: a free one); name: a second stack in the same workdir, one after the other;
-    source: the tree copied instead of the demo beamline."""
+    source: the tree copied instead of the demo beamline; up_args: more options of
+    `blisstango up` (--no-web)."""
     suffix = f"_{name}" if name else ""
     config = workdir / f"config{suffix}"
     shutil.copytree(source or REPO / "examples" / "demo_beamline", config)
@@ -47,7 +48,7 @@ def demo_stack(workdir: Path, edit: Callable[[Path], None] | None = None, port: 
     run_dir = workdir / f"run{suffix}"
     os.environ["TANGO_HOST"] = f"127.0.0.1:{port or free_port()}"
     port = os.environ["TANGO_HOST"].rsplit(":", 1)[1]
-    blisstango("up", str(config), "--detach", "--port", port, "--run-dir", str(run_dir))
+    blisstango("up", str(config), "--detach", "--port", port, "--run-dir", str(run_dir), *up_args)
     try:
         yield config
     finally:

@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,9 @@ import threading
 import time
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
+from demo_stack import demo_stack
+
+from blisstango.clients.demo_scan import wait_state
 
 SETUP = '''
 import time as _time
@@ -89,16 +90,6 @@ def busy_macro(self):
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _blisstango(*args: str) -> None:
-    subprocess.run([str(BIN / "blisstango"), *args], check=True, capture_output=True, timeout=180)
-
-
 def _tree(root: Path) -> Path:
     (root / "sessions").mkdir(parents=True)
     (root / "__init__.yml").write_text("tango:\n  domain: bench\n")
@@ -118,21 +109,6 @@ def _tree(root: Path) -> Path:
         """))
     (root / "sessions" / "bench_setup.py").write_text(SETUP)
     return root
-
-
-def _wait_state(dev, states, timeout: float) -> None:
-    import tango
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if dev.state() in states:
-                return
-        except tango.DevFailed:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{dev.name()} not in {states} after {timeout} s")
-        time.sleep(0.2)
 
 
 def _stats(values: list[float]) -> dict:
@@ -291,7 +267,7 @@ def ours():
 
     dev = tango.DeviceProxy("bench/procedure/bench")
     dev.set_timeout_millis(30000)
-    _wait_state(dev, (tango.DevState.ON,), 90)
+    wait_state(dev, (tango.DevState.ON,), 90)
     return System("blisstango_procedures", dev, lambda d, name: d.RunProcedure([name]),
                   lambda d: d.AbortProcedure(), "empty", "stamp", "busy")
 
@@ -333,7 +309,7 @@ def start_sardana(venv: Path, workdir: Path):
     proc = subprocess.Popen([str(server), "bench"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     door = tango.DeviceProxy("bench/door/1")
     door.set_timeout_millis(30000)
-    _wait_state(door, (tango.DevState.ON,), 120)
+    wait_state(door, (tango.DevState.ON,), 120)
     system = System("sardana_door", door, lambda d, name: d.RunMacro([name]), lambda d: d.AbortMacro(),
                     "empty_macro", "stamp_macro", "busy_macro")
     return system, proc, {"available": True, "version": version}
@@ -356,32 +332,29 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0, help="TANGO_HOST port (default: a free one)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="procedure_bench_"))
-    port = args.port or _free_port()
-    run_dir = workdir / "run"
-    os.environ["TANGO_HOST"] = f"127.0.0.1:{port}"
-    _blisstango("up", str(_tree(workdir / "tree")), "--detach", "--no-web", "--port", str(port),
-                "--run-dir", str(run_dir))
-    result: dict = {"load_average_before": os.getloadavg(), "cpus": os.cpu_count(), "runs": args.runs}
+    result: dict = {"cpus": os.cpu_count(), "runs": args.runs}
     proc = None
     systems: list[System] = []
-    try:
-        systems.append(ours())
-        peer_info = {"available": False, "reason": "no --sardana-venv / $SARDANA_VENV given"}
-        if args.sardana_venv:
-            peer, proc, peer_info = start_sardana(Path(args.sardana_venv), workdir)
-            if peer is not None:
-                systems.append(peer)
-        measure(systems, args.runs)
-        for system in systems:
-            result[system.name] = system.result()
-        result["blisstango_procedures"]["run_then_wait_command_ms"] = command_round_trip(systems[0].dev, args.runs)
-        result["sardana_door"] = {**peer_info, **result.get("sardana_door", {})}
-    finally:
-        for system in systems:
-            system.close()
-        if proc is not None:
-            stop(proc)
-        _blisstango("down", "--run-dir", str(run_dir))
+    with demo_stack(workdir, source=_tree(workdir / "tree"), port=args.port, up_args=("--no-web",)):
+        result["load_average_before"] = os.getloadavg()
+        try:
+            systems.append(ours())
+            peer_info = {"available": False, "reason": "no --sardana-venv / $SARDANA_VENV given"}
+            if args.sardana_venv:
+                peer, proc, peer_info = start_sardana(Path(args.sardana_venv), workdir)
+                if peer is not None:
+                    systems.append(peer)
+            measure(systems, args.runs)
+            for system in systems:
+                result[system.name] = system.result()
+            result["blisstango_procedures"]["run_then_wait_command_ms"] = command_round_trip(systems[0].dev,
+                                                                                             args.runs)
+            result["sardana_door"] = {**peer_info, **result.get("sardana_door", {})}
+        finally:
+            for system in systems:
+                system.close()
+            if proc is not None:
+                stop(proc)
     peer = result["sardana_door"]
     if peer.get("available"):
         mine = result["blisstango_procedures"]

@@ -9,10 +9,11 @@ import textwrap
 
 import gevent
 import gevent.event
+import numpy as np
 import pytest
 
 from blisstango.core.counters import SimulationCounter, SimulationCounterController
-from blisstango.core.procedures.arguments import ProcedureArgumentError, bind
+from blisstango.core.procedures.arguments import ProcedureArgumentError, bind, show
 from blisstango.core.procedures.catalogue import find_procedures
 from blisstango.core.procedures.output import OutputLines, capture
 from blisstango.core.procedures.runner import (
@@ -132,6 +133,18 @@ def test_typed_lists_and_call_text(runner):
     assert call.text() == "series([20.0, 25.5], dwell=1.0)"
     call = bind(runner.procedures()["align"], ["1", "axis=s1"], runner.objects(), "local")
     assert call.text() == "align(1.0, axis=s1)"
+
+
+def test_values_shown_as_text_bind_back_to_the_same_values(runner):
+    """What the shell's runproc sends (show) is what RunProcedure reads back (bind)."""
+    temperatures = np.array([20.0, 25.5])
+    call = bind(runner.procedures()["series"], [show(temperatures), f"dwell={show(np.float64(1.5))}"],
+                runner.objects(), "local")
+    assert call.args == [[20.0, 25.5]] and call.kwargs == {"dwell": 1.5}
+    axis = runner.objects()["s1"]
+    call = bind(runner.procedures()["align"], [show(np.int64(2)), show(7), f"label={show('a b')}",
+                                               f"axis={show(axis)}"], runner.objects(), "local")
+    assert call.args == [2.0, 7] and call.kwargs == {"label": "a b", "axis": axis}
 
 
 @pytest.mark.parametrize("texts, message", [

@@ -16,31 +16,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import tango
 
 from blisstango.core.procedures import DEVICE_FAMILY
+from blisstango.core.procedures.arguments import show
 
 from .display import table
 from .motion import command
 from .objects import Session, ShellError, error_line, proxy
-
-
-def argument_text(value: Any) -> str:
-    """How the Procedures device reads a value: objects by name, Python literals."""
-    name = getattr(value, "name", None)
-    if isinstance(name, str) and not isinstance(value, (str, bytes)):
-        return name
-    if isinstance(value, (list, tuple)):
-        inner = ", ".join(argument_text(v) for v in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{argument_text(k)}: {argument_text(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, np.ndarray):
-        return argument_text(value.tolist())
-    if isinstance(value, (np.integer, np.floating, np.bool_)):
-        return repr(value.item())
-    return repr(value)
 
 
 class ProcedureClient:
@@ -82,7 +65,7 @@ class ProcedureClient:
         """Run on the server; print its Output as it comes; its Result, or ShellError."""
         follower = _OutputFollower(self.device)
         try:
-            texts = [argument_text(a) for a in args] + [f"{k}={argument_text(v)}" for k, v in kwargs.items()]
+            texts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]
             try:
                 number = int(self.device.RunProcedure([name, *texts]))
             except tango.DevFailed as exc:
@@ -221,4 +204,4 @@ def procedure_commands(session: Session) -> dict[str, Any]:
     return {"lsproc": lsproc, "runproc": runproc, "_procedures": state}
 
 
-__all__ = ["ProcedureClient", "argument_text", "find_procedure_client", "procedure_commands", "prompt_status"]
+__all__ = ["ProcedureClient", "find_procedure_client", "procedure_commands", "prompt_status"]

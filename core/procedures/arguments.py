@@ -55,12 +55,18 @@ class BoundCall:
 
 
 def show(value: Any) -> str:
+    """A value as an argument text reads it back (bind): objects by name, Python literals
+    (numpy arrays and numbers as lists and numbers). The shell sends its arguments so."""
     name = getattr(value, "name", None)
     if isinstance(name, str) and not isinstance(value, (str, bytes)):
         return name
     if isinstance(value, (list, tuple)):
         inner = ", ".join(show(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{show(k)}: {show(v)}" for k, v in value.items()) + "}"
+    if type(value).__module__ == "numpy":   # ndarray -> list, numpy scalar -> int/float/bool
+        return show(value.tolist() if hasattr(value, "shape") and value.shape else value.item())
     return repr(value)
 
 
