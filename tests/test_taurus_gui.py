@@ -227,6 +227,11 @@ def test_detector_panel_shows_the_live_image_with_its_rois(gui, stack, tmp_path)
     scan = dev(stack, "demo/scan/demo")
     scan.ct(["0.1", "cam1"])                       # from another client
     assert scan.WaitScan(60)
+    # the detector's state as the bridge pushes it, in the panel and the synoptic
+    state = f"{view}.state_label.text()"
+    assert gui.eval(state, until=f"{state} == 'ON'", timeout=15) == "ON"
+    colour = "panel('Synoptic').item_colours().get('demo/lima/cam1')"
+    assert gui.eval(colour, until=f"{colour} == {ON_COLOUR!r}", timeout=15) == ON_COLOUR
     frame = np.asarray(bridge.image)
     assert frame.shape == (512, 512) and frame.max() > frame.min()
     # the frame the bridge holds is the one shown (its image events), pixel for pixel
