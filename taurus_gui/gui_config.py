@@ -20,6 +20,7 @@ PANEL_CLASSES = {
     "Synoptic": f"{PKG}.synoptic_panel:SynopticPanel",
     "Motors": f"{PKG}.motors_panel:MotorsPanel",
     "Scan": f"{PKG}.scan_panel:ScanPanel",
+    "Detector": f"{PKG}.detector_panel:DetectorPanel",
     "MCA": f"{PKG}.mca_panel:McaPanel",
     "Regulation": f"{PKG}.regulation_panel:RegulationPanel",
     "Wago": f"{PKG}.wago_panel:WagoPanel",

@@ -157,6 +157,21 @@ def test_unwritable_directory_and_roi_outside_the_image_are_refused(stack, tmp_p
     assert "wide" not in json.loads(bridge.roi_counters)
 
 
+def test_rois_set_at_run_time_persist_in_settings(stack):
+    """A ROI added at run time is a Beacon setting: the detector has it again after its
+    device is initialised anew (as after a restart); the YAML's ROIs are the defaults."""
+    bridge = bridge_up(stack)
+    bridge.SetRoi(([10, 20, 30, 40], ["kept"]))
+    try:
+        bridge.Init()
+        bridge = bridge_up(stack)
+        assert json.loads(bridge.roi_counters)["kept"] == [10, 20, 30, 40]
+    finally:
+        bridge.RemoveRoi("kept")
+    bridge.Init()
+    assert json.loads(bridge_up(stack).roi_counters) == {"beam": [80, 62, 40, 36], "corner": [0, 0, 24, 16]}
+
+
 def test_ct_roi_counters_equal_numpy_on_the_saved_frame(cam, context):
     from blisstango.core.data.images import FrameSource
     from blisstango.core.scanning import scans
@@ -268,6 +283,30 @@ def test_kill_9_during_a_scan_ends_it_naming_the_detector(stack, cam, context, v
     wait_until(lambda: _state(camera) is not None, 30, "camera back")
     again = scans.ct(0.01, cam, context=context, save=True)
     assert len(again.get_data("cam:image")) == 1 and again.get_data("beam_sum")[0] > 0
+
+
+def test_state_and_status_events_follow_the_acquisition(stack, cam, context):
+    """A GUI's State/Status come from the bridge's change events: RUNNING then ON, with
+    the detector's own status line (never cppTango's stored UNKNOWN / "Not initialised")."""
+    from blisstango.core.scanning import scans
+
+    bridge = bridge_up(stack)
+    states: list = []
+    statuses: list = []
+    ids = [bridge.subscribe_event("State", tango.EventType.CHANGE_EVENT,
+                                  lambda ev: None if ev.err else states.append(ev.attr_value.value)),
+           bridge.subscribe_event("Status", tango.EventType.CHANGE_EVENT,
+                                  lambda ev: None if ev.err else statuses.append(ev.attr_value.value))]
+    try:
+        scans.loopscan(3, 0.01, cam.image, context=context, save=False)
+        wait_until(lambda: states[-1:] == [tango.DevState.ON] and "Ready" in (statuses or [""])[-1], 10,
+                   "State ON and a Ready status after the scan")
+    finally:
+        for eid in ids:
+            bridge.unsubscribe_event(eid)
+    assert tango.DevState.RUNNING in states and tango.DevState.UNKNOWN not in states
+    assert any(s.startswith("cam on ") and "Running" in s for s in statuses)
+    assert not any("Not initialised" in s for s in statuses)
 
 
 def test_live_image_events_for_guis(stack, cam, context):

@@ -11,6 +11,7 @@ docs/).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -25,6 +26,7 @@ from helpers.procs import kill_tree, start
 from helpers.waiting import device_answers
 
 from blisstango.clients.scan_events import RecordFollower
+from blisstango.taurus_gui.detector_panel import PARAMETERS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -85,13 +87,14 @@ def save_screenshot(gui: GuiProcess, widget: str, name: str, tmp: Path) -> Path:
 # ---- the frame -------------------------------------------------------------------------
 def test_every_panel_of_the_session_is_shown(gui):
     panels = gui.eval("sorted(gui.getPanelNames())")
-    assert {"Synoptic", "Motors", "Scan", "MCA", "Wago"} <= set(panels)
+    assert {"Synoptic", "Motors", "Scan", "Detector", "MCA", "Regulation", "Wago"} <= set(panels)
     for name in panels:
         assert gui.eval(f"gui.getPanel({name!r}).widget() is not None")
     # every axis of the session (IcePAP's th and tth, the slits' calc axes too), each once
     assert sorted(gui.eval("panel('Motors').shown_devices()")) == sorted(f"demo/axis/{a}" for a in AXES)
     assert gui.eval("panel('Scan').getModel()") == "demo/scan/demo"
     assert gui.eval("panel('MCA').getModel()") == ["demo/mca/mca1"]
+    assert gui.eval("panel('Detector').getModel()") == ["demo/lima/cam1"]
     assert set(gui.eval("panel('Wago').getModel()")) == {"demo/wago/wago1", "demo/valve/valve1",
                                                          "demo/shutter/shutter1"}
 
@@ -213,7 +216,49 @@ def test_stop_in_the_scan_panel_stops_the_scan(gui, stack):
     assert gui.eval(move_to, until=f"{move_to} == {left_at!r}", timeout=10) == left_at
 
 
-# ---- MCA, Regulation, Wago -------------------------------------------------------------------
+# ---- Detector, MCA, Regulation, Wago -----------------------------------------------------------
+def test_detector_panel_shows_the_live_image_with_its_rois(gui, stack, tmp_path):
+    bridge = dev(stack, "demo/lima/cam1")
+    view = "panel('Detector').views['demo/lima/cam1']"
+    gui.exec("gui.getPanel('Detector').raise_()")
+    m0 = dev(stack, "demo/axis/m0")
+    m0.Position = 2.5                              # the beam's brightest (docs/lima.md)
+    wait_state(m0, (tango.DevState.ON,))
+    scan = dev(stack, "demo/scan/demo")
+    scan.ct(["0.1", "cam1"])                       # from another client
+    assert scan.WaitScan(60)
+    # the detector's state as the bridge pushes it, in the panel and the synoptic
+    state = f"{view}.state_label.text()"
+    assert gui.eval(state, until=f"{state} == 'ON'", timeout=15) == "ON"
+    colour = "panel('Synoptic').item_colours().get('demo/lima/cam1')"
+    assert gui.eval(colour, until=f"{colour} == {ON_COLOUR!r}", timeout=15) == ON_COLOUR
+    frame = np.asarray(bridge.image)
+    assert frame.shape == (512, 512) and frame.max() > frame.min()
+    # the frame the bridge holds is the one shown (its image events), pixel for pixel
+    digest = "__import__('hashlib').sha1(np.ascontiguousarray({}, dtype=np.uint16)).hexdigest()"
+    expected = hashlib.sha1(np.ascontiguousarray(frame, dtype=np.uint16)).hexdigest()
+    shown = gui.eval(digest.format(f"{view}.image"),
+                     until=f"{digest.format(f'{view}.image')} == {expected!r}", timeout=30)
+    assert shown == expected
+    # the ROIs drawn are the bridge's; one set from another client is drawn at once
+    assert gui.eval(f"{view}.drawn_rois()") == json.loads(bridge.roi_counters)
+    bridge.SetRoi(([300, 200, 50, 40], ["gui_test"]))
+    try:
+        rois = json.loads(bridge.roi_counters)
+        assert rois["gui_test"] == [300, 200, 50, 40]
+        assert gui.eval(f"{view}.drawn_rois()", until=f"{view}.drawn_rois() == {rois!r}", timeout=10) == rois
+    finally:
+        save_screenshot(gui, "gui.getPanel('Detector')", "gui-detector.png", tmp_path)
+        bridge.RemoveRoi("gui_test")
+    assert "gui_test" not in gui.eval(f"{view}.drawn_rois()", until=f"'gui_test' not in {view}.drawn_rois()")
+    # the camera's acquisition parameters: what the count set
+    camera = dev(stack, gui.eval(f"{view}.camera"))
+    expected = (camera.get_attribute_config("acq_expo_time").format % camera.acq_expo_time).strip()
+    expo = f"{view}.parameters['acq_expo_time'].text()"
+    # polled (a Lima server pushes no events for them): within the GUI's poll period
+    assert gui.eval(expo, until=f"{expo}.split()[0] == {expected!r}", timeout=15).split()[0] == expected
+
+
 def test_mca_panel_shows_spectra_rois_and_statistics(gui, stack):
     mca = dev(stack, "demo/mca/mca1")
     mca.PresetValue = 0.2
@@ -262,7 +307,7 @@ def test_synoptic_parses_into_real_devices(gui, stack, tmp_path):
         assert item.lower() in exported, f"synoptic item {item} is no exported device"
         dev(stack, item).ping()
     assert {"demo/axis/m0", "demo/scan/demo", "demo/mca/mca1", "demo/valve/valve1",
-            "demo/shutter/shutter1"} <= set(items)
+            "demo/shutter/shutter1", "demo/lima/cam1"} <= set(items)
     save_screenshot(gui, "panel('Synoptic')", "gui-synoptic.png", tmp_path)
 
 
@@ -282,7 +327,7 @@ def test_a_click_on_a_synoptic_item_opens_its_panel(gui):
     tab = ("[t.tabText(t.currentIndex()) for t in gui.findChildren(Qt.QTabBar) "
            "if 'Motors' in [t.tabText(i) for i in range(t.count())]][0]")
     for item, panel in (("demo/axis/m0", "Motors"), ("demo/valve/valve1", "Wago"), ("demo/mca/mca1", "MCA"),
-                        ("demo/loop/sample_temp", "Regulation")):
+                        ("demo/loop/sample_temp", "Regulation"), ("demo/lima/cam1", "Detector")):
         gui.exec("gui.getPanel('Scan').raise_()")
         assert gui.eval(tab) == "Scan"
         gui.exec(f"v = panel('Synoptic').view; it = [i for i in v.scene().items() if getattr(i, '_name', '') == "
@@ -294,14 +339,21 @@ def test_a_click_on_a_synoptic_item_opens_its_panel(gui):
 
 # ---- events, not polling ---------------------------------------------------------------------------
 def test_taurus_follows_every_attribute_by_change_events(gui, tmp_path):
+    """Every attribute of our devices by events; a Lima camera's parameters (a real Lima
+    server pushes no events for them) are polled, at the GUI's period."""
     gui.exec("[gui.getPanel(p).raise_() for p in gui.getPanelNames()]")
-    attrs = gui.eval("{n: [a.isUsingEvents(), a.isPollingActive()] for n, a in "
+    gui.exec("third_party = lambda n: any(f'/{v.camera.lower()}/' in n.lower() "
+             "for v in panel('Detector').views.values())")
+    attrs = gui.eval("{n: [a.isUsingEvents(), a.isPollingActive(), third_party(n)] for n, a in "
                      "taurus.Factory('tango').getExistingAttributes().items() if a.hasListeners()}",
-                     until="all(a.isUsingEvents() for a in taurus.Factory('tango').getExistingAttributes().values() "
-                           "if a.hasListeners())", timeout=30)
+                     until="all(a.isUsingEvents() for n, a in taurus.Factory('tango').getExistingAttributes().items() "
+                           "if a.hasListeners() and not third_party(n))", timeout=30)
     assert len(attrs) > 60
-    polled = {n: v for n, v in attrs.items() if v != [True, False]}
-    assert not polled, f"attributes Taurus polls instead of following events: {polled}"
+    polled = {n: v[:2] for n, v in attrs.items() if v[:2] != [True, False]}
+    assert all(v == [False, True] for v in polled.values()), polled   # by events or polled
+    ours = {n for n in polled if not attrs[n][2]}
+    assert not ours, f"attributes Taurus polls instead of following events: {ours}"
+    assert {n.rsplit("/", 1)[-1] for n in polled} == {a for _, a in PARAMETERS}
     gui.exec("gui.getPanel('Motors').raise_()")
     save_screenshot(gui, "window", "gui-main.png", tmp_path)
 

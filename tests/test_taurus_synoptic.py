@@ -59,9 +59,9 @@ def test_the_demo_synoptic_parses_into_devices_of_the_demo(demo_config, tmp_path
     assert set(n.lower() for n in result["names"]) <= devices, set(result["names"]) - devices
     for element in ("demo/shutter/shutter1", "demo/valve/valve1", "demo/axis/sl_up", "demo/axis/sl_down",
                     "demo/axis/sx", "demo/axis/th", "demo/axis/tth", "demo/loop/sample_temp",
-                    "demo/loop/cryo_loop", "demo/mca/mca1"):
+                    "demo/loop/cryo_loop", "demo/mca/mca1", "demo/lima/cam1"):
         assert element in result["names"]
-    for label in ("source", "slits", "sample stage", "furnace"):
+    for label in ("source", "shutter", "slits", "sample stage", "furnace", "2D detector"):
         assert label in result["texts"]
 
 
@@ -69,13 +69,14 @@ def test_a_generated_synoptic_draws_every_object_and_parses(demo_config, tmp_pat
     view = SessionView("demo", [
         GuiObject("demo", "demo/scan/demo", "ScanServer"),
         *(GuiObject(a, f"demo/axis/{a}", "BlissAxis") for a in ("m0", "m1", "sl_up", "sl_down", "sl_vgap", "sx")),
-        GuiObject("mca1", "demo/mca/mca1", "Mca"), GuiObject("valve1", "demo/valve/valve1", "WagoValve"),
+        GuiObject("mca1", "demo/mca/mca1", "Mca"), GuiObject("cam1", "demo/lima/cam1", "LimaBridge"),
+        GuiObject("valve1", "demo/valve/valve1", "WagoValve"),
         GuiObject("shutter1", "demo/shutter/shutter1", "WagoShutter"), GuiObject("wago1", "demo/wago/wago1", "Wago"),
         GuiObject("sample_temp", "demo/loop/sample_temp", "Loop"),
         GuiObject("sample_tc", "demo/input/sample_tc", "Input")])
-    # along the beam: shutter, valve, the slit axes as one station, the others, furnace, MCA
+    # along the beam: shutter, valve, the slit axes as one station, the others, furnace, MCA, camera
     assert [t for t, _ in stations(view)] == ["shutter shutter1", "valve valve1", "m0", "m1", "sl", "sx",
-                                             "furnace sample_temp", "fluorescence mca1"]
+                                             "furnace sample_temp", "fluorescence mca1", "detector cam1"]
     path = tmp_path / "generated.jdw"
     path.write_text(draw(view).text())
     result = parse(path, tmp_path)

@@ -60,7 +60,7 @@ def _desc(exc: tango.DevFailed) -> str:
     return exc.args[0].desc.strip() if exc.args else str(exc)
 
 
-def _connection_lost(exc: tango.DevFailed) -> bool:
+def connection_lost(exc: tango.DevFailed) -> bool:
     """The call never reached the camera (its server is down or came back elsewhere), as
     opposed to a refusal or a timeout of a call that arrived."""
     reasons = [e.reason for e in exc.args]
@@ -127,12 +127,12 @@ class LimaCCDsClient:
         try:
             return fn(*args)
         except tango.DevFailed as exc:
-            if not _connection_lost(exc):
+            if not connection_lost(exc):
                 raise
         try:
             return fn(*args)
         except tango.DevFailed as exc:
-            if not _connection_lost(exc):
+            if not connection_lost(exc):
                 raise
             raise LimaCameraError(f"{self.name}: camera {self.url} does not answer ({what}): {_desc(exc)}") from None
 

@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 import tango
 
+from ..comm.backoff import Backoff, retry
 from ..counters.counter import Counter, CounterController
 from ..green import in_hub
-from .client import LimaConfigError
+from .client import LimaConfigError, connection_lost
 from .detector import BPM_VALUES, ROI_STATS
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,14 @@ class BpmCounters(CounterController):
         return LimaCountersSlave(self, counters, **acq_params)
 
 
+RECONNECT = 1.5  # s a call before an acquisition waits for a restarted bridge
+ACQUISITION_COMMANDS = frozenset({"Start", "Stop", "ReadCounters", "ReadImage"})
+
+
+class _NotReached(Exception):
+    """A call that never reached the bridge (args[0]: its DevFailed)."""
+
+
 class RemoteLima(CounterController):
     """The LimaBridge device `device` (green proxy): a counter controller whose counters
     are the image, the ROI counters and the BPM counters."""
@@ -175,9 +184,25 @@ class RemoteLima(CounterController):
         return [self.image, *self.roi_counters.counters, *self.bpm.counters]
 
     # ------------------------------------------------------------------ Tango
+    def _reaching(self, fn, *args):
+        """fn(*args) on the bridge, which may have been restarted: a call that never reached
+        it is tried again for up to RECONNECT s (a proxy finds a restarted server on a later
+        call, and Tango refuses a new connection within 1 s of a failed one)."""
+        def attempt():
+            try:
+                return fn(*args)
+            except tango.DevFailed as exc:
+                if connection_lost(exc):
+                    raise _NotReached(exc) from None
+                raise
+        try:
+            return retry(attempt, _NotReached, timeout=RECONNECT, backoff=Backoff(0.1, 0.5))
+        except _NotReached as exc:
+            raise exc.args[0] from None
+
     def read(self, attr: str):
         try:
-            return self.proxy.read_attribute(attr).value
+            return self._reaching(self.proxy.read_attribute, attr).value
         except tango.DevFailed as exc:
             raise LimaConfigError(f"{self.name}: reading {attr} of {self.device}: {_desc(exc)}") from None
 
@@ -185,7 +210,9 @@ class RemoteLima(CounterController):
         """A command of the bridge; its refusal (DevFailed) becomes LimaConfigError with the
         bridge's own sentence (it names the detector and the parameter)."""
         try:
-            return self.proxy.command_inout(command, *args)
+            if command in ACQUISITION_COMMANDS:  # a scan running: a lost bridge ends it now
+                return self.proxy.command_inout(command, *args)
+            return self._reaching(self.proxy.command_inout, command, *args)
         except tango.DevFailed as exc:
             reason = exc.args[0].reason if exc.args else ""
             if reason.startswith("API_"):  # Tango's own: the device is not reachable

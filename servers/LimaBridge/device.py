@@ -27,7 +27,8 @@ from blisstango.core.lima.client import LimaConfigError
 from blisstango.core.lima.detector import LimaDetector, Progress
 from blisstango.core.lima.plugin import beacon_config, where
 
-from ..errors import devfailed
+from ..config_object import object_name
+from ..errors import devfailed, init_failed
 from ..request_thread import no_hardware_read, request_hook
 
 log = logging.getLogger(__name__)
@@ -58,14 +59,11 @@ class LimaBridge(Device):
         for name in ("State", "Status", "Progress", "image", "roi_counters", *MIRRORED):
             self.set_change_event(name, True, False)
         try:
-            name = self.ObjectName or self.get_name().rsplit("/", 1)[-1]
+            name = object_name(self, self.ObjectName)
             cfg = beacon_config(name)
             self.det = LimaDetector(name, cfg, object_settings(name))
         except (LimaConfigError, RuntimeError, ValueError) as exc:
-            self.init_error = f"{exc}{where(cfg) if 'cfg' in locals() else ''}"
-            self.set_state(DevState.FAULT)
-            self.set_status(self.init_error)
-            log.error("%s", self.init_error)
+            init_failed(self, f"{exc}{where(cfg) if 'cfg' in locals() else ''}", exc)
             return
         self.det.listeners.append(self._on_progress)
         self.det.run()
@@ -108,6 +106,9 @@ class LimaBridge(Device):
             self.push_change_event("Progress", p.as_json())
             now = {attr: getattr(p, field) for attr, field in MIRRORED.items()}
             now["State"], now["Status"] = self.dev_state(), self.dev_status()
+            # cppTango's State/Status events carry the stored state and status, not the value given
+            self.set_state(now["State"])
+            self.set_status(now["Status"])
             for attr, value in now.items():
                 if self._pushed.get(attr) != value and self.is_there_subscriber(attr, tango.EventType.CHANGE_EVENT):
                     self.push_change_event(attr, value)
