@@ -218,3 +218,21 @@ def pytest_unconfigure(config):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_SESSION["exitstatus"])
+
+
+@pytest.fixture
+def scan_dev(stack):
+    """The demo ScanServer of the module's `stack` fixture, idle (no scan left running)."""
+    dev = stack.device("demo/scan/demo", timeout_ms=120000)
+    dev.WaitScan(60)
+    return dev
+
+
+@pytest.fixture
+def follower(scan_dev):
+    """A RecordFollower on scan_dev: every scan's records, closed after the test."""
+    from blisstango.clients.scan_events import RecordFollower
+
+    f = RecordFollower(scan_dev)
+    yield f
+    f.close()

@@ -18,7 +18,6 @@ from helpers.demo_stack import DemoStack
 from helpers.nexus import wait_complete
 from helpers.procs import pid_alive
 
-from blisstango.clients.scan_events import RecordFollower
 from blisstango.core.data import ScanReader
 from blisstango.core.data.images import FrameSource
 
@@ -69,20 +68,6 @@ def stack(tmp_path_factory):
         yield s
     finally:
         s.down()
-
-
-@pytest.fixture
-def scan_dev(stack):
-    dev = stack.device("demo/scan/demo", timeout_ms=120000)
-    dev.WaitScan(60)
-    return dev
-
-
-@pytest.fixture
-def follower(scan_dev):
-    f = RecordFollower(scan_dev)
-    yield f
-    f.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ import pytest
 import tango
 from helpers.demo_stack import DemoStack
 
-from blisstango.clients.scan_events import RecordFollower
-
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 LOOP = "demo/loop/sample_temp"
@@ -25,20 +23,6 @@ def stack(tmp_path_factory):
     st.up()
     yield st
     st.down()
-
-
-@pytest.fixture
-def scan_dev(stack):
-    dev = stack.device("demo/scan/demo", timeout_ms=120000)
-    dev.WaitScan(60)
-    return dev
-
-
-@pytest.fixture
-def follower(scan_dev):
-    f = RecordFollower(scan_dev)
-    yield f
-    f.close()
 
 
 def test_the_session_has_the_loop_its_axis_and_counters(scan_dev):

@@ -29,20 +29,6 @@ def stack(tmp_path_factory):
         s.down()
 
 
-@pytest.fixture
-def scan_dev(stack):
-    dev = stack.device("demo/scan/demo", timeout_ms=120000)
-    dev.WaitScan(60)
-    return dev
-
-
-@pytest.fixture
-def follower(scan_dev):
-    f = RecordFollower(scan_dev)
-    yield f
-    f.close()
-
-
 def _file_entry(path, entry):
     with h5py.File(path, "r", locking=False) as f:
         e = f[entry]

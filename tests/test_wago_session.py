@@ -10,25 +10,15 @@ import pytest
 import tango
 from helpers.wago import emulator_address, mbpoll
 
-from blisstango.clients.scan_events import RecordFollower
-
 pytestmark = pytest.mark.timeout(300)
 
 VALVE_TRAVEL = 1.0  # s, examples/demo_beamline/wago/wago1.yml
 
 
-@pytest.fixture
-def scan_dev(shell_stack):
-    dev = shell_stack.device("demo/scan/demo", timeout_ms=120000)
-    dev.WaitScan(60)
-    return dev
-
-
-@pytest.fixture
-def follower(scan_dev):
-    f = RecordFollower(scan_dev)
-    yield f
-    f.close()
+@pytest.fixture(scope="module")
+def stack(shell_stack):
+    """The shared shell stack is this module's stack (conftest's scan_dev and follower use it)."""
+    return shell_stack
 
 
 def test_wago_channels_are_counters_of_scans(shell_stack, scan_dev, follower):
