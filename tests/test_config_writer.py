@@ -265,15 +265,16 @@ def test_config_writer_killed_mid_write(demo):
     before = [0.5]  # c0's value on disk before the current child ran
 
     def check(out: str):
-        """No acknowledged write lost: on disk is the last value the child reported written
-        (each child counts from 1), or the one it was writing when killed; before its
-        first report, the previous value or its first write."""
+        """No acknowledged write lost: on disk is the last value the child reported written,
+        or the one it was writing when killed; before its first report, the previous value
+        or its first write (a child counts on from the integer on disk, else from 1)."""
         tree = load_tree(demo)  # parses, no duplicate, no temp file read
         assert all(f.endswith(".yml") and "/." not in f for f in tree.files())
         value = tree["c0"].get("center")
         assert tree["c599"]["center"] == 599.5
         acked = [int(n) for n in out.split("\n")[:-1]]  # complete lines only
-        allowed = {acked[-1], acked[-1] + 1} if acked else {before[0], 1}
+        first = before[0] + 1 if isinstance(before[0], int) else 1
+        allowed = {acked[-1], acked[-1] + 1} if acked else {before[0], first}
         assert value in allowed, f"c0 = {value!r} on disk, child acknowledged {acked[-3:]}"
         before[0] = value
         assert path.read_text().startswith("# many counters, each with a comment\n")

@@ -84,7 +84,7 @@ def test_a_point_outside_the_setpoint_limits_is_refused_before_anything_moves(st
 
 
 def test_scan_info_names_the_loop_axis_unit(stack, scan_dev, follower):
-    n = scan_dev.ascan(["sample_temp_axis", "26", "27", "1", "0"])
+    n = scan_dev.ascan(["sample_temp_axis", "26", "27", "1", "0", "sample_tc"])  # cam1 refuses expo 0
     follower.wait_end(n, 300)
     info = stack.scan_info(json.loads(scan_dev.ScanInfo)["key"])     # as published in Redis
     assert info["channels"]["axis:sample_temp_axis"]["unit"] == "degC"

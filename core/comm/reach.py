@@ -34,3 +34,15 @@ def unreachable_suffix(exc: tango.DevFailed, device: str) -> str:
         return ""
     host = device_host(device)
     return f" (host {host} does not answer)" if host else " (its host does not answer)"
+
+
+#: cppTango refuses a new connection for this long after a failed one (RECONNECTION_DELAY)
+RECONNECTION_DELAY = 1.0
+
+
+def reconnection_delayed(exc: tango.DevFailed) -> bool:
+    """True when the client library itself refused the call: its last connection attempt
+    failed less than RECONNECTION_DELAY ago. The call never left this process, so trying
+    again after that delay is safe for any command (a link restored, a server restarted)."""
+    return any(e.reason == "API_CantConnectToDevice" and "connection request was delayed" in e.desc
+               for e in exc.args)

@@ -34,7 +34,7 @@ from typing import Any
 import gevent
 import tango
 
-from blisstango.core.comm.reach import unreachable_suffix
+from blisstango.core.comm.reach import RECONNECTION_DELAY, reconnection_delayed, unreachable_suffix
 
 from .errors import LimitError, MotionError
 
@@ -142,7 +142,13 @@ class AxisProxy:
 
     def _call(self, what: str, fn, *args):
         try:
-            return fn(*args)
+            try:
+                return fn(*args)
+            except tango.DevFailed as exc:
+                if not reconnection_delayed(exc):
+                    raise
+                time.sleep(RECONNECTION_DELAY)  # the call never left: once more, as a person would
+                return fn(*args)
         except tango.DevFailed as exc:
             err = exc.args[0]
             desc = err.desc.strip()
