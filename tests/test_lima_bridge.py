@@ -18,6 +18,7 @@ import pytest
 import tango
 from helpers.lima_stack import LimaStack
 from helpers.procs import pid_alive
+from helpers.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -34,16 +35,6 @@ DETECTORS = """\
   tango_url: demo/limaccds/no_such_camera
 """
 
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not true after {timeout} s")
-        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import tango
 from helpers.demo_stack import DemoStack
 from helpers.nexus import wait_complete
 from helpers.procs import pid_alive
+from helpers.waiting import wait_until
 
 from blisstango.core.data import ScanReader
 from blisstango.core.data.images import FrameSource
@@ -42,16 +43,6 @@ EXTRA_DETECTORS = """\
   tango_url: demo/limaccds/no_such_camera
 """
 
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not true after {timeout} s")
-        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ devices and its change events."""
 from __future__ import annotations
 
 import struct
-import time
 
 import h5py
 import numpy as np
 import pytest
 import tango
 from helpers.lima_stack import LimaStack
+from helpers.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -34,16 +34,6 @@ def decode_lima(data: bytes) -> tuple[np.ndarray, int, int]:
     pixels = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<"), offset=header_size, count=w * h)
     return pixels.reshape(h, w), frame_number, acq_tag
 
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not true after {timeout} s")
-        time.sleep(0.01)
 
 
 @pytest.fixture(scope="module")

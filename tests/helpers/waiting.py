@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition",
-               period: float = 0.05) -> None:
-    """Return once predicate() is true; TimeoutError naming `what` after timeout seconds."""
+               period: float = 0.05) -> object:
+    """predicate()'s first true value; TimeoutError naming `what` after timeout seconds."""
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while not (value := predicate()):
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not within {timeout} s")
         time.sleep(period)
+    return value
 
 
 def device_answers(name: str) -> bool:
