@@ -4,6 +4,7 @@ encoders, faults, hooks, groups, calc slits, callbacks."""
 import time
 
 import gevent
+import gevent.monkey
 import pytest
 from helpers.motion import mockup, one_axis, settings_redis, unique  # noqa: F401
 
@@ -78,6 +79,17 @@ def test_jog_velocity_changes_while_jogging_and_stops_inside_limits():
     assert v1 == pytest.approx(1.0, rel=0.15) and v2 == pytest.approx(2.5, rel=0.15)
     ax.wait_move(timeout=5)  # the software limit ends the jog
     assert 2.0 < ax.position <= 3.0
+
+
+def test_a_jog_stops_at_the_software_limit_even_when_the_process_stalls():
+    """The Mockup holds the software limit it is given like a controller's own travel
+    limit: a jog ends inside it even when nothing in the process runs for a while (a
+    loaded machine), where a guard checking each polling period would be too late."""
+    ax = one_axis(velocity=1.0, acceleration=20.0, high_limit=0.5)
+    ax.jog(2.0)
+    gevent.monkey.get_original("time", "sleep")(0.6)  # the hub is blocked: no greenlet looks at the axis
+    ax.wait_move(timeout=5)
+    assert ax.position == pytest.approx(0.5, abs=1e-9) and "READY" in ax.state
 
 
 def test_home_search_sets_the_home_position():

@@ -2,7 +2,9 @@
 
 import random
 
-from blisstango.core.motion.profile import trapezoid
+import pytest
+
+from blisstango.core.motion.profile import ramp_to, trapezoid
 
 
 def test_rest_to_rest_moves_end_exactly_at_the_target():
@@ -18,3 +20,18 @@ def test_rest_to_rest_moves_end_exactly_at_the_target():
         assert profile.at(profile.end_time) == (target, 0.0)
         assert profile.at(profile.end_time + 1.0) == (target, 0.0)
         assert profile.end_position == target
+
+
+def test_a_jog_given_its_travel_limit_halts_exactly_there():
+    """A controller holding its own travel limit brakes in time, from any velocity (a jog
+    started far away, sped up near the limit, or already inside its braking distance)."""
+    for p0, v0, v1, acc, limit in [(0.0, 0.0, 2.0, 20.0, 3.0), (2.5, 1.0, 2.5, 20.0, 3.0),
+                                   (0.0, 0.0, -4.0, 8.0, -1.5), (2.99, 0.2, 1.0, 20.0, 3.0)]:
+        profile = ramp_to(100.0, p0, v0, v1, acc, stop_at=limit)
+        assert profile.end_position == limit and profile.at(profile.end_time + 5) == (limit, 0.0)
+        positions = [profile.at(100.0 + k * 0.001)[0] for k in range(5000)]
+        assert max(positions) <= limit if v1 > 0 else min(positions) >= limit
+    late = ramp_to(0.0, 2.99, 1.0, 1.0, 20.0, stop_at=3.0)  # inside its braking distance: brakes now
+    assert late.end_position == pytest.approx(2.99 + 1.0 / 40)
+    unlimited = ramp_to(0.0, 0.0, 0.0, 2.0, 20.0)
+    assert unlimited.at(100.0) == pytest.approx((200.0 - 0.1, 2.0))

@@ -196,8 +196,14 @@ class LimaAcquisitionMaster(AcquisitionMaster):
             while not self._final:
                 if not self._changed.wait(LIVENESS):
                     p = self.detector.progress()  # liveness: a dead bridge raises here
-                    if p.get("acq") == self._progress.get("acq"):
-                        self._progress = p
+                    if p.get("acq") != self._progress.get("acq"):
+                        # a bridge restarted (or prepared by another client) no longer
+                        # knows this acquisition: no frame of it will ever be counted
+                        raise LimaCameraError(
+                            f"{self.name}: LimaBridge {self.detector.device} lost acquisition "
+                            f"{self._progress.get('acq')} (it now reports acquisition {p.get('acq')}: "
+                            "restarted or prepared by another client)")
+                    self._progress = p
                 self._changed.clear()
                 self._emit()
                 self._woken.set()

@@ -428,6 +428,12 @@ class Axis(AxisSettings):
         end: when it should be over (None: not predictable, polled)."""
         return Watcher(self, motion, end=None if home else end, home=home).run()
 
+    def _jog_stop_steps(self, velocity: float) -> float | None:
+        """The software limit a jog at this user velocity heads for, in controller steps."""
+        low, high = self.limits
+        limit = high if velocity > 0 else low
+        return self.user2dial(limit) * self.steps_per_unit if math.isfinite(limit) else None
+
     def _jog_soft_limit_guard(self, pos: float) -> None:
         """A jog has no target: stop it early enough to halt inside the software limits."""
         low, high = self.limits
@@ -538,7 +544,8 @@ class Axis(AxisSettings):
             if old is not None and math.copysign(1, old) != math.copysign(1, v):
                 raise MotionError(f"{self.name}: cannot reverse a jog; stop it first")
             direction = int(self._steps_direction(math.copysign(1, v)))
-            self.controller.set_jog_velocity(self, abs(v * self.steps_per_unit), direction)
+            self.controller.set_jog_velocity(self, abs(v * self.steps_per_unit), direction,
+                                             self._jog_stop_steps(v))
 
     def jog(self, velocity: float | None = None) -> None:
         """Move at constant signed velocity (user units/s) until stop(); returns at once.
@@ -568,7 +575,7 @@ class Axis(AxisSettings):
         self._jogging = True
         try:
             run_pre_hooks([m])
-            self._hw().start_jog(self, m.jog_velocity, m.jog_direction)
+            self._hw().start_jog(self, m.jog_velocity, m.jog_direction, self._jog_stop_steps(v))
             if m.started_at is None:
                 m.started_at = time.monotonic()
         except BaseException:

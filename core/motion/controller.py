@@ -167,13 +167,16 @@ class Controller:
         """Stop as fast as the hardware can (default: same as stop)."""
         self.stop(axis)
 
-    def start_jog(self, axis: Axis, velocity: float, direction: int) -> None:
+    def start_jog(self, axis: Axis, velocity: float, direction: int, stop_at: float | None = None) -> None:
+        """Jog at velocity (steps/s) in direction (+1/-1). stop_at: the software limit
+        ahead in steps, for a controller that can hold its own travel limit; one that
+        cannot ignores it (the axis then stops the jog before the limit itself)."""
         raise MotionError(f"{axis.name}: controller {self.name} cannot jog")
 
-    def set_jog_velocity(self, axis: Axis, velocity: float, direction: int) -> None:
+    def set_jog_velocity(self, axis: Axis, velocity: float, direction: int, stop_at: float | None = None) -> None:
         """Change the jog velocity while jogging (default: stop and restart)."""
         self.stop(axis)
-        self.start_jog(axis, velocity, direction)
+        self.start_jog(axis, velocity, direction, stop_at)
 
     def stop_jog(self, axis: Axis) -> None:
         self.stop(axis)

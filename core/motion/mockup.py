@@ -276,19 +276,19 @@ class Mockup(Controller):
             self._persist(axis, m.steps)
             self._signal_end(axis)
 
-    def start_jog(self, axis: Axis, velocity: float, direction: int) -> None:
+    def start_jog(self, axis: Axis, velocity: float, direction: int, stop_at: float | None = None) -> None:
         m = self._check_startable(axis)
         m.kind, m.at_home = "jog", False
-        m.profile = ramp_to(time.monotonic(), m.steps, 0.0, direction * velocity, m.acceleration)
+        m.profile = ramp_to(time.monotonic(), m.steps, 0.0, direction * velocity, m.acceleration, stop_at)
         self._signal_end(axis)
 
-    def set_jog_velocity(self, axis: Axis, velocity: float, direction: int) -> None:
+    def set_jog_velocity(self, axis: Axis, velocity: float, direction: int, stop_at: float | None = None) -> None:
         m = self._update(axis)
         if m.profile is None:
             raise MotionError(f"{axis.name}: not jogging")
         now = time.monotonic()
         p, v = m.profile.at(now)
-        m.profile = ramp_to(now, p, v, direction * velocity, m.acceleration)
+        m.profile = ramp_to(now, p, v, direction * velocity, m.acceleration, stop_at)
         self._signal_end(axis)
 
     def home_search(self, axis: Axis, switch: int) -> None:

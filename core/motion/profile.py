@@ -107,10 +107,29 @@ def decelerate(t0: float, p0: float, v0: float, acc: float) -> Profile:
     return Profile([Segment(t0, p0, v0, -d * acc, t0 + t)], d)
 
 
-def ramp_to(t0: float, p0: float, v0: float, v1: float, acc: float) -> Profile:
-    """From velocity v0 to a constant v1 (same sign), held forever: a jog."""
+def ramp_to(t0: float, p0: float, v0: float, v1: float, acc: float, stop_at: float | None = None) -> Profile:
+    """From velocity v0 to a constant v1 (same sign), held forever: a jog; with stop_at
+    (a controller's own travel limit ahead) it decelerates in time to halt there."""
     d = 1 if v1 >= 0 else -1
     a = acc if v1 >= v0 else -acc
     t = abs(v1 - v0) / acc
     p1 = p0 + v0 * t + 0.5 * a * t * t
-    return Profile([Segment(t0, p0, v0, a, t0 + t), Segment(t0 + t, p1, v1, 0.0, math.inf)], d)
+    if stop_at is None:
+        return Profile([Segment(t0, p0, v0, a, t0 + t), Segment(t0 + t, p1, v1, 0.0, math.inf)], d)
+    brake = v1 * v1 / (2 * acc)
+    room = (stop_at - p1) * d - brake  # cruise length left once at v1
+    if room >= 0:
+        t2 = t0 + t + room / abs(v1)
+        p2 = stop_at - d * brake
+        return Profile([Segment(t0, p0, v0, a, t0 + t), Segment(t0 + t, p1, v1, 0.0, t2),
+                        Segment(t2, p2, v1, -d * acc, t2 + abs(v1) / acc)], d, end=stop_at)
+    # too close to reach v1: up (or down) to the speed from which acc halts at stop_at
+    s0 = abs(v0)
+    peak2 = acc * (stop_at - p0) * d + s0 * s0 / 2
+    if peak2 < s0 * s0:  # already inside the braking distance: brake now
+        return decelerate(t0, p0, v0, acc)
+    peak = math.sqrt(peak2)
+    ta = (peak - s0) / acc
+    pa = p0 + v0 * ta + 0.5 * d * acc * ta * ta
+    return Profile([Segment(t0, p0, v0, d * acc, t0 + ta),
+                    Segment(t0 + ta, pa, d * peak, -d * acc, t0 + ta + peak / acc)], d, end=stop_at)

@@ -176,13 +176,13 @@ class TangoAxis(Controller):
         else:
             self.stop(axis)
 
-    def start_jog(self, axis: Axis, velocity: float, direction: int) -> None:
+    def start_jog(self, axis: Axis, velocity: float, direction: int, stop_at: float | None = None) -> None:
         r = self._r(axis)
         if "jogmove" not in r.cmds:
             super().start_jog(axis, velocity, direction)
         r.call(axis, "JogMove", r.proxy.command_inout, "JogMove", float(direction * velocity))
 
-    def set_jog_velocity(self, axis: Axis, velocity: float, direction: int) -> None:
+    def set_jog_velocity(self, axis: Axis, velocity: float, direction: int, stop_at: float | None = None) -> None:
         self.start_jog(axis, velocity, direction)
 
     def set_on(self, axis: Axis) -> None:

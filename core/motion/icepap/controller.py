@@ -303,10 +303,10 @@ class IcePAP(Controller):
             self._abort_command = "STOP"
             self.command(f"#STOP {address}", axis)
 
-    def start_jog(self, axis: Axis, velocity: float, direction: int) -> None:
+    def start_jog(self, axis: Axis, velocity: float, direction: int, stop_at: float | None = None) -> None:
         self.command(f"#JOG {self.addresses[axis.name]} {int(round(velocity * direction))}", axis)
 
-    def set_jog_velocity(self, axis: Axis, velocity: float, direction: int) -> None:
+    def set_jog_velocity(self, axis: Axis, velocity: float, direction: int, stop_at: float | None = None) -> None:
         self.start_jog(axis, velocity, direction)
 
     def home_search(self, axis: Axis, switch: int) -> None:
