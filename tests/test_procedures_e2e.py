@@ -221,25 +221,39 @@ def test_align_m0_runs_with_live_output_and_leaves_m0_at_the_centre(stack, proc,
         assert f[entry]["title"][()].decode().startswith("ascan m0 0 5 20 0.02")
 
 
-def test_abort_during_the_scan_ends_it_and_stops_m0(stack, proc, watch):
-    """The scan cannot end before the test's abort: m0 slowed to 0.3 mm/s makes its 9 mm
-    take 30 s of motion, longer than the wait for row 2 (20 s at most; ~2 s when idle);
-    the abort lands in a move between two points."""
-    scan_dev = stack.device(SCAN, timeout_ms=30000)
+@pytest.fixture
+def slow_m0(stack, proc):
+    """m0 at 0, slowed to 0.3 mm/s: `align_m0 0 9 30 0.02` takes 30 s of motion, longer
+    than a test's wait for its row 2 (SLOW_WAIT s at most; ~2 s when idle), so the scan
+    cannot end before the test's stop or abort, which lands in a move between two points."""
     m0 = stack.device(stack.device_name("m0"))
     m0.write_attribute("Position", 0.0)          # at the scan's start, at full speed
     m0.WaitMove()
     velocity = m0.read_attribute("Velocity").value
     m0.write_attribute("Velocity", 0.3)
     try:
-        watch.restart()
-        proc.RunProcedure(["align_m0", "0", "9", "30", "0.02"])
-        watch.output.wait_for(lambda v: any(ln.split()[:1] == ["2"] for ln in lines_of(watch.output)), 20)  # row 2
-        proc.AbortProcedure()          # returns once the procedure has ended
-        assert proc.WaitProcedure(3.0)
+        yield m0
     finally:
-        proc.AbortProcedure()          # (nothing to do once it has ended)
+        proc.AbortProcedure()          # a test that failed early leaves no run (nothing to do after an end)
         m0.write_attribute("Velocity", velocity)
+
+
+SLOW_WAIT = 20
+SLOW_SCAN = ["align_m0", "0", "9", "30", "0.02"]
+
+
+def wait_for_row(watch: Watch, row: int) -> None:
+    watch.output.wait_for(lambda v: any(ln.split()[:1] == [str(row)] for ln in lines_of(watch.output)), SLOW_WAIT)
+
+
+def test_abort_during_the_scan_ends_it_and_stops_m0(stack, proc, watch, slow_m0):
+    scan_dev = stack.device(SCAN, timeout_ms=30000)
+    m0 = slow_m0
+    watch.restart()
+    proc.RunProcedure(SLOW_SCAN)
+    wait_for_row(watch, 2)
+    proc.AbortProcedure()          # returns once the procedure has ended
+    assert proc.WaitProcedure(3.0)
     assert proc.state() == tango.DevState.ON
     error = proc.Error
     assert error.startswith("ProcedureAborted: align_m0(0.0, 9.0, 30, 0.02) aborted by request\n\nTraceback")
@@ -249,6 +263,47 @@ def test_abort_during_the_scan_ends_it_and_stops_m0(stack, proc, watch):
     assert m0.state() == tango.DevState.ON
     assert 0.5 < m0.read_attribute("Position").value < 9.0      # stopped on the way, not at the end
     assert scan_dev.state() in (tango.DevState.ON, tango.DevState.ALARM)
+
+
+def test_stop_during_the_scan_ends_it_at_a_point_with_its_data_complete(stack, proc, watch, slow_m0):
+    scan_dev = stack.device(SCAN, timeout_ms=30000)
+    m0 = slow_m0
+    watch.restart()
+    proc.RunProcedure(SLOW_SCAN)
+    wait_for_row(watch, 2)
+    proc.StopProcedure()           # returns once the procedure has ended (its scan after its point)
+    assert proc.WaitProcedure(3.0) and proc.state() == tango.DevState.ON
+    info = json.loads(proc.RunInfo)
+    assert info["state"] == "STOPPED"
+    assert proc.Error.startswith(f"ProcedureStopped: align_m0(0.0, 9.0, 30, 0.02) stopped by request "
+                                 f"(scan {info['scans'][0]} ended after its point)\n\nTraceback")
+    assert scan_dev.WaitScan(10)
+    scan_info = json.loads(scan_dev.ScanInfo)
+    assert scan_info["scan_nb"] == info["scans"][0] and scan_info["end_reason"] == "USER_STOP"
+    lines = lines_of(watch.output)
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("Scan "))
+    end = next(i for i, ln in enumerate(lines) if i > head and ln.startswith("Scan "))
+    rows = [ln.split() for ln in lines[head + 2:end]]
+    n = len(rows)
+    assert 3 <= n < 31                                        # stopped on the way
+    assert lines[end] == f"Scan {scan_info['scan_nb']} ended (USER_STOP), {n} points"
+    assert [int(r[0]) for r in rows] == list(range(n))
+    np.testing.assert_allclose([float(r[1]) for r in rows], np.linspace(0, 9, 31)[:n], atol=1e-3)
+    assert not any("centre" in ln for ln in lines)            # the procedure went no further
+    assert m0.state() == tango.DevState.ON                    # at the last point, not between two
+    assert abs(m0.read_attribute("Position").value - float(rows[-1][1])) < 0.002
+    reader = ScanReader(stack.data_redis(), scan_info["key"])   # every point complete, nothing more
+    m0_channel = next(c for c in reader.channels if c.split(":")[-1] == "m0")
+    diode_channel = next(c for c in reader.channels if c.split(":")[-1] == "diode")
+    redis_m0, redis_diode = reader.read_all(m0_channel), reader.read_all(diode_channel)
+    assert len(redis_m0) == len(redis_diode) == n
+    np.testing.assert_allclose(redis_m0, [float(r[1]) for r in rows], atol=1e-3)
+    entry = f"{scan_info['scan_nb']}.1"
+    wait_complete(Path(scan_info["filename"]), entry, timeout=60)
+    with h5py.File(scan_info["filename"], "r", locking=False) as f:
+        meas = f[entry]["measurement"]
+        np.testing.assert_array_equal(meas["m0"][()], redis_m0)
+        np.testing.assert_array_equal(meas["diode"][()], redis_diode)
 
 
 def test_stop_ends_a_procedure_at_its_sleep_and_scan_commands_wait_for_it(stack, proc, watch):
