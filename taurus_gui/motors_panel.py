@@ -8,14 +8,12 @@ change events the AxisManager pushes (Position while moving, the others when wri
 
 from __future__ import annotations
 
-from taurus.core.taurusbasetypes import TaurusEventType
 from taurus.external.qt import Qt
 from taurus.qt.qtgui.button import TaurusCommandButton
 from taurus.qt.qtgui.display import TaurusLabel
-from taurus.qt.qtgui.input import TaurusValueLineEdit
 from taurus.qt.qtgui.panel import TaurusForm, TaurusValue
 
-from .widgets import InstrumentPanel, heading, value_label
+from .widgets import InstrumentPanel, TargetLineEdit, heading, value_label
 
 #: (header, attribute or None for the Stop button, minimum width, tooltip) of the columns
 #: after the units
@@ -67,42 +65,6 @@ class AxisCells(Qt.QWidget):
                 label.setAlignment(Qt.Qt.AlignCenter)
             self.labels[attr] = label
             self.cells.append(label)
-
-
-class TargetLineEdit(TaurusValueLineEdit):
-    """The "move to" field: type a position and Enter moves the axis; unless the user
-    has typed something not yet applied, it shows the axis' last target, whoever set it
-    (Taurus's own field keeps the last value typed here, and shows another client's move
-    as a pending edit)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.editing = False                    # typed here, not yet applied by Enter
-        self.textEdited.connect(self._typed)    # the user's keys only, never setValue
-        self.returnPressed.connect(self._applied)
-
-    def _typed(self, _text: str) -> None:
-        self.editing = True
-
-    def _applied(self) -> None:
-        self.editing = False
-
-    def resetPendingOperations(self) -> None:  # noqa: N802 - Taurus' name (Escape, reset)
-        super().resetPendingOperations()
-        self.editing = False
-
-    def setModel(self, model, **kwargs) -> None:  # noqa: N802 - Taurus' name
-        # the number alone, formatted as the attribute says: the unit has its own column
-        if model and "#" not in model:
-            model = f"{model}#wvalue.magnitude"
-        super().setModel(model, **kwargs)
-
-    def handleEvent(self, evt_src, evt_type, evt_value) -> None:  # noqa: N802 - Taurus' name
-        super().handleEvent(evt_src, evt_type, evt_value)
-        if evt_type == TaurusEventType.Change and evt_value is not None and not self.editing:
-            target = getattr(evt_value, "wvalue", None)
-            if target is not None:
-                self.setValue(target)
 
 
 class AxisValue(TaurusValue):

@@ -13,7 +13,7 @@ from taurus.qt.qtgui.display import TaurusLabel
 from taurus.qt.qtgui.panel import TaurusForm
 from taurus_pyqtgraph import TaurusTrend
 
-from .widgets import DeviceTabs, light_plot, value_label
+from .widgets import DeviceTabs, light_plot, parameter_item, value_label
 
 TRENDED = ("input_value", "setpoint", "working_setpoint")
 #: legend names of the trended attributes
@@ -65,6 +65,7 @@ class LoopView(Qt.QWidget):
             name_curves(trend)
 
         self.form = TaurusForm(self, withButtons=False)
+        self.form.setItemFactories(include=(parameter_item,))
         self.form.setModel([f"{device}/{a}" for a in PARAMETERS])
         state = value_label(f"{device}/State", self, 80, coloured=True)
         state.setAlignment(Qt.Qt.AlignCenter)

@@ -7,6 +7,8 @@ from taurus.core.taurusbasetypes import TaurusEventType
 from taurus.external.qt import Qt
 from taurus.qt.qtgui.base import TaurusBaseWidget
 from taurus.qt.qtgui.display import TaurusLabel, TaurusLed
+from taurus.qt.qtgui.input import TaurusValueLineEdit
+from taurus.qt.qtgui.panel.taurusvalue import TaurusValue, UnitLessLineEdit
 
 
 class TaurusProgressBar(Qt.QWidget, TaurusBaseWidget):
@@ -37,6 +39,60 @@ class TaurusProgressBar(Qt.QWidget, TaurusBaseWidget):
 
     def isReadOnly(self) -> bool:  # noqa: N802
         return True
+
+
+class TargetLineEdit(TaurusValueLineEdit):
+    """A write field (a TaurusValue's write widget): type a value and Enter writes it;
+    unless the user has typed something not yet applied, it shows the attribute's write
+    value, i.e. the last target whoever set it (an axis' "move to", a loop's setpoint:
+    our servers set it); Taurus's own field keeps the last value typed here and shows
+    another client's write as a pending edit."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.editing = False                    # typed here, not yet applied by Enter
+        self.textEdited.connect(self._typed)    # the user's keys only, never setValue
+        self.returnPressed.connect(self._applied)
+
+    def _typed(self, _text: str) -> None:
+        self.editing = True
+
+    def _applied(self) -> None:
+        self.editing = False
+
+    def resetPendingOperations(self) -> None:  # noqa: N802 - Taurus' name (Escape, reset)
+        super().resetPendingOperations()
+        self.editing = False
+
+    def setModel(self, model, **kwargs) -> None:  # noqa: N802 - Taurus' name
+        # the number alone, formatted as the attribute says: the unit has its own column
+        if model and "#" not in model:
+            model = f"{model}#wvalue.magnitude"
+        super().setModel(model, **kwargs)
+
+    def handleEvent(self, evt_src, evt_type, evt_value) -> None:  # noqa: N802 - Taurus' name
+        super().handleEvent(evt_src, evt_type, evt_value)
+        if evt_type == TaurusEventType.Change and evt_value is not None and not self.editing:
+            target = getattr(evt_value, "wvalue", None)
+            if target is not None:
+                self.setValue(target)
+
+
+
+class ParameterValue(TaurusValue):
+    """A TaurusForm row whose write field is a TargetLineEdit: it shows the value the
+    device holds as written (a loop's setpoint and gains), not Taurus's initial 0."""
+
+    def getDefaultWriteWidgetClass(self, returnAll: bool = False):  # noqa: N802, N803 - Taurus' names
+        classes = super().getDefaultWriteWidgetClass(returnAll=True) or []
+        classes = [TargetLineEdit if c is UnitLessLineEdit else c for c in classes]
+        return classes if returnAll else (classes[0] if classes else None)
+
+
+def parameter_item(_model_obj) -> ParameterValue:
+    """TaurusForm item factory (setItemFactories(include=(parameter_item,))): every row
+    a ParameterValue."""
+    return ParameterValue()
 
 
 def state_led(model: str, parent: Qt.QWidget | None = None) -> TaurusLed:

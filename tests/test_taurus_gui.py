@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -97,6 +99,27 @@ def test_every_panel_of_the_session_is_shown(gui):
     assert gui.eval("panel('Detector').getModel()") == ["demo/lima/cam1"]
     assert set(gui.eval("panel('Wago').getModel()")) == {"demo/wago/wago1", "demo/valve/valve1",
                                                          "demo/shutter/shutter1"}
+
+
+def test_taurus_gui_launcher_opens_the_same_gui(gui, stack, tmp_path):
+    """Taurus's own launcher, `taurus gui <the file blisstango gui --conf-path prints>`,
+    opens the same panels on the same models, all showing values (it adds its Manual)."""
+    conf = subprocess.run([str(Path(sys.executable).with_name("blisstango")), "gui", "--conf-path"],
+                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    assert Path(conf).is_file(), conf
+    models = "{n: getattr(gui.getPanel(n).widget(), 'getModel', lambda: None)() for n in gui.getPanelNames()}"
+    ours = gui.eval(models)
+    with GuiProcess("taurus", "demo", stack.tango_host, tmp_path, conf) as launched:
+        theirs = launched.eval(models)
+        assert theirs.pop("Manual", "none") is None       # Taurus's web manual panel
+        assert theirs == ours
+        assert launched.eval("showing_values()", until="showing_values()", timeout=60)
+        m0 = dev(stack, "demo/axis/m0")
+        expected = m0.get_attribute_config("Position").format % m0.Position
+        label = "panel('Motors').axis_row('m0').readWidget().text()"
+        assert launched.eval(label, until=f"{label} == {expected!r}") == expected
+        assert launched.eval("panel('Synoptic').error") == ""
+        assert launched.eval("sorted(panel('Synoptic').items())") == gui.eval("sorted(panel('Synoptic').items())")
 
 
 # ---- Motors --------------------------------------------------------------------------------
@@ -281,6 +304,54 @@ def test_mca_panel_shows_spectra_rois_and_statistics(gui, stack):
                      until=f"{view}.table.item(3, 0) is not None and {view}.table.item(3, 0).text() == "
                            f"{f'{icr[3]:.0f}'!r}")
     assert table == [f"{v:.0f}" for v in icr]
+
+
+def test_regulation_panel_follows_the_loop_and_its_setpoint_field_drives_it(gui, stack):
+    """sample_temp (the demo furnace, time constant 2.5 s): a setpoint typed in the panel
+    starts the regulation; setpoint, working setpoint, input and output shown (labels and
+    trends) follow the loop; Stop puts the output to its safe value, seen in the panel."""
+    loop = dev(stack, "demo/loop/sample_temp")
+    view = "panel('Regulation').views['demo/loop/sample_temp']"
+    gui.exec(f"gui.getPanel('Regulation').raise_(); panel('Regulation').setCurrentWidget({view})")
+    row = f"(lambda a: [i for i in {view}.form.getItems() if i.getModelName().lower().endswith('/' + a)][0])"
+    fmt = {a: loop.get_attribute_config(a).format for a in ("setpoint", "input_value", "output_value")}
+    # the setpoint field shows the loop's setpoint (its write value), not Taurus's 0
+    shown = f"{row}('setpoint').writeWidget().text()"
+    expected = fmt["setpoint"] % loop.setpoint
+    assert gui.eval(shown, until=f"{shown} == {expected!r}", timeout=10) == expected
+    before = float(loop.input_value)
+    target = round(before + 8.0, 1)            # well inside 0..120 degC, a few seconds away
+    written_at = time.time()
+    gui.exec(f"w = {row}('setpoint').writeWidget(); w.setFocus(); w.selectAll(); "
+             f"QTest.keyClicks(w, {str(target)!r}); QTest.keyClick(w, Qt.Qt.Key_Return)")
+    deadline = time.monotonic() + 60
+    while loop.setpoint != target or loop.state() != tango.DevState.ON:   # regulating, settled
+        assert time.monotonic() < deadline, f"{loop.setpoint}, {loop.state()}: the panel's setpoint did not drive the loop"
+        time.sleep(0.1)
+    text = f"{row}({{!r}}).readWidget().text()"
+    for attr in ("setpoint", "working_setpoint"):       # the ramp is over: both at the target
+        expected = fmt["setpoint"] % target
+        assert gui.eval(text.format(attr), until=f"{text.format(attr)} == {expected!r}", timeout=10) == expected
+    # the input shown follows the furnace to the target (within the loop's deadband)
+    deadband = float(loop.deadband)
+    value = gui.eval(text.format("input_value"),
+                     until=f"abs(float({text.format('input_value')}) - {target}) <= {deadband}", timeout=10)
+    assert abs(float(value) - target) <= deadband and abs(float(loop.input_value) - target) <= deadband
+    # the trends drew the way there: input from where it was, setpoint, and output heating
+    curves = ("{ts.getModelName().rsplit('/', 1)[-1].lower(): [c.getData() for c in ts] "
+              f"for t in ({view}.trend, {view}.output_trend) for ts in t.getTrendSets()}}")
+    since = (f"{{a: [float(y) for c in cs for x, y in zip(*c) if x >= {written_at}] "
+             f"for a, cs in ({curves}).items()}}")
+    trends = gui.eval(since, until=f"len(({since})['input_value']) > 5")
+    assert min(trends["input_value"]) < before + 1.0 and max(trends["input_value"]) > target - deadband
+    assert trends["setpoint"][-1] == target and max(trends["output_value"]) > 0.0
+    # Stop from the panel: the heater goes to its safe value (0 %), shown as such
+    gui.exec(f"QTest.mouseClick([b for b in {view}.findChildren(Qt.QPushButton) if b.text() == 'Stop'][0], "
+             "Qt.Qt.LeftButton)")
+    wait_state(loop, (tango.DevState.OFF,))
+    assert float(loop.output_value) == 0.0
+    zero = fmt["output_value"] % 0.0
+    assert gui.eval(text.format("output_value"), until=f"{text.format('output_value')} == {zero!r}") == zero
 
 
 def test_wago_panel_opens_a_valve(gui, stack):

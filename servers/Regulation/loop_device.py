@@ -50,6 +50,7 @@ class Loop(RegulationObject):
             self.set_change_event(name, True, False)
         self.obj.listeners.append(self._on_loop)
         self._sync_state()
+        self._show_written({"setpoint": float(self.obj.setpoint), **self._parameter_values()})
 
     def delete_device(self) -> None:
         super().delete_device()
@@ -62,19 +63,32 @@ class Loop(RegulationObject):
         if kind == "state":
             self._sync_state()
         elif kind == "setpoint":
+            self._show_written({"setpoint": float(args[0])})
             self.push("setpoint", float(args[0]))
         elif kind == "param":
             self._push_parameters()
 
+    def _show_written(self, values: dict[str, Any]) -> None:
+        """Each attribute's write value = the loop's own value, whoever set it (a write
+        here, a scan, apply_config): clients read it, its events carry it, a panel's
+        write field shows it (never Tango's initial 0)."""
+        attrs = self.get_device_attr()
+        for name, value in values.items():
+            attrs.get_w_attr_by_name(name).set_write_value(value)
+
+    def _parameter_values(self) -> dict[str, Any]:
+        loop = self.obj
+        return {"kp": loop.kp, "ki": loop.ki, "kd": loop.kd, "ramprate": loop.ramprate,
+                "deadband": loop.deadband, "deadband_time": loop.deadband_time,
+                "deadband_idle_factor": loop.deadband_idle_factor, "setpoint_low_limit": loop.limits[0],
+                "setpoint_high_limit": loop.limits[1], "sampling_frequency": loop.sampling_frequency,
+                "pid_range_low": loop.pid_range[0], "pid_range_high": loop.pid_range[1],
+                "wait_mode": str(int(loop.wait_mode))}
+
     def _push_parameters(self) -> None:
         """Every parameter pushed (one change can move others: apply_config, limits)."""
-        loop = self.obj
-        values = {"kp": loop.kp, "ki": loop.ki, "kd": loop.kd, "ramprate": loop.ramprate,
-                  "deadband": loop.deadband, "deadband_time": loop.deadband_time,
-                  "deadband_idle_factor": loop.deadband_idle_factor, "setpoint_low_limit": loop.limits[0],
-                  "setpoint_high_limit": loop.limits[1], "sampling_frequency": loop.sampling_frequency,
-                  "pid_range_low": loop.pid_range[0], "pid_range_high": loop.pid_range[1],
-                  "wait_mode": str(int(loop.wait_mode))}
+        values = self._parameter_values()
+        self._show_written(values)
         for attr, value in values.items():
             self.push(attr, value)
 

@@ -3,6 +3,8 @@ offscreen, driven by a test through stdin/stdout, one JSON object per line.
 
     python gui_driver.py gui SESSION [--synoptic PATH]
     python gui_driver.py plot SESSION
+    python gui_driver.py taurus SESSION CONF   (Taurus's own launcher, `taurus gui CONF`,
+                                                run unchanged: the driver joins its loop)
     python gui_driver.py form FILE       (a TaurusForm of the models in FILE, one a line:
                                           what `taurus form` shows; benchmarks' peer)
 
@@ -52,6 +54,8 @@ def main() -> int:
 
     from blisstango.taurus_gui import app as gui_app
 
+    if what == "taurus":
+        return taurus_launcher(session, sys.argv[3], t0)
     app = TaurusApplication([sys.argv[0]], cmd_line_parser=None, app_name=f"blisstango-test-{what}",
                             org_name="blisstango")
     ns: dict = {"app": app, "Qt": Qt, "QTest": QtTest.QTest, "np": np, "taurus": taurus, "time": time}
@@ -83,6 +87,42 @@ def main() -> int:
     driver = Driver(ns, Qt)
     Qt.QTimer.singleShot(0, lambda: driver.say({"ready": True, "startup": time.monotonic() - t0}))
     return app.exec_()     # Taurus's application: its polling timers start only once it runs
+
+
+def taurus_launcher(session: str, conf: str, t0: float) -> int:
+    """`taurus gui CONF` (CONF: what `blisstango gui --conf-path` prints) as the `taurus` console script runs it
+    (taurus.cli.main, its `gui` command building the TaurusGui from the file); the driver
+    joins when that command starts the application's event loop."""
+    import os
+
+    import taurus
+    from pyqtgraph.Qt import QtTest
+    from taurus.cli import main as taurus_main
+    from taurus.external.qt import Qt
+    from taurus.qt.qtgui.application import TaurusApplication
+    from taurus.qt.qtgui.taurusgui import TaurusGui
+
+    os.environ["BLISSTANGO_SESSION"] = session
+    run_loop = TaurusApplication.exec_     # a staticmethod
+
+    def exec_with_driver(*args):
+        app = Qt.QApplication.instance()
+        guis = [w for w in app.topLevelWidgets() if isinstance(w, TaurusGui)]
+        assert len(guis) == 1, f"`taurus gui` made {len(guis)} TaurusGui windows"
+        gui = guis[0]
+        ns = {"app": app, "Qt": Qt, "QTest": QtTest.QTest, "np": np, "taurus": taurus, "time": time,
+              "gui": gui, "window": gui, "panel": lambda name: gui.getPanel(name).widget()}
+        ns["showing_values"] = lambda: showing_values(gui)
+        app.driver = Driver(ns, Qt)
+        Qt.QTimer.singleShot(0, lambda: Driver.say({"ready": True, "startup": time.monotonic() - t0}))
+        return run_loop(*args)
+
+    TaurusApplication.exec_ = staticmethod(exec_with_driver)
+    sys.argv = ["taurus", "gui", conf]
+    try:
+        return taurus_main()
+    except SystemExit as end:    # click's standalone mode ends with the command's exit code
+        return end.code or 0
 
 
 def showing_values(window) -> bool:
