@@ -315,11 +315,15 @@ def test_regulation_panel_follows_the_loop_and_its_setpoint_field_drives_it(gui,
     gui.exec(f"gui.getPanel('Regulation').raise_(); panel('Regulation').setCurrentWidget({view})")
     row = f"(lambda a: [i for i in {view}.form.getItems() if i.getModelName().lower().endswith('/' + a)][0])"
     fmt = {a: loop.get_attribute_config(a).format for a in ("setpoint", "input_value", "output_value")}
-    # the setpoint field shows the loop's setpoint (its write value), not Taurus's 0
+    # the write fields show what the loop holds (its gains from the YAML), not Taurus's 0
+    kp = f"{row}('kp').writeWidget().text()"
+    assert float(gui.eval(kp, until=f"float({kp}) == {loop.kp!r}", timeout=10)) == loop.kp != 0
+    # ... and a setpoint another client sets
+    before = round(float(loop.input_value), 1)
+    loop.setpoint = before
     shown = f"{row}('setpoint').writeWidget().text()"
-    expected = fmt["setpoint"] % loop.setpoint
+    expected = fmt["setpoint"] % before
     assert gui.eval(shown, until=f"{shown} == {expected!r}", timeout=10) == expected
-    before = float(loop.input_value)
     target = round(before + 8.0, 1)            # well inside 0..120 degC, a few seconds away
     written_at = time.time()
     gui.exec(f"w = {row}('setpoint').writeWidget(); w.setFocus(); w.selectAll(); "

@@ -71,10 +71,12 @@ class Loop(RegulationObject):
     def _show_written(self, values: dict[str, Any]) -> None:
         """Each attribute's write value = the loop's own value, whoever set it (a write
         here, a scan, apply_config): clients read it, its events carry it, a panel's
-        write field shows it (never Tango's initial 0)."""
+        write field shows it (never Tango's initial 0). A NaN (no setpoint yet) is no
+        value Tango accepts as written: the last one stays."""
         attrs = self.get_device_attr()
         for name, value in values.items():
-            attrs.get_w_attr_by_name(name).set_write_value(value)
+            if not isinstance(value, float) or math.isfinite(value):
+                attrs.get_w_attr_by_name(name).set_write_value(value)
 
     def _parameter_values(self) -> dict[str, Any]:
         loop = self.obj
