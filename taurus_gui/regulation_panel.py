@@ -58,7 +58,10 @@ class LoopView(Qt.QWidget):
         light_plot(self.trend).setLabel("left", units.get("input_value", ""))
         self.trend.setModel([f"{device}/{a}" for a in TRENDED])
         self.output_trend = TaurusTrend(self)
-        light_plot(self.output_trend).setLabel("left", units.get("output_value", ""))
+        output = light_plot(self.output_trend, legend=False)      # one curve: named by its axis
+        output.setLabel("left", f"output ({units['output_value']})" if "output_value" in units else "output")
+        if output.legend is not None:
+            output.legend.setVisible(False)
         self.output_trend.setModel([f"{device}/output_value"])
         self.output_trend.setMaximumHeight(200)
         for trend in (self.trend, self.output_trend):

@@ -10,7 +10,7 @@ from taurus.qt.qtgui.button import TaurusCommandButton
 from taurus.qt.qtgui.display import TaurusLabel
 from taurus.qt.qtgui.panel import TaurusForm
 
-from .widgets import InstrumentPanel, heading, value_label
+from .widgets import InstrumentPanel, heading, row_item, value_label
 
 
 def channel_attributes(device: str) -> list[str]:
@@ -70,6 +70,7 @@ class WagoPanel(Qt.QWidget, InstrumentPanel):
         for d in couplers:
             self.layout_.addWidget(heading(f"{d.rsplit('/', 1)[-1]} channels", self))
             form = TaurusForm(self, withButtons=False)
+            form.setItemFactories(include=(row_item,))
             form.setModel([f"{d}/{a}" for a in channel_attributes(d)])
             self.forms[d] = form
             self.layout_.addWidget(form, 1)

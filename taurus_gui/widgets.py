@@ -79,9 +79,23 @@ class TargetLineEdit(TaurusValueLineEdit):
 
 
 
-class ParameterValue(TaurusValue):
-    """A TaurusForm row whose write field is a TargetLineEdit: it shows the value the
-    device holds as written (a loop's setpoint and gains), not Taurus's initial 0."""
+class FormRow(TaurusValue):
+    """A TaurusForm row tall enough for its text: TaurusForm gives rows 20 px at least and
+    squeezes them to that in a small panel, cutting the underscores of `valve1_cmd`."""
+
+    def setMinimumHeight(self, height: int | None) -> None:  # noqa: N802 - Taurus' name
+        line = Qt.QFontMetrics(Qt.QApplication.font()).height() + 8
+        super().setMinimumHeight(max(height or 0, line))
+
+
+class ParameterValue(FormRow):
+    """A form row labelled by the attribute's Tango name (what a shell user types),
+    whose write field is a TargetLineEdit: it shows the value the device holds as
+    written (a loop's setpoint and gains), not Taurus's initial 0."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.setLabelConfig("{attr.name}")
 
     def getDefaultWriteWidgetClass(self, returnAll: bool = False):  # noqa: N802, N803 - Taurus' names
         classes = super().getDefaultWriteWidgetClass(returnAll=True) or []
@@ -93,6 +107,11 @@ def parameter_item(_model_obj) -> ParameterValue:
     """TaurusForm item factory (setItemFactories(include=(parameter_item,))): every row
     a ParameterValue."""
     return ParameterValue()
+
+
+def row_item(_model_obj) -> FormRow:
+    """TaurusForm item factory: every row a FormRow."""
+    return FormRow()
 
 
 def state_led(model: str, parent: Qt.QWidget | None = None) -> TaurusLed:
