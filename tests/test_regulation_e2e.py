@@ -24,9 +24,39 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 LOOP, INPUT, OUTPUT = "demo/loop/sample_temp", "demo/input/sample_tc", "demo/output/heater_power"
 
 
+#: a loop made of other servers' objects: its input a Wago channel (Wago server), its
+#: output an AxisManager axis, served by the Regulation server through their clients
+EXTERNAL = """\
+- name: wago_tc
+  class: ExternalInput
+  device: $wago1
+  counter: thermocouple1
+  unit: degC
+  tango: {server: demo}
+- name: m1_out
+  class: ExternalOutput
+  device: $m1
+  unit: mm
+  low_limit: -2.0
+  high_limit: 2.0
+  tango: {server: demo}
+- name: m1_loop
+  class: SoftLoop
+  input: $wago_tc
+  output: $m1_out
+  P: 1.0
+  I: 0.0
+  D: 0.0
+  frequency: 5
+  deadband: 0.5
+  tango: {server: demo}
+"""
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     st = DemoStack(tmp_path_factory.mktemp("regulation"))
+    (st.config / "regulation" / "external.yml").write_text(EXTERNAL)
     st.up()
     yield st
     st.down()
@@ -296,3 +326,32 @@ def test_settings_to_config_writes_the_loop_parameters_into_its_yaml(stack):
     assert text.count("\n") == before.count("\n")          # keys changed in place, comments kept
     loop.command_inout("ApplyConfig")                      # settings forgotten: the YAML's values
     assert loop.kp == 0.055 and loop.deadband == 0.45
+
+
+def test_a_loop_over_other_servers_objects_uses_their_servers(stack):
+    """ExternalInput over a Wago channel and ExternalOutput over an AxisManager axis go
+    through those servers (their clients), not through a second copy of the hardware in
+    the Regulation server: the Output moves the AxisManager's m1, the Input reads what
+    the Wago device reads."""
+    wago, m1 = stack.device("demo/wago/wago1"), stack.device("demo/axis/m1")
+    loop, inp, out = (stack.device("demo/loop/m1_loop"), stack.device("demo/input/wago_tc"),
+                      stack.device("demo/output/m1_out"))
+    assert loop.state() == tango.DevState.OFF and m1.position == 0.0       # built with the output safe
+    assert inp.value == pytest.approx(wago.thermocouple1, abs=0.5)
+    out.set_value = 1.5
+    assert m1.position == pytest.approx(1.5) and out.value == pytest.approx(1.5)
+    out.set_value = 7.0                                                     # clamped to the output's limits
+    assert m1.position == pytest.approx(2.0)
+    # regulating above the room's temperature: the PID output saturates at the high limit
+    ev = Events(m1, "position")
+    try:
+        out.set_value = 0.5                                                 # events flow (probe)
+        ev.wait_for("position", lambda v: v == pytest.approx(0.5), 10)
+        n = len(ev.values["position"])
+        loop.setpoint = wago.thermocouple1 + 20.0
+        ev.wait_for("position", lambda v: v == pytest.approx(2.0), 10, n)
+    finally:
+        ev.close()
+    assert loop.is_regulating and loop.state() == tango.DevState.MOVING
+    loop.stop_regulation()
+    assert m1.position == pytest.approx(0.0) and loop.state() == tango.DevState.OFF
