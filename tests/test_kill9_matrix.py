@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 import h5py
+import numpy as np
 import pytest
 import tango
 from helpers.demo_stack import DemoStack
@@ -127,6 +128,8 @@ def test_kill_9_mid_scan(stack, victim: Victim):
         if victim.process != "ScanServer/demo":
             assert took < victim.after, f"the scan ended {took:.1f} s after the kill"
             assert rec.end_reason == "FAILURE" and rec.error == info["error"]
+            state = wait_until(lambda: (s := dev.state()) != tango.DevState.RUNNING and s, 10, "the scan's end state")
+            assert state == tango.DevState.ALARM and victim.names[0] in dev.status()
     else:
         assert info["end_reason"] == "SUCCESS", info.get("error")
         assert info["npoints_done"] == int(victim.scan[1])
@@ -134,19 +137,21 @@ def test_kill_9_mid_scan(stack, victim: Victim):
     _restarted(stack, victim.process, old)
     # every point the data Redis holds is in the file, and the entry is closed
     wait_complete(info["filename"], f"{info['scan_nb']}.1", timeout=90)
-    redis_points = {name.rsplit(":", 1)[-1]: len(reader.read_all(name))
-                    for name, ch in info["channels"].items() if ch["kind"] == "data" and not ch["shape"]}
+    in_redis = {name.rsplit(":", 1)[-1]: reader.read_all(name)
+                for name, ch in info["channels"].items() if ch["kind"] == "data" and not ch["shape"]}
     with h5py.File(info["filename"], "r", locking=False) as f:
         entry = f[f"{info['scan_nb']}.1"]
         assert entry["end_reason"][()].decode() == info["end_reason"]
         measurement = entry["measurement"]
-        on_disk = {name: measurement[name].shape[0] for name in redis_points if name in measurement}
-    if victim.process == "redis:data":
-        # the data Redis keeps nothing across a restart (a cache, no persistence): the
-        # points published before the kill are gone from it, the file has every one
-        assert on_disk and all(n == info["npoints_done"] for n in on_disk.values()), (on_disk, info)
-    else:
-        assert on_disk and all(on_disk[n] == redis_points[n] for n in on_disk), (on_disk, redis_points)
+        on_disk = {name: measurement[name][()] for name in in_redis if name in measurement}
+    assert on_disk, f"none of {sorted(in_redis)} in the file"
+    for name, values in on_disk.items():
+        if victim.process == "redis:data":
+            # the data Redis keeps nothing across a restart (a cache, no persistence): the
+            # points published before the kill are gone from it, the file has every one
+            assert len(values) == info["npoints_done"], (name, len(values), info["npoints_done"])
+        else:
+            np.testing.assert_array_equal(values, in_redis[name], err_msg=name)
 
     # the next scan works with nobody doing anything, once the stack answers again
     stack.wait_ready(60)
