@@ -62,10 +62,12 @@ def proc(stack):
 
 
 class Events:
-    """Change events of one attribute, collected (Tango's event thread) until closed."""
+    """Change events of one attribute, collected (Tango's event thread) until closed;
+    `restart()` marks where a test's own events begin."""
 
     def __init__(self, dev: tango.DeviceProxy, attr: str) -> None:
         self.values: list = []
+        self.start = 0
         self.cond = threading.Condition()
         self.dev = dev
         self.id = dev.subscribe_event(attr, tango.EventType.CHANGE_EVENT, self._on)
@@ -77,24 +79,82 @@ class Events:
             self.values.append(ev.attr_value.value)
             self.cond.notify_all()
 
-    def wait_for(self, predicate, timeout: float = 30.0):
+    def restart(self) -> None:
+        with self.cond:
+            self.start = len(self.values)
+
+    @property
+    def new(self) -> list:
+        """The values received since restart()."""
+        with self.cond:
+            return self.values[self.start:]
+
+    def until(self, predicate, timeout: float) -> bool:
+        """Wait until predicate(new values) holds; False after timeout."""
         deadline = time.monotonic() + timeout
         with self.cond:
-            while not predicate(self.values):
+            while not predicate(self.values[self.start:]):
                 left = deadline - time.monotonic()
-                assert left > 0, f"not seen within {timeout} s: {self.values[-5:]}"
+                if left <= 0:
+                    return False
                 self.cond.wait(left)
+        return True
+
+    def wait_for(self, predicate, timeout: float = 30.0) -> None:
+        assert self.until(predicate, timeout), f"not seen within {timeout} s: {self.new[-5:]}"
 
     def close(self) -> None:
         self.dev.unsubscribe_event(self.id)
 
 
+class Watch:
+    """The Procedures device's Output and State events, subscribed once for the module
+    and known to arrive: cppTango does not promise that events pushed just after
+    subscribe_event returns reach the client (ZeroMQ's subscription travels on its own;
+    measured here at load 5: every event of 3 runs in 40 started right after a fresh
+    subscription was lost). `live()` runs a probe procedure until its events come."""
+
+    def __init__(self, dev: tango.DeviceProxy) -> None:
+        self.dev = dev
+        self.output = Events(dev, "Output")
+        self.state = Events(dev, "State")
+
+    def restart(self) -> None:
+        """From now on: a test's run (its first Output event is the run's empty one)."""
+        self.output.restart()
+        self.state.restart()
+
+    def live(self, attempts: int = 5) -> None:
+        self.restart()
+        for attempt in range(attempts):
+            self.dev.RunProcedure(["chatter", "1", f"label=probe{attempt}"])
+            assert self.dev.WaitProcedure(30)
+            if self.output.until(lambda v: any(x is not None and len(x) and x[0].startswith("probe") for x in v),
+                                 10) and self.state.until(lambda v: tango.DevState.RUNNING in v, 10):
+                return
+        raise AssertionError(f"no event of {attempts} probe runs reached the client: "
+                             f"Output {self.output.new}, State {self.state.new}")
+
+    def close(self) -> None:
+        self.output.close()
+        self.state.close()
+
+
+@pytest.fixture(scope="module")
+def watch(stack):
+    w = Watch(stack.device(PROC, timeout_ms=30000))
+    try:
+        w.live()
+        yield w
+    finally:
+        w.close()
+
+
 def lines_of(events: Events) -> list[str]:
-    """The lines of the run started after subscribing, from Output events: the first event
-    (subscription) carries the lines of the run before (not counted), a run starts with an
-    empty event, then each event carries the new lines."""
+    """The lines of the run started after restart(), from Output events: a run starts with
+    an empty event, then each event carries the new lines."""
     out: list[str] | None = None
-    for value in events.values:
+    for value in events.new:
         if value is None or len(value) == 0:
             out = []
         elif out is not None:
@@ -114,25 +174,21 @@ def test_procedures_are_listed_with_signature_and_doc(proc):
     assert proc.state() == tango.DevState.ON
 
 
-def test_align_m0_runs_with_live_output_and_leaves_m0_at_the_centre(stack, proc):
+def test_align_m0_runs_with_live_output_and_leaves_m0_at_the_centre(stack, proc, watch):
     scan_dev = stack.device(SCAN, timeout_ms=30000)
     m0 = stack.device(stack.device_name("m0"))
     m0.write_attribute("Position", -1.0)
     m0.WaitMove()
-    output = Events(proc, "Output")
-    states = Events(proc, "State")
-    try:
-        number = proc.RunProcedure(["align_m0", "0 5", "intervals=20", "count_time=0.02"])
-        assert proc.state() == tango.DevState.RUNNING        # RunProcedure returned at once
-        assert proc.Procedure == "align_m0(0.0, 5.0, intervals=20, count_time=0.02)"
-        assert proc.RunNumber == number
-        output.wait_for(lambda v: any("m0 is at the centre" in ln for ln in lines_of(output)), 60)
-        assert proc.WaitProcedure(30)
-        states.wait_for(lambda v: v and v[-1] == tango.DevState.ON)
-    finally:
-        output.close()
-        states.close()
-    assert tango.DevState.RUNNING in states.values
+    output, states = watch.output, watch.state
+    watch.restart()
+    number = proc.RunProcedure(["align_m0", "0 5", "intervals=20", "count_time=0.02"])
+    assert proc.state() == tango.DevState.RUNNING        # RunProcedure returned at once
+    assert proc.Procedure == "align_m0(0.0, 5.0, intervals=20, count_time=0.02)"
+    assert proc.RunNumber == number
+    output.wait_for(lambda v: any("m0 is at the centre" in ln for ln in lines_of(output)), 60)
+    assert proc.WaitProcedure(30)
+    states.wait_for(lambda v: v and v[-1] == tango.DevState.ON)
+    assert tango.DevState.RUNNING in states.new
     lines = lines_of(output)
     head = next(i for i, ln in enumerate(lines) if ln.startswith("Scan "))
     assert "ascan m0 0 5 20 0.02" in lines[head]
@@ -165,20 +221,42 @@ def test_align_m0_runs_with_live_output_and_leaves_m0_at_the_centre(stack, proc)
         assert f[entry]["title"][()].decode().startswith("ascan m0 0 5 20 0.02")
 
 
-def test_abort_during_the_scan_ends_it_and_stops_m0(stack, proc):
-    scan_dev = stack.device(SCAN, timeout_ms=30000)
+@pytest.fixture
+def slow_m0(stack, proc):
+    """m0 at 0, slowed to 0.3 mm/s: `align_m0 0 9 30 0.02` takes 30 s of motion, longer
+    than a test's wait for its row 2 (SLOW_WAIT s at most; ~2 s when idle), so the scan
+    cannot end before the test's stop or abort, which lands in a move between two points."""
     m0 = stack.device(stack.device_name("m0"))
-    output = Events(proc, "Output")
+    m0.write_attribute("Position", 0.0)          # at the scan's start, at full speed
+    m0.WaitMove()
+    velocity = m0.read_attribute("Velocity").value
+    m0.write_attribute("Velocity", 0.3)
     try:
-        proc.RunProcedure(["align_m0", "0", "9", "30", "0.3"])
-        output.wait_for(lambda v: sum(ln.split()[:1] == ["2"] for ln in lines_of(output)) > 0, 60)  # row 2
-        proc.AbortProcedure()          # returns once the procedure has ended
-        assert proc.WaitProcedure(3.0)
+        yield m0
     finally:
-        output.close()
+        proc.AbortProcedure()          # a test that failed early leaves no run (nothing to do after an end)
+        m0.write_attribute("Velocity", velocity)
+
+
+SLOW_WAIT = 20
+SLOW_SCAN = ["align_m0", "0", "9", "30", "0.02"]
+
+
+def wait_for_row(watch: Watch, row: int) -> None:
+    watch.output.wait_for(lambda v: any(ln.split()[:1] == [str(row)] for ln in lines_of(watch.output)), SLOW_WAIT)
+
+
+def test_abort_during_the_scan_ends_it_and_stops_m0(stack, proc, watch, slow_m0):
+    scan_dev = stack.device(SCAN, timeout_ms=30000)
+    m0 = slow_m0
+    watch.restart()
+    proc.RunProcedure(SLOW_SCAN)
+    wait_for_row(watch, 2)
+    proc.AbortProcedure()          # returns once the procedure has ended
+    assert proc.WaitProcedure(3.0)
     assert proc.state() == tango.DevState.ON
     error = proc.Error
-    assert error.startswith("ProcedureAborted: align_m0(0.0, 9.0, 30, 0.3) aborted by request\n\nTraceback")
+    assert error.startswith("ProcedureAborted: align_m0(0.0, 9.0, 30, 0.02) aborted by request\n\nTraceback")
     assert json.loads(proc.RunInfo)["state"] == "ABORTED"
     assert scan_dev.WaitScan(10)
     assert json.loads(scan_dev.ScanInfo)["end_reason"] == "USER_ABORT"
@@ -187,19 +265,59 @@ def test_abort_during_the_scan_ends_it_and_stops_m0(stack, proc):
     assert scan_dev.state() in (tango.DevState.ON, tango.DevState.ALARM)
 
 
-def test_stop_ends_a_procedure_at_its_sleep_and_scan_commands_wait_for_it(stack, proc):
+def test_stop_during_the_scan_ends_it_at_a_point_with_its_data_complete(stack, proc, watch, slow_m0):
     scan_dev = stack.device(SCAN, timeout_ms=30000)
-    output = Events(proc, "Output")
+    m0 = slow_m0
+    watch.restart()
+    proc.RunProcedure(SLOW_SCAN)
+    wait_for_row(watch, 2)
+    proc.StopProcedure()           # returns once the procedure has ended (its scan after its point)
+    assert proc.WaitProcedure(3.0) and proc.state() == tango.DevState.ON
+    info = json.loads(proc.RunInfo)
+    assert info["state"] == "STOPPED"
+    assert proc.Error.startswith(f"ProcedureStopped: align_m0(0.0, 9.0, 30, 0.02) stopped by request "
+                                 f"(scan {info['scans'][0]} ended after its point)\n\nTraceback")
+    assert scan_dev.WaitScan(10)
+    scan_info = json.loads(scan_dev.ScanInfo)
+    assert scan_info["scan_nb"] == info["scans"][0] and scan_info["end_reason"] == "USER_STOP"
+    lines = lines_of(watch.output)
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("Scan "))
+    end = next(i for i, ln in enumerate(lines) if i > head and ln.startswith("Scan "))
+    rows = [ln.split() for ln in lines[head + 2:end]]
+    n = len(rows)
+    assert 3 <= n < 31                                        # stopped on the way
+    assert lines[end] == f"Scan {scan_info['scan_nb']} ended (USER_STOP), {n} points"
+    assert [int(r[0]) for r in rows] == list(range(n))
+    np.testing.assert_allclose([float(r[1]) for r in rows], np.linspace(0, 9, 31)[:n], atol=1e-3)
+    assert not any("centre" in ln for ln in lines)            # the procedure went no further
+    assert m0.state() == tango.DevState.ON                    # at the last point, not between two
+    assert abs(m0.read_attribute("Position").value - float(rows[-1][1])) < 0.002
+    reader = ScanReader(stack.data_redis(), scan_info["key"])   # every point complete, nothing more
+    m0_channel = next(c for c in reader.channels if c.split(":")[-1] == "m0")
+    diode_channel = next(c for c in reader.channels if c.split(":")[-1] == "diode")
+    redis_m0, redis_diode = reader.read_all(m0_channel), reader.read_all(diode_channel)
+    assert len(redis_m0) == len(redis_diode) == n
+    np.testing.assert_allclose(redis_m0, [float(r[1]) for r in rows], atol=1e-3)
+    entry = f"{scan_info['scan_nb']}.1"
+    wait_complete(Path(scan_info["filename"]), entry, timeout=60)
+    with h5py.File(scan_info["filename"], "r", locking=False) as f:
+        meas = f[entry]["measurement"]
+        np.testing.assert_array_equal(meas["m0"][()], redis_m0)
+        np.testing.assert_array_equal(meas["diode"][()], redis_diode)
+
+
+def test_stop_ends_a_procedure_at_its_sleep_and_scan_commands_wait_for_it(stack, proc, watch):
+    scan_dev = stack.device(SCAN, timeout_ms=30000)
+    watch.restart()
+    proc.RunProcedure(["wait_and_count", "seconds=60"])
     try:
-        proc.RunProcedure(["wait_and_count", "seconds=60"])
-        output.wait_for(lambda v: "waiting 60 s" in lines_of(output), 30)
+        watch.output.wait_for(lambda v: "waiting 60 s" in lines_of(watch.output), 30)
         with pytest.raises(tango.DevFailed) as err:
             scan_dev.ct(["0.01"])
         assert err.value.args[0].reason == "ScanArgumentError"
         assert "ct: procedure wait_and_count(seconds=60.0) is running" in err.value.args[0].desc
-        proc.StopProcedure()
     finally:
-        output.close()
+        proc.StopProcedure()
     assert proc.WaitProcedure(10) and proc.state() == tango.DevState.ON
     assert proc.Error.startswith("ProcedureStopped: wait_and_count(seconds=60.0) stopped by request")
     assert scan_dev.ct(["0.01"]) == 0        # the session's scans are free again
