@@ -34,7 +34,7 @@ from typing import Any
 import gevent
 import tango
 
-from blisstango.core.comm.reach import RECONNECTION_DELAY, reconnection_delayed, unreachable_suffix
+from blisstango.core.comm.reach import RECONNECTION_DELAY, lost_contact, reconnection_delayed
 
 from .errors import LimitError, MotionError
 
@@ -156,8 +156,10 @@ class AxisProxy:
                 raise LimitError(desc) from None
             if desc.startswith(f"{self.name}:"):
                 raise MotionError(desc) from None
-            raise MotionError(f"{self.name}: {what} on {self.device_name} failed: {desc}"
-                              + unreachable_suffix(exc, self.device_name)) from None
+            lost = lost_contact(exc, self.name, self.device_name, what)
+            if lost:
+                raise MotionError(lost) from None
+            raise MotionError(f"{self.name}: {what} on {self.device_name} failed: {desc}") from None
 
     @property
     def owner(self) -> str | None:
