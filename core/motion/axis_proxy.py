@@ -37,8 +37,8 @@ import tango
 from blisstango.core.comm.reach import (
     RECONNECTION_DELAY,
     access_refusal,
+    lost_contact,
     reconnection_delayed,
-    unreachable_suffix,
 )
 
 from .errors import LimitError, MotionError
@@ -170,8 +170,10 @@ class AxisProxy:
                 raise MotionError(f"{self.name}: {what}: {refused}") from None
             if desc.startswith(f"{self.name}:"):
                 raise MotionError(desc) from None
-            raise MotionError(f"{self.name}: {what} on {self.device_name} failed: {desc}"
-                              + unreachable_suffix(exc, self.device_name)) from None
+            lost = lost_contact(exc, self.name, self.device_name, what)
+            if lost:
+                raise MotionError(lost) from None
+            raise MotionError(f"{self.name}: {what} on {self.device_name} failed: {desc}") from None
 
     @property
     def owner(self) -> str | None:
