@@ -226,7 +226,7 @@ class Stack:
             return
         from blisstango.core.beacon.redis_server import RedisSupervisor
 
-        self.redis = RedisSupervisor(self.run_dir.sub("redis"), host=self.host)
+        self.redis = RedisSupervisor(self.run_dir.sub("redis"), host=self.host, on_change=self.save_state)
         self.redis.start()
         self.redis_urls = (self.redis.settings_url, self.redis.data_url)
 
@@ -241,7 +241,8 @@ class Stack:
         self.run_dir.pid_file.unlink(missing_ok=True)
 
     def state(self) -> dict[str, Any]:
-        redis_pids = list(self.redis.pids().values()) if self.redis is not None else []
+        pids = self.redis.pids() if self.redis is not None else {}
+        redis_pids = [pids.get("settings"), pids.get("data")] if pids else []  # as the urls
         return {
             "config_dir": str(self.config_dir) if self.config_dir else None,
             "tango_host": self.tango_host,

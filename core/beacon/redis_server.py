@@ -283,7 +283,9 @@ class RedisSupervisor:
                  settings_port: int = 0, data_port: int = 0, unix_socket: bool = False,
                  data_maxmemory: str = "1gb", data_eviction_policy: str = DATA_EVICTION_POLICY,
                  settings_url: str | None = None, data_url: str | None = None,
-                 executable: str | None = None) -> None:
+                 executable: str | None = None, on_change: Callable[[], None] | None = None) -> None:
+        """on_change: called after a server started, died or was restarted (the stack's
+        state file keeps the pids current)."""
         self.run_dir = Path(run_dir)
         self._external = {"settings": settings_url, "data": data_url}
         self.servers: dict[str, RedisServer] = {}
@@ -301,7 +303,8 @@ class RedisSupervisor:
         for kind, server in self.servers.items():
             server.managed = ManagedProcess(
                 f"redis-{kind}", server.argv, server.log_file, cwd=server.directory,
-                prepare=server.prepare, ready=server.wait_ready, graceful=server.shutdown)
+                prepare=server.prepare, ready=server.wait_ready, graceful=server.shutdown,
+                on_change=on_change)
 
     @property
     def settings_url(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tango
 
+from ..comm.reach import reading_error
 from .sampling import SamplingCounter, SamplingCounterController, SamplingMode
 
 
@@ -33,7 +34,11 @@ class TangoAttrCounterController(SamplingCounterController):
         return self._proxy
 
     def read_all(self, *counters: TangoAttrCounter) -> list:
-        replies = self.proxy.read_attributes([c.attr_name for c in counters])
+        names = [c.attr_name for c in counters]
+        try:
+            replies = self.proxy.read_attributes(names)
+        except tango.DevFailed as exc:
+            raise reading_error(exc, self.name, self.device_name, f"read {', '.join(names)}") from None
         out = []
         for c, r in zip(counters, replies):
             if r.has_failed:

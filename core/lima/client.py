@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import tango
 
+from ..comm.reach import lost_contact
 from .frames import DATA_ARRAY, FrameHeader, decode_data_array
 
 MINIMAL_VERSION = (1, 9, 23)
@@ -134,7 +135,9 @@ class LimaCCDsClient:
         except tango.DevFailed as exc:
             if not connection_lost(exc):
                 raise
-            raise LimaCameraError(f"{self.name}: camera {self.url} does not answer ({what}): {_desc(exc)}") from None
+            lost = lost_contact(exc, "its camera", self.url, what)
+            raise LimaCameraError(f"{self.name}: {lost}" if lost else
+                                  f"{self.name}: camera {self.url} does not answer ({what}): {_desc(exc)}") from None
 
     def read(self, names: list[str]) -> dict:
         replies = self.answering("reading " + ", ".join(names), self.proxy.read_attributes, list(names))

@@ -23,6 +23,7 @@ import numpy as np
 import tango
 
 from ..comm.backoff import Backoff, retry
+from ..comm.reach import lost_contact
 from ..counters.counter import Counter, CounterController
 from ..green import in_hub
 from .client import LimaConfigError, connection_lost
@@ -216,17 +217,20 @@ class RemoteLima(CounterController):
         except tango.DevFailed as exc:
             reason = exc.args[0].reason if exc.args else ""
             if reason.startswith("API_"):  # Tango's own: the device is not reachable
-                raise LimaConnectionError(f"{self.name}: LimaBridge {self.device} does not answer "
-                                          f"({command}): {_desc(exc)}") from None
+                raise self._lost(exc, command) from None
             raise LimaConfigError(_desc(exc)) from None
+
+    def _lost(self, exc: tango.DevFailed, what: str) -> LimaConnectionError:
+        """The bridge did not answer: which detector, which server, what happened."""
+        return LimaConnectionError(lost_contact(exc, self.name, self.device, what)
+                                   or f"{self.name}: LimaBridge {self.device} does not answer ({what}): {_desc(exc)}")
 
     def progress(self) -> dict:
         """The bridge's Progress, read now (a liveness check as well)."""
         try:
             return json.loads(self.proxy.read_attribute("Progress").value)
         except tango.DevFailed as exc:
-            raise LimaConnectionError(f"{self.name}: LimaBridge {self.device} does not answer: "
-                                      f"{_desc(exc)}") from None
+            raise self._lost(exc, "read Progress") from None
 
     def follow(self, listener: Callable[[dict], None]) -> None:
         """listener(progress dict) on every Progress change event (in the gevent hub)."""

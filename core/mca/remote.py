@@ -16,6 +16,7 @@ from typing import Any
 
 import tango
 
+from ..comm.reach import lost_contact
 from .base import BaseMCA
 from .calibration import Calibration
 from .counters import McaBlock
@@ -65,12 +66,15 @@ class RemoteMca(BaseMCA):
                 raise self._error(exc) from None
         return self._waiter
 
-    def _error(self, exc: tango.DevFailed) -> Exception:
+    def _error(self, exc: tango.DevFailed, what: str = "") -> Exception:
         err = exc.args[0] if exc.args else None
         reason = str(getattr(err, "reason", "")) if err else ""
         desc = " ".join(str(getattr(err, "desc", exc)).split())
         if reason == "McaParameterError":
             return RemoteParameterError(desc)
+        lost = lost_contact(exc, self.name, self.device_name, what)
+        if lost:
+            return McaError(lost)
         if reason.startswith("API_") or "CORBA" in desc or "TRANSIENT" in desc or "COMM_FAILURE" in desc:
             return McaError(f"{self.name}: device {self.device_name} cannot be reached ({reason}: {desc})")
         return McaError(desc if desc.startswith(self.name) else f"{self.name}: {desc}")
@@ -79,13 +83,13 @@ class RemoteMca(BaseMCA):
         try:
             return self.proxy.read_attribute(attr).value
         except tango.DevFailed as exc:
-            raise self._error(exc) from None
+            raise self._error(exc, f"read {attr}") from None
 
     def _write(self, attr: str, value: Any) -> None:
         try:
             self.proxy.write_attribute(attr, value)
         except tango.DevFailed as exc:
-            raise self._error(exc) from None
+            raise self._error(exc, f"write {attr}") from None
 
     def _command(self, name: str, *args: Any, wait: float = 0.0) -> Any:
         proxy = self.proxy if wait <= QUICK_WAIT else self.waiter
@@ -94,7 +98,7 @@ class RemoteMca(BaseMCA):
                 return proxy.command_inout(name, self._argument(name, args[0]))
             return proxy.command_inout(name)
         except tango.DevFailed as exc:
-            raise self._error(exc) from None
+            raise self._error(exc, name) from None
 
     def _argument(self, name: str, value: Any) -> tango.DeviceData:
         """The argument packed as the command takes it. Given a plain value, PyTango asks

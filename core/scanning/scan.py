@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import gevent
 import numpy as np
 
+from ..data.interrupted import runner_tag
 from ..data.publisher import ScanPublisher
 from .acquisition import AcquisitionMaster, AcquisitionObject, AcquisitionSlave
 from .chain import AcquisitionChain
@@ -235,7 +236,8 @@ class Scan:
             ch.reset()
         info = dict(self.scan_info)
         info.update(title=info.get("title", self.name), name=self.name, scan_nb=self.scan_number,
-                    save=self.save, user=getpass.getuser(), chain=self.chain.description())
+                    save=self.save, user=getpass.getuser(), runner=runner_tag(),
+                    chain=self.chain.description())
         self.scan_info = info
         if ctx.data_redis is not None:
             self.publisher = ScanPublisher(ctx.data_redis, ctx.session, info, **ctx.publisher_options)

@@ -14,6 +14,7 @@ from typing import Any
 
 import tango
 
+from ..comm.reach import reading_error
 from ..counters.sampling import SamplingCounter, SamplingCounterController, SamplingMode
 from .actuator import CLOSED, FAULT, MOVING, OPEN, UNKNOWN, ActuatorTimeout
 from .mapping import WagoMapping
@@ -63,7 +64,10 @@ class WagoClient(SamplingCounterController):
         return self._read([c.name for c in counters])
 
     def _read(self, names: list[str]) -> list:
-        replies = self.proxy.read_attributes(names)
+        try:
+            replies = self.proxy.read_attributes(names)
+        except tango.DevFailed as exc:
+            raise reading_error(exc, self.name, self.device_name, f"read {', '.join(names)}") from None
         out = []
         for name, reply in zip(names, replies):
             if reply.has_failed:

@@ -22,6 +22,7 @@ from tango import AttrWriteType, DevState, GreenMode
 from tango.server import Device, attribute, command, device_property
 
 from blisstango.core.comm.backoff import Backoff, retry
+from blisstango.core.data.interrupted import close_interrupted
 from blisstango.core.procedures.runner import runner_for
 from blisstango.core.scanning import Scan, ScanContext
 from blisstango.core.scanning.arguments import (
@@ -142,6 +143,7 @@ class ScanServer(Device):
             self._set_state(DevState.FAULT, msg)
 
         session = self.session = retry(load, Exception, backoff=Backoff(first=0.5, longest=5.0), on_retry=not_yet)
+        self._end_interrupted_scans()
         self.procedures.setup_done()
         if session.setup_error:
             self._set_state(DevState.ALARM, session.setup_error)
@@ -151,6 +153,23 @@ class ScanServer(Device):
                                          f"{', '.join(sorted(session.counters))}")
         self.push_change_event("SCAN_SAVING", self._scan_saving_json())
         self.push_change_event("ActiveMeasurementGroup", self._active_mg())
+
+    def _end_interrupted_scans(self) -> None:
+        """Scans this server was running when its process died (kill -9, a crash) end now
+        as FAILURE saying so (core.data.interrupted): followers and the file writer finish
+        them with the points published; a RecordData follower gets their end."""
+        if self.context is None or self.context.data_redis is None:
+            return
+        try:
+            closed = close_interrupted(self.context.data_redis, self.session_name,
+                                       tango.Util.instance().get_ds_name())
+        except Exception as exc:  # noqa: BLE001 - the server starts anyway; the log says why
+            log.error("session %s: closing the scans of a dead process failed: %s", self.session_name, exc)
+            return
+        for info in closed:
+            self._push_record({"event": "end", "scan": info.get("scan_nb") or 0, "key": info["key"],
+                               "npoints": info["npoints_done"], "data": {}, "end_reason": "FAILURE",
+                               "error": info["error"]})
 
     def _measurement_groups(self, session: SessionObjects) -> None:
         mgs = self.context.measurement_groups
