@@ -143,8 +143,12 @@ class DetectorView(Qt.QWidget):
             pen.setCosmetic(True)      # 2 screen pixels at any zoom
             rect.setPen(pen)
             rect.setZValue(10)
-            label = pg.TextItem(name, color=ROI_PEN, anchor=(0, 1))
-            label.setPos(x, y)
+            # the name above the ROI; below it when the ROI touches the image's top edge
+            # (above, the name would fall outside the view)
+            height = self.image.shape[0] if self.image.ndim == 2 else 0
+            on_top = y < 0.08 * max(height, y + h)
+            label = pg.TextItem(name, color=ROI_PEN, anchor=(0, 0) if on_top else (0, 1))
+            label.setPos(x, y + h if on_top else y)
             label.setZValue(10)
             item.addItem(rect)
             item.addItem(label)
