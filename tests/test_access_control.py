@@ -14,6 +14,7 @@ from helpers.config_trees import copy_sample, write
 from helpers.procs import kill_tree, start
 from helpers.tango_db import BeaconDBProcess, wait_view
 
+from blisstango.core.comm.reach import client_addresses, client_user
 from blisstango.core.tangodb.access import ACCESS_DEVICE, SERVICE, decide, edit, problems
 
 RULES = {"users": {
@@ -64,6 +65,7 @@ access_control:
 
 CLIENT = """\
 import json, sys, tango
+from blisstango.core.comm.reach import access_refusal
 dev = tango.DeviceProxy("sys/tg_test/1")
 out = {"read": float(dev.read_attribute("ampli").value)}
 try:
@@ -71,6 +73,7 @@ try:
     out["write"] = "ok"
 except tango.DevFailed as exc:
     out["write"] = [exc.args[0].reason, exc.args[0].desc]
+    out["ours"] = access_refusal(exc, "sys/tg_test/1")   # what our clients (AxisProxy) say
 try:
     out["state"] = str(dev.State())
     dev.command_inout("SwitchStates")
@@ -106,6 +109,10 @@ def test_clients_obey_the_yaml_rules_and_changes_land_in_yaml(tmp_path):
 
         ro = client()
         assert ro["write"][0] == "API_ReadOnlyMode" and "sys/tg_test/1" in ro["write"][1]
+        user, ips = client_user(), client_addresses()
+        assert ro["ours"] == (f"sys/tg_test/1: write refused for user '{user}' from {', '.join(ips)}: "
+                              f"access rule of user '{user}' from *.*.*.* ({ips[0]}) names no pattern "
+                              f"matching sys/tg_test/1: read only (access control {ACCESS_DEVICE})")
         assert ro["state"] in ("RUNNING", "ON", "UNKNOWN")       # State: always allowed
         assert ro["command"][0] == "API_ReadOnlyMode"
         acl = tango.DeviceProxy(f"tango://{db_proc.tango_host}/{ACCESS_DEVICE}")

@@ -246,12 +246,21 @@ def test_access_control_read_only_host_reads_and_is_refused_writes(beamline):
     still holds after BeaconDB is killed and restarted."""
     me, e = getpass.getuser(), beamline.e
     assert "value" in beamline.client("read", "m0/Position", host=e)
+    # PyTango (and C++) clients: cppTango's own refusal, naming the device only
     refused = beamline.client("write", "m0/Position", "0.25", host=e)
     assert refused["error"]["reason"] == "API_ReadOnlyMode" and "demo/axis/m0" in refused["error"]["desc"]
+    # our clients (the shell's mv, a scan's axis: AxisProxy) name the user, host and rule
+    refused = beamline.client("move", "m0", "0.25", host=e)["error"]
+    assert refused["reason"] == "MotionError", refused
+    desc = refused["desc"]
+    assert desc.startswith("m0: ") and "demo/axismanager/demo: write refused" in desc, desc
+    assert f"for user '{me}' from {e.address}" in desc and "user '*'" in desc and "*/*/* read" in desc, desc
+    assert desc.endswith(f"(access control {ACCESS_DEVICE})"), desc
     why = beamline.client("command", ACCESS_DEVICE, "ExplainAccess", host=e,
                           args_json=json.dumps([me, "demo/axis/m0", e.address]))["value"]
     assert "demo/axis/m0: read" in why and "user '*'" in why and "*/*/*" in why
     assert beamline.client("write", "m0/Position", "0.5") == {"ok": True}     # host d may
+    assert beamline.client("move", "m0", "0.75")["ok"]
     # the operator lets e write: through the device, into the YAML
     added = beamline.client("command", ACCESS_DEVICE, "AddAddressForUser",
                             args_json=json.dumps([me, e.address]))

@@ -2,12 +2,17 @@
 call to it fails on the way: "m0's server AxisManager/demo stopped answering (GroupMoveWait
 on demo/axis/m0) and is being restarted" or "... on host motion1 does not answer" says
 what happened and where to look; a bare CORBA TRANSIENT does not. Every remote client
-(axes, MCAs, detectors, counters, Wago) words a lost device with `lost_contact`."""
+(axes, MCAs, detectors, counters, Wago) words a lost device with `lost_contact`. Likewise
+a call access control refused names the rule that grants only read (`access_refusal`:
+cppTango's own text names the device only)."""
 
 from __future__ import annotations
 
+import os
+import pwd
 import socket
 
+import psutil
 import tango
 
 #: DevFailed reasons of a call that never reached the device or got no answer
@@ -92,3 +97,59 @@ def reading_error(exc: tango.DevFailed, obj: str, device: str, what: str) -> Exc
     the call failed on the way, else the DevFailed itself (the device's own refusal)."""
     lost = lost_contact(exc, obj, device, what)
     return ServerLost(lost) if lost else exc
+
+
+#: the reason cppTango gives when access control lets this client only read a device
+READ_ONLY_REASON = "API_ReadOnlyMode"
+#: the Tango service (free property CtrlSystem/Services) naming the access-control device
+ACCESS_SERVICE = ("AccessControl", "tango")
+
+
+def is_access_refusal(exc: tango.DevFailed) -> bool:
+    """True when the client library refused the call: access control grants only read."""
+    return any(e.reason == READ_ONLY_REASON for e in exc.args)
+
+
+def client_user() -> str:
+    """The user name cppTango's access check sends (the account's, never $USER)."""
+    return pwd.getpwuid(os.getuid()).pw_name.lower()
+
+
+def client_addresses() -> list[str]:
+    """This host's IPv4 addresses other than loopback, as cppTango's access check sends
+    them (loopback alone on a host with no network)."""
+    ips = sorted({a.address for addrs in psutil.net_if_addrs().values() for a in addrs
+                  if a.family == socket.AF_INET and not a.address.startswith("127.")})
+    return ips or ["127.0.0.1"]
+
+
+def access_device() -> str | None:
+    """The access-control device the database declares (service AccessControl/tango)."""
+    try:
+        names = list(tango.Database().get_services(*ACCESS_SERVICE).value_string)
+    except (tango.DevFailed, RuntimeError):
+        return None
+    return names[0].removeprefix("tango:") if names else None
+
+
+def access_refusal(exc: tango.DevFailed, device: str) -> str | None:
+    """For a call access control refused (cppTango's API_ReadOnlyMode, whose text names
+    the device only): the sentence naming the device, the user, the host and the rule
+    that grants only read, as the access-control device's ExplainAccess gives it, e.g.
+    "demo/axis/m0: write refused for user 'opd' from 10.0.0.5: access rule of user '*'
+    from *.*.*.* (10.0.0.5): */*/* read (access control sys/access_control/1)".
+    None for any other failure."""
+    if not is_access_refusal(exc):
+        return None
+    user, ips = client_user(), client_addresses()
+    head = f"{device}: write refused for user {user!r} from {', '.join(ips)}"
+    service = access_device()
+    if service is None:
+        return f"{head}: read only (no access-control device declared)"
+    try:
+        why = str(tango.DeviceProxy(service).command_inout("ExplainAccess", [user, device, *ips]))
+    except tango.DevFailed as failed:
+        return f"{head}: read only; asking {service} why failed: {failed.args[0].desc.strip()}"
+    # ExplainAccess answers "<device>: <right> for <user> (<the rule>)": keep the rule
+    rule = why.partition(" (")[2].removesuffix(")") or why
+    return f"{head}: {rule} (access control {service})"

@@ -34,7 +34,12 @@ from typing import Any
 import gevent
 import tango
 
-from blisstango.core.comm.reach import RECONNECTION_DELAY, lost_contact, reconnection_delayed
+from blisstango.core.comm.reach import (
+    RECONNECTION_DELAY,
+    access_refusal,
+    lost_contact,
+    reconnection_delayed,
+)
 
 from .errors import LimitError, MotionError
 
@@ -43,6 +48,12 @@ _MOVING = (tango.DevState.MOVING, tango.DevState.RUNNING)
 _WAIT_TIMEOUT_MS = 24 * 3600 * 1000
 #: a synchronous WaitMove blocks the hub at most this long before going green
 _QUICK_WAIT_MS = 20
+
+
+def _device_of(fn) -> str | None:
+    """The device a bound DeviceProxy method calls (the axis, or its manager for GroupMove)."""
+    proxy = getattr(fn, "__self__", None)
+    return proxy.dev_name() if isinstance(proxy, tango.DeviceProxy) else None
 
 
 class AxisProxy:
@@ -154,6 +165,9 @@ class AxisProxy:
             desc = err.desc.strip()
             if err.reason == "LimitError":
                 raise LimitError(desc) from None
+            refused = access_refusal(exc, _device_of(fn) or self.device_name)
+            if refused:
+                raise MotionError(f"{self.name}: {what}: {refused}") from None
             if desc.startswith(f"{self.name}:"):
                 raise MotionError(desc) from None
             lost = lost_contact(exc, self.name, self.device_name, what)

@@ -19,6 +19,7 @@ from blisstango.core.tangodb.store import TangoStore
 
 from ..errors import fail, throw
 from ..request_thread import request_hook
+from . import ending
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,11 @@ def _build():
         self.store = STORE[0]
         self.set_state(tango.DevState.ON)
         self.set_status("BeaconDB: Tango database served from the YAML tree and the journal")
+        for signo in ending.ENDING_SIGNALS:  # cppTango still ends the server after them
+            self.register_signal(signo)
+
+    def signal_handler(self, signo):
+        ending.note_signal(signo)
 
     def ResetTimingValues(self):
         """Kept for clients of the C++ DataBaseds; BeaconDB keeps no timing table."""
@@ -76,6 +82,7 @@ def _build():
         return RELEASE
 
     attrs["init_device"] = init_device
+    attrs["signal_handler"] = signal_handler
     attrs["always_executed_hook"] = request_hook
     attrs["StoredProcedureRelease"] = attribute(read_StoredProcedureRelease, dtype=str)
     attrs["ResetTimingValues"] = command(ResetTimingValues)

@@ -24,7 +24,7 @@ from blisstango.core.tangodb.access import ACCESS_DEVICE  # noqa: E402
 from blisstango.core.tangodb.journal import Journal  # noqa: E402
 from blisstango.core.tangodb.store import TangoStore  # noqa: E402
 
-from . import access_device, beacon_device, db_device, tango_run  # noqa: E402
+from . import access_device, beacon_device, db_device, ending, tango_run  # noqa: E402
 from .starter import StarterNotifier  # noqa: E402
 
 log = logging.getLogger("BeaconDB")
@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         # the configuration's greenlets) a turn on every loop iteration.
         run(classes, args=[SERVER_EXEC, opts.instance], util=util, post_init_callback=post_init,
             event_loop=lambda: gevent.sleep(0.05), raises=True)
+        print(ending.last_words(server), file=sys.stderr, flush=True)
     finally:
         if web is not None:
             web.stop(timeout=1)

@@ -6,7 +6,10 @@ TANGO_HOST set, prints one JSON line. Actions:
   ScanServer, count the Progress change events, wait for the end; {number, done,
   events, seconds, info (the ScanInfo JSON)}
 * read ATTR — {value} or {error: {reason, desc}}
-* write ATTR VALUE — {ok} or {error: {reason, desc}}
+* write ATTR VALUE — {ok} or {error: {reason, desc}} (PyTango, cppTango's own errors)
+* move AXIS VALUE — move the demo's AXIS as the shell does (blisstango's AxisProxy, one
+  GroupMoveWait on its AxisManager): {ok, position} or {error: {reason: the error's
+  class, desc: the sentence the shell shows}}
 * command DEVICE COMMAND [ARG | --json LIST] — {value} or {error}
 * saving BASE_PATH — the session's SCAN_SAVING base_path
 * ping DEVICE — {ok, us}
@@ -22,7 +25,11 @@ import time
 
 import tango
 
+from blisstango.core.motion.axis_proxy import AxisProxy
+from blisstango.core.motion.errors import MotionError
+
 SCAN_DEVICE = "demo/scan/demo"
+MANAGER_DEVICE = "demo/axismanager/demo"
 
 
 def _error(exc: tango.DevFailed) -> dict:
@@ -72,6 +79,10 @@ def main(argv: list[str]) -> int:
             out = ascan(args)
         elif action == "read":
             out = {"value": tango.AttributeProxy(args[0]).read().value}
+        elif action == "move":
+            axis = AxisProxy(args[0], f"demo/axis/{args[0]}", MANAGER_DEVICE, events=False)
+            axis.move(float(args[1]))
+            out = {"ok": True, "position": axis.position}
         elif action == "write":
             tango.AttributeProxy(args[0]).write(float(args[1]))
             out = {"ok": True}
@@ -105,6 +116,8 @@ def main(argv: list[str]) -> int:
             raise SystemExit(f"unknown action {action}")
     except tango.DevFailed as exc:
         out = _error(exc)
+    except MotionError as exc:
+        out = {"error": {"reason": type(exc).__name__, "desc": str(exc)}}
     print(json.dumps(out, default=str), flush=True)
     return 0
 
