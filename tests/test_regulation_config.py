@@ -93,6 +93,16 @@ def test_unknown_class_and_bad_references_name_file_and_line(tmp_path, redis_ser
         factory.get("lonely")
 
 
+def test_restart_safe_false_is_refused_on_a_soft_loop(tmp_path, fresh_settings):
+    """Only a controller regulating on its own can go on through a server restart."""
+    root = copy_demo(tmp_path / "demo")
+    path = root / "regulation" / "furnace.yml"
+    path.write_text(path.read_text().replace("- name: sample_temp\n", "- name: sample_temp\n  restart_safe: false\n"))
+    with pytest.raises(ConfigError, match=r"sample_temp: cannot initialize: sample_temp: restart_safe: false "
+                                          r"needs a controller that regulates on its own"):
+        ObjectFactory(load_tree(root)).get("sample_temp")
+
+
 EXTERNAL = """\
 - name: ext_in
   class: ExternalInput

@@ -24,9 +24,42 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 LOOP, INPUT, OUTPUT = "demo/loop/sample_temp", "demo/input/sample_tc", "demo/output/heater_power"
 
 
+#: a loop made of other servers' objects: its input a Wago channel (Wago server), its
+#: output an AxisManager axis, served by the Regulation server through their clients
+EXTERNAL = """\
+- name: wago_tc
+  class: ExternalInput
+  device: $wago1
+  counter: thermocouple1
+  unit: degC
+  tango: {server: demo}
+- name: m1_out
+  class: ExternalOutput
+  device: $m1
+  unit: mm
+  low_limit: -2.0
+  high_limit: 2.0
+  tango: {server: demo}
+- name: m1_loop
+  class: SoftLoop
+  input: $wago_tc
+  output: $m1_out
+  P: 1.0
+  I: 0.0
+  D: 0.0
+  frequency: 5
+  deadband: 0.5
+  tango: {server: demo}
+"""
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     st = DemoStack(tmp_path_factory.mktemp("regulation"))
+    (st.config / "regulation" / "external.yml").write_text(EXTERNAL)
+    cryo = st.config / "regulation" / "cryocon.yml"         # its controller regulates through restarts
+    cryo.write_text(cryo.read_text().replace("      wait_mode: deadband\n",
+                                             "      wait_mode: deadband\n      restart_safe: false\n", 1))
     st.up()
     yield st
     st.down()
@@ -170,6 +203,20 @@ def test_sensor_disconnected_faults_safely_and_start_regulation_resumes(stack):
     assert loop.is_regulating and loop.setpoint == 45.0 and out.value > 0
 
 
+def kill_9_and_wait_for_the_restart(stack) -> None:
+    pid = stack.pid("Regulation/demo")
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:                                       # the launcher restarts it
+        try:
+            if stack.pid("Regulation/demo") != pid and stack.device(LOOP, 2000).state() is not None:
+                break
+        except (tango.DevFailed, KeyError):
+            pass
+        assert time.monotonic() < deadline, stack.log("Regulation_demo")
+        time.sleep(0.2)
+
+
 def test_kill_9_restarted_server_never_heats_and_keeps_every_parameter(stack):
     loop, inp, out = stack.device(LOOP), stack.device(INPUT), stack.device(OUTPUT)
     params = {"kp": 0.06, "ki": 0.025, "kd": 0.001, "deadband": 0.4, "deadband_time": 0.8, "ramprate": 8.0,
@@ -187,17 +234,7 @@ def test_kill_9_restarted_server_never_heats_and_keeps_every_parameter(stack):
     finally:
         ev.close()
     assert out.value > 0 and loop.is_regulating
-    pid = stack.pid("Regulation/demo")
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 60
-    while True:                                       # the launcher restarts it
-        try:
-            if stack.pid("Regulation/demo") != pid and stack.device(LOOP, 2000).state() is not None:
-                break
-        except (tango.DevFailed, KeyError):
-            pass
-        assert time.monotonic() < deadline, stack.log("Regulation_demo")
-        time.sleep(0.2)
+    kill_9_and_wait_for_the_restart(stack)
     loop, inp, out = stack.device(LOOP), stack.device(INPUT), stack.device(OUTPUT)
     assert loop.state() == tango.DevState.OFF and not loop.is_regulating
     assert out.value == 0.0 == out.safe_value
@@ -296,3 +333,71 @@ def test_settings_to_config_writes_the_loop_parameters_into_its_yaml(stack):
     assert text.count("\n") == before.count("\n")          # keys changed in place, comments kept
     loop.command_inout("ApplyConfig")                      # settings forgotten: the YAML's values
     assert loop.kp == 0.055 and loop.deadband == 0.45
+
+
+def test_a_loop_over_other_servers_objects_uses_their_servers(stack):
+    """ExternalInput over a Wago channel and ExternalOutput over an AxisManager axis go
+    through those servers (their clients), not through a second copy of the hardware in
+    the Regulation server: the Output moves the AxisManager's m1, the Input reads what
+    the Wago device reads."""
+    wago, m1 = stack.device("demo/wago/wago1"), stack.device("demo/axis/m1")
+    loop, inp, out = (stack.device("demo/loop/m1_loop"), stack.device("demo/input/wago_tc"),
+                      stack.device("demo/output/m1_out"))
+    assert loop.state() == tango.DevState.OFF and m1.position == 0.0       # built with the output safe
+    assert inp.value == pytest.approx(wago.thermocouple1, abs=0.5)
+    out.set_value = 1.5
+    assert m1.position == pytest.approx(1.5) and out.value == pytest.approx(1.5)
+    out.set_value = 7.0                                                     # clamped to the output's limits
+    assert m1.position == pytest.approx(2.0)
+    # regulating above the room's temperature: the PID output saturates at the high limit
+    ev = Events(m1, "position")
+    try:
+        out.set_value = 0.5                                                 # events flow (probe)
+        ev.wait_for("position", lambda v: v == pytest.approx(0.5), 10)
+        n = len(ev.values["position"])
+        loop.setpoint = wago.thermocouple1 + 20.0
+        ev.wait_for("position", lambda v: v == pytest.approx(2.0), 10, n)
+    finally:
+        ev.close()
+    assert loop.is_regulating and loop.state() == tango.DevState.MOVING
+    loop.stop_regulation()
+    assert m1.position == pytest.approx(0.0) and loop.state() == tango.DevState.OFF
+
+
+def test_kill_9_a_restart_safe_false_loop_goes_on_in_its_controller(stack):
+    """cryo_loop has `restart_safe: false` in this stack: the Cryo-con goes on regulating
+    while its server is killed, and the restarted server takes the loop up as it is —
+    regulating, setpoint and parameters kept, heater not cut — and watches it settle."""
+    loop, heater = stack.device("demo/loop/cryo_loop"), stack.device("demo/output/cryo_heater")
+    loop.deadband = 0.5
+    loop.setpoint = 84.0
+    assert loop.is_regulating
+    kill_9_and_wait_for_the_restart(stack)
+    loop, heater = stack.device("demo/loop/cryo_loop"), stack.device("demo/output/cryo_heater")
+    try:
+        assert loop.is_regulating and loop.state() in (tango.DevState.MOVING, tango.DevState.ON), loop.status()
+        assert loop.setpoint == 84.0 and loop.deadband == 0.5
+        assert loop.command_inout("axis_wait", 60.0), loop.status()           # watched: it settles there
+        assert loop.state() == tango.DevState.ON and abs(loop.input_value - 84.0) <= 0.5
+        assert heater.value > 0.0                                              # holding 84 K above the stage
+    finally:
+        loop.stop_regulation()
+        loop.command_inout("ApplyConfig")
+
+
+def test_trend_events_only_when_a_value_changes(stack):
+    """A loop that does not regulate pushes its noisy input at the trend rate, but its
+    setpoint, working setpoint and output (unchanged) once: the subscription's own event,
+    and the server's first push if its last one was older than this subscription (the
+    GUI's CPU is not spent on repeated values; before, every value came 10 times a second)."""
+    loop = stack.device(LOOP)
+    loop.stop_regulation()
+    assert loop.state() == tango.DevState.OFF
+    ev = Events(loop, "input_value", "setpoint", "working_setpoint", "output_value")
+    try:
+        ev.wait_for("input_value", lambda v: True, 10, 12)   # 12 changes of the noisy thermocouple
+        counts = {a: len(v) for a, v in ev.values.items()}
+    finally:
+        ev.close()
+    assert all(counts[a] <= 2 for a in ("setpoint", "working_setpoint", "output_value")), counts
+    assert {v for _, v in ev.values["output_value"]} == {0.0}

@@ -15,6 +15,11 @@ class ObjectFactory:
     a counter's axis); a build that needs itself again is reported as a cycle.
     """
 
+    #: in a server process (core.config.root.process_objects): name -> the object as
+    #: another process sees it (its server's client through the session resolver), for
+    #: an object this server does not own; None: everything is built here (one process)
+    remote = None
+
     def __init__(self, tree):
         self.tree = tree
         self._built: dict[str, Any] = {}

@@ -41,7 +41,25 @@ def process_objects() -> ObjectFactory:
     global _factory
     if _factory is None:
         _factory = ObjectFactory(load_tree(config_root()))
+        _factory.remote = _remote_object
     return _factory
+
+
+_resolver: Any = None
+
+
+def _remote_object(name: str) -> Any:
+    """An object another server owns, as its clients see it (core.session's resolver:
+    the exported object's client, or an object built with such clients for its
+    references) — never a second copy driving the same hardware from this process."""
+    global _resolver
+    if _resolver is None:
+        import tango
+
+        from ..session import resolve_objects
+
+        _resolver = resolve_objects(green_mode=tango.GreenMode.Gevent)
+    return _resolver.build(name)
 
 
 def process_object(name: str, expected: type | tuple[type, ...], what: str = "") -> Any:
@@ -62,5 +80,5 @@ def built_process_objects() -> list[Any]:
 
 def reset_process_objects() -> None:
     """Forget the objects built so far (tests; a server re-reading its configuration)."""
-    global _factory
-    _factory = None
+    global _factory, _resolver
+    _factory = _resolver = None

@@ -126,6 +126,11 @@ class Controller:
         """Stop the PID (not the ramp); the framework then sets the output safe."""
         raise NotImplementedError
 
+    def is_regulating(self, tloop: Any) -> bool:
+        """Is the controller's PID running now? (a `restart_safe: false` loop is taken up
+        where the controller is when its server starts)"""
+        raise NotImplementedError
+
     def set_setpoint(self, tloop: Any, sp: float) -> None:
         """The setpoint the PID works to now (does not start the PID)."""
         raise NotImplementedError

@@ -175,6 +175,9 @@ class SelfRegulatingFurnace(FurnaceSimulator):
         if task is not None:
             task.kill()
 
+    def is_regulating(self, tloop: Any) -> bool:
+        return self._loop_fw(tloop).task is not None
+
     def _firmware(self, tloop: Any, fw: _Firmware) -> None:
         """The controller's own regulation: a sensor fault switches the heater off."""
         next_t = self.clock()

@@ -125,6 +125,9 @@ class ExternalInput(Input):
             return float(d.controller.read_all(d)[0])
         if hasattr(d, "position"):
             return float(d.position)
+        counters = list(getattr(d, "counters", None) or [])
+        if len(counters) == 1 and hasattr(d, "read_all"):  # a one-counter controller (an Input of another server)
+            return float(d.read_all(counters[0])[0])
         raise TypeError(f"{self.name}: {d!r} is neither a counter nor an axis")
 
     def state(self) -> str:

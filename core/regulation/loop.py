@@ -82,7 +82,9 @@ class Loop(LoopParameters):
     # -- life cycle -------------------------------------------------------------------------
     def initialize(self) -> None:
         """Bring the hardware to the persisted parameters, regulation off and the output
-        safe (a restarted server never heats on its own)."""
+        safe (a restarted server never heats on its own) — unless `restart_safe: false`:
+        a controller still regulating (it went on while its server was down) is taken up
+        as it is, towards the kept setpoint."""
         self._apply_pid_parameters()
         if self.restart_safe:
             try:
@@ -90,6 +92,28 @@ class Loop(LoopParameters):
             except NotImplementedError:
                 pass
             self.output.set_safe()
+        else:
+            self._take_up()
+
+    def _take_up(self) -> None:
+        try:
+            regulating = bool(self._hw("is_regulating"))
+        except NotImplementedError:
+            log.warning("%s: restart_safe is false but controller %s cannot tell whether it regulates: "
+                        "shown as not regulating, hardware left as it is", self.name, self.controller.name)
+            return
+        if not regulating:
+            return
+        try:
+            self._hw("is_ramping")
+            self._hw_ramp = True       # the controller ramps itself
+        except NotImplementedError:
+            self._hw_ramp = False
+        self._regulating = True
+        self._ensure_task()
+        self._update_state()
+        log.info("%s: controller %s regulating at %g: taken up (restart_safe false)", self.name,
+                 self.controller.name, self.setpoint)
 
     # -- setpoint and ramp ---------------------------------------------------------------
     @property

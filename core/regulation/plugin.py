@@ -15,7 +15,12 @@ the loops, inputs and outputs that live outside any controller (BLISS's YAML):
       deadband: 0.5; deadband_time: 1.0; ramprate: 5.0; wait_mode: deadband
       setpoint_low_limit: 0; setpoint_high_limit: 150
     - {name: diode_in, class: ExternalInput, device: $diode}
+    - {name: tc_in, class: ExternalInput, device: $wago1, counter: tc1}   # one counter of a controller
     - {name: m1_out, class: ExternalOutput, device: $m1, low_limit: -1, high_limit: 1, mode: relative}
+
+In the Regulation server an external `device` of another plugin (an AxisManager axis, a
+Wago channel, another server's counter) is that server's client through the session
+resolver (ObjectFactory.remote), never built a second time here.
 
 Every built loop is initialized at once: parameters to the hardware, regulation off,
 output safe (a server that restarts never heats on its own).
@@ -63,6 +68,30 @@ def _ref(node: Any, cfg: dict, key: str, factory: Any, where: Any = None) -> Any
         raise ConfigError(f"{cfg.get('name', node.name)}: `{key}` must name an object as ${key}_name, "
                           f"got {value!r}", where.file, where.key_line(key) if key in where else where.line)
     return factory.get(value[1:])
+
+
+def _external_device(node: Any, cfg: dict, factory: Any) -> Any:
+    """`device: $name`, with `counter: <counter name>` for one counter of a controller
+    (`device: $wago1, counter: thermocouple1`)."""
+    value = cfg.get("device")
+    where = node.key_line("device") if "device" in node else node.line
+    if not isinstance(value, str) or not value.startswith("$"):
+        raise ConfigError(f"{node.name}: `device` must name an object as $name, got {value!r}", node.file, where)
+    name = value[1:]
+    remote = getattr(factory, "remote", None)
+    if remote is not None and factory.tree[name].plugin != "regulation":
+        obj = remote(name)
+    else:
+        obj = factory.get(name)
+    member = cfg.get("counter")
+    if member is None:
+        return obj
+    counters = {c.name: c for c in getattr(obj, "counters", None) or []}
+    found = counters.get(str(member)) or counters.get(f"{name}:{member}")
+    if found is None:
+        raise ConfigError(f"{node.name}: {name} has no counter {member!r} (it has: {', '.join(counters) or 'none'})",
+                          node.file, node.key_line("counter") if "counter" in node else where)
+    return found
 
 
 def _item_config(node: Any, item: dict) -> tuple[dict, Any]:
@@ -115,7 +144,7 @@ def build_standalone(node: Any, factory: Any) -> Any:
     cls = cfg["class"]
     if cls == "SoftLoop":
         return _init_loop(SoftLoop(cfg, _ref(node, cfg, "input", factory), _ref(node, cfg, "output", factory)), node)
-    device = _ref(node, cfg, "device", factory)
+    device = _external_device(node, cfg, factory)
     try:
         obj = ExternalInput(cfg, device) if cls == "ExternalInput" else ExternalOutput(cfg, device)
     except ValueError as exc:

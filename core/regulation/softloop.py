@@ -20,6 +20,7 @@ import gevent
 import gevent.lock
 from simple_pid import PID
 
+from .errors import RegulationValueError
 from .loop import Loop
 
 
@@ -41,6 +42,12 @@ class SoftLoop(Loop):
         #: period errors (s) of the last samples: actual - nominal period
         self.period_errors: collections.deque[float] = collections.deque(maxlen=20000)
         self._last_sample_time: float | None = None
+
+    def initialize(self) -> None:
+        if not self.restart_safe:
+            raise RegulationValueError(f"{self.name}: restart_safe: false needs a controller that regulates on "
+                                       "its own; the PID of a SoftLoop stops with its server (remove the key)")
+        super().initialize()
 
     # -- the PID lives here ----------------------------------------------------------------
     def _apply_pid_parameters(self) -> None:

@@ -7,8 +7,9 @@ from .resolver import (
            SessionEntry,
            SessionFactory,
            register_client,
+           resolve_objects,
            resolve_session,
 )
 
 __all__ = ["RemoteNode", "ResolvedSession", "SessionEntry", "SessionFactory", "register_client",
-           "resolve_session"]
+           "resolve_objects", "resolve_session"]

@@ -15,6 +15,7 @@ their config plugin, the exported objects standing in for the references they ho
     e = rs.entries["m0"]; e.device, e.klass, e.server, e.manager, e.config, e.kind
     rs.client("m0")      # what the server's kind gives for its class (else a DeviceProxy)
     rs.build("diode")    # client if exported, else built by its plugin (cached)
+    resolve_objects().build("m1")  # the same outside any session (a server using another's object)
 """
 
 from __future__ import annotations
@@ -307,3 +308,13 @@ def resolve_session(name: str, *, beacon_device: str = BEACON_DEVICE, green_mode
     for obj in rs.objects:
         rs.entry(obj)
     return rs
+
+
+def resolve_objects(*, beacon_device: str = BEACON_DEVICE, green_mode: Any = None,
+                    clients: dict[str, ClientFactory | str] | None = None) -> ResolvedSession:
+    """Configuration objects outside any session, as another process than their server
+    sees them: what a server uses for an object another server owns (a loop's input over
+    a Wago channel, its output over an AxisManager axis) — `.build(name)`, `.client(name)`.
+    No session is asked for: objects and setup are empty."""
+    beacon = tango.DeviceProxy(beacon_device, green_mode=green_mode)
+    return ResolvedSession("", {}, beacon, tango.Database(), green_mode, clients)

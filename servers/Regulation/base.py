@@ -1,10 +1,12 @@
 """What the Loop, Input and Output devices share: finding their object, the device staying
 up in FAULT when it cannot be built, BLISS's `target_*` attributes and `controller_cmd`,
-and trend events pushed by the server at a throttled rate (only while somebody listens)."""
+and trend events pushed by the server at a throttled rate, only while somebody listens and
+only values that changed since the last push (an idle loop costs its GUIs nothing)."""
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -22,6 +24,13 @@ from ..request_thread import no_hardware_read, request_hook
 log = logging.getLogger("blisstango.servers.Regulation")
 
 
+def _same(value: Any, last: Any) -> bool:
+    """Equal as a client sees it (NaN, the setpoint never set, equals NaN)."""
+    if isinstance(value, float) and isinstance(last, float) and math.isnan(value) and math.isnan(last):
+        return True
+    return last is not None and value == last
+
+
 class RegulationObject(Device):
     """Base of the Regulation devices (not a Tango class itself)."""
 
@@ -37,7 +46,8 @@ class RegulationObject(Device):
 
     #: core class(es) of the object this device serves
     expected: Any = object
-    #: attributes pushed as change events every EventPeriod while somebody listens
+    #: attributes pushed as change events every EventPeriod while somebody listens, when
+    #: their value changed
     trend_attributes: tuple[str, ...] = ()
 
     # -- life cycle ------------------------------------------------------------------------
@@ -49,6 +59,7 @@ class RegulationObject(Device):
         self.obj: Any = None
         self.init_error = ""
         self._pusher: gevent.Greenlet | None = None
+        self._pushed: dict[str, Any] = {}
         try:
             self.obj = process_object(self._object_name(), self.expected)
             for name in ("State", "Status", *self.trend_attributes):
@@ -80,6 +91,7 @@ class RegulationObject(Device):
                     self.push_change_event(attr, value)
                 else:
                     self.push_change_event(attr, value, time.time() if stamp is None else stamp, quality)
+                self._pushed[attr] = value
         except tango.DevFailed:
             pass  # the device is being deleted
 
@@ -94,7 +106,8 @@ class RegulationObject(Device):
                 if any(self.listened(a) for a in self.trend_attributes):
                     stamp = time.time()  # the values' time: read right after it
                     for attr, value in self.trend_values().items():
-                        self.push(attr, value, stamp)
+                        if not _same(value, self._pushed.get(attr)):
+                            self.push(attr, value, stamp)
             except Exception:  # noqa: BLE001 - a failed read is shown by the next one
                 log.debug("%s: trend read failed", self.get_name(), exc_info=True)
 

@@ -234,6 +234,12 @@ class CryoCon(Controller):
     def stop_regulation(self, tloop: Any) -> None:
         self._set(tloop, f"LOOP {self._n(tloop)}:TYPE", "OFF")
 
+    def is_regulating(self, tloop: Any) -> bool:
+        """Control on with the loop in PID or RAMPP (MAN is a fixed output, not regulation)."""
+        n = self._n(tloop)
+        kind, _, control = self.ask(f"LOOP {n}:TYPE?;CONTROL?", tloop).upper().partition(";")
+        return control == "ON" and kind in ("PID", "RAMPP")
+
     def set_setpoint(self, tloop: Any, sp: float) -> None:
         self._set(tloop, f"LOOP {self._n(tloop)}:SETPT", f"{sp:g}")
 
