@@ -36,6 +36,8 @@ import psutil
 import redis
 import tango
 
+from blisstango.core.beacon import BEACON_DEVICE
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo_stack import BIN, demo_stack, free_port  # noqa: E402
 
@@ -229,7 +231,7 @@ def main() -> None:
             wait_started(peer, 30)
             pids = stack_processes(run_dir)
             pids["peer TangoTest (C++)"] = peer_proc.pid
-            data = redis.Redis.from_url(proxy("sys/beacon/1").read_attribute("DataRedisUrl").value)
+            data = redis.Redis.from_url(proxy(BEACON_DEVICE).read_attribute("DataRedisUrl").value)
             background(load, peer)
             t0 = time.monotonic()
             samples: list[tuple[float, dict, float]] = []
