@@ -67,8 +67,10 @@ def lost_contact(exc: tango.DevFailed, obj: str, device: str, what: str) -> str 
         return None
     server, host = device_server(device)
     who = f"{obj}'s server {server}" if server else f"{obj}'s device {device}"
-    where = f"{what} on {device}" if what else device
+    where = (f"{what} on {device}" if server else what) if what else device
     if host is None or is_this_host(host):
+        if any(e.reason == "API_DeviceTimedOut" for e in exc.args):  # alive, but busy or stuck
+            return f"{who} did not answer in time ({where}): it is busy or stuck; see its log"
         return f"{who} stopped answering ({where}) and is being restarted: try again in a few seconds"
     return f"{who} on host {host} does not answer ({where}): is host {host} up and reachable?"
 
