@@ -32,14 +32,13 @@ def set_poll_period(seconds: float | None) -> None:
 
 def build_gui(session: str, synoptic: str | None = None):
     """The TaurusGui of a session (the application must exist)."""
-    from taurus.qt.qtgui.taurusgui import TaurusGui
-
+    from .session_window import SessionGui
     from .widgets import quiet_tooltips
 
     os.environ["BLISSTANGO_SESSION"] = session
     if synoptic:
         os.environ["BLISSTANGO_SYNOPTIC"] = str(Path(synoptic).resolve())
-    gui = TaurusGui(None, confname=str(CONF_PATH))
+    gui = SessionGui(None, confname=str(CONF_PATH))
     for name in gui.getPanelNames():
         quiet_tooltips(gui.getPanel(name))
     if "Manual" in gui.getPanelNames():
