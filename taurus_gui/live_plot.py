@@ -53,6 +53,7 @@ class LivePlot(Qt.QWidget):
         self.curve_plot = CurvePlot(self)
         item = light_plot(self.curve_plot)
         self.legend = item.legend
+        self.legend.setVisible(False)      # an empty legend box until there are curves
         self.curves: dict[str, pg.PlotDataItem] = {}
 
         self.mesh_plot = pg.PlotWidget(self)
@@ -104,6 +105,7 @@ class LivePlot(Qt.QWidget):
             item.removeItem(curve)
             self.legend.removeItem(curve)
         self.curves.clear()
+        self.legend.setVisible(False)
         self.image.clear()
         self.mesh_image = None
 
@@ -165,6 +167,7 @@ class LivePlot(Qt.QWidget):
                 curve.setSymbol(None if many else "o")
                 curve.opts["antialias"] = not many
             curve.setData(x, y[:n])
+        self.legend.setVisible(bool(self.curves))
 
     def _draw_mesh(self, view: ScanView, shape: tuple[int, int], selected: list[str], title: str) -> None:
         self.stack.setCurrentWidget(self.mesh_plot)
