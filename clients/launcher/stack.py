@@ -34,6 +34,9 @@ from blisstango.core.config.servers import implied_simulators
 
 from .hosts import database_host_servers, tree_host_servers
 
+# the tiers a stack stops in, one after the other (the processes of a tier side by side)
+SERVERS, SIMULATORS, DATABASE = "servers", "simulators", "database"
+
 DEFAULT_TANGO_PORT = 10000
 
 
@@ -125,6 +128,7 @@ class Stack:
         self.redis_urls = redis_urls
         self.redis = None
         self.processes: list[ManagedProcess] = []
+        self._tier: dict[str, str] = {}  # process name -> DATABASE, SIMULATORS or SERVERS
         self._state_lock = threading.Lock()
         self.ready = False  # every process started once: what `up --detach` waits for
         # fail early, before anything starts
@@ -145,10 +149,11 @@ class Stack:
                 ADDRESS_ENV: self.host, "BLISSTANGO_SETTINGS_REDIS": None,
                 "BLISSTANGO_DATA_REDIS": None, "BLISSTANGO_CONFIG": None}
 
-    def _add(self, name: str, argv: list[str], ready=None) -> ManagedProcess:
+    def _add(self, name: str, tier: str, argv: list[str], ready=None) -> ManagedProcess:
         proc = ManagedProcess(name, argv, self.run_dir.log(name), env=self._env(), ready=ready,
                               on_change=self.save_state)
         self.processes.append(proc)
+        self._tier[name] = tier
         return proc
 
     def start(self) -> None:
@@ -174,7 +179,7 @@ class Stack:
             settings_url, data_url = self.redis_urls
             beacon_dir = self.run_dir.sub("beacondb")
             (beacon_dir / "web-url").unlink(missing_ok=True)
-            beacon = self._add("BeaconDB", [
+            beacon = self._add("BeaconDB", DATABASE, [
                 executable("BeaconDB"), "2", "--host", self.host, "--port", str(self.port),
                 "--config", str(self.config_dir), "--run-dir", str(beacon_dir),
                 "--redis-settings", settings_url, "--redis-data", data_url,
@@ -183,7 +188,7 @@ class Stack:
             if self.web:  # BeaconDB writes the editor's URL before it opens TANGO_HOST
                 url_file = beacon_dir / "web-url"
                 self.web_url = url_file.read_text().strip() if url_file.exists() else None
-            sims = [self._add(sim.name, [executable(sim.argv[0]), *sim.argv[1:]],  # simulated hardware:
+            sims = [self._add(sim.name, SIMULATORS, [executable(sim.argv[0]), *sim.argv[1:]],  # simulated hardware:
                               ready=lambda s=sim: _wait_simulator("127.0.0.1", s, 60))  # this host's loopback
                     for sim in implied_simulators(self.tree)]
             gevent.joinall([gevent.spawn(p.start) for p in sims], raise_error=True)  # side by side
@@ -206,7 +211,7 @@ class Stack:
                       "not on PATH: not started (a Starter finds it through StartDsPath)",
                       file=sys.stderr, flush=True)
                 continue
-            self._add(f"{server}/{instance}", [path, instance],
+            self._add(f"{server}/{instance}", SERVERS, [path, instance],
                       ready=lambda s=server, i=instance: _wait_dserver(s, i, 60)).start()
 
     def _web_args(self) -> list[str]:
@@ -231,10 +236,13 @@ class Stack:
         self.redis_urls = (self.redis.settings_url, self.redis.data_url)
 
     def stop(self) -> None:
-        """Stop every process, last started first, then Redis."""
+        """Stop every process, then Redis: the device servers side by side, then the
+        simulators side by side, then BeaconDB (each tier after the one that needs it;
+        one after the other, a stack of 12 servers took ~10 s to stop)."""
         self.ready = False
-        for proc in reversed(self.processes):
-            proc.stop()
+        for tier in (SERVERS, SIMULATORS, DATABASE):
+            procs = [p for p in reversed(self.processes) if self._tier[p.name] == tier]
+            gevent.joinall([gevent.spawn(proc.stop) for proc in procs], raise_error=True)
         if self.redis is not None:
             self.redis.stop()
         self.save_state()
@@ -260,3 +268,4 @@ class Stack:
         """Write state.json (each supervised process calls this from its watcher thread)."""
         with self._state_lock:
             self.run_dir.write_state(self.state())
+
