@@ -28,6 +28,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def started(state) -> bool:
+    """A device past its start (a ScanServer loading its session is INIT, a controller not
+    yet reached FAULT)."""
+    import tango
+
+    return state not in (tango.DevState.INIT, tango.DevState.UNKNOWN, tango.DevState.FAULT)
+
+
+def is_on(state) -> bool:
+    import tango
+
+    return state == tango.DevState.ON
+
+
+def wait_device(device, timeout: float = 120.0, ready: Callable[[object], bool] = is_on,
+                timeout_ms: int = 10000):
+    """The DeviceProxy of device (a name or a proxy) once ready(its state) holds; a device
+    that does not answer yet is asked again; TimeoutError naming it after timeout s."""
+    import time
+
+    import tango
+
+    dev = device if isinstance(device, tango.DeviceProxy) else tango.DeviceProxy(device)
+    dev.set_timeout_millis(timeout_ms)
+    deadline = time.monotonic() + timeout
+    state = None
+    while True:
+        try:
+            state = dev.state()
+            if ready(state):
+                return dev
+        except tango.DevFailed:
+            state = "not answering"
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{dev.dev_name()} not ready after {timeout} s (state {state})")
+        time.sleep(0.2)
+
+
 def blisstango(*args: str) -> None:
     subprocess.run([str(BIN / "blisstango"), *args], check=True, capture_output=True, timeout=180)
 

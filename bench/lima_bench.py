@@ -32,7 +32,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -41,6 +40,7 @@ from pathlib import Path  # noqa: E402
 
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
+from demo_stack import blisstango, free_port, wait_device  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -69,24 +69,14 @@ CAMERAS = """\
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _blisstango(*args: str) -> None:
-    subprocess.run([str(BIN / "blisstango"), *args], check=True, capture_output=True, timeout=180)
-
-
 class _Stack:
     def __init__(self, workdir: Path, config: Path) -> None:
         self.workdir, self.config = workdir, config
-        self.port = _free_port()
+        self.port = free_port()
         self.run_dir = workdir / "run"
 
     def __enter__(self):
-        _blisstango("up", str(self.config), "--detach", "--port", str(self.port), "--run-dir", str(self.run_dir))
+        blisstango("up", str(self.config), "--detach", "--port", str(self.port), "--run-dir", str(self.run_dir))
         os.environ["TANGO_HOST"] = f"127.0.0.1:{self.port}"
         return self
 
@@ -248,23 +238,6 @@ def read_image(stack: _Stack, reads: int) -> dict:
     return out
 
 
-def _wait_on(name: str, timeout: float = 120.0):
-    import tango
-
-    dev = tango.DeviceProxy(name)
-    dev.set_timeout_millis(600000)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if dev.state() == tango.DevState.ON:
-                return dev
-        except tango.DevFailed:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{name} not ON after {timeout} s")
-        time.sleep(0.2)
-
-
 def ascan_dead_time(workdir: Path, points: int) -> dict:
     """`ascan m0 0 1 N 0.001 cam1` on the demo's ScanServer, and the same with the diode
     (the scan framework's own cost): per point, wall time minus the exposure."""
@@ -278,8 +251,8 @@ def ascan_dead_time(workdir: Path, points: int) -> dict:
     config = workdir / "config"
     shutil.copytree(DEMO, config)
     with _Stack(workdir, config) as stack:
-        dev = _wait_on("demo/scan/demo")
-        _wait_on("demo/lima/cam1")
+        dev = wait_device("demo/scan/demo", timeout_ms=600000)
+        wait_device("demo/lima/cam1", timeout_ms=600000)
         dev.write_attribute("SCAN_SAVING", json.dumps({"base_path": str(workdir / "data")}))
         m0 = stack.device("demo/axis/m0")
         m0.write_attribute("Acceleration", 1e7)  # motion time negligible: what is left is dead time

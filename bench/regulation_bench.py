@@ -31,24 +31,9 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from demo_stack import demo_stack  # noqa: E402
+from demo_stack import demo_stack, wait_device  # noqa: E402
 
 PEER = Path(__file__).with_name("regulation_peer.py")
-
-
-def _wait_on(dev, timeout: float) -> None:
-    import tango
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if dev.state() in (tango.DevState.ON, tango.DevState.OFF, tango.DevState.ALARM):
-                return
-        except tango.DevFailed:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{dev.name()} not ready after {timeout} s")
-        time.sleep(0.2)
 
 
 def _scan_rate(data, key: str) -> dict:
@@ -96,12 +81,11 @@ def main() -> int:
     with demo_stack(workdir):
         import tango
 
-        scan = tango.DeviceProxy("demo/scan/demo")
-        scan.set_timeout_millis(60000)
-        loop = tango.DeviceProxy("demo/loop/sample_temp")
-        loop.set_timeout_millis(60000)
-        _wait_on(scan, 90)
-        _wait_on(loop, 90)
+        def answers(state) -> bool:
+            return state in (tango.DevState.ON, tango.DevState.OFF, tango.DevState.ALARM)
+
+        scan = wait_device("demo/scan/demo", 90, ready=answers, timeout_ms=60000)
+        loop = wait_device("demo/loop/sample_temp", 90, ready=answers, timeout_ms=60000)
         scan.write_attribute("SCAN_SAVING", json.dumps({"base_path": str(workdir / "data")}))
         import redis
 

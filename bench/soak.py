@@ -39,7 +39,7 @@ import tango
 from blisstango.core.beacon import BEACON_DEVICE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from demo_stack import BIN, demo_stack, free_port  # noqa: E402
+from demo_stack import BIN, demo_stack, free_port, started, wait_device  # noqa: E402
 
 TANGOTEST = "/usr/lib/tango/TangoTest"
 #: the scans run in turn: (command, arguments); ct is not saved (no file to check)
@@ -61,17 +61,7 @@ def proxy(name: str, timeout_ms: int = 10000) -> tango.DeviceProxy:
 
 
 def wait_started(name: str, timeout: float = 120) -> tango.DeviceProxy:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            dev = proxy(name)
-            if dev.state() not in (tango.DevState.INIT, tango.DevState.UNKNOWN, tango.DevState.FAULT):
-                return dev
-        except tango.DevFailed:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{name} not started within {timeout} s")
-        time.sleep(0.5)
+    return wait_device(name, timeout, ready=started)
 
 
 def stack_processes(run_dir: Path) -> dict[str, int]:

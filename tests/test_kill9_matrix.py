@@ -64,12 +64,8 @@ MATRIX = [
 def stack(tmp_path_factory):
     from conftest import DEMO_CONFIG
 
-    s = DemoStack(tmp_path_factory.mktemp("kill9"), DEMO_CONFIG)
-    try:
-        s.up()
+    with DemoStack(tmp_path_factory.mktemp("kill9"), DEMO_CONFIG) as s:
         yield s
-    finally:
-        s.down()
 
 
 def _pid(stack: DemoStack, process: str) -> int:

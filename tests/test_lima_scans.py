@@ -54,11 +54,8 @@ def stack(tmp_path_factory):
     (s.config / "lima" / "more.yml").write_text(EXTRA_DETECTORS)
     session = s.config / "sessions" / "demo.yml"
     session.write_text(session.read_text().replace("    - cam1\n", "    - cam1\n    - fastcam\n    - nocam\n"))
-    try:
-        s.up()
+    with s:
         yield s
-    finally:
-        s.down()
 
 
 @pytest.fixture(scope="module")

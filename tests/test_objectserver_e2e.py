@@ -64,12 +64,8 @@ def stack(tmp_path_factory):
             export: [slots, unload]     # only members that can be served
             server: lite
         """)
-    s = DemoStack(root / "stack", config, expect_fault=("lab/object/changer",))
-    try:
-        s.up()
+    with DemoStack(root / "stack", config, expect_fault=("lab/object/changer",)) as s:
         yield s
-    finally:
-        s.down()
 
 
 @pytest.fixture(scope="module")

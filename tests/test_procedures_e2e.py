@@ -47,11 +47,8 @@ def stack(tmp_path_factory):
 
     s = DemoStack(tmp_path_factory.mktemp("procedures"), DEMO_CONFIG)
     (s.config / "sessions" / "scripts" / "test_procedures.py").write_text(TEST_SCRIPT)
-    try:
-        s.up()
+    with s:
         yield s
-    finally:
-        s.down()
 
 
 @pytest.fixture
@@ -206,18 +203,8 @@ def test_align_m0_runs_with_live_output_and_leaves_m0_at_the_centre(stack, proc,
     assert info["state"] == "SUCCESS" and len(info["scans"]) == 1
     scan_info = json.loads(scan_dev.ScanInfo)    # the procedure's scan is the ScanServer's scan
     assert scan_info["scan_nb"] == info["scans"][0] and scan_info["end_reason"] == "SUCCESS"
-    reader = ScanReader(stack.data_redis(), scan_info["key"])   # in Redis as any scan
-    assert reader.info["end_reason"] == "SUCCESS"
-    m0_channel = next(c for c in reader.channels if c.split(":")[-1] == "m0")
-    diode_channel = next(c for c in reader.channels if c.split(":")[-1] == "diode")
-    redis_m0, redis_diode = reader.read_all(m0_channel), reader.read_all(diode_channel)
-    np.testing.assert_allclose(redis_m0, [float(r[1]) for r in rows], atol=1e-3)   # the table's points
-    entry = f"{scan_info['scan_nb']}.1"
-    wait_complete(Path(scan_info["filename"]), entry, timeout=60)
+    entry = assert_rows_in_redis_and_file(stack, scan_info, rows)   # in Redis and NeXus as any scan
     with h5py.File(scan_info["filename"], "r", locking=False) as f:
-        meas = f[entry]["measurement"]
-        np.testing.assert_array_equal(meas["m0"][()], redis_m0)
-        np.testing.assert_array_equal(meas["diode"][()], redis_diode)
         assert f[entry]["title"][()].decode().startswith("ascan m0 0 5 20 0.02")
 
 
@@ -246,12 +233,36 @@ def wait_for_row(watch: Watch, row: int) -> None:
     watch.output.wait_for(lambda v: any(ln.split()[:1] == [str(row)] for ln in lines_of(watch.output)), SLOW_WAIT)
 
 
-def test_abort_during_the_scan_ends_it_and_stops_m0(stack, proc, watch, slow_m0):
-    scan_dev = stack.device(SCAN, timeout_ms=30000)
-    m0 = slow_m0
+def assert_rows_in_redis_and_file(stack, scan_info: dict, rows: list[list[str]]) -> str:
+    """The scan's m0 and diode in Redis are the rows the procedure's table printed, as
+    many and no more, and its NeXus entry holds the same arrays: the entry's name."""
+    reader = ScanReader(stack.data_redis(), scan_info["key"])
+    assert reader.info["end_reason"] == scan_info["end_reason"]
+    m0_channel = next(c for c in reader.channels if c.split(":")[-1] == "m0")
+    diode_channel = next(c for c in reader.channels if c.split(":")[-1] == "diode")
+    redis_m0, redis_diode = reader.read_all(m0_channel), reader.read_all(diode_channel)
+    assert len(redis_m0) == len(redis_diode) == len(rows)
+    np.testing.assert_allclose(redis_m0, [float(r[1]) for r in rows], atol=1e-3)
+    entry = f"{scan_info['scan_nb']}.1"
+    wait_complete(Path(scan_info["filename"]), entry, timeout=60)
+    with h5py.File(scan_info["filename"], "r", locking=False) as f:
+        meas = f[entry]["measurement"]
+        np.testing.assert_array_equal(meas["m0"][()], redis_m0)
+        np.testing.assert_array_equal(meas["diode"][()], redis_diode)
+    return entry
+
+
+def run_slow_scan_to_row_2(stack, proc, watch: Watch):
+    """RunProcedure of the slowed align_m0, returned once its scan printed row 2: the
+    ScanServer device, for the test's stop or abort in the middle of the scan."""
     watch.restart()
     proc.RunProcedure(SLOW_SCAN)
     wait_for_row(watch, 2)
+    return stack.device(SCAN, timeout_ms=30000)
+
+
+def test_abort_during_the_scan_ends_it_and_stops_m0(stack, proc, watch, slow_m0):
+    scan_dev, m0 = run_slow_scan_to_row_2(stack, proc, watch), slow_m0
     proc.AbortProcedure()          # returns once the procedure has ended
     assert proc.WaitProcedure(3.0)
     assert proc.state() == tango.DevState.ON
@@ -266,11 +277,7 @@ def test_abort_during_the_scan_ends_it_and_stops_m0(stack, proc, watch, slow_m0)
 
 
 def test_stop_during_the_scan_ends_it_at_a_point_with_its_data_complete(stack, proc, watch, slow_m0):
-    scan_dev = stack.device(SCAN, timeout_ms=30000)
-    m0 = slow_m0
-    watch.restart()
-    proc.RunProcedure(SLOW_SCAN)
-    wait_for_row(watch, 2)
+    scan_dev, m0 = run_slow_scan_to_row_2(stack, proc, watch), slow_m0
     proc.StopProcedure()           # returns once the procedure has ended (its scan after its point)
     assert proc.WaitProcedure(3.0) and proc.state() == tango.DevState.ON
     info = json.loads(proc.RunInfo)
@@ -292,18 +299,7 @@ def test_stop_during_the_scan_ends_it_at_a_point_with_its_data_complete(stack, p
     assert not any("centre" in ln for ln in lines)            # the procedure went no further
     assert m0.state() == tango.DevState.ON                    # at the last point, not between two
     assert abs(m0.read_attribute("Position").value - float(rows[-1][1])) < 0.002
-    reader = ScanReader(stack.data_redis(), scan_info["key"])   # every point complete, nothing more
-    m0_channel = next(c for c in reader.channels if c.split(":")[-1] == "m0")
-    diode_channel = next(c for c in reader.channels if c.split(":")[-1] == "diode")
-    redis_m0, redis_diode = reader.read_all(m0_channel), reader.read_all(diode_channel)
-    assert len(redis_m0) == len(redis_diode) == n
-    np.testing.assert_allclose(redis_m0, [float(r[1]) for r in rows], atol=1e-3)
-    entry = f"{scan_info['scan_nb']}.1"
-    wait_complete(Path(scan_info["filename"]), entry, timeout=60)
-    with h5py.File(scan_info["filename"], "r", locking=False) as f:
-        meas = f[entry]["measurement"]
-        np.testing.assert_array_equal(meas["m0"][()], redis_m0)
-        np.testing.assert_array_equal(meas["diode"][()], redis_diode)
+    assert_rows_in_redis_and_file(stack, scan_info, rows)      # every point complete, nothing more
 
 
 def test_stop_ends_a_procedure_at_its_sleep_and_scan_commands_wait_for_it(stack, proc, watch):

@@ -21,12 +21,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 def stack(tmp_path_factory):
     from conftest import DEMO_CONFIG
 
-    s = DemoStack(tmp_path_factory.mktemp("scanserver"), DEMO_CONFIG)
-    try:
-        s.up()
+    with DemoStack(tmp_path_factory.mktemp("scanserver"), DEMO_CONFIG) as s:
         yield s
-    finally:
-        s.down()
 
 
 def _file_entry(path, entry):

@@ -92,6 +92,13 @@ class DemoStack:
 
     close = down
 
+    def __enter__(self) -> DemoStack:
+        """`with DemoStack(...) as stack:` is up() ... down(), down also after a failure."""
+        return self.up()
+
+    def __exit__(self, *exc) -> None:
+        self.down()
+
     # -- what the configuration implies -----------------------------------------------------
     def tango_view(self):
         from blisstango.core.config import load_tree
