@@ -98,15 +98,18 @@ def _run(dev: tango.DeviceProxy, follower: RecordFollower, command: str, *args: 
 def test_kill_9_mid_scan(stack, victim: Victim):
     dev = stack.device("demo/scan/demo", timeout_ms=60000)
     wait_until(lambda: dev.state() != tango.DevState.RUNNING, 60, "the ScanServer idle")
+    # asked before the scan (`blisstango status`, Beacon): slow on a loaded machine, and
+    # the kill must come in the middle of the scan, not after its end
+    old = _pid(stack, victim.process)
+    data_redis = stack.data_redis()
     follower = RecordFollower(dev)
     try:
         number, rec = _run(dev, follower, *victim.scan)
         key = wait_until(lambda: rec.key, 30, "the scan's key")
         wait_until(lambda: rec.npoints >= 3, 30, f"3 points of scan {number}")
-        reader = ScanReader(stack.data_redis(), key)   # asked of Beacon before it may go
-        old = _pid(stack, victim.process)
         os.kill(old, signal.SIGKILL)
         killed = time.monotonic()
+        reader = ScanReader(data_redis, key)
         if victim.process == "ScanServer/demo":
             # its followers are gone with it: the restarted server ends the scan in Redis
             wait_until(lambda: reader.info.get("state") == "CLOSED", 60, "the scan closed by the new ScanServer")

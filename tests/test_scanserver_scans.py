@@ -326,6 +326,22 @@ def test_concurrent_scan_commands_start_exactly_one_scan(stack, scan_dev, follow
     assert follower.wait_end(started[0]).npoints == 20
 
 
+def test_a_follower_made_just_before_a_scan_gets_all_of_it(scan_dev):
+    """A client that subscribes and starts a scan at once (a GUI opened by a command) sees
+    that scan from its first message: RecordFollower returns once its subscription is
+    live (cppTango drops what is pushed while a new subscription's connection is made)."""
+    for _ in range(10):
+        f = RecordFollower(scan_dev)
+        try:
+            assert f.live and not f.errors
+            n = scan_dev.command_inout("loopscan", ["2", "0", "diode"])
+            assert scan_dev.WaitScan(30)
+            rec = f.wait_end(n, 10)
+            assert rec.key and rec.npoints == 2 and rec.end_reason == "SUCCESS"
+        finally:
+            f.close()
+
+
 def test_init_reloads_the_session(stack, scan_dev, follower):
     scan_dev.Init()
     deadline = time.monotonic() + 30

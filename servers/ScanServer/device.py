@@ -492,3 +492,11 @@ class ScanServer(Device):
         if self._feed is not None and not self.runner.running:
             self._feed.join()
         return not self.runner.running
+
+    @command(dtype_in=str, doc_in="any token: pushed back as a RecordData event {\"probe\": token}")
+    def ProbeRecordData(self, token: str) -> None:
+        """A new RecordData follower calls this until its own token comes back: then its
+        subscription is live. cppTango drops events pushed while a new subscription's ZMQ
+        connection is still being made (cppTango #524): a scan started right after
+        subscribing would be missed whole."""
+        self.push_change_event("RecordData", "json", json.dumps({"probe": token[:200]}).encode())
