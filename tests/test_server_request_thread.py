@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import tango
-from helpers.procs import free_port, kill_tree, start, wait_port
+from helpers.procs import free_port, kill_tree, start
+from helpers.waiting import wait_until
 
 from blisstango.servers import request_thread
 
@@ -70,10 +71,12 @@ def test_threads_python_started_are_left_alone():
 @pytest.fixture
 def probe(tmp_path):
     port = free_port()
-    proc = start([sys.executable, str(HERE / "helpers" / "thread_state_server.py"), str(port)],
-                 tmp_path / "probe.log")
+    log = tmp_path / "probe.log"
+    proc = start([sys.executable, str(HERE / "helpers" / "thread_state_server.py"), str(port)], log)
     try:
-        wait_port(port, timeout=30)
+        # the port listens before the device is exported: cppTango's own line says it is
+        wait_until(lambda: "Ready to accept request" in log.read_text(errors="replace"), 30,
+                   f"the probe server ready (log {log})")
         dev = tango.DeviceProxy(f"tango://127.0.0.1:{port}/test/pin/1#dbase=no")
         dev.ping()
         yield dev
