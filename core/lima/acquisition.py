@@ -27,6 +27,7 @@ import gevent
 import gevent.event
 import numpy as np
 
+from ..comm.reach import device_server
 from ..scanning.acquisition import AcquisitionMaster, AcquisitionSlave, TriggerMode
 from .client import LimaCameraError
 from .detector import frame_ref
@@ -199,10 +200,12 @@ class LimaAcquisitionMaster(AcquisitionMaster):
                     if p.get("acq") != self._progress.get("acq"):
                         # a bridge restarted (or prepared by another client) no longer
                         # knows this acquisition: no frame of it will ever be counted
+                        server, _host = device_server(self.detector.device)
+                        who = f"{self.name}'s server {server}" if server else \
+                            f"{self.name}'s LimaBridge {self.detector.device}"
                         raise LimaCameraError(
-                            f"{self.name}: LimaBridge {self.detector.device} lost acquisition "
-                            f"{self._progress.get('acq')} (it now reports acquisition {p.get('acq')}: "
-                            "restarted or prepared by another client)")
+                            f"{who} lost acquisition {self._progress.get('acq')}: it was restarted (or "
+                            f"prepared by another client) and now reports acquisition {p.get('acq')}")
                     self._progress = p
                 self._changed.clear()
                 self._emit()
