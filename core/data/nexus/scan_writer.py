@@ -212,10 +212,12 @@ class ScanWriter:
                 if data is None:
                     continue
                 first = max(batch.first, start[batch.channel])
+                place = where[batch.channel]
+                if first > self.progress[batch.channel] and place.kind != "ref":
+                    self._mark_lost(group[place.dataset], batch.channel, first)
                 if first != self.progress[batch.channel]:
                     raise ScanWriteError(f"{self.filename}: channel {batch.channel} jumps from point "
                                          f"{self.progress[batch.channel]} to {first} in the data Redis")
-                place = where[batch.channel]
                 if place.kind == "ref":
                     self._append_refs(group[place.group], data)
                 else:
@@ -241,6 +243,19 @@ class ScanWriter:
         self.state = WriteState.DONE
         self.error = why
         log.warning("scan %s: %s", self.key, why)
+
+    def _mark_lost(self, ds: h5py.Dataset, channel: str, first: int) -> None:
+        """Points the data Redis lost before this writer read them (a restart of that Redis,
+        which keeps nothing): written as NaN (0 for integers) so the later points keep their
+        index, and named in the dataset's `lost_points` attribute and the log."""
+        start = self.progress[channel]
+        fill = np.nan if ds.dtype.kind in "fc" else 0
+        self._append(ds, np.full((first - start, *ds.shape[1:]), fill, dtype=ds.dtype))
+        lost = f"{start}-{first - 1}"
+        ds.attrs["lost_points"] = f"{ds.attrs['lost_points']},{lost}" if "lost_points" in ds.attrs else lost
+        log.warning("%s: channel %s: points %s were lost with the data Redis before they were written",
+                    self.filename, channel, lost)
+        self.progress[channel] = first
 
     def _append(self, ds: h5py.Dataset, data: np.ndarray) -> None:
         n, k = ds.shape[0], data.shape[0]
