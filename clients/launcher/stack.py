@@ -268,4 +268,3 @@ class Stack:
         """Write state.json (each supervised process calls this from its watcher thread)."""
         with self._state_lock:
             self.run_dir.write_state(self.state())
-

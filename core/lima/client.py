@@ -120,7 +120,7 @@ class LimaCCDsClient:
                 self._values[attr] = []
         return self._values[attr]
 
-    def answering(self, what: str, fn, *args, device: str | None = None):
+    def answering(self, what: str, fn, *args, device: tango.DeviceProxy | None = None):
         """fn(*args) on the camera. A Tango proxy finds a restarted server again on the call
         after the one that failed, so a lost connection is tried once more; a camera that
         still does not answer raises LimaCameraError naming it (never a bare DevFailed, which
@@ -135,10 +135,10 @@ class LimaCCDsClient:
         except tango.DevFailed as exc:
             if not connection_lost(exc):
                 raise
-            lost = lost_contact(exc, "its camera", device or self.url, what)
+            url = self.url if device is None else self._qualified(device.dev_name())  # a plugin
+            lost = lost_contact(exc, "its camera", url, what)
             raise LimaCameraError(f"{self.name}: {lost}" if lost else
-                                  f"{self.name}: camera {device or self.url} does not answer ({what}): "
-                                  f"{_desc(exc)}") from None
+                                  f"{self.name}: camera {url} does not answer ({what}): {_desc(exc)}") from None
 
     def read(self, names: list[str]) -> dict:
         replies = self.answering("reading " + ", ".join(names), self.proxy.read_attributes, list(names))
@@ -276,13 +276,13 @@ class LimaCCDsClient:
     def read_rois(self, first_frame: int) -> list:
         """roicounter records (id, frame, sum, avg, std, min, max) of frames >= first_frame."""
         p = self.plugin("roicounter")
-        raw = self.answering(f"readCounters({first_frame})", p.readCounters, int(first_frame), device=self._qualified(p.dev_name()))
+        raw = self.answering(f"readCounters({first_frame})", p.readCounters, int(first_frame), device=p)
         return _records(raw, 7)
 
     def read_bpm(self, first_frame: int) -> list:
         """bpm records (timestamp, intensity, x, y, fwhm_x, fwhm_y, frame)."""
         p = self.plugin("bpm")
-        raw = self.answering(f"GetResults({first_frame})", p.GetResults, int(first_frame), device=self._qualified(p.dev_name()))
+        raw = self.answering(f"GetResults({first_frame})", p.GetResults, int(first_frame), device=p)
         return _records(raw, 7)
 
 
