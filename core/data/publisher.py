@@ -118,6 +118,7 @@ class ScanPublisher:
         self._flush_lock = gevent.lock.RLock()
         self._flusher: gevent.Greenlet | None = None
         self._closed = False
+        self._unreachable = False  # a flush failed: said once, until one succeeds
         self.state: str | None = None
         #: states set with later=True, sent with the next round trip: [(state, time)]
         self._unsent_states: list[tuple[str, float]] = []
@@ -149,10 +150,7 @@ class ScanPublisher:
         p.set(layout.info_key(self.key), json.dumps(self.info), ex=self.expiry)
         p.xadd(layout.state_key(self.key), {"state": "CREATED", "time": now})
         p.expire(layout.state_key(self.key), self.expiry)
-        p.zadd(layout.SCANS_INDEX, {self.key: now})
-        p.zremrangebyscore(layout.SCANS_INDEX, "-inf", now - self.expiry)
-        p.xadd(layout.session_key(self.session), {"key": self.key}, maxlen=1000, approximate=True)
-        p.expire(layout.session_key(self.session), self.expiry)
+        self._announce(p, now)
         p.info("memory")
         used = int(p.execute()[-1]["used_memory"])
         self.redis_calls += 1
@@ -161,6 +159,29 @@ class ScanPublisher:
             self._enforce_budget(budget)
         self._flusher = gevent.spawn(self._flush_loop)
         return self.key
+
+    def _announce(self, p, now: float) -> None:
+        """The scan in the index of recent scans and its session's announcement stream."""
+        p.zadd(layout.SCANS_INDEX, {self.key: now})
+        p.zremrangebyscore(layout.SCANS_INDEX, "-inf", now - self.expiry)
+        p.xadd(layout.session_key(self.session), {"key": self.key}, maxlen=1000, approximate=True)
+        p.expire(layout.session_key(self.session), self.expiry)
+
+    def _announce_again(self, with_state: bool) -> None:
+        """The data Redis restarted during the scan (it keeps nothing): the scan's info,
+        its current state and its announcements are written again, so writers and
+        followers find it and its later points; what was sent before the restart and not
+        yet read is lost (the writer names those points)."""
+        log.warning("scan %s: the data Redis lost the scan (restarted?): announced again", self.key)
+        p = self.redis.pipeline(transaction=False)
+        if with_state:
+            now = time.time()
+            p.set(layout.info_key(self.key), json.dumps(self.info, default=str), ex=self.expiry)
+            p.xadd(layout.state_key(self.key), {"state": self.state, "time": now})
+            p.expire(layout.state_key(self.key), self.expiry)
+        self._announce(p, time.time())
+        self._robust(p.execute)
+        self.redis_calls += 1
 
     def set_state(self, state: str, later: bool = False, **info_updates) -> None:
         """Move the scan to a later state and update its info in the same round trip.
@@ -211,6 +232,7 @@ class ScanPublisher:
 
             def send():
                 p = self.redis.pipeline(transaction=False)
+                p.exists(layout.info_key(self.key))
                 self._add_entries(p, entries)
                 states = self._unsent_states
                 for state, t in states[:-1]:  # STOPPED before the seals, as readers expect
@@ -220,10 +242,12 @@ class ScanPublisher:
                 p.set(layout.info_key(self.key), json.dumps(self.info, default=str), ex=self.expiry)
                 p.xadd(layout.state_key(self.key), {"state": states[-1][0], "time": states[-1][1]})
                 p.expire(layout.state_key(self.key), self.expiry)
-                p.execute()
+                known = p.execute()[0]
                 self.redis_calls += 1
+                return known
 
-            self._robust(send)
+            if not self._robust(send):
+                self._announce_again(with_state=False)
             self._unsent_states = []
             for buf in seals:
                 buf.sealed = True
@@ -289,12 +313,17 @@ class ScanPublisher:
             self._send(entries)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self._retry = entries
+            if not self._unreachable:
+                self._unreachable = True
+                log.warning("scan %s: data Redis unreachable (%s): batches kept for retry", self.key, exc)
             if final:
                 self._robust(lambda: self._send(self._retry))
                 self._retry = []
             else:
-                log.warning("scan %s: data Redis unreachable (%s), %d batches kept for retry",
-                            self.key, exc, len(entries))
+                return
+        if self._unreachable:
+            self._unreachable = False
+            log.warning("scan %s: data Redis reachable again, %d batches sent", self.key, len(entries))
 
     # ------------------------------------------------------------------ internals
     def _add_entries(self, p, entries: list[tuple[str, dict]]) -> None:
@@ -307,10 +336,15 @@ class ScanPublisher:
             p.expire(ck, self.expiry)
 
     def _send(self, entries: list[tuple[str, dict]]) -> None:
+        """The batches in one round trip, which also tells whether the data Redis still
+        holds the scan (else it is announced again)."""
         p = self.redis.pipeline(transaction=False)
+        p.exists(layout.info_key(self.key))
         self._add_entries(p, entries)
-        p.execute()
+        known = p.execute()[0]
         self.redis_calls += 1
+        if not known and not self._closed:
+            self._announce_again(with_state=True)
 
     def _send_state(self) -> None:
         """The info and every state not sent yet, in one round trip."""
@@ -318,14 +352,17 @@ class ScanPublisher:
 
         def send():
             p = self.redis.pipeline(transaction=False)
+            p.exists(layout.info_key(self.key))
             p.set(layout.info_key(self.key), json.dumps(self.info, default=str), ex=self.expiry)
             for state, t in states:
                 p.xadd(layout.state_key(self.key), {"state": state, "time": t})
             p.expire(layout.state_key(self.key), self.expiry)
-            p.execute()
+            known = p.execute()[0]
             self.redis_calls += 1
+            return known
 
-        self._robust(send)
+        if not self._robust(send):
+            self._announce_again(with_state=False)
         del self._unsent_states[:len(states)]
 
     def _seal_all(self) -> None:

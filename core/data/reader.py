@@ -64,6 +64,18 @@ class ScanReader(_Retrying):
         self._info = json.loads(raw)
         return self._info
 
+    def wait_info(self, timeout: float) -> dict:
+        """The info, waiting up to timeout for it to appear: a data Redis restarted during
+        the scan holds it again once the scan's publisher has announced it again."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.info
+            except KeyError:
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
     @property
     def channels(self) -> dict[str, dict]:
         """name -> {dtype, shape, unit, kind} of every channel of the scan."""

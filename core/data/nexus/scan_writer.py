@@ -59,17 +59,20 @@ class ScanWriter:
     scan is not to be saved, or the file failed (state FAULT, error says why)."""
 
     def __init__(self, reader: ScanReader, *, filename_map: Callable[[str], str] | None = None,
-                 flush_period: float = 0.1, redis_retry: float = 1.0) -> None:
+                 flush_period: float = 0.1, redis_retry: float = 1.0, info_timeout: float = 30.0) -> None:
         self.reader = reader
         self.key = reader.key
         self.filename_map = filename_map
         self.flush_period = flush_period
         self.redis_retry = redis_retry
+        self.info_timeout = info_timeout  # how long a scan lost with a restarted Redis is waited for
         self.state = WriteState.PENDING
         self.error: str | None = None
         self.filename: str | None = None
         self.entry: str | None = None
         self.progress: dict[str, int] = {}
+        #: channel -> ranges of points the data Redis lost ("3-7"), named when the entry is finished
+        self.lost: dict[str, list[str]] = {}
         self.points_written = 0  # appended by this writer (for rates)
         self.started = self.ended = None
         self.swmr = False
@@ -113,7 +116,7 @@ class ScanWriter:
 
     # ------------------------------------------------------------------ steps
     def _run_once(self) -> None:
-        info = self.reader.info
+        info = self.reader.wait_info(self.info_timeout)
         if not wants_nexus(info):
             self.state = WriteState.SKIPPED
             return
@@ -149,6 +152,7 @@ class ScanWriter:
         self.reader.wait_state("CLOSED")
         final = self.reader.info
         self._file = open_for_write(self.filename)
+        self._name_lost(final)
         nxentry.finalize(self._file, final)
         self._close()
         self.state = WriteState.DONE
@@ -238,6 +242,7 @@ class ScanWriter:
         info.update(end_reason="FAILURE", error=why, end_time=max(
             [v for v in timings.values() if isinstance(v, int | float)], default=None))
         self._file = open_for_write(self.filename)
+        self._name_lost(info)
         nxentry.finalize(self._file, info)
         self._close()
         self.state = WriteState.DONE
@@ -247,15 +252,22 @@ class ScanWriter:
     def _mark_lost(self, ds: h5py.Dataset, channel: str, first: int) -> None:
         """Points the data Redis lost before this writer read them (a restart of that Redis,
         which keeps nothing): written as NaN (0 for integers) so the later points keep their
-        index, and named in the dataset's `lost_points` attribute and the log."""
+        index, and named in the log now and in the dataset's `lost_points` attribute when
+        the entry is finished (SWMR mode allows no new attribute)."""
         start = self.progress[channel]
         fill = np.nan if ds.dtype.kind in "fc" else 0
         self._append(ds, np.full((first - start, *ds.shape[1:]), fill, dtype=ds.dtype))
         lost = f"{start}-{first - 1}"
-        ds.attrs["lost_points"] = f"{ds.attrs['lost_points']},{lost}" if "lost_points" in ds.attrs else lost
+        self.lost.setdefault(channel, []).append(lost)
         log.warning("%s: channel %s: points %s were lost with the data Redis before they were written",
                     self.filename, channel, lost)
         self.progress[channel] = first
+
+    def _name_lost(self, info: dict) -> None:
+        """The `lost_points` attribute ("0-14,80-82") of every dataset that has lost points."""
+        where = places(info["channels"])
+        for channel, ranges in self.lost.items():
+            self._file[self.entry][where[channel].dataset].attrs["lost_points"] = ",".join(ranges)
 
     def _append(self, ds: h5py.Dataset, data: np.ndarray) -> None:
         n, k = ds.shape[0], data.shape[0]

@@ -209,7 +209,7 @@ class WriterService:
 
     def _write(self, writer: ScanWriter) -> None:
         try:
-            info = writer.reader.info
+            info = writer.reader.wait_info(self.stall_timeout)
         except KeyError:
             writer.state = WriteState.SKIPPED
             self._tasks.pop(writer.key, None)
