@@ -2,17 +2,21 @@
 
 Why not `subprocess`: once gevent has patched it, a child can only be started and
 reaped from the main thread's event loop, and a Tango server in synchronous mode never
-runs that loop (its main thread sits in the ORB). So children are made here with the
-unpatched fork + exec, reaped with a non-blocking waitpid, and bound to the thread
-that forks them with PR_SET_PDEATHSIG: when that thread — hence the process — ends,
-the child gets SIGTERM, even after a `kill -9` of its owner.
+runs that loop (its main thread sits in the ORB). Why not fork + exec: forking a
+process with many threads (omniORB, ZeroMQ, gevent's pool) and running Python in the
+child between fork and exec aborted children now and then under load ("Fatal Python
+error: Aborted" inside os.fork, docs/crashes.md). So children are made with
+posix_spawn: no Python and no at-fork handler runs in the child. They are reaped with a
+non-blocking waitpid, and bound to the thread that starts them by util-linux's
+`setpriv --pdeathsig TERM`: when that thread — hence the process — ends, the child gets
+SIGTERM, even after a `kill -9` of its owner.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
+import shutil
 import signal
 import time
 from collections.abc import Mapping, Sequence
@@ -21,16 +25,15 @@ from typing import Any
 
 import gevent.monkey
 
-__all__ = ["Child", "die_with_parent", "environment", "spawn"]
+__all__ = ["Child", "environment", "spawn"]
 
-_fork = gevent.monkey.get_original("os", "fork")
+_posix_spawn = gevent.monkey.get_original("os", "posix_spawn")
 _waitpid = gevent.monkey.get_original("os", "waitpid")
-_PR_SET_PDEATHSIG = 1
-try:  # loaded before any fork: the child only calls it
-    _libc = ctypes.CDLL(None, use_errno=True)
-    _prctl = _libc.prctl
-except (OSError, AttributeError):  # not Linux: no parent-death signal
-    _prctl = None
+_SETPRIV = shutil.which("setpriv")  # util-linux: the parent-death signal, then exec
+_ENV = shutil.which("env") or "/usr/bin/env"  # coreutils: --chdir, then exec
+# what the child starts with at default (we ignore SIGPIPE, as Python does; it must not)
+_DEFAULT_SIGNALS = tuple(getattr(signal, n) for n in ("SIGPIPE", "SIGXFSZ", "SIGINT", "SIGTERM", "SIGHUP",
+                                                         "SIGQUIT") if hasattr(signal, n))
 
 
 class Child:
@@ -108,15 +111,17 @@ def environment(changes: Mapping[str, str | None] | None = None) -> dict[str, st
     return env
 
 
-def die_with_parent(parent: int) -> None:
-    """In a child between fork and exec: a session of its own, and SIGTERM when the
-    thread that forked it ends (Linux PR_SET_PDEATHSIG). A child whose parent `parent`
-    died before the signal was armed exits at once instead of living on orphaned."""
-    os.setsid()
-    if _prctl is not None:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:
-        os._exit(1)
+def _inherited_fds() -> list[int]:
+    """This process's descriptors (above stderr) that a child would inherit: closed in
+    the child, so it never keeps, say, a server's listening socket open."""
+    fds = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2:
+            with contextlib.suppress(OSError):  # the listing's own, or one closed meanwhile
+                if os.get_inheritable(fd):
+                    fds.append(fd)
+    return fds
 
 
 def spawn(argv: Sequence[str], log_file: str | os.PathLike,
@@ -124,33 +129,19 @@ def spawn(argv: Sequence[str], log_file: str | os.PathLike,
     """Start argv in its own session, stdout+stderr appended to log_file, stdin from
     /dev/null, dying with the calling thread (Linux); env: its whole environment (default
     this process's). OSError if argv[0] cannot run."""
-    exe = os.fsencode(argv[0])
-    args = [os.fsencode(a) for a in argv]
-    workdir = os.fsencode(cwd) if cwd is not None else None
-    environ = None if env is None else {os.fsencode(k): os.fsencode(v) for k, v in env.items()}
-    if not os.access(exe, os.X_OK):
+    if not os.access(argv[0], os.X_OK):
         raise FileNotFoundError(f"cannot execute {argv[0]}")
+    wrapper = [_SETPRIV, "--pdeathsig", "TERM", "--"] if _SETPRIV else []
+    if cwd is not None:
+        wrapper = [_ENV, "--chdir", os.fspath(cwd), *wrapper]
+    command = [*wrapper, *argv]
     log_fd = os.open(Path(log_file), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    null_fd = os.open(os.devnull, os.O_RDONLY)
-    parent = os.getpid()
     try:
-        pid = _fork()
-        if pid == 0:  # child: only async-signal-safe-ish calls until exec
-            try:
-                die_with_parent(parent)
-                os.dup2(null_fd, 0)
-                os.dup2(log_fd, 1)
-                os.dup2(log_fd, 2)
-                os.closerange(3, 1 << 16)
-                if workdir is not None:
-                    os.chdir(workdir)
-                if environ is None:
-                    os.execv(exe, args)
-                else:
-                    os.execve(exe, args, environ)
-            finally:
-                os._exit(127)
+        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                   (os.POSIX_SPAWN_DUP2, log_fd, 1), (os.POSIX_SPAWN_DUP2, log_fd, 2)]
+        actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds()]
+        pid = _posix_spawn(command[0], command, dict(os.environ if env is None else env),
+                           file_actions=actions, setsid=True, setsigmask=(), setsigdef=_DEFAULT_SIGNALS)
     finally:
         os.close(log_fd)
-        os.close(null_fd)
     return Child(pid, argv)

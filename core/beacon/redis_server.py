@@ -182,7 +182,7 @@ class RedisServer:
     def start(self, timeout: float = 15.0,
               spawner: Callable[..., Child] = spawn) -> None:
         """Start the process (unsupervised) and wait until it answers; it gets SIGTERM
-        when the thread that forked it ends (see child_process)."""
+        when the thread that started it ends (see child_process)."""
         if self.running():
             return
         self.prepare()
@@ -272,7 +272,7 @@ class RedisSupervisor:
 
     With `settings_url`/`data_url` given, the user runs Redis: nothing is started and
     the URLs are only passed on. Each server runs under the one process supervisor
-    (ManagedProcess: a thread of its own watches and forks it, so it works in a
+    (ManagedProcess: a thread of its own watches and starts it, so it works in a
     synchronous Tango server whose main thread never runs the gevent loop, and the
     server gets SIGTERM with its owner however it dies; the back-off rule BACKOFF).
     Restarts reuse port and directory. `start()` and `stop()` may be called from any

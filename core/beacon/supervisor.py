@@ -3,8 +3,8 @@ back-off when it dies, stop it and everything it started.
 
 Every child of `blisstango up` runs under it (the embedded Redis servers, BeaconDB, the
 simulators, every device server), and so do the Redis servers of a BeaconDB run on its
-own. Each ManagedProcess watches its child from a thread of its own, which also forks it
-(child_process.spawn: PR_SET_PDEATHSIG ties the child to that thread, hence to this
+own. Each ManagedProcess watches its child from a thread of its own, which also starts it
+(child_process.spawn: the parent-death signal ties the child to that thread, hence to this
 process however it dies). No gevent loop is needed: it works in the launcher (gevent)
 and in a synchronous Tango server alike, and a blocked main thread delays no restart.
 
