@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 import gevent
 import tango
@@ -82,6 +83,11 @@ class NexusWriter(Device):
                 self._push_changes()
             except Exception:
                 log.exception("pushing events failed")
+            why = self.service.must_restart if self.service is not None else None
+            if why:  # the supervisor starts a new one, which resumes from the files
+                log.error("restarting: %s", why)
+                logging.shutdown()
+                os._exit(75)
 
     def _snapshot(self) -> dict:
         return {"State": self.dev_state(), "Status": self.dev_status(), "CurrentFile": self._file(),

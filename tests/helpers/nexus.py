@@ -3,6 +3,7 @@ processes, and a dataset-by-dataset comparison of two HDF5 files."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 import gevent
 import h5py
 import numpy as np
+import pytest
 
 from helpers.procs import ServerProcess
 
@@ -84,6 +86,21 @@ class WriterProcess(ServerProcess):
         self.launch(self.args)
         self.wait_ready(lambda: "following" in self.log.read_text()[offset:], "writer child", 30)
         return self
+
+
+@contextlib.contextmanager
+def small_filesystem(where: Path, size: str):
+    """A tmpfs of `size` mounted at `where` (a disk that really fills up: ENOSPC); the test
+    is skipped, saying why, where mounting needs rights this user lacks."""
+    where.mkdir(parents=True, exist_ok=True)
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"a full disk is made with a small tmpfs, which needs root: {res.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "--lazy", str(where)], check=True)
 
 
 def held_open_elsewhere(path: Path) -> bool:

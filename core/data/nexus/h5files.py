@@ -123,6 +123,43 @@ def _start_again(path: str, why: Exception, state: str) -> h5py.File:
     return h5py.File(path, "a", libver="latest", locking=False)
 
 
+_UNFREED: list[str] = []
+
+
+def unfreed() -> list[str]:
+    """Files HDF5 could not free after a failed write, in this process: its HDF5 library
+    may crash at a later call (docs/crashes.md), so a writer process restarts once idle."""
+    return list(_UNFREED)
+
+
+def abandon(f: h5py.File) -> None:
+    """Close a file whose writes fail (full disk, I/O error) without HDF5 trying them
+    again. HDF5 2.0 cannot close such a file: the close fails on the same write, leaves its
+    objects half freed, and the process crashes later in another HDF5 call
+    (docs/crashes.md). So the file's descriptor is first pointed at an anonymous in-memory
+    file: the close writes its cache there, and the file on disk stays as a writer killed
+    at the failure would leave it (open_for_write recovers it). When HDF5 fails even so (a
+    failed metadata flush leaves it unable to flush again), the file is named in
+    unfreed() and the error raised."""
+    try:
+        fd = f.id.get_vfd_handle()
+    except (ValueError, RuntimeError, OSError):  # already closed, or not a plain POSIX file
+        fd = None
+    name = f.filename if fd is not None else "?"
+    if fd is not None:
+        scratch = os.memfd_create("abandoned-hdf5")
+        try:
+            os.ftruncate(scratch, os.fstat(fd).st_size)  # sparse: costs no memory
+            os.dup2(scratch, fd)
+        finally:
+            os.close(scratch)
+    try:
+        f.close()
+    except Exception:
+        _UNFREED.append(name)
+        raise
+
+
 def creating_path(path: str) -> str:
     """Where a new dataset file is written until its first flush (hidden, same folder)."""
     folder, name = os.path.split(path)

@@ -25,7 +25,7 @@ import redis
 
 from ..reader import Batch, ScanReader
 from . import entry as nxentry
-from .h5files import creating_path, open_for_write, rewrite_without, unreadable
+from .h5files import abandon, creating_path, open_for_write, rewrite_without, unreadable
 from .naming import places
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ class ScanWriter:
         self._file: h5py.File | None = None
         self._creating: str | None = None  # the new file's name until its first flush
         self._dirty = False
+        self._flush_error: Exception | None = None  # the flusher's, raised by the writing loop
 
     # ------------------------------------------------------------------ public
     def run(self) -> WriteState:
@@ -100,6 +101,8 @@ class ScanWriter:
         except KeyError as exc:  # the scan expired or was deleted from the data Redis
             self._fail(f"{self.filename or self.key}: {exc.args[0] if exc.args else exc}")
         except (OSError, ScanWriteError, ValueError, RuntimeError) as exc:
+            if _is_os_failure(exc):  # a write the OS refused: HDF5 must not retry it at close
+                self._close(abandon_file=True)
             self._fail(_describe(exc, self.filename))
         finally:
             self._close()
@@ -147,14 +150,14 @@ class ScanWriter:
         self.state = WriteState.WRITING
         self.last_activity = time.monotonic()
         self._stream(info)
-        self._close()
+        self._close_checked()
         self.state = WriteState.FINISHING
         self.reader.wait_state("CLOSED")
         final = self.reader.info
         self._file = open_for_write(self.filename)
         self._name_lost(final)
         nxentry.finalize(self._file, final)
-        self._close()
+        self._close_checked()
         self.state = WriteState.DONE
 
     def _drop_if_damaged(self, info: dict) -> None:
@@ -209,9 +212,12 @@ class ScanWriter:
             os.replace(self._creating, self.filename)
             self._creating = None
         start = dict(self.progress)
+        self._flush_error = None
         flusher = gevent.spawn(self._flush_loop)
         try:
             for batch in self.reader.follow(list(where), timeout=None):
+                if self._flush_error is not None:
+                    raise self._flush_error
                 data = _after(batch, start[batch.channel])
                 if data is None:
                     continue
@@ -232,6 +238,8 @@ class ScanWriter:
                 self._dirty = True
         finally:
             flusher.kill()
+        if self._flush_error is not None:
+            raise self._flush_error
         if self._file is not None:
             self._file.flush()
 
@@ -289,14 +297,35 @@ class ScanWriter:
             gevent.sleep(self.flush_period)
             if self._dirty and self._file is not None:
                 self._dirty = False
-                self._file.flush()
+                try:
+                    self._file.flush()
+                except Exception as exc:  # a full disk: raised by the writing loop at its next batch
+                    self._flush_error = exc
+                    if _is_os_failure(exc):  # at once: a second flush of the file would fail for good
+                        self._close(abandon_file=True)
+                    return
 
-    def _close(self) -> None:
+    def _close_checked(self) -> None:
+        """Flush, then close; raises when either fails (the scan is FAULT, not DONE). A
+        flush the OS refuses abandons the file first: HDF5 must not retry it at close."""
+        f = self._file
+        if f is None:
+            return
+        try:
+            f.flush()
+        except Exception as exc:
+            if _is_os_failure(exc):
+                self._close(abandon_file=True)
+            raise
+        self._file = None
+        f.close()
+
+    def _close(self, abandon_file: bool = False) -> None:
         f, self._file = self._file, None
         if f is not None:
             try:
-                f.close()
-            except Exception as exc:  # closing a file on a full disk may fail too
+                abandon(f) if abandon_file else f.close()
+            except Exception as exc:
                 log.error("%s: closing failed: %s", self.filename, exc)
 
     def _fail(self, message: str) -> None:
@@ -316,6 +345,11 @@ def _after(batch: Batch, start: int):
 
 
 _HDF5_OS_ERROR = re.compile(r"errno = (\d+), error message = '([^']*)'")
+
+
+def _is_os_failure(exc: Exception) -> bool:
+    """The OS refused a read or write of the file (HDF5 names the errno in its text)."""
+    return (isinstance(exc, OSError) and exc.errno is not None) or bool(_HDF5_OS_ERROR.search(str(exc)))
 
 
 def _describe(exc: Exception, filename: str | None) -> str:

@@ -22,6 +22,7 @@ import redis
 
 from .. import layout
 from ..reader import ScanReader
+from .h5files import unfreed
 from .scan_writer import ScanAbandoned, ScanWriter, WriteState
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,16 @@ class WriterService:
             lines.append(f"Waiting for scans of {', '.join(self.sessions) if self.sessions else 'every session'}; "
                          f"{self.scans_written} scans written")
         return "\n".join(lines)
+
+    @property
+    def must_restart(self) -> str | None:
+        """Why this process should be restarted now (None: it should not): HDF5 could not
+        free a file after a failed write and no scan is being written (docs/crashes.md)."""
+        files = unfreed()
+        if not files or self.active:
+            return None
+        return (f"HDF5 could not free {', '.join(files)} after its write failed; a new process writes "
+                f"the next files with a clean HDF5 library")
 
     @property
     def current(self) -> ScanWriter | None:
