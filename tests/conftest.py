@@ -201,25 +201,6 @@ def pytest_runtest_call(item):
         yield
 
 
-# ---- leaving the test process ----------------------------------------------------------
-_SESSION = {}
-
-
-def pytest_sessionfinish(session, exitstatus):
-    _SESSION["exitstatus"] = int(exitstatus)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config):
-    """Leave with pytest's own exit status, skipping interpreter teardown: after every test
-    had passed, the finalizers of omniORB/PyTango threads under gevent segfaulted the
-    process at exit (seen in CI). The crash is at exit only; see the closing note."""
-    if "exitstatus" in _SESSION:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(_SESSION["exitstatus"])
-
-
 @pytest.fixture
 def scan_dev(stack):
     """The demo ScanServer of the module's `stack` fixture, idle (no scan left running)."""
