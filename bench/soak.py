@@ -157,6 +157,109 @@ def background(load: Load, peer: str) -> None:
     load.run("valve1 cycle", valve_cycle, 1.0)
 
 
+#: the kill phase (--kills N): each process of the stack, as `blisstango status` names it,
+#: killed -9 N times at a random moment of a scan that needs it (or of a plain one)
+PLAIN = ("loopscan", ["150", "0.02", "diode"])
+VICTIMS = {
+    "AxisManager/demo": ("ascan", ["m0", "0", "4", "150", "0.02", "diode"]),
+    "Mca/default": ("loopscan", ["150", "0.02", "mca1"]),
+    "Regulation/demo": ("loopscan", ["150", "0.02", "sample_tc"]),
+    "Wago/wago1": ("loopscan", ["150", "0.02", "wago1"]),
+    "wago-emulator/wago1": ("loopscan", ["150", "0.02", "wago1"]),
+    "LimaBridge/cam1": ("timescan", ["0.05", "cam1", "npoints=100"]),
+    "LimaSimulator/cam1_sim": ("timescan", ["0.05", "cam1", "npoints=100"]),
+    "ScanServer/demo": PLAIN,
+    "NexusWriter/default": PLAIN,
+    "BeaconDB": PLAIN,
+    "redis-settings": PLAIN,
+    "redis-data": PLAIN,
+}
+NEXT = ("loopscan", ["3", "0.01", "diode"])
+
+
+def wait_stack(run_dir: Path, names: list[str], timeout: float = 90.0) -> None:
+    """Until every one of `names` has a live pid and the scan and axis devices answer
+    started: the stack has recovered without anybody doing anything."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pids = stack_processes(run_dir)
+            if all(psutil.pid_exists(pids.get(n, 0) or -1) for n in names):
+                for dev in ("demo/scan/demo", "demo/axis/m0", "demo/mca/mca1", "demo/lima/cam1",
+                            "demo/wago/wago1"):
+                    if not started(proxy(dev, 3000).state()):
+                        raise RuntimeError(f"{dev} not started")
+                return
+        except (subprocess.SubprocessError, tango.DevFailed, RuntimeError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the stack did not recover within {timeout} s")
+        time.sleep(0.5)
+
+
+def kill_phase(run_dir: Path, data: redis.Redis, kills: int) -> dict:
+    """Each victim killed -9 `kills` times mid-scan. Per victim: how many scans ended
+    (never hung) and how fast after the kill, how many named the lost server when they
+    failed, whether the stack recovered and the next scan succeeded untouched, and every
+    saved scan's file checked against the data Redis."""
+    scan_dev = proxy("demo/scan/demo", 120000)
+    report = {}
+    for victim, (command, args) in VICTIMS.items():
+        row = {"kills": 0, "scan_hung": 0, "ended_after_s_max": 0.0, "failed_naming_server": 0,
+               "failed_without_naming": [], "recovered": 0, "next_scan_ok": 0, "next_scan_errors": [],
+               "files_incomplete": []}
+        for _ in range(kills):
+            try:
+                kill_round(victim, command, args, run_dir, data, scan_dev, row)
+            except Exception as exc:  # noqa: BLE001 - a round that went wrong is reported, the rest go on
+                row.setdefault("round_errors", []).append(f"{type(exc).__name__}: {str(exc)[:200]}")
+        report[victim] = row
+    return report
+
+
+def kill_round(victim: str, command: str, args: list[str], run_dir: Path, data: redis.Redis,
+               scan_dev: tango.DeviceProxy, row: dict) -> None:
+    """One kill of `victim` in the middle of a scan, and what followed (into row)."""
+    wait_stack(run_dir, list(VICTIMS))
+    pid = stack_processes(run_dir)[victim]
+    getattr(scan_dev, command)(args)
+    time.sleep(random.uniform(0.3, 1.5))
+    os.kill(pid, 9)
+    killed = time.monotonic()
+    row["kills"] += 1
+    if victim != "ScanServer/demo":  # its successor closes the scan (InterruptedScan)
+        try:
+            scan_dev.WaitScan(60)
+            row["ended_after_s_max"] = max(row["ended_after_s_max"], round(time.monotonic() - killed, 2))
+            info = json.loads(scan_dev.ScanInfo)
+            if info.get("end_reason") == "FAILURE":
+                server = victim.split("/")[0] if "/" in victim else victim
+                if server in (info.get("error") or ""):
+                    row["failed_naming_server"] += 1
+                elif len(row["failed_without_naming"]) < 3:
+                    row["failed_without_naming"].append((info.get("error") or "")[:200])
+            elif info.get("end_reason") == "SUCCESS":
+                row["scans_ended_success"] = row.get("scans_ended_success", 0) + 1
+            if info.get("end_reason") == "SUCCESS" and info.get("save") and info.get("filename"):
+                if (problem := check_file(data, info)) and len(row["files_incomplete"]) < 3:
+                    row["files_incomplete"].append(problem)
+        except tango.DevFailed:
+            row["scan_hung"] += 1
+    try:
+        wait_stack(run_dir, list(VICTIMS))
+        row["recovered"] += 1
+        getattr(scan_dev, NEXT[0])(NEXT[1])
+        scan_dev.WaitScan(60)
+        info = json.loads(scan_dev.ScanInfo)
+        if info.get("end_reason") == "SUCCESS":
+            row["next_scan_ok"] += 1
+        elif len(row["next_scan_errors"]) < 3:
+            row["next_scan_errors"].append(f"{info.get('end_reason')}: {(info.get('error') or '')[:200]}")
+    except (tango.DevFailed, TimeoutError) as exc:
+        if len(row["next_scan_errors"]) < 3:
+            row["next_scan_errors"].append(str(exc)[:200])
+
+
 def growth(series: list[tuple[float, float]]) -> float | None:
     """Slope per hour of (t s, value) by least squares; None with fewer than 3 samples."""
     if len(series) < 3:
@@ -199,6 +302,8 @@ def main() -> None:
                     "(default: a fifth of the run, at most 5 min)")
     ap.add_argument("--sample", type=float, default=10.0, help="s between samples")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--kills", type=int, default=0, help="then kill -9 each process this many times "
+                    "mid-scan (the fault matrix's long form; issue 19 asks 10)")
     opts = ap.parse_args()
     work = opts.workdir or Path(tempfile.mkdtemp(prefix="soak_"))
     total = opts.minutes * 60
@@ -251,6 +356,7 @@ def main() -> None:
                 [str(BIN / "blisstango"), "status", "--run-dir", str(run_dir), "--json"],
                 capture_output=True, text=True, timeout=60).stdout)["processes"] if p["restarts"]}
             problems = [p for p in (check_file(data, s) for s in scans) if p]
+            faults = kill_phase(run_dir, data, opts.kills) if opts.kills else None
         finally:
             load.stop.set()
             peer_proc.kill()
@@ -287,6 +393,7 @@ def main() -> None:
         "restarts": restarts,
         "redis_data_used_mb": [round(ref[2], 1), round(end[2], 1)],  # scans kept 24 h, within maxmemory
         "processes": processes,
+        "kill_phase": faults,
         "peer": "peer TangoTest (C++): sys/tg_test/1 under the same 50 reads/s as m0's Position",
         "workdir": str(work),
     }, indent=2))
