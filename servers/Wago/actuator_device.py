@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
+import tango
 from tango import DevState, GreenMode
 from tango.server import Device, command, device_property
 
@@ -82,7 +83,11 @@ class _ActuatorDevice(Device):
 
     def _watch(self) -> None:
         while not self._stop:
-            state = self._update()
+            try:
+                state = self._update()
+            except tango.DevFailed as exc:  # an event not pushed (the device busy in a long call):
+                state = None                # the next change is; the watcher must go on
+                log.warning("%s: change event not pushed: %s", self.get_name(), exc.args[0].desc.strip())
             self._wake.wait(MOVING_PERIOD if state == MOVING else self.actuator.wago.polling_time)
             self._wake.clear()
 
