@@ -86,7 +86,7 @@ def test_a_controller_that_tells_no_end_is_polled_and_some_step_shows_it():
     ctrl = PolledOnly("polled_ctrl", {"report_end": False}, axes=[{
         "name": "polled", "steps_per_unit": 10000, "polling_time": POLLING}], settings_factory=LocalSettings)
     ax = ctrl.axes["polled"]
-    ax.velocity, ax.acceleration = VELOCITY, ACCELERATION  # kept by the "hardware"
+    ax.acceleration, ax.velocity = ACCELERATION, VELOCITY  # kept by the "hardware"
     late = scan_lateness(ctrl, intervals=3)
     # first look at the start, the next one polling_time later: 470 ms after a 30 ms step
     assert max(late) > POLLING / 2

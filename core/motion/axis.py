@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from .encoder import Encoder
 
 
+#: the longest time an axis may take to reach its velocity, or to stop from it: a Stop must
+#: end in a time a person waits for (an acceleration of 1e-300 would make it never end)
+MAX_ACCTIME = 60.0
+
+
 class Axis(AxisSettings):
     """A motor as BLISS users know it; see module docstring for conventions."""
 
@@ -165,6 +170,16 @@ class Axis(AxisSettings):
             raise MotionError(f"{self.name}: {what} must be positive, got {v}")
         return v
 
+    def _check_ramp(self, velocity: float, acceleration: float) -> None:
+        """MotionError when reaching `velocity` (or stopping from it) at `acceleration`
+        would take longer than MAX_ACCTIME."""
+        t = velocity / acceleration
+        if t > MAX_ACCTIME:
+            u = self.unit or "unit"
+            raise MotionError(f"{self.name}: velocity {velocity:g} {u}/s with acceleration {acceleration:g} "
+                              f"{u}/s2 takes {t:.3g} s to reach speed or to stop; at most {MAX_ACCTIME:g} s "
+                              f"is accepted")
+
     @property
     def velocity(self) -> float:
         if self.controller.hardware_owns_velocity:
@@ -174,6 +189,7 @@ class Axis(AxisSettings):
     @velocity.setter
     def velocity(self, value: float) -> None:
         v = self._positive("velocity", value)
+        self._check_ramp(v, self.acceleration)
         self._hw().set_velocity(self, v * abs(self.steps_per_unit))
         self._put("velocity", v)
 
@@ -186,6 +202,7 @@ class Axis(AxisSettings):
     @acceleration.setter
     def acceleration(self, value: float) -> None:
         a = self._positive("acceleration", value)
+        self._check_ramp(self.velocity, a)
         self._hw().set_acceleration(self, a * abs(self.steps_per_unit))
         self._put("acceleration", a)
 
