@@ -304,3 +304,33 @@ def test_half_made_entry_is_redone_and_foreign_entry_refused(data_redis, service
     with h5py.File(path, "r") as f:
         assert f["1.1/instrument/diode/data"].shape == (5,)
         assert list(f["2.1"]) == []
+
+
+def test_a_restarted_writer_skips_the_scans_it_finished_and_writes_the_rest(data_redis, tmp_path):
+    """Catching up on the index of recent scans, a new writer does not open the file again
+    for every scan a writer already finished there (with ~1000 scans in one file that took
+    it over a minute to reach the newest): only the unwritten ones get a writer."""
+    from blisstango.core.data.nexus import WriterService
+
+    session = f"skip{os.getpid()}"
+    path = tmp_path / "many.h5"
+    first = WriterService(data_redis, [session], flush_period=0.05).start()
+    first.ready.wait(10)
+    try:
+        done = [publish_scan(data_redis, session, str(path), 3, scan_nb=n) for n in range(1, 21)]
+        for key in done:
+            assert first.wait_scan(key, timeout=30).state.value == "DONE"
+    finally:
+        first.stop()
+    missed = publish_scan(data_redis, session, str(path), 3, scan_nb=21)  # while no writer runs
+    again = WriterService(data_redis, [session], flush_period=0.05).start()
+    try:
+        again.ready.wait(10)
+        newest = publish_scan(data_redis, session, str(path), 3, scan_nb=22)
+        assert again.wait_scan(missed, timeout=30).state.value == "DONE"
+        assert again.wait_scan(newest, timeout=30).state.value == "DONE"
+        assert not set(done) & set(again.writers), "finished scans were opened again"
+    finally:
+        again.stop()
+    with h5py.File(path, "r") as f:
+        assert all(f[f"{n}.1/instrument/diode/data"].shape == (3,) for n in range(1, 23))

@@ -6,6 +6,8 @@ Keys (data Redis):
   scan:<key>:<channel>       stream of data batches of one channel, then a seal entry
   scans                      sorted set of every recent scan key, score = creation time
   scans:<session>            stream announcing each new scan key of a session
+  scan:<key>:@written        the file a NeXus writer finished the scan's entry in (a
+                             restarted writer skips those scans without opening files)
 The ``@`` keeps the state stream apart from any channel name (channel names never hold it).
 """
 
@@ -29,6 +31,10 @@ def channel_key(key: str, channel: str) -> str:
     if "@" in channel:
         raise ValueError(f"channel name {channel!r} may not contain '@'")
     return f"scan:{key}:{channel}"
+
+
+def written_key(key: str) -> str:
+    return f"scan:{key}:@written"
 
 
 def session_key(session: str) -> str:

@@ -421,7 +421,8 @@ def delete_scan(connection: redis.Redis, key: str) -> None:
     """Remove a scan's info, state and channel streams and its index entry."""
     raw = connection.get(layout.info_key(key))
     names = list(json.loads(raw).get("channels", {})) if raw else []
-    keys = [layout.info_key(key), layout.state_key(key)] + [layout.channel_key(key, n) for n in names]
+    keys = [layout.info_key(key), layout.state_key(key), layout.written_key(key)] + [
+        layout.channel_key(key, n) for n in names]
     p = connection.pipeline(transaction=False)
     p.delete(*keys)
     p.zrem(layout.SCANS_INDEX, key)
