@@ -174,12 +174,12 @@ class ScanPublisher:
         yet read is lost (the writer names those points)."""
         log.warning("scan %s: the data Redis lost the scan (restarted?): announced again", self.key)
         p = self.redis.pipeline(transaction=False)
+        now = time.time()
         if with_state:
-            now = time.time()
             p.set(layout.info_key(self.key), json.dumps(self.info, default=str), ex=self.expiry)
             p.xadd(layout.state_key(self.key), {"state": self.state, "time": now})
             p.expire(layout.state_key(self.key), self.expiry)
-        self._announce(p, time.time())
+        self._announce(p, now)
         self._robust(p.execute)
         self.redis_calls += 1
 

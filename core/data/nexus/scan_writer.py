@@ -240,8 +240,6 @@ class ScanWriter:
             flusher.kill()
         if self._flush_error is not None:
             raise self._flush_error
-        if self._file is not None:
-            self._file.flush()
 
     def _finish_abandoned(self, why: str) -> None:
         """Close the entry with the points received; end_reason FAILURE, error = why."""
