@@ -194,8 +194,22 @@ def move_floor(m0, n: int = 200) -> dict:
 
 
 def _set_dynamics(m0, dynamics: tuple[float, float]) -> None:
-    m0.write_attribute("Acceleration", dynamics[1])
-    m0.write_attribute("Velocity", dynamics[0])
+    """Velocity first when slowing down, acceleration first when speeding up: the axis
+    refuses a pair whose ramp outlasts 60 s, and FAST's velocity with REALISTIC's
+    acceleration would be one."""
+    order = [("Acceleration", dynamics[1]), ("Velocity", dynamics[0])]
+    if dynamics[0] < m0.read_attribute("Velocity").value:
+        order.reverse()
+    for name, value in order:
+        m0.write_attribute(name, value)
+
+
+def _set_core_dynamics(m0, dynamics: tuple[float, float]) -> None:
+    """The same ordering for a core Axis."""
+    if dynamics[0] < m0.velocity:
+        m0.velocity, m0.acceleration = dynamics[0], dynamics[1]
+    else:
+        m0.acceleration, m0.velocity = dynamics[1], dynamics[0]
 
 
 def through_tango(workdir: Path, ns: list[int], ct_repeats: int, timescan_points: int) -> dict:
@@ -300,7 +314,7 @@ def in_process(workdir: Path, config: Path, ns: list[int], ct_repeats: int) -> d
         out["ct_0.1"] = _summary(runs)
         for label, start, stop, dynamics in (("realistic", 0.0, 4.0, REALISTIC), ("zero", 0.0, 0.0, REALISTIC),
                                              ("fast", 0.0, 1.0, FAST)):
-            m0.acceleration, m0.velocity = dynamics[1], dynamics[0]
+            _set_core_dynamics(m0, dynamics)
             for n in ns:
                 m0.move(start)
                 t0 = time.perf_counter()
@@ -308,7 +322,7 @@ def in_process(workdir: Path, config: Path, ns: list[int], ct_repeats: int) -> d
                 wall = time.perf_counter() - t0
                 out[f"ascan_{label}_{n}"] = figures("ascan", n, wall, motion_ms(start, stop, n, dynamics), 0.0,
                                                     scan.statistics["axis"]["trigger"]["total"])
-        m0.acceleration, m0.velocity = REALISTIC[1], REALISTIC[0]
+        _set_core_dynamics(m0, REALISTIC)
         write_behind.enable(False)
         connection.reset()
     return out

@@ -244,6 +244,41 @@ def test_multi_trigger_change_events(cam):
             cam.unsubscribe_event(i)
 
 
+def test_frames_asked_for_one_by_one_are_announced_at_once_whatever_the_event_rate(stack, cam):
+    """INTERNAL_TRIGGER_MULTI: a client asks for each frame and waits for it (a step scan's
+    point), so its events are pushed at once, not held to EventRate (at 100/s a step scan
+    waited up to 10 ms per point for them). Here EventRate allows one event per 1000 s."""
+    host, port = stack.tango_host.split(":")
+    db = tango.Database(host, int(port))
+    db.put_device_property(CAM, {"EventRate": ["0.001"]})
+    cam.Init()
+    got: list[int] = []
+    eid = cam.subscribe_event("last_image_acquired", tango.EventType.CHANGE_EVENT,
+                              lambda ev: None if ev.err else got.append(int(ev.attr_value.value)))
+    try:
+        cam.acq_trigger_mode = "INTERNAL_TRIGGER_MULTI"
+        cam.acq_nb_frames = 4
+        cam.acq_expo_time = 0.001
+        # cppTango does not promise the events pushed just after subscribing: prepareAcq
+        # (its reset to -1 is pushed) until one reaches this client
+        for _ in range(10):
+            seen = len(got)
+            cam.prepareAcq()
+            try:
+                wait_until(lambda seen=seen: len(got) > seen, 2, "prepareAcq's event")
+                break
+            except TimeoutError:
+                continue
+        for i in range(4):
+            wait_until(lambda: cam.ready_for_next_image, 5, "ready_for_next_image")
+            cam.startAcq()
+            wait_until(lambda i=i: i in got, 10, f"the event of frame {i} (got {got})")
+    finally:
+        cam.unsubscribe_event(eid)
+        db.delete_device_property(CAM, "EventRate")
+        cam.Init()
+
+
 def test_accumulation_video_and_binning(cam):
     cam.acq_mode = "ACCUMULATION"
     cam.acc_max_expo_time = 0.01

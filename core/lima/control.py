@@ -261,6 +261,13 @@ class LimaControl(AcquisitionEngine):
         return self._acq.tag if self._acq is not None else 0
 
     @property
+    def paced_by_client(self) -> bool:
+        """The acquisition takes one frame per startAcq: its frames come no faster than
+        the client asks for them (a step scan's points)."""
+        acq = self._acq
+        return acq is not None and acq.trigger_mode == "INTERNAL_TRIGGER_MULTI"
+
+    @property
     def ready_for_next_image(self) -> bool:
         acq = self._acq
         if self.acq_status != RUNNING or acq is None:

@@ -85,7 +85,9 @@ class AxisPositions:
                         ax.proxy, ax.event_id = None, None
                 for ax, rid in pending:
                     try:
-                        ax.value = float(ax.proxy.read_attribute_reply(rid, self.timeout_ms).value)
+                        # 0: wait for the reply itself (the proxy's own timeout still holds);
+                        # cppTango waits for a reply with a timeout by polling it every 20 ms
+                        ax.value = float(ax.proxy.read_attribute_reply(rid, 0).value)
                     except (tango.DevFailed, TypeError, ValueError):
                         pass  # keep the last value seen
             return {a.name: a.value for a in self._axes.values() if a.value is not None}

@@ -7,7 +7,8 @@ for a real LimaCCDs server (BLISS, LimaBridge) drives this one unchanged. Extens
 command `externalTrigger` (a pulse on the trigger input, for the external modes).
 Change events (property TangoEvent, on by default) on acq_status, last_image_* and
 last_counter_ready, ready_for_next_image, video_last_image(_counter), at most EventRate
-per second each, the last value always pushed.
+per second each (in INTERNAL_TRIGGER_MULTI, where each frame is asked for, at every
+frame), the last value always pushed.
 """
 
 from __future__ import annotations
@@ -115,6 +116,13 @@ class LimaCCDs(Device):
         if self.pusher is not None:
             if "video_last_image" in names:
                 names = {*names, "video_last_image_counter"}
+            # a frame per startAcq: the client sets the pace and waits for each frame's
+            # events (a step scan's point), so they are not held to EventRate (held to
+            # 100/s at ~4 ms per point, each point waited up to 10 ms for its events)
+            if self.ctl is not None and self.ctl.paced_by_client:
+                video = {n for n in names if n.startswith("video_")}
+                self.pusher.mark(set(names) - video, at_once=True)
+                names = video
             self.pusher.mark(names)
 
     def _event_value(self, name: str):

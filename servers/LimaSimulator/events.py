@@ -26,6 +26,7 @@ class ThrottledPusher:
         self.period = 1.0 / rate if rate > 0 else 0.0
         self.periods = {n: 1.0 / r for n, r in (rates or {}).items() if r > 0}
         self._dirty: set[str] = set()
+        self._urgent: set[str] = set()
         self._last: dict[str, float] = {}
         self._cond = threading.Condition()
         self._stop = False
@@ -33,9 +34,13 @@ class ThrottledPusher:
         self._thread = threading.Thread(target=self._loop, name="lima-events", daemon=True)
         self._thread.start()
 
-    def mark(self, names) -> None:
+    def mark(self, names, at_once: bool = False) -> None:
+        """at_once: push these now whatever their rate (values a client waits for, paced
+        by that client)."""
         with self._cond:
             self._dirty.update(names)
+            if at_once:
+                self._urgent.update(names)
             self._cond.notify()
 
     def close(self) -> None:
@@ -56,11 +61,12 @@ class ThrottledPusher:
                 due, wait = [], None
                 for name in self._dirty:
                     at = self._last.get(name, 0.0) + self.periods.get(name, self.period)
-                    if at <= now:
+                    if at <= now or name in self._urgent:
                         due.append(name)
                     else:
                         wait = at - now if wait is None else min(wait, at - now)
                 self._dirty.difference_update(due)
+                self._urgent.difference_update(due)
                 if not due:
                     self._cond.wait(wait)
                     continue
