@@ -19,9 +19,9 @@ A controller with `pushes_motion_end` calls `motion_ended(axis)` when its hardwa
 the end (an event, a callback): the watcher then reads no state while moving (one safety
 read every PUSH_SAFETY_PERIOD, should a notification be lost) and one state once told.
 
-gevent timers wake up to a millisecond late (the event loop waits whole milliseconds), so
-the last stretch to the predicted end is spent yielding to other greenlets rather than on
-a timer.
+gevent timers wake a little late (about 0.1 ms with the select backend core.green sets;
+up to a whole millisecond with libev's default epoll), so the last TIMER_SLACK before the
+predicted end is spent yielding to other greenlets rather than on a timer.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ END_CHECK_PERIOD = 0.001
 END_CHECK_WINDOW = 0.1
 #: the first check aims this long after the predicted end (not a hair before it)
 FIRST_CHECK_MARGIN = 0.0001
-#: a timer wakes up to this much late: the rest is waited by yielding
-TIMER_SLACK = 0.0012
+#: a timer wakes up to about this much late (select backend): the rest is waited by yielding
+TIMER_SLACK = 0.0003
 #: with a pushing controller, the state is still read this often (a lost notification)
 PUSH_SAFETY_PERIOD = 1.0
 

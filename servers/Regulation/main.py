@@ -10,13 +10,6 @@ green.patch()
 import gc  # noqa: E402
 import sys  # noqa: E402
 
-import gevent  # noqa: E402
-
-# The PID samples on a gevent timer: libev's default epoll backend rounds every wait up to
-# a whole millisecond (half a millisecond late on average); select waits to the
-# microsecond. This server watches a handful of sockets, well within select's reach.
-gevent.config.libev_backend = "select"  # before the hub is made
-
 from blisstango.core.config.root import built_process_objects  # noqa: E402
 
 from ..serve import serve  # noqa: E402
