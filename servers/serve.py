@@ -4,6 +4,7 @@ its device classes under the server's own name, in gevent green mode (or synchro
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import sys
 import threading
@@ -69,6 +70,39 @@ def bound_malloc() -> None:
         mallopt(M_ARENA_MAX, ARENA_MAX)
     if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
         mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
+def freeze_startup_objects() -> None:
+    """Everything built so far (Tango, numpy, the configuration, the devices, a loaded
+    session) lives as long as the server: out of the garbage collector's sight, a full
+    collection costs a millisecond or two instead of tens (a PID sample would wait for it).
+
+    The second collection matters as much: Python runs a full collection only once the
+    objects promoted since the last one exceed a quarter of those it then kept, and that
+    count still included the frozen ones. Collected again, it counts only the few left,
+    so full collections come every few tens of thousands of allocations and free the
+    reference cycles a finished scan leaves (chain, channels, closures, a killed
+    greenlet's traceback) with the data they hold: the ScanServer's heap grew ~160 KB
+    per MCA ascan, freed only at the rare full collection."""
+    gc.collect()
+    gc.freeze()
+    gc.collect()
+
+
+def release_freed_memory() -> tuple[int, float]:
+    """Collect the garbage and give the free pages inside malloc's arenas back to the
+    system (malloc_trim): (objects collected, seconds taken). For the end of a unit of
+    work whose objects hold each other (a scan): their memory is freed only by a full
+    collection, and what it frees leaves holes in the heap that glibc keeps (measured on
+    the ScanServer: RSS +70-200 KB per MCA ascan with the Python heap flat; one trim gave
+    back 10 MB)."""
+    t0 = time.perf_counter()
+    freed = gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+    return freed, time.perf_counter() - t0
 
 
 def trace_memory(name: str, folder: str, period: float = 60.0) -> None:

@@ -36,6 +36,7 @@ from blisstango.core.scanning.session_objects import SessionObjects, load_sessio
 
 from ..errors import fail, throw
 from ..request_thread import no_hardware_read, request_hook
+from ..serve import freeze_startup_objects
 from .chain_build import PendingChain
 from .runner import ScanRunner
 
@@ -143,6 +144,7 @@ class ScanServer(Device):
             self._set_state(DevState.FAULT, msg)
 
         session = self.session = retry(load, Exception, backoff=Backoff(first=0.5, longest=5.0), on_retry=not_yet)
+        freeze_startup_objects()  # the session lives as long as the server
         self._end_interrupted_scans()
         self.procedures.setup_done()
         if session.setup_error:

@@ -20,7 +20,12 @@ from blisstango.core.scanning.arguments import ScanArgumentError
 from blisstango.core.scanning.preflight import LockPreset, check_limits, lock_names, scan_axes
 from blisstango.core.scanning.scan import ScanState
 
+from ..serve import release_freed_memory
+
 log = logging.getLogger(__name__)
+
+#: s: releasing a finished scan's memory slower than this is logged (the hub waits)
+SLOW_RELEASE = 0.02
 
 
 class ScanRunner:
@@ -88,6 +93,11 @@ class ScanRunner:
             self.on_end(scan)
         except Exception:  # noqa: BLE001 - a reporting error must not kill the slot
             log.exception("scan %s: end report failed", scan.scan_number)
+        # the scans before this one are garbage now: their memory goes back to the system
+        freed, took = release_freed_memory()
+        log.log(logging.WARNING if took > SLOW_RELEASE else logging.DEBUG,
+                "after scan %s: %d objects collected, memory trimmed in %.1f ms", scan.scan_number, freed,
+                1e3 * took)
 
     def stop(self) -> None:
         if self.running:
