@@ -11,7 +11,8 @@ property writes and reads, valve1 cycles (Wago), and a steady read load on m0's 
 The peer, measured in the same run under the same read load: Debian's C++ TangoTest.
 
 Every process (each server, both Redis servers, the peer) is sampled for RSS, open file
-descriptors and threads; the JSON gives the figures at the end of warm-up and at the end,
+descriptors and threads, and our servers for their greenlets (each writes its count,
+servers/serve.report_greenlets with BLISSTANGO_GREENLETS set); the JSON gives the figures at the end of warm-up and at the end,
 and the growth per hour after warm-up (least squares over the samples). Every saved scan
 is checked at the end: its NeXus entry closed, every measurement as long as the points
 the data Redis says the scan took. Prints one JSON document on stdout.
@@ -75,7 +76,7 @@ def stack_processes(run_dir: Path) -> dict[str, int]:
     return procs
 
 
-def sample(pids: dict[str, int]) -> dict[str, dict]:
+def sample(pids: dict[str, int], greenlets: Path | None = None) -> dict[str, dict]:
     out = {}
     for name, pid in pids.items():
         try:
@@ -85,6 +86,14 @@ def sample(pids: dict[str, int]) -> dict[str, dict]:
                              "threads": p.num_threads()}
         except psutil.NoSuchProcess:
             out[name] = {"pid": pid, "gone": True}
+            continue
+        # our servers write their greenlet count there (servers/serve.report_greenlets)
+        counts = list(greenlets.glob(f"*-{pid}.greenlets")) if greenlets else []
+        if counts:
+            try:
+                out[name]["greenlets"] = int(counts[0].read_text())
+            except (OSError, ValueError):
+                pass
     return out
 
 
@@ -306,6 +315,8 @@ def main() -> None:
                     "mid-scan (the fault matrix's long form; issue 19 asks 10)")
     opts = ap.parse_args()
     work = opts.workdir or Path(tempfile.mkdtemp(prefix="soak_"))
+    greenlets = work / "greenlets"
+    os.environ["BLISSTANGO_GREENLETS"] = str(greenlets)  # the stack's servers inherit it
     total = opts.minutes * 60
     warmup = opts.warmup if opts.warmup is not None else min(300.0, total / 5)
     with demo_stack(work) as _config:
@@ -336,7 +347,7 @@ def main() -> None:
             i = 0
             while (now := time.monotonic() - t0) < total:
                 if now >= next_sample:
-                    samples.append((now, sample(pids), data.info("memory")["used_memory"] / 2**20))
+                    samples.append((now, sample(pids, greenlets), data.info("memory")["used_memory"] / 2**20))
                     next_sample = now + opts.sample
                 command, args = SCANS[i % len(SCANS)]
                 i += 1
@@ -350,7 +361,7 @@ def main() -> None:
                         scans.append({"key": info["key"], "command": command})
                 except tango.DevFailed as exc:
                     scan_errors.append(f"{command}: {exc.args[0].desc.strip()[:300]}")
-            samples.append((time.monotonic() - t0, sample(pids), data.info("memory")["used_memory"] / 2**20))
+            samples.append((time.monotonic() - t0, sample(pids, greenlets), data.info("memory")["used_memory"] / 2**20))
             load.join()
             restarts = {p["name"]: p["restarts"] for p in json.loads(subprocess.run(
                 [str(BIN / "blisstango"), "status", "--run-dir", str(run_dir), "--json"],
@@ -379,6 +390,10 @@ def main() -> None:
             "fds_per_hour": round(growth([(t, v["fds"]) for t, v in series]) or 0.0, 1) + 0.0,
             "threads": [first["threads"], last["threads"]],
         }
+        if "greenlets" in first and "greenlets" in last:
+            processes[name]["greenlets"] = [first["greenlets"], last["greenlets"]]
+            processes[name]["greenlets_per_hour"] = round(growth(
+                [(t, v["greenlets"]) for t, v in series if "greenlets" in v]) or 0.0, 1) + 0.0
     print(json.dumps({
         "minutes": opts.minutes,
         "warmup_s": warmup,

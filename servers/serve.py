@@ -42,6 +42,7 @@ def serve(name: str, classes: tuple, argv: list[str] | None = None,
     sys.setswitchinterval(SWITCH_INTERVAL)
     bound_malloc()
     trace_memory(name, os.environ.get("BLISSTANGO_TRACEMALLOC", ""))
+    report_greenlets(name, os.environ.get("BLISSTANGO_GREENLETS", ""))
     args = list(sys.argv if argv is None else argv)
     args[0] = name
     args = orb_endpoint_args(args)
@@ -103,6 +104,29 @@ def release_freed_memory() -> tuple[int, float]:
     except (OSError, AttributeError):  # not glibc
         pass
     return freed, time.perf_counter() - t0
+
+
+def report_greenlets(name: str, folder: str, period: float = 10.0) -> None:
+    """Diagnosis (issue 19's soak): with BLISSTANGO_GREENLETS=<folder> set, write the
+    number of greenlet objects of this process (those made after start-up: the frozen
+    ones are out of the collector's sight) to <folder>/<name>-<pid>.greenlets every
+    `period` s. Greenlets that pile up are work left behind, not only memory."""
+    if not folder:
+        return
+    import greenlet
+
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{name}-{os.getpid()}.greenlets")
+
+    def count() -> None:
+        while True:
+            n = sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet))
+            with open(path + ".tmp", "w") as f:
+                f.write(str(n))
+            os.replace(path + ".tmp", path)
+            time.sleep(period)
+
+    threading.Thread(target=count, name="report_greenlets", daemon=True).start()
 
 
 def trace_memory(name: str, folder: str, period: float = 60.0) -> None:
