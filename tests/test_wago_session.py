@@ -67,3 +67,22 @@ def test_wago_values_and_counts_from_the_shell(shell):
     assert re.search(r"Out \[\d+\]: 2\.5", shell.run("round(wago1.get('hv_setpoint'), 3)"))
     out = shell.run("ct 0.01 wago1.thermocouple2", timeout=60)
     assert re.search(r"21\.3", out), out
+
+
+def test_a_scanserver_letting_go_of_its_session_leaves_the_valve_open(shell_stack, scan_dev):
+    """Init (as a stop or a restart) makes the ScanServer let go of its session's clients
+    (core.config.release: their __close__). A valve's close() is what it does to the
+    beamline: before, every Init or stop of the ScanServer closed valve1 and shutter1."""
+    from helpers.waiting import wait_until
+
+    valve = shell_stack.device("demo/valve/valve1")
+    valve.Open()
+    wait_until(lambda: valve.state() == tango.DevState.OPEN, 30, "valve1 open")
+    try:
+        scan_dev.Init()
+        wait_until(lambda: scan_dev.state() == tango.DevState.ON, 120, "the ScanServer's session loaded again")
+        assert valve.state() == tango.DevState.OPEN, valve.status()
+        assert mbpoll(emulator_address(shell_stack)[1], "coils", 0x200, 1) == [1]  # valve1_cmd still set
+    finally:
+        valve.Close()
+        wait_until(lambda: valve.state() == tango.DevState.CLOSE, 30, "valve1 closed")

@@ -276,7 +276,12 @@ class RemoteLima(CounterController):
                 pass
             self._event_id = None
 
+    def __close__(self) -> None:
+        """Released by its process (core.config.release)."""
+        self.close()
+
     # ------------------------------------------------------------------ scans
+
     def image_info(self) -> tuple[np.dtype, tuple[int, int]]:
         """(dtype, (height, width)) of the frames the next acquisition gives."""
         signed, depth, _w, _h = (int(v) for v in self.read("image_sizes"))

@@ -151,6 +151,10 @@ class AxisProxy:
                     pass
                 setattr(self, attr, None)
 
+    def __close__(self) -> None:
+        """Released by its process (core.config.release)."""
+        self.close()
+
     def _call(self, what: str, fn, *args):
         try:
             try:

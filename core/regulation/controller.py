@@ -54,7 +54,12 @@ class Controller:
     def close(self) -> None:
         """Release the hardware (the server is going)."""
 
+    def __close__(self) -> None:
+        """Released by its process (core.config.release)."""
+        self.close()
+
     # -- mandatory reads -----------------------------------------------------------------
+
     def read_input(self, tinput: Any) -> float:
         raise NotImplementedError
 

@@ -447,5 +447,9 @@ class Loop(LoopParameters):
         if task is not None:
             task.kill()
 
+    def __close__(self) -> None:
+        """Released by its process (core.config.release)."""
+        self.close()
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}: {self.input.name} -> {self.output.name}>"

@@ -31,6 +31,7 @@ import tango
 from ..beacon import BEACON_DEVICE
 from ..config.errors import ConfigError
 from ..config.factory import ObjectFactory
+from ..config.release import release_all
 from ..config.servers import ServerKind, server_kinds
 from .nodes import RemoteNode
 
@@ -280,14 +281,9 @@ class ResolvedSession:
         return dict(self._clients)
 
     def close(self) -> None:
-        """Close the clients that hold subscriptions (their own close())."""
-        for obj in self._clients.values():
-            close = getattr(obj, "close", None)
-            if callable(close) and not isinstance(obj, tango.DeviceProxy):
-                try:
-                    close()
-                except Exception:  # noqa: BLE001 - closing must go on for the others
-                    log.exception("closing the client of %s", getattr(obj, "name", obj))
+        """Let go of the clients' subscriptions (core.config.release: their __close__,
+        never a valve's or a shutter's close())."""
+        release_all(self._clients.values(), "client of")
 
 
 def resolve_session(name: str, *, beacon_device: str = BEACON_DEVICE, green_mode: Any = None,

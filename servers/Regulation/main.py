@@ -9,6 +9,7 @@ green.patch()
 
 import sys  # noqa: E402
 
+from blisstango.core.config.release import release_all  # noqa: E402
 from blisstango.core.config.root import built_process_objects  # noqa: E402
 
 from ..serve import freeze_startup_objects, serve  # noqa: E402
@@ -19,14 +20,8 @@ from .loop_device import Loop  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     try:
         return serve("Regulation", (Loop, Input, Output), argv, post_init_callback=freeze_startup_objects)
-    finally:
-        for obj in built_process_objects():  # the hardware keeps what it has; its state is saved
-            close = getattr(obj, "close", None)
-            if callable(close):
-                try:
-                    close()
-                except Exception:  # noqa: BLE001 - closing goes on for the others
-                    pass
+    finally:  # the hardware keeps what it has; its state is saved
+        release_all(built_process_objects(), "object")
 
 
 if __name__ == "__main__":
