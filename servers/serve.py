@@ -85,6 +85,7 @@ def freeze_startup_objects() -> None:
     reference cycles a finished scan leaves (chain, channels, closures, a killed
     greenlet's traceback) with the data they hold: the ScanServer's heap grew ~160 KB
     per MCA ascan, freed only at the rare full collection."""
+    gc.unfreeze()  # a second start-up (a device's Init): what the first froze may be garbage now
     gc.collect()
     gc.freeze()
     gc.collect()
