@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import tango
 from hypothesis import strategies as st
@@ -119,6 +120,10 @@ PYTHON_PHRASES = ("could not convert", "not enough values to unpack", "too many 
                   "unsupported operand", "takes no arguments", "positional argument", "NoneType")
 
 
+#: a Python traceback's own lines (a desc naming an attribute MaskFile "x" is not one)
+TRACEBACK = re.compile(r'Traceback \(most recent call last\)|File "[^"\n]*", line \d+')
+
+
 def unreadable(exc: tango.DevFailed) -> str:
     """Why a refusal is not one a person can act on ('' if it is)."""
     err = exc.args[0]
@@ -126,7 +131,7 @@ def unreadable(exc: tango.DevFailed) -> str:
         return f"bare Python error {err.reason}: {err.desc.strip()[:300]}"
     if any(p in err.desc for p in PYTHON_PHRASES):
         return f"Python's words, not the server's ({err.reason}): {err.desc.strip()[:300]}"
-    if "Traceback" in err.desc or 'File "' in err.desc:
+    if TRACEBACK.search(err.desc):
         return f"a traceback as desc: {err.desc.strip()[:300]}"
     if not err.desc.strip():
         return f"empty desc (reason {err.reason})"
