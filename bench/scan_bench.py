@@ -193,23 +193,24 @@ def move_floor(m0, n: int = 200) -> dict:
             "ms_axis_proxy_move": round(1e3 * proxied / n, 4)}
 
 
+def _in_order(velocity_now: float, dynamics: tuple[float, float]) -> list[tuple[str, float]]:
+    """(setting, value) pairs, velocity first when slowing down and acceleration first
+    when speeding up: the axis refuses a pair whose ramp outlasts 60 s, and FAST's
+    velocity with REALISTIC's acceleration would be one."""
+    order = [("acceleration", dynamics[1]), ("velocity", dynamics[0])]
+    return order[::-1] if dynamics[0] < velocity_now else order
+
+
 def _set_dynamics(m0, dynamics: tuple[float, float]) -> None:
-    """Velocity first when slowing down, acceleration first when speeding up: the axis
-    refuses a pair whose ramp outlasts 60 s, and FAST's velocity with REALISTIC's
-    acceleration would be one."""
-    order = [("Acceleration", dynamics[1]), ("Velocity", dynamics[0])]
-    if dynamics[0] < m0.read_attribute("Velocity").value:
-        order.reverse()
-    for name, value in order:
-        m0.write_attribute(name, value)
+    """Through Tango."""
+    for name, value in _in_order(m0.read_attribute("Velocity").value, dynamics):
+        m0.write_attribute(name.capitalize(), value)
 
 
 def _set_core_dynamics(m0, dynamics: tuple[float, float]) -> None:
-    """The same ordering for a core Axis."""
-    if dynamics[0] < m0.velocity:
-        m0.velocity, m0.acceleration = dynamics[0], dynamics[1]
-    else:
-        m0.acceleration, m0.velocity = dynamics[1], dynamics[0]
+    """On a core Axis."""
+    for name, value in _in_order(m0.velocity, dynamics):
+        setattr(m0, name, value)
 
 
 def through_tango(workdir: Path, ns: list[int], ct_repeats: int, timescan_points: int) -> dict:

@@ -11,11 +11,11 @@ property writes and reads, valve1 cycles (Wago), and a steady read load on m0's 
 The peer, measured in the same run under the same read load: Debian's C++ TangoTest.
 
 Every process (each server, both Redis servers, the peer) is sampled for RSS, open file
-descriptors and threads, and our servers for their greenlets (each writes its count,
-servers/serve.report_greenlets with BLISSTANGO_GREENLETS set); the JSON gives the figures at the end of warm-up and at the end,
-and the growth per hour after warm-up (least squares over the samples). Every saved scan
-is checked at the end: its NeXus entry closed, every measurement as long as the points
-the data Redis says the scan took. Prints one JSON document on stdout.
+descriptors and threads, and our servers for their greenlets (each writes its count:
+servers/serve.report_greenlets, BLISSTANGO_GREENLETS set); the JSON gives the figures at
+the end of warm-up and at the end, and the growth per hour after warm-up (least squares
+over the samples). Every saved scan is checked at the end: its NeXus entry closed, every
+measurement as long as the points the data Redis says the scan took. Prints one JSON document on stdout.
 """
 
 from __future__ import annotations

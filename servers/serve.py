@@ -4,6 +4,7 @@ its device classes under the server's own name, in gevent green mode (or synchro
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import os
 import sys
@@ -62,15 +63,22 @@ def bound_malloc() -> None:
     arenas for 36 MB in use; with two arenas and a fixed threshold (large blocks mapped
     and unmapped) it stays flat (128.9 -> 129.1 MB over 210 scans). The glibc
     variables MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ still win when set."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc
+    mallopt = getattr(_glibc(), "mallopt", None)
+    if mallopt is None:  # not glibc
         return
     if "MALLOC_ARENA_MAX" not in os.environ:
         mallopt(M_ARENA_MAX, ARENA_MAX)
     if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
         mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """The C library, loaded once (None when it is not glibc)."""
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
 
 
 def freeze_startup_objects() -> None:
@@ -100,10 +108,9 @@ def release_freed_memory() -> tuple[int, float]:
     back 10 MB)."""
     t0 = time.perf_counter()
     freed = gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
+    trim = getattr(_glibc(), "malloc_trim", None)
+    if trim is not None:  # glibc only
+        trim(0)
     return freed, time.perf_counter() - t0
 
 

@@ -15,6 +15,14 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+class ReleasedByClose:
+    """For a class whose close() only lets go of what the process holds (subscriptions,
+    sockets, a watching task): its process releases it with that close()."""
+
+    def __close__(self) -> None:
+        self.close()
+
+
 def release(obj: Any) -> None:
     """obj.__close__() when it has one; nothing otherwise."""
     fn = getattr(type(obj), "__close__", None)

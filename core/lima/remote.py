@@ -24,6 +24,7 @@ import tango
 
 from ..comm.backoff import Backoff, retry
 from ..comm.reach import lost_contact
+from ..config.release import ReleasedByClose
 from ..counters.counter import Counter, CounterController
 from ..green import in_hub
 from .client import LimaConfigError, connection_lost
@@ -153,7 +154,7 @@ class _NotReached(Exception):
     """A call that never reached the bridge (args[0]: its DevFailed)."""
 
 
-class RemoteLima(CounterController):
+class RemoteLima(ReleasedByClose, CounterController):
     """The LimaBridge device `device` (green proxy): a counter controller whose counters
     are the image, the ROI counters and the BPM counters."""
 
@@ -276,12 +277,7 @@ class RemoteLima(CounterController):
                 pass
             self._event_id = None
 
-    def __close__(self) -> None:
-        """Released by its process (core.config.release)."""
-        self.close()
-
     # ------------------------------------------------------------------ scans
-
     def image_info(self) -> tuple[np.dtype, tuple[int, int]]:
         """(dtype, (height, width)) of the frames the next acquisition gives."""
         signed, depth, _w, _h = (int(v) for v in self.read("image_sizes"))

@@ -41,6 +41,7 @@ from blisstango.core.comm.reach import (
     reconnection_delayed,
 )
 
+from ..config.release import ReleasedByClose
 from .errors import LimitError, MotionError
 
 _MOVING = (tango.DevState.MOVING, tango.DevState.RUNNING)
@@ -56,7 +57,7 @@ def _device_of(fn) -> str | None:
     return proxy.dev_name() if isinstance(proxy, tango.DeviceProxy) else None
 
 
-class AxisProxy:
+class AxisProxy(ReleasedByClose):
     """A BlissAxis Tango device seen as an axis (AxisProtocol)."""
 
     def __init__(self, name: str, device: str, manager: str | None = None, timeout_ms: int = 1500,
@@ -150,10 +151,6 @@ class AxisProxy:
                 except tango.DevFailed:
                     pass
                 setattr(self, attr, None)
-
-    def __close__(self) -> None:
-        """Released by its process (core.config.release)."""
-        self.close()
 
     def _call(self, what: str, fn, *args):
         try:

@@ -23,8 +23,10 @@ from typing import Any
 
 import gevent.lock
 
+from ..config.release import ReleasedByClose
 
-class Controller:
+
+class Controller(ReleasedByClose):
     """Base of regulation controllers. `config` is the controller's YAML mapping."""
 
     #: names of methods `command()` may call (the Tango `controller_cmd` command)
@@ -54,12 +56,7 @@ class Controller:
     def close(self) -> None:
         """Release the hardware (the server is going)."""
 
-    def __close__(self) -> None:
-        """Released by its process (core.config.release)."""
-        self.close()
-
     # -- mandatory reads -----------------------------------------------------------------
-
     def read_input(self, tinput: Any) -> float:
         raise NotImplementedError
 

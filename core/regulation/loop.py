@@ -27,6 +27,7 @@ import gevent.event
 
 from blisstango.core.beacon.settings import object_settings
 
+from ..config.release import ReleasedByClose
 from .errors import RegulationError
 from .io import ObjectCounterController
 from .loop_parameters import LoopParameters, WaitMode
@@ -38,7 +39,7 @@ log = logging.getLogger("blisstango.regulation")
 MAX_FAILURES = 3
 
 
-class Loop(LoopParameters):
+class Loop(ReleasedByClose, LoopParameters):
     """A regulation loop whose PID runs in the controller (hardware regulation)."""
 
     WaitMode = WaitMode
@@ -446,10 +447,6 @@ class Loop(LoopParameters):
         task, self._task = self._task, None
         if task is not None:
             task.kill()
-
-    def __close__(self) -> None:
-        """Released by its process (core.config.release)."""
-        self.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}: {self.input.name} -> {self.output.name}>"

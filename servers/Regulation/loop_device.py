@@ -127,19 +127,18 @@ class Loop(RegulationObject):
         return {"input_value": self._input_now(), "output_value": self._output_now(),
                 "setpoint": loop.setpoint, "working_setpoint": loop.working_setpoint}
 
+    def _sampled(self) -> bool:
+        """Regulating, with a sample taken: its values are the loop's own."""
+        return self.obj.is_regulating() and self.obj.last_input is not None
+
     def _input_now(self) -> float:
         """The last regulation sample while regulating, else read (one request: on a
         Cryo-con paced at 0.1 s, reading the output too made each read take 0.2 s)."""
-        loop = self.obj
-        if loop.is_regulating() and loop.last_input is not None:
-            return loop.last_input
-        return loop.input.read()
+        return self.obj.last_input if self._sampled() else self.obj.input.read()
 
     def _output_now(self) -> float:
-        loop = self.obj
-        if loop.is_regulating() and loop.last_input is not None and loop.last_output is not None:
-            return loop.last_output
-        return loop.output.read()
+        last = self.obj.last_output
+        return last if last is not None and self._sampled() else self.obj.output.read()
 
     # -- locks ---------------------------------------------------------------------------------
     def _check_lock(self, owner: str | None = None, what: str = "setpoint") -> None:
