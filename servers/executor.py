@@ -6,6 +6,14 @@ two thread handoffs per call, and the omniORB thread then fights the hub for the
 while the request runs. Here one long-lived watcher drains a queue of requests and the
 omniORB thread only waits for the result: one handoff, no new watcher per call. That is
 most of the difference between a Position read here and one on a C++ device.
+
+In a server run BY_DEVICE (servers.pusher says why), a request thread waiting for the
+hub to run a *command* lets go of its device's monitor meanwhile: a long command
+(WaitMove) would otherwise hold reads and events of its device for its whole length.
+An attribute read or write keeps it: it is short, and cppTango takes the attribute's own
+mutex inside the monitor, so letting go of the monitor there and taking it back would
+take the two locks in the other order (two concurrent reads deadlocked so, measured).
+Under NO_SYNC there is no monitor and nothing is let go of.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import sys
 from typing import Any
 
 import gevent
+import tango
 from tango.gevent_executor import GeventExecutor, ThreadSafeEvent
 
 _log = logging.getLogger(__name__)
@@ -53,8 +62,14 @@ class _Request:
         finally:
             self.done.set()
 
-    def result(self) -> Any:
-        self.done.wait()
+    def result(self, device: tango.DeviceImpl | None = None) -> Any:
+        """Wait for the hub to run the request; `device`: the device of the command this
+        (omniORB) thread serves, whose monitor it lets go of meanwhile."""
+        if device is None:
+            self.done.wait()
+        else:
+            with tango.AutoTangoAllowThreads(device):
+                self.done.wait()
         if self.exc is not None:
             raise self.exc
         return self.value
@@ -83,7 +98,18 @@ class QueueExecutor(GeventExecutor):
     def execute(self, fn, *args, **kwargs) -> Any:
         if self.in_executor_context():
             return fn(*args, **kwargs)
-        return self.submit(fn, *args, **kwargs).result()
+        req = self.submit(fn, *args, **kwargs)
+        return req.result(args[0] if _from_command(args) else None)
+
+
+#: the name of the function PyTango wraps every green command in (tango.server)
+_COMMAND_WRAPPER = "wrapped_command_method"
+
+
+def _from_command(args: tuple) -> bool:
+    """True when PyTango's command wrapper called execute (the device comes first)."""
+    return (bool(args) and isinstance(args[0], tango.DeviceImpl)
+            and sys._getframe(2).f_code.co_name == _COMMAND_WRAPPER)  # noqa: SLF001 - no other way to know
 
 
 def install() -> None:

@@ -13,6 +13,7 @@ import time
 import tracemalloc
 from typing import Any
 
+import tango
 from tango import GreenMode
 from tango.server import run
 
@@ -30,13 +31,15 @@ SWITCH_INTERVAL = 0.001
 
 
 def serve(name: str, classes: tuple, argv: list[str] | None = None,
-          green_mode: GreenMode = GreenMode.Gevent, **run_options: Any) -> int:
+          green_mode: GreenMode = GreenMode.Gevent, serial_model: tango.SerialModel | None = None,
+          **run_options: Any) -> int:
     """Run the Tango server `name <instance> [options]` (argv[0] becomes `name`, so the
     server registers under it however it was started); returns the exit status.
     The server listens on one address, core.comm.address's (loopback when TANGO_HOST
     is local, the interface towards a remote database otherwise), never on all.
     green_mode Synchronous is for a server whose work runs in threads of its own (a
-    detector simulator), its requests served in omniORB's threads."""
+    detector simulator), its requests served in omniORB's threads. serial_model: Tango's
+    (a gevent server's devices with PushedUnderMonitor want BY_DEVICE)."""
     # requests wait for the GIL in omniORB's threads while the hub runs Python: without
     # this, a reply can sit up to 5 ms (the default interval) behind the hub's next work
     # (BeaconDB does the same)
@@ -47,8 +50,24 @@ def serve(name: str, classes: tuple, argv: list[str] | None = None,
     args = list(sys.argv if argv is None else argv)
     args[0] = name
     args = orb_endpoint_args(args)
+    if serial_model is not None:
+        run_options["pre_init_callback"] = _serialised(serial_model, run_options.get("pre_init_callback"))
     run(classes, args=args, green_mode=green_mode, **run_options)
     return 0
+
+
+def _serialised(model: tango.SerialModel, then=None):
+    """Pre-init step setting Tango's serialisation model after PyTango's own choice (it
+    runs green servers NO_SYNC). BY_DEVICE is what makes pushing events safe (see
+    servers.pusher); servers.executor lets go of the monitor while a command waits in
+    the hub, so a long command (WaitMove) blocks neither reads nor events."""
+
+    def pre_init() -> None:
+        tango.Util.instance().set_serial_model(model)
+        if then is not None:
+            then()
+
+    return pre_init
 
 
 def bound_malloc() -> None:

@@ -14,6 +14,7 @@ from blisstango.core.motion import Axis, write_behind
 
 from ..config_object import object_name, uses_database
 from ..errors import devfailed, init_failed
+from ..pusher import PushedUnderMonitor, run_under_monitor
 from ..request_thread import no_hardware_read, request_hook
 from .events import SETTINGS, EventPusher, status_text, tango_state
 from .locking import check_unlocked
@@ -27,7 +28,7 @@ def _format(steps_per_unit: float) -> str:
     return f"%.{digits}f"
 
 
-class BlissAxis(Device):
+class BlissAxis(PushedUnderMonitor, Device):
     """A motor (real or calc) of the YAML configuration."""
 
     green_mode = GreenMode.Gevent
@@ -135,7 +136,8 @@ class BlissAxis(Device):
         target = self.axis.set_position
         if target != self._target_shown:
             self._target_shown = target
-            self.get_device_attr().get_w_attr_by_name("Position").set_write_value(target)
+            position = self.get_device_attr().get_w_attr_by_name("Position")
+            run_under_monitor(self, lambda: position.set_write_value(target))
 
     def _settings_changed(self) -> None:
         """After any setting changed: Position's alarm range, and every setting pushed

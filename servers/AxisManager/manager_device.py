@@ -10,6 +10,7 @@ from tango.server import Device, attribute, command
 from blisstango.core.motion import Axis, Group, MotionError
 
 from ..errors import devfailed
+from ..pusher import PushedUnderMonitor
 from ..request_thread import no_hardware_read, request_hook
 from .axis_device import registry
 from .events import tango_state
@@ -37,7 +38,7 @@ def _end_position(ax: Axis) -> float:
     return ax.position if pos is None else pos
 
 
-class AxisManagerDevice(Device):
+class AxisManagerDevice(PushedUnderMonitor, Device):
     """GetAxisList, GroupMove([name, pos, ...]), GroupState, GroupAbort."""
 
     green_mode = GreenMode.Gevent
