@@ -357,3 +357,27 @@ def test_init_reloads_the_session(stack, scan_dev, follower):
         assert f.wait_end(n).end_reason == "SUCCESS"
     finally:
         f.close()
+
+
+def test_a_channel_attribute_outlives_a_scan_without_its_channel(stack, scan_dev):
+    """A client subscribed to `diode` (a GUI's plot) keeps its subscription across a scan
+    of other counters: the attribute reads empty meanwhile and gets the next diode scan's
+    points (the ScanServer no longer removes and remakes channel attributes)."""
+    received = []
+    scan_dev.ct(["0.01", "diode"])
+    assert scan_dev.WaitScan(60)
+    did = scan_dev.subscribe_event("diode", tango.EventType.CHANGE_EVENT,
+                                   lambda ev: received.append(None if ev.err else len(ev.attr_value.value)))
+    try:
+        scan_dev.ct(["0.01", "diode2"])
+        assert scan_dev.WaitScan(60)
+        assert "diode2" in scan_dev.get_attribute_list()
+        assert scan_dev.read_attribute("diode").value is None or len(scan_dev.read_attribute("diode").value) == 0
+        n = scan_dev.ascan(["m0", "1", "2", "3", "0", "diode"])
+        assert scan_dev.WaitScan(60)
+        assert scan_dev.ScanNumber == n
+        assert len(scan_dev.read_attribute("diode").value) == 4
+        # the subscription lived on: no error event, and the 4 points arrived on it
+        assert None not in received and 4 in received
+    finally:
+        scan_dev.unsubscribe_event(did)
