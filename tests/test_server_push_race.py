@@ -8,13 +8,12 @@ of the monitor while a request waits in the hub."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 import tango
-from helpers.procs import free_port, kill_tree, start
+from helpers.procs import NoDbServer
 from helpers.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -24,17 +23,12 @@ HERE = Path(__file__).parent
 
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
-    log = tmp_path / "push_race.log"
-    proc = start([sys.executable, str(HERE / "helpers" / "push_race_server.py"), str(port)], log)
+    srv = NoDbServer(HERE / "helpers" / "push_race_server.py", "test/push/1", tmp_path / "push_race.log")
     try:
-        wait_until(lambda: "Ready to accept request" in log.read_text(errors="replace"), 30,
-                   f"the push race server ready (log {log})")
-        name = f"tango://127.0.0.1:{port}/test/push/1#dbase=no"
-        tango.DeviceProxy(name).ping()
-        yield name, proc, log
+        tango.DeviceProxy(srv.name).ping()
+        yield srv.name, srv.proc, srv.log
     finally:
-        kill_tree(proc.pid)
+        srv.stop()
 
 
 def read_in_threads(name: str, attrs: list[str], threads: int, until) -> list[str]:

@@ -5,14 +5,12 @@ left alone, and the states of ended foreign threads are freed, not leaked."""
 from __future__ import annotations
 
 import ctypes
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 import tango
-from helpers.procs import free_port, kill_tree, start
-from helpers.waiting import wait_until
+from helpers.procs import NoDbServer
 
 from blisstango.servers import request_thread
 
@@ -70,18 +68,13 @@ def test_threads_python_started_are_left_alone():
 
 @pytest.fixture
 def probe(tmp_path):
-    port = free_port()
-    log = tmp_path / "probe.log"
-    proc = start([sys.executable, str(HERE / "helpers" / "thread_state_server.py"), str(port)], log)
+    srv = NoDbServer(HERE / "helpers" / "thread_state_server.py", "test/pin/1", tmp_path / "probe.log")
     try:
-        # the port listens before the device is exported: cppTango's own line says it is
-        wait_until(lambda: "Ready to accept request" in log.read_text(errors="replace"), 30,
-                   f"the probe server ready (log {log})")
-        dev = tango.DeviceProxy(f"tango://127.0.0.1:{port}/test/pin/1#dbase=no")
+        dev = tango.DeviceProxy(srv.name)
         dev.ping()
         yield dev
     finally:
-        kill_tree(proc.pid)
+        srv.stop()
 
 
 @pytest.mark.e2e

@@ -103,3 +103,18 @@ class ServerProcess:
             kill_tree(self.proc.pid)
             self.proc.wait()
             self.proc = None
+
+
+class NoDbServer(ServerProcess):
+    """A test device server script of tests/helpers run without a database:
+    ``python <script> <port>`` serving `device` (its name and port are the script's)."""
+
+    def __init__(self, script: Path, device: str, log: Path) -> None:
+        import sys
+
+        self.log = log
+        self.port = free_port()
+        self.name = f"tango://127.0.0.1:{self.port}/{device}#dbase=no"
+        self.launch([sys.executable, str(script), str(self.port)])
+        # the port listens before the device is exported: cppTango's own line says it is
+        self.wait_ready(lambda: "Ready to accept request" in self.log_tail(100_000), f"{device} ({script.name})", 30)
