@@ -24,7 +24,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import gevent
 import tango
 from gevent import monkey
 
@@ -83,8 +82,11 @@ def pusher() -> MonitoredPusher:
 
 
 def in_hub() -> bool:
-    """True in the gevent hub's thread (where device code runs in a green server)."""
-    return gevent.get_hub().thread_ident == threading.get_ident()
+    """True in the thread where the server's executor runs device code (the gevent hub's):
+    asked of the executor, since gevent.get_hub() would make a hub in any other thread."""
+    from tango.device_server import get_worker
+
+    return get_worker().in_executor_context()
 
 
 def run_under_monitor(device: tango.DeviceImpl, fn: Callable[[], None]) -> None:
