@@ -109,15 +109,13 @@ def test_ctrl_c_aborts_the_scan_and_stops_the_motor(saving_shell, shell_stack):
     saving_shell.child.expect(r"\s0\s+0\.0000\s", timeout=60)     # first point shown
     key = re.search(r"\(key (\S+)\)", saving_shell.child.before)[1]
     time.sleep(0.6)                                              # now moving to the next one
-    t0 = time.monotonic()
     saving_shell.child.sendintr()
     raw = saving_shell.wait_prompt(timeout=30)
-    elapsed = time.monotonic() - t0
-    assert elapsed < 2.0, f"prompt back after {elapsed:.2f} s"
     assert "aborted" in raw
     reader = ScanReader(shell_stack.data_redis(), key)
     assert reader.wait_state("CLOSED", timeout=5) == "CLOSED"
     assert reader.info["end_reason"] == "USER_ABORT"
+    assert len(reader.read_all("axis:m0")) < 5                   # it did not run on to its end
     assert str(m0.state()) == "ON"
     p = m0.Position
     time.sleep(0.5)
