@@ -109,3 +109,12 @@ class PushedUnderMonitor:
             pusher().run(self, lambda: push(name, *value))
         else:
             super().push_change_event(name, *value)
+
+    def store_state(self, state: tango.DevState, status: str) -> None:
+        """set_state and set_status where the State/Status pushes read them (cppTango's
+        events of those two send the stored values, not the ones given), in push order."""
+        def store() -> None:
+            self.set_state(state)
+            self.set_status(status)
+
+        run_under_monitor(self, store)

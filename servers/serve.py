@@ -58,11 +58,14 @@ def serve(name: str, classes: tuple, argv: list[str] | None = None,
 
 def _serialised(model: tango.SerialModel, then=None):
     """Pre-init step setting Tango's serialisation model after PyTango's own choice (it
-    runs green servers NO_SYNC). BY_DEVICE is what makes pushing events safe (see
-    servers.pusher); servers.executor lets go of the monitor while a command waits in
-    the hub, so a long command (WaitMove) blocks neither reads nor events."""
+    runs green servers NO_SYNC), with servers.executor's QueueExecutor: BY_DEVICE is what
+    makes pushing events safe (servers.pusher), and that executor lets go of the monitor
+    while a command waits in the hub, so a long command (WaitMove) blocks neither reads
+    nor events."""
+    from . import executor
 
     def pre_init() -> None:
+        executor.install()
         tango.Util.instance().set_serial_model(model)
         if then is not None:
             then()

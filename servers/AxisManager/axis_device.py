@@ -153,14 +153,7 @@ class BlissAxis(PushedUnderMonitor, Device):
         self._show_target()
         dev_state = tango_state(state)
         status = status_text(self.axis.name, state)
-
-        def store() -> None:
-            # cppTango's State/Status events send the stored state and status: stored
-            # under the monitor, as the pushes that read them
-            self.set_state(dev_state)
-            self.set_status(status)
-
-        run_under_monitor(self, store)
+        self.store_state(dev_state, status)
         self.events.state(dev_state, status)
 
     def dev_state(self) -> DevState:

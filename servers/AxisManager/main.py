@@ -12,7 +12,6 @@ import tango  # noqa: E402
 
 from blisstango.core.motion import write_behind  # noqa: E402
 
-from .. import executor  # noqa: E402
 from ..serve import serve  # noqa: E402
 from .axis_device import BlissAxis  # noqa: E402
 from .manager_device import AxisManagerDevice  # noqa: E402
@@ -21,8 +20,7 @@ from .manager_device import AxisManagerDevice  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     write_behind.enable()  # this process owns its axes: settings writes off the hot path
     # BY_DEVICE: events pushed under the device monitor (servers.pusher)
-    status = serve("AxisManager", (BlissAxis, AxisManagerDevice), argv, pre_init_callback=executor.install,
-                   serial_model=tango.SerialModel.BY_DEVICE)
+    status = serve("AxisManager", (BlissAxis, AxisManagerDevice), argv, serial_model=tango.SerialModel.BY_DEVICE)
     write_behind.flush()
     return status
 

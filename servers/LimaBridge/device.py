@@ -29,6 +29,7 @@ from blisstango.core.lima.plugin import beacon_config, where
 
 from ..config_object import object_name
 from ..errors import devfailed, init_failed
+from ..pusher import PushedUnderMonitor
 from ..request_thread import no_hardware_read, request_hook
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ MIRRORED = {"acq_status": "status", "last_image_acquired": "acquired", "last_ima
             "last_image_saved": "saved", "last_counter_ready": "counters"}
 
 
-class LimaBridge(Device):
+class LimaBridge(PushedUnderMonitor, Device):
     green_mode = tango.GreenMode.Gevent
     always_executed_hook = request_hook
     read_attr_hardware = no_hardware_read
@@ -106,9 +107,7 @@ class LimaBridge(Device):
             self.push_change_event("Progress", p.as_json())
             now = {attr: getattr(p, field) for attr, field in MIRRORED.items()}
             now["State"], now["Status"] = self.dev_state(), self.dev_status()
-            # cppTango's State/Status events carry the stored state and status, not the value given
-            self.set_state(now["State"])
-            self.set_status(now["Status"])
+            self.store_state(now["State"], now["Status"])
             for attr, value in now.items():
                 if self._pushed.get(attr) != value and self.is_there_subscriber(attr, tango.EventType.CHANGE_EVENT):
                     self.push_change_event(attr, value)

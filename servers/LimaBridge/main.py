@@ -9,12 +9,15 @@ green.patch()
 
 import sys  # noqa: E402
 
+import tango  # noqa: E402
+
 from ..serve import serve  # noqa: E402
 from .device import LimaBridge  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    return serve("LimaBridge", (LimaBridge,), argv)
+    # BY_DEVICE: events pushed under the device monitor (servers.pusher)
+    return serve("LimaBridge", (LimaBridge,), argv, serial_model=tango.SerialModel.BY_DEVICE)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from blisstango.core.comm.backoff import Backoff, retry
 from blisstango.core.data.nexus import WriterService
 
 from ..errors import fail
+from ..pusher import PushedUnderMonitor
 from ..request_thread import no_hardware_read, request_hook
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ _STATES = {"ON": DevState.ON, "RUNNING": DevState.RUNNING, "FAULT": DevState.FAU
 _EVENTED = ("CurrentFile", "CurrentScan", "Progress", "ScansWritten")
 
 
-class NexusWriter(Device):
+class NexusWriter(PushedUnderMonitor, Device):
     green_mode = GreenMode.Gevent
     always_executed_hook = request_hook     # in the request thread: no hub handoff
     read_attr_hardware = no_hardware_read
@@ -95,8 +96,7 @@ class NexusWriter(Device):
 
     def _push_changes(self) -> None:
         now = self._snapshot()
-        self.set_state(now["State"])  # what Tango itself sends for State/Status events
-        self.set_status(now["Status"])
+        self.store_state(now["State"], now["Status"])  # what Tango itself sends for State/Status events
         for name, value in now.items():
             if self._last.get(name) != value:
                 try:

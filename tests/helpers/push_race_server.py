@@ -91,5 +91,4 @@ if __name__ == "__main__":
     argv = ["PushRace", "test", "-nodb", "-dlist", "test/push/1", "-ORBendPoint", f"giop:tcp:127.0.0.1:{port}"]
     if UNPROTECTED:
         sys.exit(serve("PushRace", (PushRace,), argv, pre_init_callback=executor.install))
-    sys.exit(serve("PushRace", (PushRace,), argv, pre_init_callback=executor.install,
-                   serial_model=tango.SerialModel.BY_DEVICE))
+    sys.exit(serve("PushRace", (PushRace,), argv, serial_model=tango.SerialModel.BY_DEVICE))
