@@ -78,8 +78,9 @@ class _Request:
 class QueueExecutor(GeventExecutor):
     """GeventExecutor with one persistent watcher; build it in the hub's thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, lets_go_of_monitor: bool = False) -> None:
         super().__init__()
+        self.lets_go_of_monitor = lets_go_of_monitor  # BY_DEVICE servers: see the module docstring
         self._queue: collections.deque[_Request] = collections.deque()
         self._watcher = self.create_watcher()
         self._watcher.start(self._drain)
@@ -99,7 +100,7 @@ class QueueExecutor(GeventExecutor):
         if self.in_executor_context():
             return fn(*args, **kwargs)
         req = self.submit(fn, *args, **kwargs)
-        return req.result(args[0] if _from_command(args) else None)
+        return req.result(args[0] if self.lets_go_of_monitor and _from_command(args) else None)
 
 
 #: the name of the function PyTango wraps every green command in (tango.server)
@@ -112,8 +113,9 @@ def _from_command(args: tuple) -> bool:
             and sys._getframe(2).f_code.co_name == _COMMAND_WRAPPER)  # noqa: SLF001 - no other way to know
 
 
-def install() -> None:
-    """Serve this process' requests through a QueueExecutor (call in the hub's thread)."""
+def install(lets_go_of_monitor: bool = False) -> None:
+    """Serve this process' requests through a QueueExecutor (call in the hub's thread);
+    lets_go_of_monitor for a server run BY_DEVICE (servers.serve does it)."""
     from tango.device_server import set_worker
 
-    set_worker(QueueExecutor())
+    set_worker(QueueExecutor(lets_go_of_monitor))

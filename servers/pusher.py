@@ -25,23 +25,19 @@ from collections.abc import Callable
 from typing import Any
 
 import tango
-from gevent import monkey
+from tango.device_server import get_worker
 
 log = logging.getLogger(__name__)
-
-_Thread = monkey.get_original("threading", "Thread") if monkey.is_module_patched("threading") else threading.Thread
-_Condition = monkey.get_original("threading", "Condition") if monkey.is_module_patched("threading") \
-    else threading.Condition
 
 
 class MonitoredPusher:
     """One OS thread running, in order, what the hub hands it, each under its device's
-    monitor."""
+    monitor (threading stays unpatched in every blisstango process: core.green.patch)."""
 
     def __init__(self) -> None:
         self._jobs: collections.deque[tuple[Any, Callable[[], None]]] = collections.deque()
-        self._cond = _Condition()
-        self._thread = _Thread(target=self._loop, name="monitored-pusher", daemon=True)
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._loop, name="monitored-pusher", daemon=True)
         self._thread.start()
 
     def run(self, device: tango.DeviceImpl, fn: Callable[[], None]) -> None:
@@ -84,8 +80,6 @@ def pusher() -> MonitoredPusher:
 def in_hub() -> bool:
     """True in the thread where the server's executor runs device code (the gevent hub's):
     asked of the executor, since gevent.get_hub() would make a hub in any other thread."""
-    from tango.device_server import get_worker
-
     return get_worker().in_executor_context()
 
 

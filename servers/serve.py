@@ -65,7 +65,7 @@ def _serialised(model: tango.SerialModel, then=None):
     from . import executor
 
     def pre_init() -> None:
-        executor.install()
+        executor.install(lets_go_of_monitor=model == tango.SerialModel.BY_DEVICE)
         tango.Util.instance().set_serial_model(model)
         if then is not None:
             then()

@@ -12,9 +12,6 @@ import pytest
 
 from blisstango.servers.executor import QueueExecutor
 
-_OsThread = gevent.monkey.get_original("threading", "Thread") if gevent.monkey.is_module_patched("threading") \
-    else threading.Thread
-
 
 def from_request_thread(executor: QueueExecutor, fn):
     """executor.execute(fn) from an OS thread, as omniORB's request threads call it, while
@@ -27,7 +24,7 @@ def from_request_thread(executor: QueueExecutor, fn):
         except BaseException as exc:  # noqa: BLE001 - the test looks at it
             out.append(("error", exc))
 
-    t = _OsThread(target=request, daemon=True)
+    t = threading.Thread(target=request, daemon=True)  # an OS thread: core.green.patch leaves threading alone
     t.start()
     while not out:
         gevent.sleep(0.005)

@@ -259,7 +259,7 @@ class ScanServer(Device):
             if name not in self._made_attrs:
                 self._make_channel_attribute(name, channel, feed.channels[channel].unit or "")
             self._made_attrs[name] = self.scan_number
-        self._forget_channel_attributes(len(self._made_attrs) - MAX_CHANNEL_ATTRIBUTES)
+        self._forget_channel_attributes(len(self._made_attrs) - MAX_CHANNEL_ATTRIBUTES, wanted)
         for name in wanted | (left & set(self._made_attrs)):
             self.push_change_event(name, np.empty(0))
 
@@ -273,9 +273,8 @@ class ScanServer(Device):
         self.add_attribute(attr, r_meth=self._read_channel)
         self.set_change_event(name, True, False)
 
-    def _forget_channel_attributes(self, count: int) -> None:
-        """Remove the `count` least recently used channel attributes not in this scan."""
-        current = set(self.channel_attrs.values())
+    def _forget_channel_attributes(self, count: int, current: set[str]) -> None:
+        """Remove the `count` least recently used channel attributes not in `current`."""
         for name in sorted((n for n in self._made_attrs if n not in current), key=self._made_attrs.get)[:max(0, count)]:
             try:
                 self.remove_attribute(name)
