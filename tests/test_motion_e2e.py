@@ -239,7 +239,11 @@ def test_remote_axes_for_another_process_with_a_lock_owner(stack):
     # scan's preflight checks them without a round trip, and sees the change
     lo, hi = mine["m0"].limits
     plain["m0"].limits = (lo, hi - 1.0)
-    wait_until(lambda: mine["m0"]._limits == (lo, hi - 1.0), 30, "the Limits event of m0")
+    def limits_from_events():  # queued events applied, no read
+        mine["m0"]._pull()
+        return mine["m0"]._limits
+
+    wait_until(lambda: limits_from_events() == (lo, hi - 1.0), 30, "the Limits event of m0")
     with pytest.raises(LimitError, match=f"m0: {hi - 0.5:g} is above the high limit {hi - 1.0:g}"):
         mine["m0"].check_limits(hi - 0.5)
     plain["m0"].limits = (lo, hi)

@@ -49,6 +49,9 @@ _MOVING = (tango.DevState.MOVING, tango.DevState.RUNNING)
 _WAIT_TIMEOUT_MS = 24 * 3600 * 1000
 #: a synchronous WaitMove blocks the hub at most this long before going green
 _QUICK_WAIT_MS = 20
+#: Position/Limits events cppTango keeps for _pull (the oldest dropped beyond): each one
+#: carries the whole value, so the last few say all there is to know
+EVENT_QUEUE = 8
 
 
 def _device_of(fn) -> str | None:
@@ -95,20 +98,38 @@ class AxisProxy(ReleasedByClose):
         #: fn(axis) called as each move starts, in the greenlet that asked for it (a
         #: procedure runner records which axes a procedure moved, to stop them on abort)
         self.move_listeners: list[Callable[[AxisProxy], None]] = []
-        if events:
+        if events:  # pull model: cppTango queues them, _pull applies them when asked
             try:
                 self._event_id = self._proxy.subscribe_event("Position", tango.EventType.CHANGE_EVENT,
-                                                             self._on_position, stateless=True)
+                                                             EVENT_QUEUE, stateless=True)
             except tango.DevFailed:
                 self._event_id = None
             try:
                 self._limits_event_id = self._proxy.subscribe_event("Limits", tango.EventType.CHANGE_EVENT,
-                                                                    self._on_limits, stateless=True)
+                                                                    EVENT_QUEUE, stateless=True)
             except tango.DevFailed:
                 self._limits_event_id = None
 
+    def _pull(self) -> None:
+        """Apply, in arrival order, the Position and Limits events queued since the last
+        look. Pulled rather than called back: a callback runs Python in Tango's event thread
+        for every event, and a scan step's final Position event cost the ScanServer ~0.5 ms
+        of CPU fighting its hub for the GIL (measured: 1.1 -> 0.56 ms of ScanServer CPU per
+        point of a zero-length ascan); queued, no Python runs until a position is asked."""
+        for event_id, apply in ((self._event_id, self._on_position), (self._limits_event_id, self._on_limits)):
+            if event_id is None:
+                continue
+            try:
+                if self._proxy.is_event_queue_empty(event_id):
+                    continue
+                events = self._proxy.get_events(event_id)
+            except (tango.DevFailed, ValueError):
+                continue
+            for ev in events:
+                apply(ev)
+
     def _on_limits(self, ev) -> None:
-        """Tango event thread: keep the limits the server pushes after every change."""
+        """Keep the limits the server pushes after every change."""
         if ev.err or ev.attr_value is None or ev.attr_value.quality != tango.AttrQuality.ATTR_VALID:
             self._limits = None
             return
@@ -123,7 +144,7 @@ class AxisProxy(ReleasedByClose):
         self._limits_since = time.time()
 
     def _on_position(self, ev) -> None:
-        """Tango event thread: keep the position of an idle axis (quality VALID)."""
+        """Keep the position of an idle axis (quality VALID)."""
         if ev.err or ev.attr_value is None:
             self._idle_position = None
             return
@@ -194,6 +215,7 @@ class AxisProxy(ReleasedByClose):
     def position(self) -> float:
         if self._cached is not None:
             return self._cached
+        self._pull()
         if self._idle_position is not None:
             return self._idle_position
         return float(self._read("Position"))
@@ -229,6 +251,7 @@ class AxisProxy(ReleasedByClose):
 
     @property
     def limits(self) -> tuple[float, float]:
+        self._pull()
         if self._limits is not None:
             return self._limits
         lo, hi = self._read("Limits")
@@ -341,6 +364,7 @@ class AxisProxy(ReleasedByClose):
         unless it is the same position), else a read."""
         if self._target is not None:
             for _ in range(2):
+                self._pull()
                 value = self._idle_position
                 if value is not None and abs(value - self._target) <= self.tolerance:
                     return value
