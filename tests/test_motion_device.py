@@ -9,6 +9,7 @@ import tango
 from helpers.axis_server import axis_context
 from helpers.config_trees import copy_demo
 from helpers.motion import forget_settings, settings_redis  # noqa: F401
+from helpers.waiting import wait_until
 
 from blisstango.core.beacon.locks import lock
 from blisstango.core.config import load_tree
@@ -58,6 +59,25 @@ def test_move_pushes_position_events_and_final_state(server):
     assert positions[-1][1] == pytest.approx(4.0)
     assert states[-2:] == [tango.DevState.MOVING, tango.DevState.ON]
     assert m0.read_attribute("Position").quality == tango.AttrQuality.ATTR_VALID
+
+
+def test_position_write_value_is_the_target_of_any_move(server):
+    """Position's write value is the axis' last target whoever moved it (a group move
+    here, not a write to Position): reads show it, and its change events carry it."""
+    m0, mgr = server["m0"], server["demo"]
+    mgr.GroupMove(["m0", "0.25"])  # nobody listens yet: no event is pushed, the read alone shows it
+    m0.WaitMove()
+    read = m0.read_attribute("Position")
+    assert (read.value, read.w_value) == (pytest.approx(0.25), pytest.approx(0.25))
+    events: list = []
+    m0.subscribe_event("Position", tango.EventType.CHANGE_EVENT, lambda e: e.err or events.append(e.attr_value))
+    mgr.GroupMove(["m0", "0.5"])
+
+    def final_event():
+        return next((v for v in events if v.quality == tango.AttrQuality.ATTR_VALID and v.value == pytest.approx(0.5)),
+                    None)
+
+    assert wait_until(final_event, 30, "m0's final Position event").w_value == pytest.approx(0.5)
 
 
 def test_attribute_properties_show_unit_format_and_limits(server):

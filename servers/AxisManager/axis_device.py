@@ -14,7 +14,7 @@ from blisstango.core.motion import Axis, write_behind
 
 from ..config_object import object_name, uses_database
 from ..errors import devfailed, init_failed
-from ..pusher import PushedUnderMonitor, run_under_monitor
+from ..pusher import PushedUnderMonitor
 from ..request_thread import no_hardware_read, request_hook
 from .events import SETTINGS, EventPusher, status_text, tango_state
 from .locking import check_unlocked
@@ -57,12 +57,12 @@ class BlissAxis(PushedUnderMonitor, Device):
     def _init_axis(self) -> None:
         self.axis = process_object(self._object_name(), Axis, "motion axis")
         self.step_size = float(self.axis.config.get("step_size", 1.0))
-        self.events = EventPusher(self, max(0.005, float(self.EventPeriod)))
+        self.events = EventPusher(self, max(0.005, float(self.EventPeriod)), prepare=self._sync_target)
         for name in ("Position", "Dial_position", "State", "Status", *SETTINGS):
             self.set_change_event(name, True, False)
         self._configure_attributes()
         self._target_shown = None
-        self._show_target()
+        self._sync_target()
         self.axis.position_changed.append(self._on_position)
         self.axis.state_changed.append(self._on_state)
         st = self.axis.state
@@ -127,17 +127,17 @@ class BlissAxis(PushedUnderMonitor, Device):
 
     # -- events -----------------------------------------------------------------------
     def _on_position(self, value: float) -> None:
-        self._show_target()
         self.events.position(value, self.axis.is_moving, self.axis.user2dial(value))
 
-    def _show_target(self) -> None:
+    def _sync_target(self) -> None:
         """Position's write value = the axis' last target, whoever set it (a write here, a
-        group move, a scan, a stop): clients read it, and its events carry it."""
+        group move, a scan, a stop). Under the device's monitor only: in a Position read
+        (clients read it) and in every event job (Position events carry it); nothing to
+        do at each move in between."""
         target = self.axis.set_position
         if target != self._target_shown:
             self._target_shown = target
-            position = self.get_device_attr().get_w_attr_by_name("Position")
-            run_under_monitor(self, lambda: position.set_write_value(target))
+            self.get_device_attr().get_w_attr_by_name("Position").set_write_value(target)
 
     def _settings_changed(self) -> None:
         """After any setting changed: Position's alarm range, and every setting pushed
@@ -150,11 +150,7 @@ class BlissAxis(PushedUnderMonitor, Device):
                               "Step_size": self.step_size})
 
     def _on_state(self, state) -> None:
-        self._show_target()
-        dev_state = tango_state(state)
-        status = status_text(self.axis.name, state)
-        self.store_state(dev_state, status)
-        self.events.state(dev_state, status)
+        self.events.state(tango_state(state), status_text(self.axis.name, state))
 
     def dev_state(self) -> DevState:
         if self.axis is None:
@@ -181,6 +177,7 @@ class BlissAxis(PushedUnderMonitor, Device):
     @attribute(dtype=float, access=RW, doc="user position; writing starts a move")
     @devfailed
     def Position(self):
+        self._sync_target()
         q = AttrQuality.ATTR_CHANGING if self.axis.is_moving else AttrQuality.ATTR_VALID
         return self.axis.position, time.time(), q
 

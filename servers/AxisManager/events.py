@@ -5,11 +5,14 @@ steady rate while moving (and always the final value), State on every change, se
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import tango
 
 from blisstango.core.motion import AxisState
+
+from ..pusher import run_under_monitor
 
 STATE_MAP = [
     ("MOVING", tango.DevState.MOVING),
@@ -41,49 +44,82 @@ SETTINGS = ("Velocity", "Acceleration", "AccTime", "Offset", "Sign", "Backlash",
 
 class EventPusher:
     """Rate-limited Position events (period in s), unconditional final ones, State events,
-    settings events."""
+    settings events.
 
-    def __init__(self, device: Any, period: float) -> None:
+    Each group of pushes is ONE job under the device's monitor (servers.pusher): the hub
+    hands the pusher thread one job per change instead of one per attribute, and a job
+    for an attribute nobody listens to is not made at all (a scan step with only the
+    ScanServer listening to Position: one job, where storing State and the write value
+    apart made four). `prepare()` runs first in every job (the device's write value)."""
+
+    def __init__(self, device: Any, period: float, prepare: Callable[[], None] | None = None) -> None:
         self.device = device
         self.period = period
+        self.prepare = prepare
         self._last = 0.0
-        self.pushed = 0
 
     def position(self, value: float, moving: bool, dial: float | None = None) -> None:
         now = time.monotonic()
         if moving and now - self._last < self.period:
             return
         self._last = now
+        position, dial_listened = self._listened("Position"), dial is not None and self._listened("Dial_position")
+        if not (position or dial_listened):
+            return
         quality = tango.AttrQuality.ATTR_CHANGING if moving else tango.AttrQuality.ATTR_VALID
-        try:
-            stamp = time.time()
-            if self._listened("Position"):
+        stamp = time.time()
+
+        def push() -> None:
+            self._prepare()
+            if position:
                 self.device.push_change_event("Position", value, stamp, quality)
-                self.pushed += 1
-            if dial is not None and self._listened("Dial_position"):
+            if dial_listened:
                 self.device.push_change_event("Dial_position", dial, stamp, quality)
-        except tango.DevFailed:
-            pass  # no client yet, or the device is being deleted
+
+        self._run(push)
 
     def settings(self, values: dict[str, Any]) -> None:
         """Push each listened setting: {attribute: value read back}."""
-        try:
-            for attr, value in values.items():
-                if self._listened(attr):
-                    self.device.push_change_event(attr, value)
-        except tango.DevFailed:
-            pass
+        listened = {attr: value for attr, value in values.items() if self._listened(attr)}
+        if listened:
+            self._run(lambda: [self.device.push_change_event(a, v) for a, v in listened.items()])
 
     def state(self, dev_state: tango.DevState, status: str) -> None:
-        try:
-            if self._listened("State"):
+        """Store State and Status and push them, when somebody listens: cppTango's events
+        of those two send the stored values (a read asks dev_state, stored or not)."""
+        state, status_listened = self._listened("State"), self._listened("Status")
+        if not (state or status_listened):
+            return
+
+        def push() -> None:
+            self._prepare()
+            self.device.set_state(dev_state)
+            self.device.set_status(status)
+            if state:
                 self.device.push_change_event("State", dev_state)
-            if self._listened("Status"):
+            if status_listened:
                 self.device.push_change_event("Status", status)
-        except tango.DevFailed:
-            pass
+
+        self._run(push)
+
+    def _prepare(self) -> None:
+        if self.prepare is not None:
+            self.prepare()
+
+    def _run(self, job: Callable[[], None]) -> None:
+        """job() under the device's monitor (from the hub: in the pusher thread, later)."""
+        def guarded() -> None:
+            try:
+                job()
+            except tango.DevFailed:
+                pass  # the device is being deleted
+
+        run_under_monitor(self.device, guarded)
 
     def _listened(self, attr: str) -> bool:
         """A push nobody listens to costs as much as one somebody does (a scan step pushes
         five); a later subscriber reads the current value when it subscribes anyway."""
-        return self.device.is_there_subscriber(attr, tango.EventType.CHANGE_EVENT)
+        try:
+            return self.device.is_there_subscriber(attr, tango.EventType.CHANGE_EVENT)
+        except tango.DevFailed:
+            return False  # the device is being deleted
