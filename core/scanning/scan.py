@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable
 
 import gevent
+import gevent.event
 import numpy as np
 
 from ..data.interrupted import runner_tag
@@ -103,6 +104,7 @@ class Scan:
         self.watchdog = watchdog
         self.scan_info: dict = dict(scan_info or {})
         self.state = ScanState.IDLE
+        self._created = gevent.event.Event()  # set when the scan leaves IDLE, or ends without
         self.end_reason: EndReason | None = None
         self.error: BaseException | None = None
         self.scan_number: int | None = None
@@ -141,7 +143,14 @@ class Scan:
         if self._task is not None:
             raise RuntimeError(f"scan {self.name} was already started")
         self._task = gevent.spawn(self._run)
+        self._task.link(lambda _: self._created.set())  # killed before it ran: no waiter hangs
         return self._task
+
+    def wait_created(self, timeout: float | None = None) -> bool:
+        """Until the scan is created (published, its presets' before_scan run: the locks
+        taken) and preparing, or it ended before that (an error: see `error`); False on
+        timeout. What a server waits for before it says the scan started."""
+        return self._created.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> None:
         self._task.join(timeout)
@@ -181,6 +190,7 @@ class Scan:
             for p in self.presets:
                 p.before_scan(self)
             self.state = ScanState.PREPARING
+            self._created.set()
             self._per_level(reversed(self.chain.levels()), "prepare")
             self._publish_state("PREPARED", later=True)  # sent with STARTED: one round trip
             self.state = ScanState.STARTING
@@ -205,6 +215,7 @@ class Scan:
             self.error = exc
         finally:
             self.state = ScanState.STOPPING
+            self._created.set()
             if watchdog is not None:
                 watchdog.kill()
             gevent.killall([g for g in self._loops if not g.ready()])

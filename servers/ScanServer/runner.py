@@ -18,7 +18,6 @@ from blisstango.core.beacon.locks import who_locked
 from blisstango.core.scanning import Scan
 from blisstango.core.scanning.arguments import ScanArgumentError
 from blisstango.core.scanning.preflight import LockPreset, check_limits, lock_names, scan_axes
-from blisstango.core.scanning.scan import ScanState
 
 from ..serve import release_freed_memory
 
@@ -76,8 +75,7 @@ class ScanRunner:
         scan.add_preset(LockPreset(f"ScanServer {self.session}", axes))
         self.scan = scan
         task = scan.start()
-        while scan.state is ScanState.IDLE and not task.ready():  # created, locks taken
-            gevent.sleep(0.001)
+        scan.wait_created()  # created, locks taken (or failed: below)
         self.on_start(scan)
         self._watcher = gevent.spawn(self._watch, scan, task)
         if task.ready() and scan.key is None and scan.error is not None:
