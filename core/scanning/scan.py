@@ -104,7 +104,7 @@ class Scan:
         self.watchdog = watchdog
         self.scan_info: dict = dict(scan_info or {})
         self.state = ScanState.IDLE
-        self._created = gevent.event.Event()  # set when the scan leaves IDLE, or ends without
+        self._created = gevent.event.Event()  # set when it is preparing, or its task is over
         self.end_reason: EndReason | None = None
         self.error: BaseException | None = None
         self.scan_number: int | None = None
@@ -143,13 +143,15 @@ class Scan:
         if self._task is not None:
             raise RuntimeError(f"scan {self.name} was already started")
         self._task = gevent.spawn(self._run)
-        self._task.link(lambda _: self._created.set())  # killed before it ran: no waiter hangs
+        # ended before it was created (an error, killed before it ran): the waiter wakes
+        # once the task is over, and finds it ready with its error
+        self._task.link(lambda _: self._created.set())
         return self._task
 
     def wait_created(self, timeout: float | None = None) -> bool:
         """Until the scan is created (published, its presets' before_scan run: the locks
-        taken) and preparing, or it ended before that (an error: see `error`); False on
-        timeout. What a server waits for before it says the scan started."""
+        taken) and preparing, or its task is over (it failed before that: see `error`);
+        False on timeout. What a server waits for before it says the scan started."""
         return self._created.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> None:
@@ -215,7 +217,6 @@ class Scan:
             self.error = exc
         finally:
             self.state = ScanState.STOPPING
-            self._created.set()
             if watchdog is not None:
                 watchdog.kill()
             gevent.killall([g for g in self._loops if not g.ready()])
