@@ -12,7 +12,7 @@ import tango
 
 from blisstango.core.motion import AxisState
 
-from ..pusher import run_under_monitor
+from ..pusher import listened, run_under_monitor
 
 STATE_MAP = [
     ("MOVING", tango.DevState.MOVING),
@@ -52,7 +52,7 @@ class EventPusher:
     ScanServer listening to Position: one job, where storing State and the write value
     apart made four). `prepare()` runs first in every job (the device's write value)."""
 
-    def __init__(self, device: Any, period: float, prepare: Callable[[], None] | None = None) -> None:
+    def __init__(self, device: Any, period: float, prepare: Callable[[], None] = lambda: None) -> None:
         self.device = device
         self.period = period
         self.prepare = prepare
@@ -63,14 +63,14 @@ class EventPusher:
         if moving and now - self._last < self.period:
             return
         self._last = now
-        position, dial_listened = self._listened("Position"), dial is not None and self._listened("Dial_position")
+        position, dial_listened = listened(self.device, "Position"), dial is not None and listened(self.device, "Dial_position")
         if not (position or dial_listened):
             return
         quality = tango.AttrQuality.ATTR_CHANGING if moving else tango.AttrQuality.ATTR_VALID
         stamp = time.time()
 
         def push() -> None:
-            self._prepare()
+            self.prepare()
             if position:
                 self.device.push_change_event("Position", value, stamp, quality)
             if dial_listened:
@@ -80,19 +80,19 @@ class EventPusher:
 
     def settings(self, values: dict[str, Any]) -> None:
         """Push each listened setting: {attribute: value read back}."""
-        listened = {attr: value for attr, value in values.items() if self._listened(attr)}
-        if listened:
-            self._run(lambda: [self.device.push_change_event(a, v) for a, v in listened.items()])
+        heard = {attr: value for attr, value in values.items() if listened(self.device, attr)}
+        if heard:
+            self._run(lambda: [self.device.push_change_event(a, v) for a, v in heard.items()])
 
     def state(self, dev_state: tango.DevState, status: str) -> None:
         """Store State and Status and push them, when somebody listens: cppTango's events
         of those two send the stored values (a read asks dev_state, stored or not)."""
-        state, status_listened = self._listened("State"), self._listened("Status")
+        state, status_listened = listened(self.device, "State"), listened(self.device, "Status")
         if not (state or status_listened):
             return
 
         def push() -> None:
-            self._prepare()
+            self.prepare()
             self.device.set_state(dev_state)
             self.device.set_status(status)
             if state:
@@ -101,10 +101,6 @@ class EventPusher:
                 self.device.push_change_event("Status", status)
 
         self._run(push)
-
-    def _prepare(self) -> None:
-        if self.prepare is not None:
-            self.prepare()
 
     def _run(self, job: Callable[[], None]) -> None:
         """job() under the device's monitor (from the hub: in the pusher thread, later)."""
@@ -115,11 +111,3 @@ class EventPusher:
                 pass  # the device is being deleted
 
         run_under_monitor(self.device, guarded)
-
-    def _listened(self, attr: str) -> bool:
-        """A push nobody listens to costs as much as one somebody does (a scan step pushes
-        five); a later subscriber reads the current value when it subscribes anyway."""
-        try:
-            return self.device.is_there_subscriber(attr, tango.EventType.CHANGE_EVENT)
-        except tango.DevFailed:
-            return False  # the device is being deleted

@@ -29,7 +29,7 @@ from blisstango.core.lima.plugin import beacon_config, where
 
 from ..config_object import object_name
 from ..errors import devfailed, init_failed
-from ..pusher import PushedUnderMonitor
+from ..pusher import PushedUnderMonitor, listened
 from ..request_thread import no_hardware_read, request_hook
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class LimaBridge(PushedUnderMonitor, Device):
             now["State"], now["Status"] = self.dev_state(), self.dev_status()
             self.store_state(now["State"], now["Status"])
             for attr, value in now.items():
-                if self._pushed.get(attr) != value and self.is_there_subscriber(attr, tango.EventType.CHANGE_EVENT):
+                if self._pushed.get(attr) != value and listened(self, attr):
                     self.push_change_event(attr, value)
                     self._pushed[attr] = value
         except tango.DevFailed:
@@ -127,7 +127,7 @@ class LimaBridge(PushedUnderMonitor, Device):
             p = det.progress
             if det.camera is None or p.ready < 0 or (p.acq, p.ready) == last:
                 continue
-            if not self.is_there_subscriber("image", tango.EventType.CHANGE_EVENT):
+            if not listened(self, "image"):
                 continue
             try:
                 frame, _header = det.camera.read_image(-1)

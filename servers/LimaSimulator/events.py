@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import tango
 
+from ..pusher import listened
+
 log = logging.getLogger(__name__)
 
 
@@ -77,7 +79,7 @@ class ThrottledPusher:
     def _push(self, name: str) -> None:
         try:
             with tango.AutoTangoMonitor(self.device):
-                if not self.device.is_there_subscriber(name, tango.EventType.CHANGE_EVENT):
+                if not listened(self.device, name):
                     return  # a later subscriber reads the current value when it subscribes
                 value = self.read(name)
                 if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 import gevent
 import tango
 
+from ..pusher import listened
+
 
 class EventPusher:
     def __init__(self, device, period: float, names: Iterable[str], value: Callable[[str], object]) -> None:
@@ -40,7 +42,7 @@ class EventPusher:
     def _push(self, now: float) -> None:
         self._last = now
         for name in self.names:
-            if self._listened(name):
+            if listened(self.device, name):
                 self._send(name, self.value(name))
 
     def settings(self, values: dict) -> None:
@@ -54,15 +56,9 @@ class EventPusher:
             self._send("State", state)
             self._send("Status", status)
 
-    def _listened(self, name: str) -> bool:
-        try:
-            return self.device.is_there_subscriber(name, tango.EventType.CHANGE_EVENT)
-        except tango.DevFailed:
-            return False
-
     def _send(self, name: str, value) -> None:
         try:
-            if self._listened(name):
+            if listened(self.device, name):
                 self.device.push_change_event(name, value)
         except tango.DevFailed:
             pass  # the device is being deleted

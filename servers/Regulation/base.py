@@ -19,6 +19,7 @@ from blisstango.core.config.root import process_object
 
 from ..config_object import object_name
 from ..errors import devfailed, init_failed
+from ..pusher import listened
 from ..request_thread import no_hardware_read, request_hook
 
 log = logging.getLogger("blisstango.servers.Regulation")
@@ -80,13 +81,10 @@ class RegulationObject(Device):
             pusher.kill()
 
     # -- events ----------------------------------------------------------------------------
-    def listened(self, attr: str) -> bool:
-        return self.is_there_subscriber(attr, tango.EventType.CHANGE_EVENT)
-
     def push(self, attr: str, value: Any, stamp: float | None = None,
              quality: tango.AttrQuality = tango.AttrQuality.ATTR_VALID) -> None:
         try:
-            if self.listened(attr):
+            if listened(self, attr):
                 if attr in ("State", "Status"):
                     self.push_change_event(attr, value)
                 else:
@@ -103,7 +101,7 @@ class RegulationObject(Device):
         while True:
             gevent.sleep(period)
             try:
-                if any(self.listened(a) for a in self.trend_attributes):
+                if any(listened(self, a) for a in self.trend_attributes):
                     stamp = time.time()  # the values' time: read right after it
                     for attr, value in self.trend_values().items():
                         if not _same(value, self._pushed.get(attr)):

@@ -28,6 +28,7 @@ from blisstango.core.procedures.output import KEEP_LINES
 from blisstango.core.procedures.runner import ProcedureRun, runner_for
 
 from ..errors import devfailed
+from ..pusher import listened
 from ..request_thread import in_request_thread, no_hardware_read, request_hook
 
 log = logging.getLogger(__name__)
@@ -98,8 +99,8 @@ class Procedures(Device):
             state, status = DevState.ON, f"procedure {run.call} (run {run.number}) ended {end}"
         self.set_state(state)
         self.set_status(status)
-        self.push_change_event("State", state)
-        self.push_change_event("Status", status)
+        self._push("State", state)
+        self._push("Status", status)
 
     # ------------------------------------------------------------------ runner events
     def _on_runner(self, kind: str, run: ProcedureRun | None, payload) -> None:
@@ -110,11 +111,11 @@ class Procedures(Device):
             return
         if kind == "attach":
             self._show_state()
-            self.push_change_event("Procedures", self._procedures())
+            self._push("Procedures", self._procedures())
             return
         if kind == "start":
             self._pending = []
-            self.push_change_event("Output", [])
+            self._push("Output", [])
             self._push_changed(("Procedure", "RunNumber", "Result", "Error", "RunInfo"))
             self._show_state()
             return
@@ -123,10 +124,19 @@ class Procedures(Device):
             self._push_changed(("Result", "Error", "RunInfo"))
             self._show_state()     # last: a client that sees ON has every final value
 
+    def _push(self, name: str, value) -> None:
+        if listened(self, name):
+            self.push_change_event(name, value)
+
     def _push_changed(self, names) -> None:
         """Change events of the values that changed (a run's Result and Error are often
-        null and '' again)."""
+        null and '' again), made and pushed only for the attributes somebody listens to
+        (an empty run's eight pushes were half its server time); an unheard value is
+        forgotten, so its next change reaches a later subscriber."""
         for name in names:
+            if not listened(self, name):
+                self._pushed.pop(name, None)
+                continue
             value = self._value(name)
             if self._pushed.get(name) != value:
                 self._pushed[name] = value
@@ -136,7 +146,7 @@ class Procedures(Device):
         self._flush = None
         lines, self._pending = self._pending, []
         if lines:
-            self.push_change_event("Output", lines)
+            self._push("Output", lines)
 
     def _value(self, name: str):
         run = self._run()
