@@ -19,7 +19,7 @@ from blisstango.core.config.root import process_object
 
 from ..config_object import object_name
 from ..errors import devfailed, init_failed
-from ..pusher import listened
+from ..pusher import PushedUnderMonitor, listened
 from ..request_thread import no_hardware_read, request_hook
 
 log = logging.getLogger("blisstango.servers.Regulation")
@@ -32,8 +32,10 @@ def _same(value: Any, last: Any) -> bool:
     return last is not None and value == last
 
 
-class RegulationObject(Device):
-    """Base of the Regulation devices (not a Tango class itself)."""
+class RegulationObject(PushedUnderMonitor, Device):
+    """Base of the Regulation devices (not a Tango class itself). The server runs
+    BY_DEVICE: pushes and stored states go through servers.pusher, under the monitor
+    a client's read of the same attribute holds."""
 
     green_mode = GreenMode.Gevent
     always_executed_hook = request_hook
@@ -61,6 +63,7 @@ class RegulationObject(Device):
         self.init_error = ""
         self._pusher: gevent.Greenlet | None = None
         self._pushed: dict[str, Any] = {}
+        self._shown: tuple[DevState, str] | None = None  # the State/Status last stored
         try:
             self.obj = process_object(self._object_name(), self.expected)
             for name in ("State", "Status", *self.trend_attributes):
@@ -110,12 +113,14 @@ class RegulationObject(Device):
                 log.debug("%s: trend read failed", self.get_name(), exc_info=True)
 
     def set_state_status(self, state: DevState, status: str) -> None:
-        changed = state != self.get_state() or status != self.get_status()
-        self.set_state(state)
-        self.set_status(status)
-        if changed:
-            self.push("State", state)
-            self.push("Status", status)
+        """Stored under the monitor (store_state: a State read copies the stored value),
+        pushed when it changed."""
+        if (state, status) == self._shown:
+            return
+        self._shown = (state, status)
+        self.store_state(state, status)
+        self.push("State", state)
+        self.push("Status", status)
 
     # -- BLISS's target_* view ----------------------------------------------------------------
     @attribute(dtype=str, doc="configuration object name")

@@ -23,6 +23,7 @@ from blisstango.core import regulation as reg
 from blisstango.core.beacon.locks import who_locked
 
 from ..errors import devfailed
+from ..pusher import run_under_monitor
 from .base import RegulationObject
 
 RW = AttrWriteType.READ_WRITE
@@ -72,11 +73,15 @@ class Loop(RegulationObject):
         """Each attribute's write value = the loop's own value, whoever set it (a write
         here, a scan, apply_config): clients read it, its events carry it, a panel's
         write field shows it (never Tango's initial 0). A NaN (no setpoint yet) is no
-        value Tango accepts as written: the last one stays."""
-        attrs = self.get_device_attr()
-        for name, value in values.items():
-            if not isinstance(value, float) or math.isfinite(value):
-                attrs.get_w_attr_by_name(name).set_write_value(value)
+        value Tango accepts as written: the last one stays. Set under the monitor (a
+        client's read copies the write value)."""
+        def show() -> None:
+            attrs = self.get_device_attr()
+            for name, value in values.items():
+                if not isinstance(value, float) or math.isfinite(value):
+                    attrs.get_w_attr_by_name(name).set_write_value(value)
+
+        run_under_monitor(self, show)
 
     def _parameter_values(self) -> dict[str, Any]:
         loop = self.obj

@@ -9,6 +9,8 @@ green.patch()
 
 import sys  # noqa: E402
 
+import tango  # noqa: E402
+
 from blisstango.core.config.release import release_all  # noqa: E402
 from blisstango.core.config.root import built_process_objects  # noqa: E402
 
@@ -19,7 +21,9 @@ from .loop_device import Loop  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        return serve("Regulation", (Loop, Input, Output), argv, post_init_callback=freeze_startup_objects)
+        # BY_DEVICE: events pushed under the device monitor (servers.pusher)
+        return serve("Regulation", (Loop, Input, Output), argv, serial_model=tango.SerialModel.BY_DEVICE,
+                     post_init_callback=freeze_startup_objects)
     finally:  # the hardware keeps what it has; its state is saved
         release_all(built_process_objects(), "object")
 
