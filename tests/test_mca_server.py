@@ -218,6 +218,34 @@ def test_spectrum_events_are_throttled_and_the_last_point_always_comes(stack, mc
     assert np.array_equal(events["Spectrum"][-1], np.array(mca.Spectrum))
 
 
+def test_init_leaves_the_device_acquiring_and_pushing(stack, mca):
+    """Tango's Init (the device's monitor held by the command while init_device runs in
+    the hub): the device comes back ON with its element attributes, and a map after it
+    is acquired and its last point pushed to a subscriber."""
+    from blisstango.core.mca.remote import RemoteMca
+
+    mca.Init()
+    assert mca.state() == tango.DevState.ON
+    assert list(mca.Elements) == [0, 1, 2, 3] and len(mca.spectrum_det3) == 4096
+    remote = RemoteMca("mca1", f"tango://{stack.tango_host}/demo/mca/mca1")
+    remote.trigger_mode = "GATE"
+    remote.hardware_points = 20
+    remote.preset_value = 0.001
+    pushed: list[np.ndarray] = []
+    sub = mca.subscribe_event("spectrum_det2", tango.EventType.CHANGE_EVENT,
+                              lambda ev: None if ev.err else pushed.append(np.array(ev.attr_value.value)))
+    try:
+        remote.start_acquisition()
+        for _ in range(20):
+            remote.pulse()
+        wait_until(lambda: mca.PointsAcquired == 20 and mca.state() == tango.DevState.ON, 30, "the map's end")
+        last = np.array(mca.spectrum_det2)
+        assert last.sum() > 0
+        wait_until(lambda: pushed and np.array_equal(pushed[-1], last), 10, "the last point's event")
+    finally:
+        mca.unsubscribe_event(sub)
+
+
 def test_beam_intensity_scales_the_count_rate(stack, mca):
     move(stack, sx=-2.0, sy=1.5)
     mca.PresetValue = 0.3

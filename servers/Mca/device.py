@@ -27,6 +27,7 @@ from blisstango.core.mca.wire import encode
 
 from ..config_object import object_name
 from ..errors import devfailed, init_failed
+from ..pusher import PushedUnderMonitor
 from ..request_thread import no_hardware_read, request_hook
 from .events import EventPusher
 
@@ -40,7 +41,7 @@ SETTINGS = ("SpectrumSize", "Calibration", "Energy", "PresetMode", "PresetValue"
             "BlockSize", "Rois", "BeamIntensity")
 
 
-class Mca(Device):
+class Mca(PushedUnderMonitor, Device):
     """A multi-channel analyzer of the YAML configuration (plugin mca)."""
 
     green_mode = GreenMode.Gevent
@@ -106,8 +107,7 @@ class Mca(Device):
 
     def _update_state(self) -> None:
         state, status = self._state()
-        self.set_state(state)
-        self.set_status(status)
+        self.store_state(state, status)
         self.events.state(state, status)
 
     def dev_state(self) -> DevState:

@@ -10,22 +10,16 @@ import sys  # noqa: E402
 
 import tango  # noqa: E402
 
-from .. import executor  # noqa: E402
 from ..serve import serve  # noqa: E402
 from .device import Mca  # noqa: E402
 
 
-def _pre_init() -> None:
-    """Requests to one device may overlap: ReadData waits (cooperatively) for the points of
-    a running acquisition while pulses, StopAcquisition or a GUI's reads are served. Every
-    request runs in this process' gevent hub, so nothing else needs Tango's per-device
-    lock. Requests reach the hub through the one persistent watcher of servers.executor."""
-    tango.Util.instance().set_serial_model(tango.SerialModel.NO_SYNC)
-    executor.install()
-
-
 def main(argv: list[str] | None = None) -> int:
-    return serve("Mca", (Mca,), argv, pre_init_callback=_pre_init)
+    # BY_DEVICE: spectra and statistics pushed under the device monitor (servers.pusher).
+    # Requests to one device still overlap: the executor lets go of the monitor while a
+    # command waits in the hub (ReadData waiting for a running acquisition's points while
+    # pulses, StopAcquisition or a GUI's reads are served)
+    return serve("Mca", (Mca,), argv, serial_model=tango.SerialModel.BY_DEVICE)
 
 
 if __name__ == "__main__":
