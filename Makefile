@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-unit lint bench screenshots clean
 
+# the e2e tests mostly wait (servers starting, motion, counting): two pytest workers, a
+# test file each at a time (its module fixtures stay in one process); `PARALLEL=` for one
+PARALLEL ?= -n 2 --dist loadfile
+
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip setuptools wheel
@@ -19,7 +23,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	scripts/install-system-deps
 	$(BIN)/ruff check .
-	PYTHONFAULTHANDLER=1 $(BIN)/pytest -p no:cacheprovider  # a crashing child leaves its stacks in its log
+	PYTHONFAULTHANDLER=1 $(BIN)/pytest -p no:cacheprovider $(PARALLEL)  # a crashing child leaves its stacks in its log
 
 test-unit: $(STAMP)  # the tests that start no process (pytest marker `unit`): seconds, no server
 	$(BIN)/pytest -p no:cacheprovider -q -m unit

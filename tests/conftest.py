@@ -17,6 +17,11 @@ DEMO_CONFIG = REPO / "examples" / "demo_beamline"
 # Debian's /etc/tangorc sets a TANGO_HOST that Tango tools use silently: never let a
 # test reach a database it did not start.
 os.environ["TANGO_HOST"] = "127.0.0.1:1"
+# omniORB reads its scan period once, at the first ORB of a process; a device server of
+# tango.test_context forked from this process (process=True) inherits that ORB and waits
+# up to one period when it shuts down: 5 s by default, 1 s as PyTango's test context asks
+# (it sets the variable too late once this process is already a Tango client)
+os.environ["ORBscanGranularity"] = "1"  # noqa: SIM112 - omniORB's own spelling
 
 
 @pytest.fixture
