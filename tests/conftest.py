@@ -1,11 +1,26 @@
-"""Shared fixtures. Every process is made gevent-cooperative first, as servers are."""
+"""Shared fixtures. Every process is made gevent-cooperative first, as servers are
+(except pytest-xdist's controller, which only hands test files to its workers)."""
+
+import os
+import sys
 
 from blisstango.core import green
 
-green.patch()
 
-import os  # noqa: E402
-import sys  # noqa: E402
+def _xdist_controller() -> bool:
+    """This process runs pytest-xdist's workers (`-n N`) and no test: execnet's pipes to
+    them fail when the standard library is patched for gevent (its subprocess waits end
+    in gevent's LoopExit). The workers themselves patch, as a serial run does."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return False
+    args = sys.argv[1:] + os.environ.get("PYTEST_ADDOPTS", "").split()
+    return any(a in ("-n", "--numprocesses") or a.startswith(("--numprocesses=", "-n")) and a != "-n0"
+               for a in args)
+
+
+if not _xdist_controller():
+    green.patch()
+
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
