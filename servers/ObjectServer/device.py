@@ -30,6 +30,7 @@ from blisstango.core.objects.members import MethodMember, ObjectInterface, inter
 
 from ..config_object import object_name
 from ..errors import as_devfailed, devfailed, init_failed
+from ..pusher import PushedUnderMonitor
 from ..request_thread import no_hardware_read, request_hook
 from .tango_types import attribute_type, attribute_value, command_type
 
@@ -37,7 +38,10 @@ log = logging.getLogger(__name__)
 MAX_SPECTRUM = 1 << 20
 
 
-class GenericObject(Device):
+class GenericObject(PushedUnderMonitor, Device):
+    """Runs BY_DEVICE: its pushes and stored State/Status go through servers.pusher, under
+    the monitor a client's read of the same attribute holds."""
+
     green_mode = GreenMode.Gevent
     always_executed_hook = request_hook
     read_attr_hardware = no_hardware_read
@@ -91,6 +95,7 @@ class GenericObject(Device):
         return "; ".join(parts)
 
     def _set_state(self, state: DevState, status: str) -> None:
+        """Only in init_device (which no request overlaps: set at once, read at once)."""
         self.set_state(state)
         self.set_status(status)
         self.push_change_event("State", state)

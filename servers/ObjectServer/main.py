@@ -9,6 +9,8 @@ green.patch()
 import logging  # noqa: E402
 import sys  # noqa: E402
 
+import tango  # noqa: E402
+
 from blisstango.core.config.root import process_objects  # noqa: E402
 from blisstango.core.config.servers import exported_nodes  # noqa: E402
 
@@ -34,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(__name__).warning("ObjectServer %s: no object of the configuration names this "
                                             "instance", instance or "(no instance given)")
         classes = (GenericObject,)
-    return serve("ObjectServer", classes, args)
+    # BY_DEVICE: announced properties pushed under the device monitor (servers.pusher)
+    return serve("ObjectServer", classes, args, serial_model=tango.SerialModel.BY_DEVICE)
 
 
 if __name__ == "__main__":
