@@ -35,7 +35,7 @@ from blisstango.core.scanning.live import LiveFeed, Update
 from blisstango.core.scanning.session_objects import SessionObjects, load_session, run_setup
 
 from ..errors import fail, throw
-from ..pusher import listened
+from ..pusher import PushedUnderMonitor, call_under_monitor, listened
 from ..request_thread import no_hardware_read, request_hook
 from ..serve import freeze_startup_objects
 from .chain_build import PendingChain
@@ -84,7 +84,11 @@ def scan_command(scan_type: str):
     return command(dtype_in=(str,), dtype_out=int, doc_in=usage, doc_out="scan number")(cmd)
 
 
-class ScanServer(Device):
+class ScanServer(PushedUnderMonitor, Device):
+    """Runs BY_DEVICE: pushes, stored State/Status and channel attributes made or removed
+    go through servers.pusher, under the monitor a client's read holds (docs/crashes.md 4);
+    State and Status are read from `_shown`, what the device says now."""
+
     green_mode = GreenMode.Gevent
     always_executed_hook = request_hook     # in the request thread: no hub handoff
     read_attr_hardware = no_hardware_read
@@ -115,6 +119,7 @@ class ScanServer(Device):
         self.problem = ""
         self._feed: gevent.Greenlet | None = None
         self._spectra_pushed = 0.0
+        self._shown: tuple[DevState, str] = (DevState.INIT, "")
         for name in _EVENT_ATTRS:
             self.set_change_event(name, True, False)
         self.set_change_event("State", True, False)
@@ -191,7 +196,7 @@ class ScanServer(Device):
 
     def _session_or_fail(self) -> SessionObjects:
         if self.session is None:
-            fail("ScanServer_NotReady", self.get_status(), "ScanServer")
+            fail("ScanServer_NotReady", self._shown[1], "ScanServer")
         return self.session
 
     def push_change_event(self, name: str, *value) -> None:
@@ -204,9 +209,17 @@ class ScanServer(Device):
         if listened(self, name):
             super().push_change_event(name, make())
 
+    def dev_state(self) -> DevState:
+        return self._shown[0]
+
+    def dev_status(self) -> str:
+        return self._shown[1]
+
     def _set_state(self, state: DevState, status: str) -> None:
-        self.set_state(state)
-        self.set_status(status)
+        """Read at once (dev_state), stored under the monitor for the State/Status events
+        (cppTango's send the stored values), then pushed."""
+        self._shown = (state, status)
+        self.store_state(state, status)
         self.push_change_event("State", state)
         self.push_change_event("Status", status)
 
@@ -267,11 +280,13 @@ class ScanServer(Device):
         left = set(self.channel_attrs.values()) - wanted
         self.channel_attrs = dict(names)
         self.channel_data = {a: np.empty(0) for a in wanted}
-        for channel, name in names.items():
-            if name not in self._made_attrs:
-                self._make_channel_attribute(name, channel, feed.channels[channel].unit or "")
+        new = {name: (channel, feed.channels[channel].unit or "") for channel, name in names.items()
+               if name not in self._made_attrs}
+        for name in names.values():
             self._made_attrs[name] = self.scan_number
-        self._forget_channel_attributes(len(self._made_attrs) - MAX_CHANNEL_ATTRIBUTES, wanted)
+        forget = self._least_used(len(self._made_attrs) - MAX_CHANNEL_ATTRIBUTES, wanted)
+        if new or forget:  # the hub must not take the monitor itself (a read may hold it)
+            call_under_monitor(self, lambda: self._change_channel_attributes(new, forget))
         for name in wanted | (left & set(self._made_attrs)):
             self.push_change_event(name, np.empty(0))
 
@@ -285,14 +300,22 @@ class ScanServer(Device):
         self.add_attribute(attr, r_meth=self._read_channel)
         self.set_change_event(name, True, False)
 
-    def _forget_channel_attributes(self, count: int, current: set[str]) -> None:
-        """Remove the `count` least recently used channel attributes not in `current`."""
-        for name in sorted((n for n in self._made_attrs if n not in current), key=self._made_attrs.get)[:max(0, count)]:
+    def _least_used(self, count: int, current: set[str]) -> list[str]:
+        """The `count` least recently used channel attributes not in `current`, forgotten."""
+        names = sorted((n for n in self._made_attrs if n not in current), key=self._made_attrs.get)[:max(0, count)]
+        for name in names:
+            del self._made_attrs[name]
+        return names
+
+    def _change_channel_attributes(self, new: dict[str, tuple[str, str]], forget: list[str]) -> None:
+        """Under the monitor: make the new channel attributes, remove the forgotten ones."""
+        for name, (channel, unit) in new.items():
+            self._make_channel_attribute(name, channel, unit)
+        for name in forget:
             try:
                 self.remove_attribute(name)
             except tango.DevFailed as exc:
                 log.warning("removing attribute %s: %s", name, exc.args[0].desc)
-            del self._made_attrs[name]
 
     def _read_channel(self, attr) -> None:
         attr.set_value(self.channel_data.get(attr.get_name(), np.empty(0)))

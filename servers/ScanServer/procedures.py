@@ -28,7 +28,7 @@ from blisstango.core.procedures.output import KEEP_LINES
 from blisstango.core.procedures.runner import ProcedureRun, runner_for
 
 from ..errors import devfailed
-from ..pusher import listened
+from ..pusher import PushedUnderMonitor, listened
 from ..request_thread import in_request_thread, no_hardware_read, request_hook
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,10 @@ def client_text(device: Device) -> str:
     return f"{lang or 'Tango'} client pid {pid}" + (f" on {host}" if host else "")
 
 
-class Procedures(Device):
+class Procedures(PushedUnderMonitor, Device):
+    """Runs BY_DEVICE with its ScanServer (servers.pusher); State and Status are read
+    from `_shown`, what the device says now."""
+
     green_mode = GreenMode.Gevent
     read_attr_hardware = no_hardware_read
 
@@ -71,6 +74,7 @@ class Procedures(Device):
         self._pushed: dict[str, object] = {}
         self._pending: list[str] = []
         self._flush: gevent.Greenlet | None = None
+        self._shown: tuple[DevState, str] = (DevState.INIT, "")
         for name in (*_EVENT_ATTRS, "State", "Status"):
             self.set_change_event(name, True, False)
         self.runner.listeners.append(self._on_runner)
@@ -80,6 +84,17 @@ class Procedures(Device):
         if self._on_runner in self.runner.listeners:
             self.runner.listeners.remove(self._on_runner)
         super().delete_device()
+
+    def dev_state(self) -> DevState:
+        return self._shown[0]
+
+    def dev_status(self) -> str:
+        return self._shown[1]
+
+    def _show(self, state: DevState, status: str) -> None:
+        """Read at once (dev_state), stored under the monitor for the State/Status events."""
+        self._shown = (state, status)
+        self.store_state(state, status)
 
     def _run(self) -> ProcedureRun | None:
         return self.runner.run
@@ -97,8 +112,7 @@ class Procedures(Device):
         else:
             end = f"{run.state}" + (f": {run.error_line}" if run.error else f", result {run.result}")
             state, status = DevState.ON, f"procedure {run.call} (run {run.number}) ended {end}"
-        self.set_state(state)
-        self.set_status(status)
+        self._show(state, status)
         self._push("State", state)
         self._push("Status", status)
 
@@ -212,8 +226,8 @@ class Procedures(Device):
         if not argin or not argin[0].strip():
             raise ValueError("RunProcedure needs [name, arguments...]")
         run = self.runner.start(argin[0].strip(), list(argin[1:]), started_by=self._client)
-        self.set_state(DevState.RUNNING)   # at once; the events follow from the run's greenlet
-        self.set_status(f"procedure {run.call} running (run {run.number}, started by {run.started_by})")
+        # at once; the events follow from the run's greenlet
+        self._show(DevState.RUNNING, f"procedure {run.call} running (run {run.number}, started by {run.started_by})")
         return run.number
 
     @command(doc_in="gentle: a running scan ends after its point, then the procedure stops (else at its next "
