@@ -173,6 +173,9 @@ def pytest_configure(config):
                                        "(given to every test that is not e2e)")
     config.addinivalue_line("markers", "e2e: starts processes (servers, Redis, a stack): "
                                        "mark a test or module that starts them itself")
+    config.addinivalue_line("markers", "forked_server: its device server is forked from the test process "
+                                       "(tango.test_context, process=True): `make test` runs these after "
+                                       "the parallel part, in one process (see the Makefile)")
 
 
 def pytest_collection_modifyitems(config, items):

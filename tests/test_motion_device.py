@@ -14,6 +14,8 @@ from helpers.waiting import wait_until
 from blisstango.core.beacon.locks import lock
 from blisstango.core.config import load_tree
 
+pytestmark = pytest.mark.forked_server
+
 
 @pytest.fixture
 def tree(tmp_path, settings_redis):  # noqa: F811

@@ -15,7 +15,7 @@ from blisstango.core.config import load_tree
 from blisstango.core.motion import MotionError
 from blisstango.core.motion.tango_axis import TangoAxis
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.forked_server]
 
 
 @pytest.fixture
