@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gevent
+import gevent.event
 import tango
 from tango.device_server import get_worker
 
@@ -47,10 +48,8 @@ class MonitoredPusher:
         thread is woken once the running greenlet yields: the pushes of one step of work
         (a scan's start: a dozen) cost one wake-up, not one each (each wake-up makes the
         thread fight the hub for the GIL: ~1.5 ms of ScanServer CPU per `ct` measured)."""
-        self._jobs.append((device, fn))
-        if not in_hub():
-            self._wake()
-        elif not self._wake_due:
+        self._jobs.append((device, fn))   # (called from the hub only: run_under_monitor)
+        if not self._wake_due:
             self._wake_due = True
             gevent.get_hub().loop.run_callback(self._wake)   # (this is the hub's thread)
 
@@ -126,8 +125,6 @@ def call_under_monitor(device: tango.DeviceImpl, fn: Callable[[], Any]) -> Any:
     changes a device's attribute set (add_attribute, remove_attribute) while it serves."""
     if not in_hub():
         return fn()
-    import gevent.event
-
     done = gevent.event.Event()
     loop = gevent.get_hub().loop
     outcome: list = []
@@ -168,3 +165,26 @@ class PushedUnderMonitor:
             self.set_status(status)
 
         run_under_monitor(self, store)
+
+
+class ShownAndListened(PushedUnderMonitor):
+    """PushedUnderMonitor for a device that pushes only what somebody listens to and
+    whose State/Status are read from what it says now (`show_state`): a client reads
+    RUNNING right after the command that started a run returns, while the stored value
+    that cppTango's State/Status events send lands a little later, in the pusher thread."""
+
+    _shown: tuple[tango.DevState, str] = (tango.DevState.INIT, "")
+
+    def push_change_event(self, name: str, *value: Any) -> None:
+        if listened(self, name):
+            super().push_change_event(name, *value)
+
+    def show_state(self, state: tango.DevState, status: str) -> None:
+        self._shown = (state, status)
+        self.store_state(state, status)
+
+    def dev_state(self) -> tango.DevState:
+        return self._shown[0]
+
+    def dev_status(self) -> str:
+        return self._shown[1]

@@ -35,7 +35,7 @@ from blisstango.core.scanning.live import LiveFeed, Update
 from blisstango.core.scanning.session_objects import SessionObjects, load_session, run_setup
 
 from ..errors import fail, throw
-from ..pusher import PushedUnderMonitor, call_under_monitor, listened
+from ..pusher import ShownAndListened, call_under_monitor, listened
 from ..request_thread import no_hardware_read, request_hook
 from ..serve import freeze_startup_objects
 from .chain_build import PendingChain
@@ -84,10 +84,10 @@ def scan_command(scan_type: str):
     return command(dtype_in=(str,), dtype_out=int, doc_in=usage, doc_out="scan number")(cmd)
 
 
-class ScanServer(PushedUnderMonitor, Device):
-    """Runs BY_DEVICE: pushes, stored State/Status and channel attributes made or removed
-    go through servers.pusher, under the monitor a client's read holds (docs/crashes.md 4);
-    State and Status are read from `_shown`, what the device says now."""
+class ScanServer(ShownAndListened, Device):
+    """Runs BY_DEVICE: pushes (only the listened ones: some 20 per scan, most unheard),
+    stored State/Status and channel attributes made or removed go through servers.pusher,
+    under the monitor a client's read holds (docs/crashes.md 4)."""
 
     green_mode = GreenMode.Gevent
     always_executed_hook = request_hook     # in the request thread: no hub handoff
@@ -119,7 +119,6 @@ class ScanServer(PushedUnderMonitor, Device):
         self.problem = ""
         self._feed: gevent.Greenlet | None = None
         self._spectra_pushed = 0.0
-        self._shown: tuple[DevState, str] = (DevState.INIT, "")
         for name in _EVENT_ATTRS:
             self.set_change_event(name, True, False)
         self.set_change_event("State", True, False)
@@ -196,30 +195,16 @@ class ScanServer(PushedUnderMonitor, Device):
 
     def _session_or_fail(self) -> SessionObjects:
         if self.session is None:
-            fail("ScanServer_NotReady", self._shown[1], "ScanServer")
+            fail("ScanServer_NotReady", self.dev_status(), "ScanServer")
         return self.session
-
-    def push_change_event(self, name: str, *value) -> None:
-        """Pushed only when somebody listens (some 20 pushes per scan, most unheard)."""
-        if listened(self, name):
-            super().push_change_event(name, *value)
 
     def _push_made(self, name: str, make) -> None:
         """push_change_event(name, make()), make() called only when somebody listens."""
         if listened(self, name):
             super().push_change_event(name, make())
 
-    def dev_state(self) -> DevState:
-        return self._shown[0]
-
-    def dev_status(self) -> str:
-        return self._shown[1]
-
     def _set_state(self, state: DevState, status: str) -> None:
-        """Read at once (dev_state), stored under the monitor for the State/Status events
-        (cppTango's send the stored values), then pushed."""
-        self._shown = (state, status)
-        self.store_state(state, status)
+        self.show_state(state, status)
         self.push_change_event("State", state)
         self.push_change_event("Status", status)
 

@@ -28,7 +28,7 @@ from blisstango.core.procedures.output import KEEP_LINES
 from blisstango.core.procedures.runner import ProcedureRun, runner_for
 
 from ..errors import devfailed
-from ..pusher import PushedUnderMonitor, listened
+from ..pusher import ShownAndListened, listened
 from ..request_thread import in_request_thread, no_hardware_read, request_hook
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,8 @@ def client_text(device: Device) -> str:
     return f"{lang or 'Tango'} client pid {pid}" + (f" on {host}" if host else "")
 
 
-class Procedures(PushedUnderMonitor, Device):
-    """Runs BY_DEVICE with its ScanServer (servers.pusher); State and Status are read
-    from `_shown`, what the device says now."""
+class Procedures(ShownAndListened, Device):
+    """Runs BY_DEVICE with its ScanServer (servers.pusher), pushing only what is listened to."""
 
     green_mode = GreenMode.Gevent
     read_attr_hardware = no_hardware_read
@@ -74,7 +73,6 @@ class Procedures(PushedUnderMonitor, Device):
         self._pushed: dict[str, object] = {}
         self._pending: list[str] = []
         self._flush: gevent.Greenlet | None = None
-        self._shown: tuple[DevState, str] = (DevState.INIT, "")
         for name in (*_EVENT_ATTRS, "State", "Status"):
             self.set_change_event(name, True, False)
         self.runner.listeners.append(self._on_runner)
@@ -84,17 +82,6 @@ class Procedures(PushedUnderMonitor, Device):
         if self._on_runner in self.runner.listeners:
             self.runner.listeners.remove(self._on_runner)
         super().delete_device()
-
-    def dev_state(self) -> DevState:
-        return self._shown[0]
-
-    def dev_status(self) -> str:
-        return self._shown[1]
-
-    def _show(self, state: DevState, status: str) -> None:
-        """Read at once (dev_state), stored under the monitor for the State/Status events."""
-        self._shown = (state, status)
-        self.store_state(state, status)
 
     def _run(self) -> ProcedureRun | None:
         return self.runner.run
@@ -112,9 +99,9 @@ class Procedures(PushedUnderMonitor, Device):
         else:
             end = f"{run.state}" + (f": {run.error_line}" if run.error else f", result {run.result}")
             state, status = DevState.ON, f"procedure {run.call} (run {run.number}) ended {end}"
-        self._show(state, status)
-        self._push("State", state)
-        self._push("Status", status)
+        self.show_state(state, status)
+        self.push_change_event("State", state)
+        self.push_change_event("Status", status)
 
     # ------------------------------------------------------------------ runner events
     def _on_runner(self, kind: str, run: ProcedureRun | None, payload) -> None:
@@ -125,11 +112,11 @@ class Procedures(PushedUnderMonitor, Device):
             return
         if kind == "attach":
             self._show_state()
-            self._push("Procedures", self._procedures())
+            self.push_change_event("Procedures", self._procedures())
             return
         if kind == "start":
             self._pending = []
-            self._push("Output", [])
+            self.push_change_event("Output", [])
             self._push_changed(("Procedure", "RunNumber", "Result", "Error", "RunInfo"))
             self._show_state()
             return
@@ -137,10 +124,6 @@ class Procedures(PushedUnderMonitor, Device):
             self._push_output()
             self._push_changed(("Result", "Error", "RunInfo"))
             self._show_state()     # last: a client that sees ON has every final value
-
-    def _push(self, name: str, value) -> None:
-        if listened(self, name):
-            self.push_change_event(name, value)
 
     def _push_changed(self, names) -> None:
         """Change events of the values that changed (a run's Result and Error are often
@@ -160,7 +143,7 @@ class Procedures(PushedUnderMonitor, Device):
         self._flush = None
         lines, self._pending = self._pending, []
         if lines:
-            self._push("Output", lines)
+            self.push_change_event("Output", lines)
 
     def _value(self, name: str):
         run = self._run()
@@ -227,7 +210,7 @@ class Procedures(PushedUnderMonitor, Device):
             raise ValueError("RunProcedure needs [name, arguments...]")
         run = self.runner.start(argin[0].strip(), list(argin[1:]), started_by=self._client)
         # at once; the events follow from the run's greenlet
-        self._show(DevState.RUNNING, f"procedure {run.call} running (run {run.number}, started by {run.started_by})")
+        self.show_state(DevState.RUNNING, f"procedure {run.call} running (run {run.number}, started by {run.started_by})")
         return run.number
 
     @command(doc_in="gentle: a running scan ends after its point, then the procedure stops (else at its next "
