@@ -19,6 +19,7 @@ from blisstango.core.scanning import Scan
 from blisstango.core.scanning.arguments import ScanArgumentError
 from blisstango.core.scanning.preflight import LockPreset, check_limits, lock_names, scan_axes
 
+from ..pusher import pushes_sent
 from ..serve import release_freed_memory
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,9 @@ class ScanRunner:
             self.on_end(scan)
         except Exception:  # noqa: BLE001 - a reporting error must not kill the slot
             log.exception("scan %s: end report failed", scan.scan_number)
-        # the scans before this one are garbage now: their memory goes back to the system
+        # the scans before this one are garbage now: their memory goes back to the system,
+        # once the end's events are out
+        pushes_sent()
         freed, took = release_freed_memory()
         log.log(logging.WARNING if took > SLOW_RELEASE else logging.DEBUG,
                 "after scan %s: %d objects collected, memory trimmed in %.1f ms", scan.scan_number, freed,
