@@ -18,14 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import CommentMark
-from ruamel.yaml.tokens import CommentToken
 
 from . import rtyaml
 from .atomic import TreeLock, atomic_remove, atomic_write_text, remove_stale_temps
 from .atomic import _fsync_dir as fsync_dir
 from .errors import ConfigError
 from .loader import INIT_FILE, is_ref, iter_yaml_files
+from .yaml_edits import (
+    append_keeping_comments,
+    assign,
+    commented,
+    give_trailing,
+    leading_comments,
+    line_of,
+    move_trailing_comment,
+    take_trailing,
+)
 from .yamlread import read_yaml
 
 Path_ = tuple  # keys and list indices from a document's root to an object's mapping
@@ -91,11 +99,11 @@ class ConfigWriter:
                     raise ConfigError(
                         f"{name}: cannot set {'.'.join(map(str, path))}: "
                         f"{'.'.join(map(str, path[:depth + 1]))} is {nxt!r}, not a mapping",
-                        file, _line(cur, path[depth]))
+                        file, line_of(cur, path[depth]))
                 cur, depth = nxt, depth + 1
             for k in reversed(path[depth + 1:]):  # the missing part, built whole
                 value = {k: value}
-            _assign(cur, path[depth], value)
+            assign(cur, path[depth], value)
             self._save(file, doc)
 
     def delete_key(self, name: str, key: str | Sequence[str]) -> None:
@@ -110,10 +118,10 @@ class ConfigWriter:
                 cur = cur.get(k) if isinstance(cur, dict) else None
             if not isinstance(cur, dict) or path[-1] not in cur:
                 raise ConfigError(f"{name} has no key {'.'.join(map(str, path))}",
-                                  file, _line(obj, None))
-            rest = _take_trailing(obj)
+                                  file, line_of(obj, None))
+            rest = take_trailing(obj)
             del cur[path[-1]]
-            _give_trailing(obj, rest)
+            give_trailing(obj, rest)
             self._save(file, doc)
 
     def add_object(self, file: str | None, data: dict, under: str | None = None,
@@ -132,12 +140,12 @@ class ConfigWriter:
                 if file is not None and self._rel(file) != ufile:
                     raise ConfigError(f"{under} is written in {ufile}, not in {file}")
                 lst = self._object_list(under, ufile, parent, key)
-                _append(lst, None, _commented(data))
+                append_keeping_comments(lst, None, commented(data))
                 self._save(ufile, doc)
                 return ufile
             rel = self._rel(file)
             doc, head = self._load_or_empty(rel)
-            doc = self._append_top(rel, doc, _commented(data))
+            doc = self._append_top(rel, doc, commented(data))
             self._save(rel, doc, head)
             return rel
 
@@ -162,7 +170,7 @@ class ConfigWriter:
                 doc = self._append_top(dest, doc, obj)
                 self._save(dest, doc)
                 return
-            _move_trailing_comment(doc, path)  # before obj joins the destination
+            move_trailing_comment(doc, path)  # before obj joins the destination
             ddoc, head = self._load_or_empty(dest)
             self._save(dest, self._append_top(dest, ddoc, obj), head)
             self._remove(src, doc, path, comments=False)
@@ -469,10 +477,10 @@ class ConfigWriter:
             lst = parent.get(key)
             if lst is None:
                 lst = CommentedSeq()
-                _append(parent, key, lst)
+                append_keeping_comments(parent, key, lst)
             if not isinstance(lst, list):
                 raise ConfigError(f"{under}: {key} is {lst!r}, not a list", file,
-                                  _line(parent, key))
+                                  line_of(parent, key))
             return lst
         lists = [k for k, v in parent.items()
                  if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)]
@@ -480,14 +488,14 @@ class ConfigWriter:
             raise ConfigError(
                 f"{under}: say which list to add to (key=...): "
                 f"{'no list of objects' if not lists else 'candidates ' + ', '.join(lists)}",
-                file, _line(parent, None))
+                file, line_of(parent, None))
         return parent[lists[0]]
 
     def _append_top(self, rel: str, doc: Any, obj: CommentedMap) -> Any:
         if doc is None:
             return CommentedSeq([obj])
         if isinstance(doc, list):
-            _append(doc, None, obj)
+            append_keeping_comments(doc, None, obj)
             return doc
         if isinstance(doc, dict) and "name" in doc:
             return CommentedSeq([doc, obj])
@@ -501,7 +509,7 @@ class ConfigWriter:
                 self._emptied(rel)
             return
         if comments:
-            _move_trailing_comment(doc, path)
+            move_trailing_comment(doc, path)
         container = doc
         for step in path[:-1]:
             container = container[step]
@@ -562,139 +570,3 @@ def _stamp(path: Path) -> tuple | None:
 
 def _under(changes: dict, rel: str) -> set[str]:
     return {k for k in changes if k == rel or k.startswith(rel + "/")}
-
-
-def leading_comments(text: str) -> str:
-    """The comment lines (and blank lines between them) that open text, or ""."""
-    lines = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            break
-        lines.append(line.rstrip())
-    head = "\n".join(lines).strip("\n")
-    return head + "\n" if head else ""
-
-
-def _assign(container: Any, key: Any, value: Any) -> None:
-    """container[key] = value, touching only what differs so that the comments, quoting
-    and order of unchanged parts survive (a mapping is updated key by key)."""
-    old = container[key] if _has(container, key) else None
-    if _has(container, key) and isinstance(old, type(value)) and old == value \
-            and isinstance(old, bool) == isinstance(value, bool):
-        return
-    if isinstance(old, CommentedMap) and isinstance(value, dict):
-        for k in [k for k in old if k not in value]:
-            del old[k]
-        for k, v in value.items():
-            _assign(old, k, v)
-        return
-    if isinstance(old, CommentedSeq) and isinstance(value, list | tuple) \
-            and len(old) == len(value):
-        for i, v in enumerate(value):
-            _assign(old, i, v)
-        return
-    if isinstance(container, dict) and key not in container:
-        _append(container, key, _commented(value))
-    else:
-        container[key] = _commented(value)
-
-
-def _has(container: Any, key: Any) -> bool:
-    if isinstance(container, list):
-        return isinstance(key, int) and -len(container) <= key < len(container)
-    return key in container
-
-
-def _comment_slot(node: Any) -> tuple[Any, Any, int] | None:
-    """(container, key, position) of the comment written after node's last value."""
-    if isinstance(node, dict) and node:
-        key = list(node)[-1]
-        return _comment_slot(node[key]) or (node, key, 2)
-    if isinstance(node, list) and node:
-        return _comment_slot(node[-1]) or (node, len(node) - 1, 0)
-    return None
-
-
-def _take_trailing(node: Any) -> str | None:
-    """Detach the full-line comments written after node's last value (ruamel attaches
-    them there, though they introduce whatever follows node); keeps the end-of-line one."""
-    slot = _comment_slot(node)
-    if slot is None:
-        return None
-    container, key, pos = slot
-    entry = container.ca.items.get(key)
-    token = entry[pos] if entry and len(entry) > pos else None
-    if token is None or "\n" not in token.value:
-        return None
-    eol, _, rest = token.value.partition("\n")
-    if not rest.strip():
-        return None
-    if eol.strip():
-        token.value = eol + "\n"
-    else:
-        entry[pos] = None
-    return rest
-
-
-def _give_trailing(node: Any, rest: str | None) -> None:
-    """Attach comment lines after node's last value (inverse of _take_trailing)."""
-    slot = _comment_slot(node) if rest else None
-    if slot is None:
-        return
-    container, key, pos = slot
-    entry = container.ca.items.setdefault(key, [None, None, None, None])
-    while len(entry) <= pos:
-        entry.append(None)
-    if entry[pos] is None:
-        entry[pos] = CommentToken("\n" + rest, CommentMark(0), None)
-    else:
-        entry[pos].value = entry[pos].value.rstrip("\n") + "\n" + rest
-
-
-def _append(container: Any, key: Any, value: Any) -> None:
-    """Add a new last key (or list item when key is None), keeping the comment lines
-    that followed the old last value after the new one."""
-    rest = _take_trailing(container)
-    if key is None:
-        container.append(value)
-    else:
-        container[key] = value
-    _give_trailing(container, rest)
-
-
-def _move_trailing_comment(doc: Any, path: tuple) -> None:
-    """Before an object leaves a list, hand the comment lines written after it to the
-    previous item (they describe the next item). Dropped if there is no previous item."""
-    rest = _take_trailing(_get(doc, path))
-    idx = path[-1] if path else None
-    if rest and isinstance(idx, int) and idx > 0:
-        _give_trailing(_get(doc, path[:-1] + (idx - 1,)), rest)
-
-
-def _get(doc: Any, path: tuple) -> Any:
-    for step in path:
-        doc = doc[step]
-    return doc
-
-
-def _commented(data: Any) -> Any:
-    """Plain data as ruamel containers (so it is emitted in block style)."""
-    if isinstance(data, dict):
-        out = CommentedMap()
-        for k, v in data.items():
-            out[k] = _commented(v)
-        return out
-    if isinstance(data, list | tuple):
-        return CommentedSeq(_commented(v) for v in data)
-    return data
-
-
-def _line(mapping: Any, key: Any) -> int | None:
-    """1-based line of key in a ruamel mapping (of the mapping itself if key is None)."""
-    try:
-        if key is None:
-            return mapping.lc.line + 1
-        return mapping.lc.key(key)[0] + 1
-    except (AttributeError, KeyError, TypeError):
-        return None
