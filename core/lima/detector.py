@@ -33,6 +33,7 @@ import tango
 from ..comm.backoff import Backoff, retry
 from ..green import in_hub
 from .camera import Geometry
+from .checks import check_directory, check_roi, check_roi_name, roi_tuple
 from .client import (
     EVENT_ATTRS,
     LimaCameraError,
@@ -78,7 +79,7 @@ class LimaDetector:
             raise LimaConfigError(f"{name}: tango_url is missing (the LimaCCDs device to drive)")
         self.settings = settings
         defaults = self.config.get("roi_counters") or {}
-        self._yaml_rois = {str(k): _roi_tuple(name, str(k), v) for k, v in defaults.items()}
+        self._yaml_rois = {str(k): roi_tuple(name, str(k), v) for k, v in defaults.items()}
         self.url = str(self.settings.get("tango_url") if self.settings and self.settings.get("tango_url")
                        else url)
         saving = dict(self.config.get("saving") or {})
@@ -223,10 +224,10 @@ class LimaDetector:
 
     def set_roi(self, roi_name: str, values) -> None:
         """Add or replace a ROI [x, y, w, h]; refused when outside the image."""
-        roi = _roi_tuple(self.name, roi_name, values)
-        _check_name(self.name, roi_name)
+        roi = roi_tuple(self.name, roi_name, values)
+        check_roi_name(self.name, roi_name)
         w, h = self.full_size()
-        _check_roi(self.name, roi_name, roi, w, h)
+        check_roi(self.name, roi_name, roi, w, h)
         rois = self.rois
         rois[roi_name] = roi
         self._store_rois(rois)
@@ -286,7 +287,7 @@ class LimaDetector:
                                       f"{', '.join(rois) or 'none'})")
             use_rois = {r: rois[r] for r in wanted or []}
         for rname, roi in use_rois.items():
-            _check_roi(self.name, rname, roi, width, height)
+            check_roi(self.name, rname, roi, width, height)
         bpm = bool(request.get("bpm", False))
         params = {"acq_mode": acq_mode, "acq_nb_frames": nb, "acq_expo_time": expo,
                   "acq_trigger_mode": trigger, "latency_time": latency, **image,
@@ -294,7 +295,7 @@ class LimaDetector:
         saving = request.get("saving")
         if saving:
             directory = str(saving["directory"])
-            _check_directory(self.name, directory, make=make_dirs)
+            check_directory(self.name, directory, make=make_dirs)
             per_file = int(saving.get("frame_per_file") or self.frame_per_file)
             if per_file < 1:
                 raise LimaConfigError(f"{self.name}: saving frame_per_file {per_file} is outside [1, inf)")
@@ -565,51 +566,6 @@ def frame_ref(reply: dict, frame: int) -> dict:
                                    f"{s['suffix']}")
         ref["index"], ref["path"] = index, s["data_path"]
     return ref
-
-
-def _roi_tuple(name: str, roi_name: str, values) -> tuple[int, int, int, int]:
-    try:
-        x, y, w, h = (int(v) for v in values)
-    except (TypeError, ValueError):
-        raise LimaConfigError(f"{name}: ROI {roi_name} must be [x, y, w, h] (4 integers), got {values!r}") from None
-    return x, y, w, h
-
-
-def _check_name(name: str, roi_name: str) -> None:
-    if not roi_name or not roi_name.replace("_", "a").isalnum() or roi_name[0].isdigit():
-        raise LimaConfigError(f"{name}: ROI name {roi_name!r} must be an identifier (letters, digits, _)")
-
-
-def _check_roi(name: str, roi_name: str, roi, width: int, height: int) -> None:
-    x, y, w, h = roi
-    if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
-        raise LimaConfigError(f"{name}: ROI {roi_name} [{x}, {y}, {w}, {h}] is outside the image "
-                              f"{width}x{height} (0 <= x, x + w <= {width}, 0 <= y, y + h <= {height}, "
-                              f"w and h > 0)")
-
-
-def _check_directory(name: str, directory: str, make: bool = True) -> None:
-    """The saving folder exists (made if make) and is writable; without make, the nearest
-    existing folder above it must let it be made."""
-    if not os.path.isabs(directory):
-        raise LimaConfigError(f"{name}: saving directory {directory!r} must be an absolute path")
-    if make:
-        try:
-            os.makedirs(directory, exist_ok=True)
-        except OSError as exc:
-            raise LimaConfigError(f"{name}: saving directory {directory!r} cannot be created: "
-                                  f"{exc.strerror}") from None
-        target = directory
-    else:
-        target = directory
-        while not os.path.exists(target):
-            target = os.path.dirname(target)
-        if not os.path.isdir(target):
-            raise LimaConfigError(f"{name}: saving directory {directory!r} cannot be created: "
-                                  f"{target} is not a folder")
-    if not os.access(target, os.W_OK | os.X_OK):
-        what = "is not writable" if target == directory else f"cannot be created: {target} is not writable"
-        raise LimaConfigError(f"{name}: saving directory {directory!r} {what}")
 
 
 __all__ = ["LimaDetector", "Progress", "ROI_STATS", "BPM_VALUES"]
