@@ -320,3 +320,21 @@ def test_a_hook_shared_by_a_group_runs_once_before_and_once_after():
     Group(a, b).move({a: 0.2, b: 1.0})
     names = sorted([a.name, b.name])
     assert calls == [("pre", names), ("post", names, False)]  # after the fast one ended too
+
+
+def test_a_move_to_where_the_axis_is_starts_no_motion(monkeypatch):
+    """A zero-length step (a scan over a fixed position) asks nothing of the hardware and
+    shows no MOVING; a move of one step still moves."""
+    ax = one_axis(velocity=1.0, acceleration=10.0, steps_per_unit=1000.0)
+    ax.move(0.5)
+    starts, states = [], []
+    start_all = ax.controller.start_all
+    monkeypatch.setattr(ax.controller, "start_all", lambda *m: (starts.append(m), start_all(*m)))
+    ax.state_changed.append(lambda st: states.append(str(st)))
+    Group(ax).move({ax: 0.5})
+    ax.move(0.5)
+    assert starts == [] and not any("MOVING" in s for s in states)
+    assert ax.position == 0.5 and ax.end_position == 0.5 and ax.is_moving is False
+    ax.move(0.501)                                  # one step away: a real move
+    assert len(starts) == 1 and any("MOVING" in s for s in states)
+    assert ax.position == pytest.approx(0.501)

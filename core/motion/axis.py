@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from .encoder import Encoder
 
 
+#: a move shorter than this (controller steps: float noise, not a step) starts no motion
+ALREADY_THERE_STEPS = 1e-6
+
 #: the longest time an axis may take to reach its velocity, or to stop from it: a Stop must
 #: end in a time a person waits for (an acceleration of 1e-300 would make it never end)
 MAX_ACCTIME = 60.0
@@ -375,6 +378,8 @@ class Axis(JogAndHome, AxisSettings):
         m = Motion(self, self.user2dial(first), target,
                    backlash_dial=self.user2dial(target) if first != target else None)
         m.start_dial = self.user2dial(current)
+        m.already_there = m.backlash_dial is None and \
+            abs(m.target_dial - m.start_dial) * abs(self.steps_per_unit) < ALREADY_THERE_STEPS
         return m
 
     # -- motion ---------------------------------------------------------------------------------
@@ -387,6 +392,14 @@ class Axis(JogAndHome, AxisSettings):
 
     def rmove(self, delta: float, wait: bool = True) -> None:
         self.move(delta, wait=wait, relative=True)
+
+    def _stays(self, motion: Motion) -> None:
+        """A move to where the axis already is (ALREADY_THERE_STEPS): no hardware
+        motion, no MOVING; the target becomes the set position, where it is the end
+        position (a scan step of zero length costs no motion's start and end)."""
+        self._set_position = motion.user_target
+        self.end_position = self.dial2user(motion.start_dial)
+        self.expected_end = None
 
     def _begin(self, motion: Motion) -> None:
         """Mark moving (before the hardware starts) so no second motion can begin."""

@@ -49,6 +49,8 @@ class Motion:
         self.jog_velocity: float = 0.0  # steps/s for kind == "jog"
         self.jog_direction: int = 0
         self.hook_runs: list[HookRun] = []  # post_move once all motions of a hook ended
+        #: the axis is already there (core.motion.axis.ALREADY_THERE_STEPS): nothing is started
+        self.already_there = False
 
     @property
     def delta_steps(self) -> float:
@@ -99,6 +101,12 @@ def start_motions(motions: list[Motion]) -> None:
     axes = [m.axis for m in motions]
     if len({a.name for a in axes}) != len(axes):
         raise MotionError("an axis appears twice in the same motion: " + ", ".join(a.name for a in axes))
+    for m in motions:
+        if m.already_there:
+            m.axis._stays(m)
+    motions = [m for m in motions if not m.already_there]
+    if not motions:
+        return
     begun: list[Axis] = []
     started: list[Motion] = []
     try:
