@@ -384,3 +384,30 @@ def test_a_channel_attribute_outlives_a_scan_without_its_channel(stack, scan_dev
         assert None not in received
     finally:
         scan_dev.unsubscribe_event(did)
+
+
+def test_the_next_scan_starts_as_soon_as_state_on_arrives(stack, scan_dev):
+    """A client that starts a scan the moment the previous one's State ON reaches it is
+    never told that scan is still running (the memory given back after a scan once held
+    the slot past the ON event)."""
+    import threading
+
+    cond, states = threading.Condition(), []
+
+    def on_state(ev):
+        if not ev.err:
+            with cond:
+                states.append(ev.attr_value.value)
+                cond.notify_all()
+
+    eid = scan_dev.subscribe_event("State", tango.EventType.CHANGE_EVENT, on_state)
+    try:
+        for _ in range(30):
+            with cond:
+                first = len(states)
+            scan_dev.ascan(["m0", "0", "0", "3", "0", "diode"])
+            with cond:
+                assert cond.wait_for(lambda first=first: tango.DevState.RUNNING in states[first:] and
+                                     states[-1] == tango.DevState.ON, timeout=60), states[first:]
+    finally:
+        scan_dev.unsubscribe_event(eid)
