@@ -80,6 +80,7 @@ class RecordFollower:
         self.records: dict[int, ScanRecord] = {}
         self.errors: list[str] = []
         self._lock = threading.Lock()
+        self._applied = threading.Condition(self._lock)  # notified after each message
         self._probe = f"{uuid.uuid4()}"
         self._probed = threading.Event()
         self._id = device.subscribe_event("RecordData", tango.EventType.CHANGE_EVENT, self._event)
@@ -123,6 +124,7 @@ class RecordFollower:
             rec = self.records.setdefault(int(msg["scan"]), ScanRecord(int(msg["scan"])))
             rec.apply(msg)
             rec.stamp = ev.attr_value.time.totime()
+            self._applied.notify_all()
         if self.on_message is not None:
             self.on_message(rec, msg)
 
@@ -137,11 +139,28 @@ class RecordFollower:
             time.sleep(0.01)
         return self.records[number]
 
-    def wait_end(self, number: int, timeout: float = 60.0) -> ScanRecord:
-        rec = self.record(number, timeout)
-        if not rec.ended.wait(timeout):
-            raise TimeoutError(f"scan {number}: no end event within {timeout} s")
-        return rec
+    def wait_end(self, number: int, timeout: float = 60.0, key: str | None = None) -> ScanRecord:
+        """The record of scan `number` once it has ended. Scan numbers repeat (every `ct`
+        is 0, a new dataset starts again at 1), so the scan is told by its data key:
+        `key`, else the server's ScanKey while its ScanNumber is `number` (the scan just
+        started): a record that ended under another key is an earlier scan's."""
+        if key is None:
+            key = self._current_key(number)
+        with self._applied:
+            def done() -> bool:
+                rec = self.records.get(number)
+                return rec is not None and rec.ended.is_set() and (key is None or rec.key == key)
+
+            if not self._applied.wait_for(done, timeout):
+                raise TimeoutError(f"scan {number}{f' ({key})' if key else ''}: no end event within {timeout} s")
+            return self.records[number]
+
+    def _current_key(self, number: int) -> str | None:
+        try:
+            scan_nb, key = (a.value for a in self.device.read_attributes(["ScanNumber", "ScanKey"]))
+        except tango.DevFailed:
+            return None
+        return key if int(scan_nb) == number and key else None
 
     def close(self) -> None:
         if self._id is None:

@@ -25,6 +25,17 @@ def demo_config():
     return DEMO_CONFIG
 
 
+def read_until(child: subprocess.Popen, text: str, timeout: float) -> list[dict]:
+    """The child's lines up to the first showing `text` (it prints only changes)."""
+    shown: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while not shown or shown[-1]["text"] != text:
+        line = child.stdout.readline()
+        assert line and time.monotonic() < deadline, f"form never showed {text}: {shown}"
+        shown.append(json.loads(line))
+    return shown
+
+
 @pytest.mark.parametrize("database", ["registered", "yaml"])
 def test_taurus_form_shows_live_position_with_unit(database, demo_config, tmp_path, request):
     if database == "yaml":
@@ -34,22 +45,18 @@ def test_taurus_form_shows_live_position_with_unit(database, demo_config, tmp_pa
     with stack as (server, _):
         model = f"tango://{server.tango_host}/demo/axis/m0/Position"
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-        child = subprocess.Popen([sys.executable, str(CHILD), model, "10"],
+        child = subprocess.Popen([sys.executable, str(CHILD), model, "300"], stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
         try:
-            shown = []
-            deadline = time.monotonic() + 20
-            while not shown or shown[-1]["text"] != "0.000":  # connected, value displayed
-                line = child.stdout.readline()
-                assert line and time.monotonic() < deadline, f"form never showed 0.000: {shown}"
-                shown.append(json.loads(line))
+            shown = read_until(child, "0.000", 120)     # connected, value displayed
             server.proxy("m0").Position = 1.5
-            out, _ = child.communicate(timeout=30)
+            shown += read_until(child, "1.500", 120)    # followed to the end of the move
+            child.stdin.close()
+            child.wait(30)
         finally:
             if child.poll() is None:
                 child.kill()
                 child.wait()
-    shown += [json.loads(x) for x in out.splitlines()]
     assert (shown[-1]["text"], shown[-1]["unit"]) == ("1.500", "mm")
     intermediate = [float(s["text"]) for s in shown if s["text"] not in ("0.000", "1.500", "-----")]
     assert len(intermediate) >= 3  # the form followed the motion, pushed by events

@@ -5,12 +5,12 @@ client, compared with the same objects built in this process."""
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 import tango
 from helpers.config_trees import DEMO, write
 from helpers.demo_stack import DemoStack
+from helpers.events import ChangeEvents
 
 from blisstango.core.config import ObjectFactory, load_tree
 
@@ -121,23 +121,11 @@ def test_errors_of_the_object_reach_the_client_naming_it(stack):
 
 def test_announced_properties_push_change_events(stack):
     dev = stack.device("lab/object/att1")
-    seen, cond = [], threading.Condition()
-
-    def on(ev):
-        if not ev.err:
-            with cond:
-                seen.append(ev.attr_value.value)
-                cond.notify_all()
-
-    eid = dev.subscribe_event("transmission", tango.EventType.CHANGE_EVENT, on)
-    try:
+    with ChangeEvents(dev, "transmission") as seen:
         dev.energy = 12.4
         dev.set_transmission(1.0)
         target = dev.transmission
-        with cond:
-            assert cond.wait_for(lambda: len(seen) >= 2 and seen[-1] == pytest.approx(target), timeout=10), seen
-    finally:
-        dev.unsubscribe_event(eid)
+        assert seen.wait_for(lambda v: len(v) >= 2 and v[-1] == pytest.approx(target), 10), seen.values
 
 
 def test_a_plain_configuration_object(stack):

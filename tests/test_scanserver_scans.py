@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tango
 from helpers.demo_stack import DemoStack
+from helpers.events import ChangeEvents
 from helpers.nexus import silx_default_plot, wait_complete
 from helpers.waiting import wait_until
 
@@ -390,24 +391,9 @@ def test_the_next_scan_starts_as_soon_as_state_on_arrives(stack, scan_dev):
     """A client that starts a scan the moment the previous one's State ON reaches it is
     never told that scan is still running (the memory given back after a scan once held
     the slot past the ON event)."""
-    import threading
-
-    cond, states = threading.Condition(), []
-
-    def on_state(ev):
-        if not ev.err:
-            with cond:
-                states.append(ev.attr_value.value)
-                cond.notify_all()
-
-    eid = scan_dev.subscribe_event("State", tango.EventType.CHANGE_EVENT, on_state)
-    try:
+    with ChangeEvents(scan_dev, "State") as states:
         for _ in range(30):
-            with cond:
-                first = len(states)
+            first = states.count()
             scan_dev.ascan(["m0", "0", "0", "3", "0", "diode"])
-            with cond:
-                assert cond.wait_for(lambda first=first: tango.DevState.RUNNING in states[first:] and
-                                     states[-1] == tango.DevState.ON, timeout=60), states[first:]
-    finally:
-        scan_dev.unsubscribe_event(eid)
+            assert states.wait_for(lambda v, first=first: tango.DevState.RUNNING in v[first:] and
+                                   v[-1] == tango.DevState.ON, 60), states.values[first:]

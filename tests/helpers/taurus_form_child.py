@@ -1,10 +1,12 @@
 """Child process: a TaurusForm on one attribute, rendered offscreen; prints the text
-its read widget displays (JSON lines) whenever it changes, for `duration` seconds."""
+its read widget displays (JSON lines) whenever it changes, until its stdin is closed
+(the parent has seen what it waited for) or at the latest after `duration` seconds."""
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import sys
 import time
 
@@ -30,7 +32,8 @@ def main(model: str, duration: float) -> int:
         if (text, unit) != last:
             last = (text, unit)
             print(json.dumps({"t": time.monotonic(), "text": text, "unit": unit}), flush=True)
-        time.sleep(0.01)
+        if select.select([sys.stdin], [], [], 0.01)[0] and not sys.stdin.readline():
+            break  # the parent is done
     return 0
 
 
