@@ -49,11 +49,13 @@ def test_taurus_form_shows_live_position_with_unit(database, demo_config, tmp_pa
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
         try:
             shown = read_until(child, "0.000", 120)     # connected, value displayed
+            server.proxy("m0").Velocity = 1.0           # a 1.6 s move: many events, even under load
             server.proxy("m0").Position = 1.5
             shown += read_until(child, "1.500", 120)    # followed to the end of the move
             child.stdin.close()
             child.wait(30)
         finally:
+            server.proxy("m0").Velocity = 5.0            # the demo's, for the tests after
             if child.poll() is None:
                 child.kill()
                 child.wait()

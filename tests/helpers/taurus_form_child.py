@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import stat
 import sys
 import time
 
@@ -22,6 +23,9 @@ def main(model: str, duration: float) -> int:
     form.setModel([model])
     form.show()
     last = None
+    # a parent that gave a pipe as stdin stops the child by closing it (an inherited
+    # terminal or /dev/null is not watched)
+    watched = [sys.stdin] if stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode) else []
     end = time.monotonic() + duration
     while time.monotonic() < end:
         app.processEvents(Qt.QEventLoop.AllEvents, 20)
@@ -32,7 +36,7 @@ def main(model: str, duration: float) -> int:
         if (text, unit) != last:
             last = (text, unit)
             print(json.dumps({"t": time.monotonic(), "text": text, "unit": unit}), flush=True)
-        if select.select([sys.stdin], [], [], 0.01)[0] and not sys.stdin.readline():
+        if select.select(watched, [], [], 0.01)[0] and not sys.stdin.readline():
             break  # the parent is done
     return 0
 
