@@ -130,14 +130,10 @@ class RecordFollower:
 
     def record(self, number: int, timeout: float = 10.0) -> ScanRecord:
         """The record of scan `number`, waiting for its first message."""
-        import time
-
-        deadline = time.monotonic() + timeout
-        while number not in self.records:
-            if time.monotonic() > deadline:
+        with self._applied:
+            if not self._applied.wait_for(lambda: number in self.records, timeout):
                 raise TimeoutError(f"no RecordData event of scan {number} within {timeout} s")
-            time.sleep(0.01)
-        return self.records[number]
+            return self.records[number]
 
     def wait_end(self, number: int, timeout: float = 60.0, key: str | None = None) -> ScanRecord:
         """The record of scan `number` once it has ended. Scan numbers repeat (every `ct`

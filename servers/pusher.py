@@ -188,7 +188,16 @@ class ShownAndListened(PushedUnderMonitor):
 
     def push_change_event(self, name: str, *value: Any) -> None:
         if listened(self, name):
-            super().push_change_event(name, *value)
+            self.push_heard(name, *value)
+
+    def push_heard(self, name: str, *value: Any) -> None:
+        """push_change_event of an attribute the caller has just found listened to."""
+        PushedUnderMonitor.push_change_event(self, name, *value)
+
+    def push_made(self, name: str, make: Callable[[], Any]) -> None:
+        """push_change_event(name, make()), make() called only when somebody listens."""
+        if listened(self, name):
+            self.push_heard(name, make())
 
     def show_state(self, state: tango.DevState, status: str) -> None:
         self._shown = (state, status)

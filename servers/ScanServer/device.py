@@ -35,7 +35,7 @@ from blisstango.core.scanning.live import LiveFeed, Update
 from blisstango.core.scanning.session_objects import SessionObjects, load_session, run_setup
 
 from ..errors import fail, throw
-from ..pusher import ShownAndListened, call_under_monitor, listened
+from ..pusher import ShownAndListened, call_under_monitor
 from ..request_thread import no_hardware_read, request_hook
 from ..serve import freeze_startup_objects
 from .chain_build import PendingChain
@@ -198,11 +198,6 @@ class ScanServer(ShownAndListened, Device):
             fail("ScanServer_NotReady", self.dev_status(), "ScanServer")
         return self.session
 
-    def _push_made(self, name: str, make) -> None:
-        """push_change_event(name, make()), make() called only when somebody listens."""
-        if listened(self, name):
-            super().push_change_event(name, make())
-
     def _set_state(self, state: DevState, status: str) -> None:
         self.show_state(state, status)
         self.push_change_event("State", state)
@@ -254,7 +249,7 @@ class ScanServer(ShownAndListened, Device):
                             ("ScanKey", self.scan_key), ("Progress", 0.0), ("LastPoint", "{}"),
                             ("Channels", self.channel_names)):
             self.push_change_event(name, value)
-        self._push_made("ScanInfo", self._scan_info)
+        self.push_made("ScanInfo", self._scan_info)
         self._feed = gevent.spawn(feed.run, self._push_update)
 
     def _channel_attributes(self, feed: LiveFeed, names: dict[str, str]) -> None:
@@ -342,7 +337,7 @@ class ScanServer(ShownAndListened, Device):
             self._set_state(DevState.ALARM, f"{text}: {type(scan.error).__name__}: {scan.error}")
         else:
             self._set_state(DevState.ON, text)
-        self._push_made("ScanInfo", self._scan_info)
+        self.push_made("ScanInfo", self._scan_info)
 
     def _scan_info(self) -> str:
         scan = self.runner.scan

@@ -137,7 +137,7 @@ class Procedures(ShownAndListened, Device):
             value = self._value(name)
             if self._pushed.get(name) != value:
                 self._pushed[name] = value
-                self.push_change_event(name, value)
+                self.push_heard(name, value)
 
     def _push_output(self) -> None:
         self._flush = None
