@@ -32,10 +32,8 @@ DEMO_CONFIG = REPO / "examples" / "demo_beamline"
 # Debian's /etc/tangorc sets a TANGO_HOST that Tango tools use silently: never let a
 # test reach a database it did not start.
 os.environ["TANGO_HOST"] = "127.0.0.1:1"
-# omniORB reads its scan period once, at the first ORB of a process; a device server of
-# tango.test_context forked from this process (process=True) inherits that ORB and waits
-# up to one period when it shuts down: 5 s by default, 1 s as PyTango's test context asks
-# (it sets the variable too late once this process is already a Tango client)
+# omniORB's scan period (5 s by default) bounds how long an ORB may wait when it shuts
+# down; the servers and clients the tests start inherit 1 s, as PyTango's test context uses
 os.environ["ORBscanGranularity"] = "1"  # noqa: SIM112 - omniORB's own spelling
 
 
@@ -173,9 +171,6 @@ def pytest_configure(config):
                                        "(given to every test that is not e2e)")
     config.addinivalue_line("markers", "e2e: starts processes (servers, Redis, a stack): "
                                        "mark a test or module that starts them itself")
-    config.addinivalue_line("markers", "forked_server: its device server is forked from the test process "
-                                       "(tango.test_context, process=True): `make test` runs these after "
-                                       "the parallel part, in one process (see the Makefile)")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -15,14 +15,14 @@ from blisstango.core.config import load_tree
 from blisstango.core.motion import MotionError
 from blisstango.core.motion.tango_axis import TangoAxis
 
-pytestmark = [pytest.mark.e2e, pytest.mark.forked_server]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def remote_m0(tmp_path, settings_redis):  # noqa: F811
     tree = copy_demo(tmp_path / "beamline")
     forget_settings(settings_redis.url, load_tree(tree).names())
-    with axis_context(tree, settings_redis.url, axes=("m0",)) as access:
+    with axis_context(tree, settings_redis.url) as access:
         yield access["demo/axis/m0"]
 
 

@@ -1,69 +1,45 @@
-"""AxisManager device classes in a tango.test_context (its own process), on a copy of
-the demo tree and a real settings Redis: unit-level tests of the device classes."""
+"""AxisManager device classes served by the real `AxisManager` server in its own
+process, its devices registered in a BeaconDB as the tree implies, on a tree and a
+settings Redis the test owns: device-level tests through Tango clients."""
 
 from __future__ import annotations
 
+import itertools
 import os
 from contextlib import contextmanager
 from pathlib import Path
 
-DEMO_AXES = ("m0", "m1", "sl_up", "sl_down", "sl_vgap", "sl_voffset")
+from helpers.axis_e2e import _axis_manager_on, register_axis_devices
+from helpers.tango_db import BeaconDBProcess
+
+_STACKS = itertools.count()
 
 
-def _fresh_tango_gevent_executor() -> None:
-    """A test context forks this process: the child must not inherit PyTango's gevent
-    executor and thread pools (their threads do not exist there; the server would hang)."""
-    try:
-        from tango import gevent_executor as ge
-    except ImportError:
-        return
-    ge._MAIN_EXECUTOR = None
-    ge._THREAD_POOL = None
-    ge._THREAD_EXECUTORS.clear()
+def _put_event_period(tango_host: str, devices: list[str], period: float) -> None:
+    import tango
 
-
-os.register_at_fork(after_in_child=_fresh_tango_gevent_executor)
-
-
-def axis_devices(tree: Path, axes=DEMO_AXES) -> tuple[dict[str, str], str]:
-    """({axis: device name}, manager device name) as core's tango view of the tree names them."""
-    from blisstango.core.config import load_tree
-    from blisstango.core.config.tango_view import tango_view
-    from blisstango.servers.AxisManager.descriptor import SERVER_KIND
-
-    view = tango_view(load_tree(tree), [SERVER_KIND])
-    names = {a: view.aliases[a.lower()].name for a in axes}
-    servers = {view.aliases[a.lower()].server for a in axes}
-    manager = [d.name for d in view.devices.values() if d.server in servers and d.klass == SERVER_KIND.manager_class]
-    return names, manager[0]
+    host, port = tango_host.rsplit(":", 1)
+    db = tango.Database(host, int(port))
+    for name in devices:
+        db.put_device_property(name, {"EventPeriod": [str(period)]})
 
 
 @contextmanager
-def axis_context(tree: Path, redis_url: str, axes=DEMO_AXES, event_period: float | None = None):
-    """Yield {device name: access string} for the axes' devices + their manager device
-    (one AxisManager instance), named as core's tango view of the tree names them."""
-    from tango.test_context import MultiDeviceTestContext
+def axis_context(tree: Path, redis_url: str, event_period: float | None = None):
+    """Yield {device name: fully qualified access} of the tree's `demo` axes and their
+    manager (one `AxisManager demo`, on a BeaconDB of its own, stopped after)."""
+    work = tree.parent / f"axis-stack-{os.getpid()}-{next(_STACKS)}"
+    work.mkdir()
+    db = BeaconDBProcess(work / "db").start()
+    env = {"TANGO_HOST": db.tango_host, "BLISSTANGO_CONFIG": str(tree),
+           "BLISSTANGO_SETTINGS_REDIS": redis_url}
+    registered: dict[str, list[str]] = {}
 
-    from blisstango.servers.AxisManager.axis_device import BlissAxis
-    from blisstango.servers.AxisManager.manager_device import AxisManagerDevice
+    def register() -> None:
+        registered.update(register_axis_devices(db.tango_host, tree))
+        if event_period is not None:
+            _put_event_period(db.tango_host, registered.get("demo", []), event_period)
 
-    names, manager = axis_devices(tree, axes)
-    props = {} if event_period is None else {"EventPeriod": event_period}
-    devices = [
-        {"class": BlissAxis, "devices": [{"name": names[n], "properties": {"ObjectName": n, **props}}
-                                         for n in axes]},
-        {"class": AxisManagerDevice, "devices": [{"name": manager}]},
-    ]
-    old = {k: os.environ.get(k) for k in ("BLISSTANGO_CONFIG", "BLISSTANGO_SETTINGS_REDIS")}
-    os.environ["BLISSTANGO_CONFIG"] = str(tree)
-    os.environ["BLISSTANGO_SETTINGS_REDIS"] = redis_url
-    try:
-        with MultiDeviceTestContext(devices, process=True, timeout=30) as ctx:
-            yield {name: ctx.get_device_access(name) for name in [*names.values(), manager]}
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
+    with _axis_manager_on(db, env, work, before=register) as server:
+        names = [*registered.get("demo", []), server.manager.split("/", 3)[-1]]
+        yield {name: f"tango://{db.tango_host}/{name}" for name in names}

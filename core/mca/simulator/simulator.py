@@ -228,15 +228,16 @@ class FluorescenceSimulator(McaController):
             preset = (self.preset_mode, self.preset_value)
             duration = self._expected_duration(*preset)
             self._begin(mode, 1)
-            self._task = gevent.spawn(self._software_run, duration, preset)
+            self._task = gevent.spawn(self._software_run, time.monotonic(), duration, preset)
         else:
             self._begin(mode, self.hardware_points)
             if mode is TriggerMode.SYNC:
                 self._pixel_start = time.monotonic()
 
-    def _software_run(self, duration: float, preset) -> None:
-        t0 = time.monotonic()
-        stopped = self._stop.wait(None if math.isinf(duration) else duration)
+    def _software_run(self, t0: float, duration: float, preset) -> None:
+        """One software point; its realtime counts from the start command (t0), not from
+        when this greenlet first runs."""
+        stopped = self._stop.wait(None if math.isinf(duration) else max(0.0, t0 + duration - time.monotonic()))
         elapsed = time.monotonic() - t0
         self._add_point(*self._make_point(elapsed, None if stopped else preset))
 
