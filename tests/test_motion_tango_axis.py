@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 def remote_m0(tmp_path, settings_redis):  # noqa: F811
     tree = copy_demo(tmp_path / "beamline")
     forget_settings(settings_redis.url, load_tree(tree).names())
-    with axis_context(tree, settings_redis.url) as access:
+    with axis_context(tree, settings_redis.url, axes=("m0",)) as access:
         yield access["demo/axis/m0"]
 
 

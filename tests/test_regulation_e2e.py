@@ -206,10 +206,14 @@ def test_sensor_disconnected_faults_safely_and_start_regulation_resumes(stack):
 def kill_9_and_wait_for_the_restart(stack) -> None:
     pid = stack.pid("Regulation/demo")
     os.kill(pid, signal.SIGKILL)
+    # every device of the server: the database gives a device the old process' address
+    # until the new one has exported it, and the loop may be exported before the output
+    devices = [d.name for d in stack.tango_view().devices.values() if d.server == "Regulation/demo"]
     deadline = time.monotonic() + 60
     while True:                                       # the launcher restarts it
         try:
-            if stack.pid("Regulation/demo") != pid and stack.device(LOOP, 2000).state() is not None:
+            if stack.pid("Regulation/demo") != pid and all(stack.device(d, 2000).state() is not None
+                                                           for d in devices):
                 break
         except (tango.DevFailed, KeyError):
             pass

@@ -15,10 +15,11 @@ from helpers.waiting import device_answers
 BIN = Path(sys.executable).parent
 
 
-def register_axis_devices(tango_host: str, tree_dir: Path) -> dict[str, list[str]]:
+def register_axis_devices(tango_host: str, tree_dir: Path, objects=None) -> dict[str, list[str]]:
     """Add every AxisManager device (axes + one manager per instance) exactly as
     core.config.tango_view defines them (name, class, server, alias, properties,
-    attribute properties derived from the YAML); {instance: axis devices}."""
+    attribute properties derived from the YAML), or only the axes named in objects (and
+    the managers); {instance: axis devices}."""
     import tango
 
     from blisstango.core.config import load_tree
@@ -29,6 +30,8 @@ def register_axis_devices(tango_host: str, tree_dir: Path) -> dict[str, list[str
     db = tango.Database(host, int(port))
     out: dict[str, list[str]] = {}
     for dev in tango_view(load_tree(tree_dir), [SERVER_KIND]).devices.values():
+        if objects is not None and dev.object is not None and dev.object not in objects:
+            continue
         info = tango.DbDevInfo()
         info.name, info._class, info.server = dev.name, dev.klass, dev.server
         db.add_device(info)

@@ -13,6 +13,8 @@ from helpers.axis_e2e import _axis_manager_on, register_axis_devices
 from helpers.tango_db import BeaconDBProcess
 
 _STACKS = itertools.count()
+#: the demo's mockup and slit axes: the icepap's would look for their instrument
+DEMO_AXES = ("m0", "m1", "sl_up", "sl_down", "sl_vgap", "sl_voffset")
 
 
 def _put_event_period(tango_host: str, devices: list[str], period: float) -> None:
@@ -25,9 +27,10 @@ def _put_event_period(tango_host: str, devices: list[str], period: float) -> Non
 
 
 @contextmanager
-def axis_context(tree: Path, redis_url: str, event_period: float | None = None):
-    """Yield {device name: fully qualified access} of the tree's `demo` axes and their
-    manager (one `AxisManager demo`, on a BeaconDB of its own, stopped after)."""
+def axis_context(tree: Path, redis_url: str, axes=DEMO_AXES, event_period: float | None = None):
+    """Yield {device name: fully qualified access} of the given axes of the tree and
+    their manager (one `AxisManager demo` serving only those, on a BeaconDB of its own,
+    stopped after)."""
     work = tree.parent / f"axis-stack-{os.getpid()}-{next(_STACKS)}"
     work.mkdir()
     db = BeaconDBProcess(work / "db").start()
@@ -36,7 +39,7 @@ def axis_context(tree: Path, redis_url: str, event_period: float | None = None):
     registered: dict[str, list[str]] = {}
 
     def register() -> None:
-        registered.update(register_axis_devices(db.tango_host, tree))
+        registered.update(register_axis_devices(db.tango_host, tree, set(axes)))
         if event_period is not None:
             _put_event_period(db.tango_host, registered.get("demo", []), event_period)
 
