@@ -58,6 +58,16 @@ def test_set_key_keeps_comments_and_order(demo):
                                      "tolerance"]
 
 
+@pytest.mark.parametrize("value", [1e300, -2.5e-20, 1e16, 3e8])
+def test_numbers_written_read_back_as_the_same_numbers(demo, value):
+    """The writer (YAML 1.2) writes 1e+300 with no dot, which a YAML 1.1 reader takes for
+    a string: the tree must read back the number that was written (a setting saved by
+    SettingsToConfig must not turn the file invalid)."""
+    w = ConfigWriter(demo)
+    w.set_key("m0", "backlash", value)
+    assert load_tree(demo)["m0"]["backlash"] == value
+
+
 def test_nested_set_delete_add_move(demo):
     w = ConfigWriter(demo)
     mock = demo / "motors" / "mockup.yml"

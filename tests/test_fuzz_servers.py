@@ -93,8 +93,10 @@ def fuzzed(interfaces) -> dict[str, Interface]:
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def processes(stack) -> dict[str, tuple[int, int]]:
+    """The stack's processes (pid, restarts) as this test starts: a crash fails the test
+    it happened in, and the next tests run on the restarted server."""
     return _processes(stack)
 
 

@@ -42,6 +42,9 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 _plain_tags: dict[str, str] = {}  # plain scalar text -> resolved tag
+#: YAML 1.2 floats that YAML 1.1 (PyYAML's resolver) reads as strings: an exponent
+#: without a dot, `1e+300`, as ruamel (the writer) and YAML 1.2 tools write them
+_FLOAT_12 = re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$")
 
 
 class _LineLoader(_BaseLoader):
@@ -58,6 +61,8 @@ class _LineLoader(_BaseLoader):
             tag = _plain_tags.get(value)
             if tag is None:
                 tag = super().resolve(kind, value, implicit)
+                if tag == _STR and _FLOAT_12.match(value):
+                    tag = _FLOAT
                 if len(_plain_tags) > 200_000:
                     _plain_tags.clear()
                 _plain_tags[value] = tag
