@@ -151,6 +151,28 @@ def test_the_object_plugin_builds_the_demo_attenuator(tmp_path):
     assert {c.name for c in i.config} >= {"material", "filters", "mu", "travel_time"}
 
 
+def test_the_demo_attenuator_at_an_energy_where_no_beam_passes(tmp_path):
+    """At a low energy every filter stops the whole beam (a transmission below the
+    smallest float): set_transmission still chooses (in log space, the thinnest filters
+    of the least transmission) and a non-finite energy is refused in words."""
+    import math
+
+    tree = load_tree(copy_tree(DEMO, tmp_path / "config"))
+    att = ObjectFactory(tree).get("att1")
+    att.travel_time = 0.0
+    att.energy = 0.01  # keV: mu ~ 1.4e10 / mm, one filter passes exp(-7e8)
+    att.insert(0)
+    assert att.transmission == 0.0
+    # ln(6.1e-178) = -408 is nearer to no filter (0) than to any filter (-7e8 and below)
+    assert att.set_transmission(6.1e-178) == 1.0 and att.inserted == [False] * 4
+    att.energy = 1e-300  # mu overflows a float
+    att.insert(1)
+    assert att.transmission == 0.0 and att.set_transmission(0.5) == 1.0
+    for bad in (math.inf, math.nan, 0.0, -1.0):
+        with pytest.raises(ValueError, match="energy .* keV must be a positive finite number"):
+            att.energy = bad
+
+
 def test_the_object_plugin_names_file_and_line_of_a_bad_class(tmp_path):
     root = tmp_path / "config"
     write(root, "objects.yml", """

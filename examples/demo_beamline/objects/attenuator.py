@@ -47,19 +47,27 @@ class AttenuatorBox:
 
     @energy.setter
     def energy(self, value: float) -> None:
-        if value <= 0:
-            raise ValueError(f"{self.name}: energy {value} keV must be positive")
+        if not 0 < value < math.inf:
+            raise ValueError(f"{self.name}: energy {value} keV must be a positive finite number")
         self._energy = float(value)
         announce(self, "transmission", self.transmission)
 
     @property
     def transmission(self) -> float:
         """Fraction of the beam that passes the inserted filters."""
-        return self._transmission(self._inserted)
+        return math.exp(self._log_transmission(self._inserted))
 
-    def _transmission(self, inserted) -> float:
-        mu = self.mu_reference * (self.energy_reference / self._energy) ** 3
-        return math.exp(-mu * sum(t for t, i in zip(self.thicknesses, inserted) if i))
+    def _log_transmission(self, inserted) -> float:
+        """ln(transmission) = -mu x thickness: in log space, so that a transmission too
+        small for a float (low energy, thick filters) still compares (-inf at worst)."""
+        thickness = sum(t for t, i in zip(self.thicknesses, inserted) if i)
+        if thickness == 0:
+            return 0.0
+        try:
+            mu = self.mu_reference * (self.energy_reference / self._energy) ** 3
+        except OverflowError:
+            return -math.inf
+        return -mu * thickness
 
     # ---------------------------------------------------------------- actions
     def insert(self, index: int) -> None:
@@ -75,7 +83,7 @@ class AttenuatorBox:
         if not 0 < target <= 1:
             raise ValueError(f"{self.name}: transmission {target} must be in (0, 1]")
         best = min(itertools.product((False, True), repeat=len(self.thicknesses)),
-                   key=lambda combo: abs(math.log(self._transmission(combo)) - math.log(target)))
+                   key=lambda combo: abs(self._log_transmission(combo) - math.log(target)))
         self._move(dict(enumerate(best)))
         return self.transmission
 
