@@ -115,7 +115,7 @@ def test_errors_of_the_object_reach_the_client_naming_it(stack):
     assert err.value.args[0].desc == "att1: no filter 7 (filters 0..3)"
     with pytest.raises(tango.DevFailed) as err:
         dev.energy = -1.0
-    assert err.value.args[0].desc == "att1: energy -1.0 keV must be positive"
+    assert err.value.args[0].desc == "att1: energy -1.0 keV must be a positive finite number"
     assert dev.state() == tango.DevState.ON
 
 
