@@ -88,20 +88,32 @@ class AxisManagerProcess(ServerProcess):
 
 @contextmanager
 def axis_stack(demo_config: Path, work: Path, settings_url: str):
-    """BeaconDB + registered demo axes + `AxisManager demo`; TANGO_HOST set meanwhile.
-    Yields (server, tree)."""
+    """BeaconDB + registered demo axes + `AxisManager demo` on a copy of demo_config;
+    TANGO_HOST set meanwhile. Yields (server, tree)."""
     from blisstango.core.config import load_tree
     from helpers.motion import forget_settings
-    from helpers.tango_db import BeaconDBProcess
 
     tree = work / "beamline"
     shutil.copytree(demo_config, tree)
     forget_settings(settings_url, load_tree(tree).names())
+    with tree_stack(tree, work, settings_url) as (server, _):
+        yield server, tree
+
+
+@contextmanager
+def tree_stack(tree: Path, work: Path, settings_url: str, objects=None):
+    """BeaconDB with the AxisManager devices of tree registered (only the axes named in
+    objects, if given) + `AxisManager demo`; TANGO_HOST set meanwhile. Yields (server,
+    {instance: axis devices})."""
+    from helpers.tango_db import BeaconDBProcess
+
     db = BeaconDBProcess(work / "db").start()
     env = {"TANGO_HOST": db.tango_host, "BLISSTANGO_CONFIG": str(tree),
            "BLISSTANGO_SETTINGS_REDIS": settings_url}
-    with _axis_manager_on(db, env, work, before=lambda: register_axis_devices(db.tango_host, tree)) as server:
-        yield server, tree
+    registered: dict[str, list[str]] = {}
+    with _axis_manager_on(db, env, work,
+                          before=lambda: registered.update(register_axis_devices(db.tango_host, tree, objects))) as server:
+        yield server, registered
 
 
 @contextmanager
